@@ -1,0 +1,82 @@
+"""The composition root: builds the application from injected parts, with no side effects at
+import time. GUI, CLI, headless service and tests all go through :func:`build_context`."""
+
+from __future__ import annotations
+
+import getpass
+import logging
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from mangodesk.domain.clock import Clock, SystemClock
+from mangodesk.domain.events import EventBus
+from mangodesk.paths import Paths
+from mangodesk.settings import Settings
+from mangodesk.store.db import Database, sqlite_url
+from mangodesk.store.secrets import SecretStore
+from mangodesk.vendors.registry import VendorRegistry, default_specs
+
+if TYPE_CHECKING:
+    from mangodesk.services.facade import Services
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Context:
+    """Everything a front end needs, built once per process."""
+
+    paths: Paths
+    settings: Settings
+    db: Database
+    secrets: SecretStore
+    clock: Clock
+    vendors: VendorRegistry
+    events: EventBus
+    actor: str
+    services: Services = field(init=False)
+
+    def close(self) -> None:
+        self.services.close()
+        self.db.dispose()
+
+
+def default_actor(settings: Settings) -> str:
+    if settings.staff_name:
+        return settings.staff_name
+    try:
+        return getpass.getuser()
+    except Exception:  # no login name on some service accounts
+        return "staff"
+
+
+def build_context(
+    paths: Paths,
+    settings: Settings,
+    *,
+    secrets: SecretStore | None = None,
+    clock: Clock | None = None,
+    vendors: VendorRegistry | None = None,
+    events: EventBus | None = None,
+    database: Database | None = None,
+    actor: str | None = None,
+    migrate: bool = True,
+) -> Context:
+    from mangodesk.services.facade import Services
+
+    paths.ensure()
+    db = database or Database(settings.database_url or sqlite_url(paths.database_file))
+    if migrate:
+        db.migrate()
+    context = Context(
+        paths=paths,
+        settings=settings,
+        db=db,
+        secrets=secrets or SecretStore(),
+        clock=clock or SystemClock(),
+        vendors=vendors or VendorRegistry(default_specs()),
+        events=events or EventBus(),
+        actor=actor or default_actor(settings),
+    )
+    context.services = Services(context)
+    return context

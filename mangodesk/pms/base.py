@@ -1,0 +1,94 @@
+"""The contract a PMS adapter implements. Plain values in, plain values out; no database."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Protocol
+
+from mangodesk.domain.types import BookingStatus, UnitKind
+
+
+class PmsError(Exception):
+    """A PMS call failed; ``message`` is for staff. ``transient`` ones are retried next poll."""
+
+    def __init__(self, message: str, fix: str | None = None, *, transient: bool = True) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+        self.transient = transient
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.fix}" if self.fix else self.message
+
+
+class PmsAuthError(PmsError):
+    def __init__(self, message: str, fix: str | None = None) -> None:
+        super().__init__(message, fix, transient=False)
+
+
+@dataclass(frozen=True)
+class PmsUnit:
+    pms_id: str
+    name: str
+    kind: UnitKind
+    parent_pms_id: str | None = None
+    sort_order: int = 0
+
+
+@dataclass(frozen=True)
+class PmsProperty:
+    pms_id: str
+    name: str
+    timezone: str  # IANA zone, e.g. "Europe/Oslo"
+    checkin_time: time = time(15, 0)
+    checkout_time: time = time(11, 0)
+    units: Sequence[PmsUnit] = ()
+
+
+@dataclass(frozen=True)
+class PmsBooking:
+    pms_id: str
+    property_pms_id: str
+    status: BookingStatus
+    arrival: date
+    departure: date
+    unit_pms_ids: Sequence[str]
+    arrival_time: time | None = None
+    departure_time: time | None = None
+    guest_name: str | None = None
+    guest_email: str | None = None
+    guest_phone: str | None = None
+    channel: str | None = None
+    modified_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class BookingPage:
+    """One page of changed bookings; the sync commits it before asking for the next."""
+
+    bookings: Sequence[PmsBooking]
+    page_number: int
+    has_more: bool
+    # The cursor to store once every page up to this one is committed.
+    cursor: str | None = None
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class PmsAdapter(Protocol):
+    name: str
+
+    def list_properties(self) -> list[PmsProperty]: ...
+
+    def bookings_changed_since(self, cursor: str | None) -> Iterator[BookingPage]:
+        """Pages of bookings modified since ``cursor`` (all bookings when None), cancelled
+        ones included."""
+        ...
+
+    def write_back_codes(self, booking_pms_id: str, lines: Sequence[str]) -> None:
+        """Optional: store the access-code lines on the PMS booking. May raise
+        NotImplementedError."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,124 @@
+"""Non-secret settings in a JSON file in the config directory.
+
+A settings file we cannot read is reported with its path and the problem, and is never
+overwritten: staff or IT may have edited it by hand and must not lose that.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field, fields
+from pathlib import Path
+from typing import Any
+
+from mangodesk.domain.errors import ConfigError
+
+
+@dataclass
+class Settings:
+    database_url: str | None = None  # None: SQLite in the data directory
+    staff_name: str = ""  # shown in the audit log as "who"
+    retry_interval_minutes: float = 5.0
+    max_attempts: int = 30
+    tick_seconds: float = 30.0
+    sync_interval_minutes: float = 5.0
+    sync_alert_after_failures: int = 3
+    worker_threads: int = 8
+    per_connection_concurrency: int = 4
+    close_to_tray: bool = True
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+_INT_FIELDS = {"max_attempts", "sync_alert_after_failures", "worker_threads",
+               "per_connection_concurrency"}
+_FLOAT_FIELDS = {"retry_interval_minutes", "tick_seconds", "sync_interval_minutes"}
+
+
+def load_settings(path: Path) -> Settings:
+    """Read settings; a missing file means defaults. Anything unreadable raises ConfigError."""
+    if not path.exists():
+        return Settings()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(
+            f"The settings file {path} cannot be read: {exc}.",
+            "Check its permissions, or move it away to start with default settings. "
+            "Mangodesk did not change it.",
+        ) from exc
+    try:
+        raw = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ConfigError(
+            f"The settings file {path} is damaged: {exc.msg} at line {exc.lineno}, "
+            f"column {exc.colno}.",
+            "Fix that line, or move the file away to start with default settings. "
+            "Mangodesk did not change it.",
+        ) from exc
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"The settings file {path} should hold a JSON object, not {type(raw).__name__}.",
+            "Move the file away to start with default settings. Mangodesk did not change it.",
+        )
+    return _from_mapping(raw, path)
+
+
+def _from_mapping(raw: dict[str, Any], path: Path) -> Settings:
+    known = {f.name for f in fields(Settings)}
+    values: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            continue  # written by a newer version; ignored, and kept on save via "extra"
+        if key in _INT_FIELDS:
+            if not isinstance(value, int) or isinstance(value, bool) or value < 1:
+                raise ConfigError(
+                    f"The settings file {path} has an invalid value for “{key}”: {value!r}.",
+                    "Use a whole number of 1 or more. Mangodesk did not change the file.",
+                )
+        elif key in _FLOAT_FIELDS:
+            if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:
+                raise ConfigError(
+                    f"The settings file {path} has an invalid value for “{key}”: {value!r}.",
+                    "Use a positive number. Mangodesk did not change the file.",
+                )
+            value = float(value)
+        elif key in ("database_url",):
+            if value is not None and not isinstance(value, str):
+                raise ConfigError(
+                    f"The settings file {path} has an invalid database_url.",
+                    "Use a text value such as postgresql+psycopg://host/db, or remove it.",
+                )
+        elif key == "close_to_tray":
+            if not isinstance(value, bool):
+                raise ConfigError(
+                    f"The settings file {path} has an invalid value for “close_to_tray”.",
+                    "Use true or false. Mangodesk did not change the file.",
+                )
+        elif key == "staff_name":
+            if not isinstance(value, str):
+                raise ConfigError(f"The settings file {path} has an invalid staff_name.",
+                                  "Use a text value.")
+        elif key == "extra" and not isinstance(value, dict):
+            raise ConfigError(f"The settings file {path} has an invalid “extra” section.",
+                              "Use a JSON object or remove it.")
+        values[key] = value
+    return Settings(**values)
+
+
+def save_settings(path: Path, settings: Settings) -> None:
+    """Write atomically (temp file + rename) so a crash never leaves half a file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as handle:
+            json.dump(settings.to_json(), handle, indent=2, sort_keys=True)
+            handle.write("\n")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

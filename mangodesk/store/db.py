@@ -1,0 +1,115 @@
+"""The database handle: engine, sessions, SQLite pragmas, and migrations at start-up."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from mangodesk.domain.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def sqlite_url(path: Path) -> str:
+    return f"sqlite:///{path.as_posix()}"
+
+
+def _alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    location = resources.files("mangodesk.store") / "migrations"
+    cfg.set_main_option("script_location", str(location))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+class Database:
+    """One engine per process; short-lived sessions per unit of work (sessions aren't thread-safe)."""
+
+    def __init__(self, url: str, *, echo: bool = False) -> None:
+        self.url = url
+        parsed = make_url(url)
+        self.is_sqlite = parsed.get_backend_name() == "sqlite"
+        kwargs: dict[str, Any] = {"echo": echo}
+        if self.is_sqlite:
+            kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
+        else:
+            kwargs["pool_pre_ping"] = True
+        self.engine = create_engine(url, **kwargs)
+        if self.is_sqlite:
+            event.listen(self.engine, "connect", _sqlite_on_connect)
+        self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+
+    def session(self) -> Session:
+        return self._sessions()
+
+    @contextmanager
+    def transaction(self) -> Iterator[Session]:
+        """A session that commits on success and rolls back on any exception."""
+        with self._sessions() as session, session.begin():
+            yield session
+
+    # ------------------------------------------------------------------ migrations
+
+    def current_revisions(self) -> set[str]:
+        with self.engine.connect() as conn:
+            return set(MigrationContext.configure(conn).get_current_heads())
+
+    def known_revisions(self) -> set[str]:
+        script = ScriptDirectory.from_config(_alembic_config(self.engine))
+        return {rev.revision for rev in script.walk_revisions()}
+
+    def migrate(self) -> None:
+        """Bring the schema to this version's head. Refuse a database from a newer version."""
+        try:
+            current = self.current_revisions()
+        except SQLAlchemyError as exc:
+            raise ConfigError(
+                f"The database at {self.describe()} cannot be opened ({exc.__class__.__name__}).",
+                "Check that the file is not damaged and that this account may write to it.",
+            ) from exc
+        unknown = current - self.known_revisions()
+        if unknown:
+            raise ConfigError(
+                f"The database at {self.describe()} was written by a newer version of Mangodesk "
+                f"(schema {', '.join(sorted(unknown))}).",
+                "Install the newer version again, or point this one at its own database. "
+                "Nothing was changed.",
+            )
+        try:
+            command.upgrade(_alembic_config(self.engine), "heads")
+        except OperationalError as exc:
+            raise ConfigError(
+                f"The database at {self.describe()} could not be updated: {exc.orig}.",
+                "Close other copies of Mangodesk and try again.",
+            ) from exc
+
+    def describe(self) -> str:
+        """The URL without any password, for messages and logs."""
+        return make_url(self.url).render_as_string(hide_password=True)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    try:
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA busy_timeout=30000")
+    finally:
+        cursor.close()

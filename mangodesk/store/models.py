@@ -1,0 +1,310 @@
+"""The tables of DESIGN.md as typed SQLAlchemy 2.0 models.
+
+Portable across SQLite and PostgreSQL: no dialect-specific types, named constraints, and every
+instant stored as naive UTC through :class:`UtcDateTime` so both dialects agree.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from mangodesk.domain.types import (
+    AlertSeverity,
+    AlertSubject,
+    BookingStatus,
+    CodeOrigin,
+    CodeState,
+    ConnectionStatus,
+    OperationKind,
+    OperationStatus,
+    UnitKind,
+    VendorKind,
+)
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware datetimes in, aware UTC datetimes out; stored naive UTC. Naive input is a bug."""
+
+    impl = DateTime
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("refusing to store a naive datetime; use an aware UTC instant")
+        return value.astimezone(UTC).replace(tzinfo=None)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC)
+
+
+def _enum(enum_cls: type[Any], length: int = 20) -> String:
+    """Enums as plain strings (portable, and adding a member needs no ALTER TYPE)."""
+    return String(length)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UtcDateTime(), dict[str, Any]: JSON()}
+
+
+class Property(Base):
+    __tablename__ = "property"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    pms_id: Mapped[str | None] = mapped_column(String(64), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    checkin_time: Mapped[time] = mapped_column(Time, default=time(15, 0))
+    checkout_time: Mapped[time] = mapped_column(Time, default=time(11, 0))
+    lead_minutes: Mapped[int] = mapped_column(Integer, default=48 * 60)
+    automation_enabled: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    units: Mapped[list[Unit]] = relationship(back_populates="property")
+
+
+class Unit(Base):
+    __tablename__ = "unit"
+    __table_args__ = (UniqueConstraint("property_id", "pms_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("property.id"), index=True)
+    pms_id: Mapped[str | None] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[UnitKind] = mapped_column(_enum(UnitKind), default=UnitKind.ROOM)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    sort_order: Mapped[int] = mapped_column(Integer, default=0)
+
+    property: Mapped[Property] = relationship(back_populates="units")
+    link: Mapped[UnitLink | None] = relationship(back_populates="unit", uselist=False)
+
+
+class Booking(Base):
+    __tablename__ = "booking"
+    __table_args__ = (
+        UniqueConstraint("property_id", "pms_id"),
+        Index("ix_booking_status_arrival", "status", "arrival"),
+        Index("ix_booking_departure", "departure"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    property_id: Mapped[int] = mapped_column(ForeignKey("property.id"))
+    pms_id: Mapped[str] = mapped_column(String(64))
+    status: Mapped[BookingStatus] = mapped_column(_enum(BookingStatus))
+    arrival: Mapped[date] = mapped_column(Date)
+    departure: Mapped[date] = mapped_column(Date)
+    arrival_time: Mapped[time | None] = mapped_column(Time)
+    departure_time: Mapped[time | None] = mapped_column(Time)
+    guest_name: Mapped[str | None] = mapped_column(String(200))
+    guest_email: Mapped[str | None] = mapped_column(String(320))
+    guest_phone: Mapped[str | None] = mapped_column(String(64))
+    channel: Mapped[str | None] = mapped_column(String(64))
+    pms_modified_at: Mapped[datetime | None]
+    synced_at: Mapped[datetime | None]
+
+    units: Mapped[list[BookingUnit]] = relationship(
+        back_populates="booking", cascade="all, delete-orphan"
+    )
+
+
+class BookingUnit(Base):
+    __tablename__ = "booking_unit"
+
+    booking_id: Mapped[int] = mapped_column(ForeignKey("booking.id"), primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), primary_key=True, index=True)
+
+    booking: Mapped[Booking] = relationship(back_populates="units")
+    unit: Mapped[Unit] = relationship()
+
+
+class Connection(Base):
+    __tablename__ = "connection"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[VendorKind] = mapped_column(_enum(VendorKind))
+    display_name: Mapped[str] = mapped_column(String(200))
+    # Non-secret settings only (server address, username, region, pinned fingerprint).
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # Key of this connection's secrets in the OS keyring; the secrets themselves never here.
+    secret_ref: Mapped[str | None] = mapped_column(String(200))
+    status: Mapped[ConnectionStatus] = mapped_column(
+        _enum(ConnectionStatus), default=ConnectionStatus.CONNECTED
+    )
+    status_message: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+
+    locks: Mapped[list[Lock]] = relationship(back_populates="connection")
+
+
+class Lock(Base):
+    __tablename__ = "lock"
+    __table_args__ = (UniqueConstraint("connection_id", "vendor_lock_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    connection_id: Mapped[int] = mapped_column(ForeignKey("connection.id"), index=True)
+    vendor_lock_id: Mapped[str] = mapped_column(String(200))
+    name: Mapped[str] = mapped_column(String(200))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    manageable: Mapped[bool] = mapped_column(Boolean, default=True)
+    unmanageable_reason: Mapped[str | None] = mapped_column(Text)
+    serial_key: Mapped[str | None] = mapped_column(String(200))
+    present: Mapped[bool] = mapped_column(Boolean, default=True)  # still in the vendor's list
+    refreshed_at: Mapped[datetime | None]
+
+    connection: Mapped[Connection] = relationship(back_populates="locks")
+
+
+class UnitLink(Base):
+    __tablename__ = "unit_link"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("unit.id"), unique=True)
+    lock_id: Mapped[int] = mapped_column(ForeignKey("lock.id"), index=True)
+    linked_at: Mapped[datetime]
+    linked_by: Mapped[str] = mapped_column(String(100))
+
+    unit: Mapped[Unit] = relationship(back_populates="link")
+    lock: Mapped[Lock] = relationship()
+
+
+class AccessCode(Base):
+    __tablename__ = "access_code"
+    __table_args__ = (
+        Index("ix_access_code_lock_state", "lock_id", "state"),
+        Index("ix_access_code_booking_unit", "booking_id", "unit_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"), index=True)
+    lock_id: Mapped[int] = mapped_column(ForeignKey("lock.id"))
+    origin: Mapped[CodeOrigin] = mapped_column(_enum(CodeOrigin))
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id"))
+    code: Mapped[str | None] = mapped_column(String(32))  # None for a mobile key
+    vendor_ref: Mapped[str | None] = mapped_column(String(200))
+    mobile_key_sent_to: Mapped[str | None] = mapped_column(String(320))
+    valid_from: Mapped[datetime]
+    valid_to: Mapped[datetime]
+    guest_name: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[CodeState] = mapped_column(_enum(CodeState))
+    # False once staff chose "keep the code but stop managing it" (e.g. on unlink).
+    managed: Mapped[bool] = mapped_column(Boolean, default=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    unit: Mapped[Unit | None] = relationship()
+    lock: Mapped[Lock] = relationship()
+    booking: Mapped[Booking | None] = relationship()
+
+
+class Operation(Base):
+    """The outbox: written in the same transaction as the intent, before any vendor call."""
+
+    __tablename__ = "operation"
+    __table_args__ = (Index("ix_operation_due", "status", "next_attempt_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    access_code_id: Mapped[int] = mapped_column(ForeignKey("access_code.id"), index=True)
+    kind: Mapped[OperationKind] = mapped_column(_enum(OperationKind))
+    status: Mapped[OperationStatus] = mapped_column(
+        _enum(OperationStatus), default=OperationStatus.QUEUED
+    )
+    # Parameters of the call (target window, PIN attempts) that are not secret.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime]
+    last_error_class: Mapped[str | None] = mapped_column(String(20))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    access_code: Mapped[AccessCode] = relationship()
+
+
+class Alert(Base):
+    __tablename__ = "alert"
+    __table_args__ = (Index("ix_alert_open", "acknowledged_at", "cleared_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    severity: Mapped[AlertSeverity] = mapped_column(_enum(AlertSeverity))
+    subject_kind: Mapped[AlertSubject] = mapped_column(_enum(AlertSubject))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    # Identifies "the same problem" so it is raised once, not once per retry.
+    dedupe_key: Mapped[str] = mapped_column(String(200), index=True)
+    message: Mapped[str] = mapped_column(Text)
+    fix: Mapped[str | None] = mapped_column(Text)
+    raised_at: Mapped[datetime]
+    acknowledged_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[str | None] = mapped_column(String(100))
+    cleared_at: Mapped[datetime | None]
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_event"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(100))  # staff user name or "automation"
+    action: Mapped[str] = mapped_column(String(50))
+    subject_kind: Mapped[str] = mapped_column(String(30))
+    subject_id: Mapped[int | None] = mapped_column(Integer)
+    summary: Mapped[str] = mapped_column(Text)
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+
+
+class SyncState(Base):
+    __tablename__ = "sync_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    source: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. "beds24"
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    cursor: Mapped[str | None] = mapped_column(String(200))
+    last_success_at: Mapped[datetime | None]
+    last_attempt_at: Mapped[datetime | None]
+    last_error_at: Mapped[datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    consecutive_failures: Mapped[int] = mapped_column(Integer, default=0)
+    bookings_seen: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class EngineLease(Base):
+    """Which process runs the engine when several desks share one database."""
+
+    __tablename__ = "engine_lease"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]

@@ -1,0 +1,232 @@
+"""The contract every lock provider implements, its capabilities, and its error taxonomy.
+
+Adapters are synchronous and blocking (they run on engine worker threads, never on the GUI
+thread). They take and return timezone-aware UTC datetimes and never log secrets or full PINs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+from mangodesk.domain.pinrules import PinRules
+from mangodesk.domain.types import VendorKind
+
+__all__ = ["PinRules"]  # re-exported: adapters declare rules next to their capabilities
+
+# --------------------------------------------------------------------------- errors
+
+
+class ErrorClass(StrEnum):
+    TRANSIENT = "transient"  # network, timeout before sending, 5xx/429, gateway busy, lock offline
+    AUTH = "auth"  # credentials rejected or expired beyond refresh
+    PERMANENT = "permanent"  # lock gone, capability missing, invalid input: retrying won't help
+    CONFLICT = "conflict"  # the PIN already exists on the lock (pick another one)
+    ALREADY_GONE = "already_gone"  # the code is not on the lock any more (revoke = success)
+    AMBIGUOUS = "ambiguous"  # sent, but no answer: read the lock back before retrying
+
+
+class VendorError(Exception):
+    """A failed vendor call, classified; ``message`` and ``fix`` are for staff."""
+
+    error_class: ErrorClass = ErrorClass.PERMANENT
+
+    def __init__(
+        self,
+        message: str,
+        fix: str | None = None,
+        *,
+        vendor_code: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.fix = fix
+        self.vendor_code = vendor_code
+        self.retry_after = retry_after
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.fix}" if self.fix else self.message
+
+
+class TransientError(VendorError):
+    error_class = ErrorClass.TRANSIENT
+
+
+class AuthError(VendorError):
+    error_class = ErrorClass.AUTH
+
+
+class PermanentError(VendorError):
+    error_class = ErrorClass.PERMANENT
+
+
+class CodeConflictError(VendorError):
+    error_class = ErrorClass.CONFLICT
+
+
+class AlreadyGoneError(VendorError):
+    error_class = ErrorClass.ALREADY_GONE
+
+
+class AmbiguousError(VendorError):
+    error_class = ErrorClass.AMBIGUOUS
+
+
+# --------------------------------------------------------------------------- capabilities
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    automated: bool
+    pin_rules: PinRules | None = field(default_factory=PinRules)
+    vendor_generates_pin: bool = False
+    mobile_key: bool = False  # delivers a mobile key to the guest's email instead of a PIN
+    needs_guest_email: bool = False
+    can_move_start: bool = True
+    can_move_end: bool = True
+    can_change_pin: bool = False  # staff may edit the PIN of an existing code in place
+    time_granularity: timedelta = timedelta(minutes=1)
+    max_codes_per_lock: int | None = None
+    needs_gateway: bool = False
+    max_lead: timedelta | None = None  # the vendor refuses codes issued earlier than this
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True)
+class CredentialField:
+    """One input the connect wizard asks for; ``secret`` ones go to the keyring only."""
+
+    name: str
+    label: str
+    secret: bool = False
+    required: bool = True
+    default: str = ""
+    help: str = ""
+
+
+@dataclass(frozen=True)
+class ReportStep:
+    """One line of a connection check: what was checked, whether it passed, what to do."""
+
+    name: str
+    ok: bool
+    message: str
+    fix: str | None = None
+
+
+@dataclass(frozen=True)
+class ConnectionReport:
+    ok: bool
+    summary: str
+    steps: tuple[ReportStep, ...] = ()
+    # Values the wizard must show or store: e.g. a certificate fingerprint to accept.
+    details: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class LockInfo:
+    vendor_lock_id: str
+    name: str
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    manageable: bool = True
+    unmanageable_reason: str | None = None
+    # Calls sharing this key are serialised (TTLock: the gateway id). Defaults to the lock id.
+    serial_key: str | None = None
+
+
+@dataclass(frozen=True)
+class LockDetails:
+    """What the Details button shows: labelled values in order, and warnings to highlight."""
+
+    items: tuple[tuple[str, str], ...]
+    warnings: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class CodeRequest:
+    """What the engine asks for. ``pin`` is None when the vendor generates it."""
+
+    valid_from: datetime
+    valid_to: datetime
+    pin: str | None = None
+    guest_name: str | None = None
+    guest_email: str | None = None
+    label: str | None = None  # a name for the code on the lock, e.g. "Mangodesk 4711 Smith"
+
+
+@dataclass(frozen=True)
+class VendorCode:
+    """A code as the vendor knows it."""
+
+    vendor_ref: str
+    pin: str | None
+    valid_from: datetime | None = None
+    valid_to: datetime | None = None
+    name: str | None = None
+    mobile_key_sent_to: str | None = None
+
+
+# --------------------------------------------------------------------------- protocol
+
+
+@runtime_checkable
+class VendorAdapter(Protocol):
+    """One provider account. Methods block; raise :class:`VendorError` subclasses on failure."""
+
+    kind: VendorKind
+    capabilities: Capabilities
+
+    def test_connection(self) -> ConnectionReport: ...
+
+    def list_locks(self) -> list[LockInfo]: ...
+
+    def lock_details(self, vendor_lock_id: str) -> LockDetails: ...
+
+    def list_codes(self, vendor_lock_id: str) -> list[VendorCode]: ...
+
+    def create_code(self, vendor_lock_id: str, request: CodeRequest) -> VendorCode: ...
+
+    def update_code(
+        self, vendor_lock_id: str, code: VendorCode, valid_from: datetime, valid_to: datetime
+    ) -> VendorCode:
+        """Move a code's window. Returns the code as it is now (its ref may change when a
+        vendor can only move a start by cancel + re-create with the same PIN)."""
+        ...
+
+    def revoke_code(self, vendor_lock_id: str, code: VendorCode) -> None:
+        """Remove the code. A code that is already gone is success, not an error."""
+        ...
+
+    def close(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class ConnectionConfig:
+    """What an adapter factory receives: the non-secret settings and the secrets, resolved."""
+
+    connection_id: int | None
+    kind: VendorKind
+    settings: Mapping[str, Any]
+    secrets: Mapping[str, str]
+
+
+AdapterFactory = Callable[[ConnectionConfig], VendorAdapter]
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """Everything the app needs to offer a provider: its name, its inputs, its factory."""
+
+    kind: VendorKind
+    display_name: str
+    fields: tuple[CredentialField, ...]
+    capabilities: Capabilities
+    factory: AdapterFactory
+    lock_noun: str = "lock"  # "door" for Flexipass, "room" for Smartair
+    description: str = ""

@@ -1,0 +1,39 @@
+"""Which providers exist. The composition root builds one and may replace factories (tests)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from mangodesk.domain.errors import NotFoundError
+from mangodesk.domain.types import VendorKind
+from mangodesk.vendors.base import ProviderSpec, VendorAdapter, ConnectionConfig
+
+
+class VendorRegistry:
+    def __init__(self, specs: Iterable[ProviderSpec] = ()) -> None:
+        self._specs: dict[VendorKind, ProviderSpec] = {}
+        for spec in specs:
+            self.register(spec)
+
+    def register(self, spec: ProviderSpec) -> None:
+        self._specs[spec.kind] = spec
+
+    def spec(self, kind: VendorKind) -> ProviderSpec:
+        try:
+            return self._specs[kind]
+        except KeyError:
+            raise NotFoundError(f"The lock provider “{kind}” is not available in this version.") from None
+
+    def specs(self) -> list[ProviderSpec]:
+        return list(self._specs.values())
+
+    def adapter(self, config: ConnectionConfig) -> VendorAdapter:
+        return self.spec(config.kind).factory(config)
+
+
+def default_specs() -> list[ProviderSpec]:
+    """Every provider shipped with the app, in the order the wizard offers them."""
+    from mangodesk.vendors.manual import MANUAL_SPEC
+
+    specs = [MANUAL_SPEC]
+    return specs
