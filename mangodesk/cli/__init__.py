@@ -1,0 +1,61 @@
+"""The ``mangodesk`` command: the GUI by default, headless subcommands for scripts and IT.
+
+Each command module registers its subcommands; a command gets the parsed arguments and a
+context factory, and returns the exit code. Bad input: one clear line on stderr, exit 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from mangodesk.app import Context
+
+# Modules with a ``register(subparsers)`` function, in the order their commands are listed.
+COMMAND_MODULES = [
+    "mangodesk.cli.core",
+]
+
+ContextFactory = Callable[[], "Context"]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="mangodesk",
+        description="Door codes for every guest's stay. Without a command, opens the desk window.",
+    )
+    parser.add_argument("--data-dir", type=Path, help="keep settings, database and logs here")
+    parser.add_argument(
+        "--temp-profile", action="store_true", help="use a throwaway profile deleted on exit"
+    )
+    parser.add_argument(
+        "--demo", action="store_true", help="open a sample hotel with simulated locks and PMS"
+    )
+    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for name in COMMAND_MODULES:
+        importlib.import_module(name).register(subparsers)
+    return parser
+
+
+def add_json_flag(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--json", action="store_true", help="machine-readable output")
+
+
+def print_json(value: Any) -> None:
+    json.dump(value, sys.stdout, indent=2, default=str, ensure_ascii=False)
+    sys.stdout.write("\n")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from mangodesk.cli.runtime import run
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return run(parser, args)
