@@ -1,0 +1,418 @@
+"""The Inlet provider: one property-scoped API token, many lock brands behind it.
+
+Inlet sets the PIN itself: granting access for a stay returns the PIN (``codeFormatted``) and a
+``ReferenceId`` that later moves or revokes the grant. Only locks that take PIN codes are
+offered. Inlet's certification forbids sending a booking more than 72 hours before arrival,
+so the adapter refuses such a create rather than risk the partnership.
+
+Every wire detail lives in :mod:`mangodesk.vendors.inlet_contract` (much of it assumed).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from datetime import datetime, timedelta
+from typing import Any
+
+import httpx
+
+from mangodesk.domain.clock import Clock, SystemClock
+from mangodesk.domain.errors import mask_code
+from mangodesk.domain.types import VendorKind
+from mangodesk.vendors import inlet_contract as wire
+from mangodesk.vendors.base import (
+    AlreadyGoneError,
+    AmbiguousError,
+    AuthError,
+    Capabilities,
+    CodeRequest,
+    ConnectionConfig,
+    ConnectionReport,
+    CredentialField,
+    LockDetails,
+    LockInfo,
+    PermanentError,
+    ProviderSpec,
+    ReportStep,
+    TransientError,
+    VendorCode,
+    VendorError,
+)
+
+log = logging.getLogger(__name__)
+
+TOKEN_FIELD = "api_token"
+BASE_URL_SETTING = "base_url"
+MAX_LEAD = timedelta(hours=wire.MAX_LEAD_HOURS)
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=10.0, pool=10.0)
+
+INLET_CAPABILITIES = Capabilities(
+    automated=True,
+    pin_rules=None,  # Inlet chooses the PIN; Mangodesk never sends one
+    vendor_generates_pin=True,
+    can_move_start=True,
+    can_move_end=True,
+    max_lead=MAX_LEAD,
+)
+
+HIDDEN_REASONS = {
+    "mobile_key_only": "mobile key only",
+    "unlock_only": "auto-unlock only",
+    "no_pin": "no PIN-code support",
+}
+
+_RETRY_LATER = "Mangodesk will try again in a few minutes."
+
+
+def hidden_reason(lock: wire.InletLock) -> str | None:
+    """Why a lock is not offered (a key of HIDDEN_REASONS), or None when it takes a PIN."""
+    if lock.takes_pin:
+        return None
+    kinds = set(lock.access_types)
+    if kinds and kinds <= {wire.ACCESS_MOBILE_KEY, wire.ACCESS_URL_KEY}:
+        return "mobile_key_only"
+    if kinds == {wire.ACCESS_UNLOCK}:
+        return "unlock_only"
+    return "no_pin"
+
+
+def _plural(count: int, noun: str) -> str:
+    return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+class InletAdapter:
+    """One Inlet property account, reached over HTTPS with the account's API token."""
+
+    kind = VendorKind.INLET
+    capabilities = INLET_CAPABILITIES
+
+    def __init__(
+        self,
+        config: ConnectionConfig,
+        *,
+        clock: Clock | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> None:
+        self._token = config.secrets.get(TOKEN_FIELD, "")
+        self._clock = clock or SystemClock()
+        base_url = str(config.settings.get(BASE_URL_SETTING) or wire.DEFAULT_BASE_URL)
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout or DEFAULT_TIMEOUT,
+            headers={"Accept": "application/json"},
+        )
+
+    # ------------------------------------------------------------------ protocol
+
+    def test_connection(self) -> ConnectionReport:
+        try:
+            locks = self._fetch_locks()
+        except VendorError as exc:
+            return ConnectionReport(
+                ok=False,
+                summary=exc.message,
+                steps=(ReportStep("Connection to Inlet", False, exc.message, exc.fix),),
+            )
+        usable = [lock for lock in locks if lock.takes_pin]
+        token_step = ReportStep("API token", True, "Inlet accepted the API token.")
+        locks_step = ReportStep(
+            "Locks",
+            bool(usable),
+            f"{_plural(len(usable), 'lock')} can take PIN codes.",
+            None if usable else "Check in Inlet that your locks are paired and take PIN codes.",
+        )
+        steps = [token_step, locks_step]
+        hidden = Counter(r for r in (hidden_reason(lock) for lock in locks) if r is not None)
+        if hidden:
+            why = ", ".join(f"{count} {HIDDEN_REASONS[key]}" for key, count in hidden.items())
+            steps.append(
+                ReportStep(
+                    "Hidden locks",
+                    True,
+                    f"{_plural(sum(hidden.values()), 'lock')} not shown because they cannot "
+                    f"take PIN codes ({why}).",
+                )
+            )
+        summary = (
+            f"Connected to Inlet: {_plural(len(usable), 'lock')} ready to link."
+            if usable
+            else "Connected to Inlet, but none of your locks can take a PIN code."
+        )
+        return ConnectionReport(
+            ok=True,
+            summary=summary,
+            steps=tuple(steps),
+            details={"pin_locks": str(len(usable)), "hidden_locks": str(sum(hidden.values()))},
+        )
+
+    def list_locks(self) -> list[LockInfo]:
+        return [self._lock_info(lock) for lock in self._fetch_locks() if lock.takes_pin]
+
+    def lock_details(self, vendor_lock_id: str) -> LockDetails:
+        lock = self._find_lock(vendor_lock_id)
+        online = {True: "Online", False: "Offline", None: "Unknown"}[lock.online]
+        items = [
+            ("Lock system", lock.lock_system or "Unknown"),
+            ("Location", lock.location or "—"),
+            ("Group", lock.group or "—"),
+            ("Online status", online),
+        ]
+        if lock.battery is not None:
+            items.append(("Battery", f"{lock.battery} %"))
+        warnings = []
+        if lock.online is False:
+            warnings.append(
+                "This lock is offline in Inlet: new codes and changes reach it only when it is "
+                "back online. Check its power and network, or call your lock installer."
+            )
+        return LockDetails(items=tuple(items), warnings=tuple(warnings))
+
+    def list_codes(self, vendor_lock_id: str) -> list[VendorCode]:
+        response = self._send(
+            "GET", wire.GRANT_ACCESS_PATH, params={wire.GRANTS_QUERY_LOCK: vendor_lock_id}
+        )
+        self._raise_for_status(response)
+        try:
+            grants = wire.parse_grants(_body(response))
+        except ValueError as exc:
+            raise self._unreadable() from exc
+        return [self._vendor_code(grant) for grant in grants]
+
+    def create_code(self, vendor_lock_id: str, request: CodeRequest) -> VendorCode:
+        self._check_lead(request.valid_from)
+        body = wire.grant_request(
+            vendor_lock_id,
+            request.valid_from,
+            request.valid_to,
+            guest_name=request.guest_name,
+            guest_email=request.guest_email,
+            external_reference=request.label,
+        )
+        response = self._send("POST", wire.GRANT_ACCESS_PATH, json=body, sent_creates=True)
+        self._raise_for_status(response)
+        try:
+            grant = wire.parse_grant(_body(response))
+        except ValueError as exc:
+            raise AmbiguousError(
+                "Inlet accepted the request but its answer could not be read.",
+                "Mangodesk will check the lock's codes before trying again.",
+            ) from exc
+        log.info(
+            "Inlet granted access %s on lock %s (PIN %s)",
+            grant.reference_id,
+            vendor_lock_id,
+            mask_code(grant.code_formatted),
+        )
+        if grant.code_formatted is None:
+            log.warning("Inlet returned no PIN for grant %s", grant.reference_id)
+        return VendorCode(
+            vendor_ref=grant.reference_id,
+            pin=grant.code_formatted,
+            valid_from=request.valid_from,
+            valid_to=request.valid_to,
+            name=request.label or request.guest_name,
+        )
+
+    def update_code(
+        self, vendor_lock_id: str, code: VendorCode, valid_from: datetime, valid_to: datetime
+    ) -> VendorCode:
+        response = self._send(
+            "PUT", wire.grant_path(code.vendor_ref), json=wire.window_request(valid_from, valid_to)
+        )
+        if response.status_code == 404:
+            raise AlreadyGoneError(
+                "Inlet no longer has this access, so its dates cannot be changed.",
+                "Create a new code for the stay.",
+            )
+        self._raise_for_status(response)
+        pin = code.pin
+        try:
+            pin = wire.parse_grant(_body(response)).code_formatted or pin
+        except ValueError:
+            pass  # an empty or short answer to an update is fine: the window is what changed
+        return VendorCode(code.vendor_ref, pin, valid_from, valid_to, code.name)
+
+    def revoke_code(self, vendor_lock_id: str, code: VendorCode) -> None:
+        response = self._send("DELETE", wire.grant_path(code.vendor_ref))
+        if response.status_code == 404:
+            log.info("Inlet grant %s was already gone", code.vendor_ref)
+            return
+        self._raise_for_status(response)
+        log.info("Inlet revoked grant %s on lock %s", code.vendor_ref, vendor_lock_id)
+
+    def close(self) -> None:
+        self._client.close()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _check_lead(self, valid_from: datetime) -> None:
+        ahead = valid_from - self._clock.now()
+        if ahead > MAX_LEAD:
+            hours = ahead.total_seconds() / 3600
+            raise PermanentError(
+                f"Inlet does not accept a code more than 72 hours before it starts "
+                f"(this one starts in {hours:.0f} hours).",
+                "Create it again within 72 hours of the start; automatic codes are sent "
+                "48 hours before check-in.",
+            )
+
+    def _fetch_locks(self) -> list[wire.InletLock]:
+        response = self._send("GET", wire.LOCKS_PATH)
+        self._raise_for_status(response)
+        try:
+            return wire.parse_locks(_body(response))
+        except ValueError as exc:
+            raise self._unreadable() from exc
+
+    def _find_lock(self, vendor_lock_id: str) -> wire.InletLock:
+        for lock in self._fetch_locks():
+            if lock.lock_id == vendor_lock_id:
+                return lock
+        raise PermanentError(
+            "Inlet no longer lists this lock.",
+            "Refresh the lock list and link the unit to the right lock again.",
+        )
+
+    @staticmethod
+    def _lock_info(lock: wire.InletLock) -> LockInfo:
+        attributes: dict[str, Any] = {
+            "lock_system": lock.lock_system,
+            "location": lock.location,
+            "group": lock.group,
+            "online": lock.online,
+            "access_types": list(lock.access_types),
+        }
+        if lock.battery is not None:
+            attributes["battery"] = lock.battery
+        return LockInfo(vendor_lock_id=lock.lock_id, name=lock.name, attributes=attributes)
+
+    @staticmethod
+    def _vendor_code(grant: wire.InletGrant) -> VendorCode:
+        return VendorCode(
+            vendor_ref=grant.reference_id,
+            pin=grant.code_formatted,
+            valid_from=grant.start,
+            valid_to=grant.end,
+            name=grant.external_reference or grant.guest_name,
+        )
+
+    @staticmethod
+    def _unreadable() -> PermanentError:
+        return PermanentError(
+            "Inlet answered in a form Mangodesk does not understand.",
+            "Contact Mangodesk support: Inlet may have changed its interface.",
+        )
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        sent_creates: bool = False,
+    ) -> httpx.Response:
+        """One call. ``sent_creates``: a lost answer may mean the code exists (ambiguous)."""
+        if not self._token:
+            raise AuthError(
+                "No Inlet API token is saved for this connection.",
+                "Open the connection settings and enter the API token from Inlet.",
+            )
+        headers = {wire.AUTH_HEADER: wire.auth_header_value(self._token)}
+        try:
+            return self._client.request(method, path, json=json, params=params, headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise TransientError(
+                "Mangodesk could not reach Inlet.",
+                "Check this computer's internet connection. " + _RETRY_LATER,
+            ) from exc
+        except httpx.UnsupportedProtocol as exc:
+            raise PermanentError(
+                "The Inlet server address is not valid.",
+                "Check the address in the connection settings.",
+            ) from exc
+        except httpx.TransportError as exc:
+            if sent_creates:
+                raise AmbiguousError(
+                    "Inlet did not answer after the request was sent, so the code may exist.",
+                    "Mangodesk will check the lock's codes before trying again.",
+                ) from exc
+            raise TransientError("Inlet did not answer in time.", _RETRY_LATER) from exc
+
+    @staticmethod
+    def _raise_for_status(response: httpx.Response) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        code, message = wire.parse_error(_body(response))
+        detail = f" ({message})" if message else ""
+        if status in (401, 403) or code == wire.ERR_UNAUTHORIZED:
+            raise AuthError(
+                "Inlet rejected the API token.",
+                "Ask Inlet for a valid property token and enter it in the connection settings.",
+                vendor_code=code,
+            )
+        if code == wire.ERR_LOCK_OFFLINE:
+            raise TransientError(
+                "The lock is offline in Inlet.",
+                "Mangodesk will keep trying; if this lasts, check the lock's power and network.",
+                vendor_code=code,
+            )
+        if status == 429 or status >= 500:
+            retry_after = response.headers.get("Retry-After")
+            raise TransientError(
+                f"Inlet is not answering properly right now (error {status}).",
+                _RETRY_LATER,
+                vendor_code=code,
+                retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+            )
+        if code == wire.ERR_LOCK_NOT_FOUND or status == 404:
+            raise PermanentError(
+                "Inlet does not know this lock any more.",
+                "Refresh the lock list and link the unit to the right lock again.",
+                vendor_code=code,
+            )
+        if code == wire.ERR_NOT_PIN_CAPABLE:
+            raise PermanentError(
+                "This lock cannot take PIN codes through Inlet.",
+                "Link the unit to a lock that takes PIN codes.",
+                vendor_code=code,
+            )
+        if code == wire.ERR_TOO_EARLY:
+            raise PermanentError(
+                "Inlet refused the code because it starts more than 72 hours from now.",
+                "Create it again within 72 hours of the start.",
+                vendor_code=code,
+            )
+        raise PermanentError(
+            f"Inlet refused the request (error {status}){detail}.",
+            "Check the code's dates and the lock; contact Mangodesk support if it keeps failing.",
+            vendor_code=code,
+        )
+
+
+INLET_SPEC = ProviderSpec(
+    kind=VendorKind.INLET,
+    display_name="Inlet",
+    fields=(
+        CredentialField(
+            TOKEN_FIELD,
+            "API token",
+            secret=True,
+            help="The property token Inlet gave you at sign-up. No username or password.",
+        ),
+    ),
+    capabilities=INLET_CAPABILITIES,
+    factory=InletAdapter,
+    lock_noun="lock",
+    description="One connection to many lock brands (Salto, ASSA ABLOY, dormakaba, EVVA, "
+    "igloohome and more). Inlet sets the PIN; only locks that take PIN codes are offered.",
+)
