@@ -1,0 +1,103 @@
+"""Turns parsed arguments into a running front end: paths, settings, context, then the GUI
+or a headless command. Everything with side effects starts here, not at import time."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import logging.handlers
+import shutil
+import sys
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from mangodesk import __version__
+from mangodesk.domain.errors import MangodeskError
+from mangodesk.paths import Paths
+from mangodesk.settings import load_settings
+from mangodesk.vendors.base import VendorError
+
+if TYPE_CHECKING:
+    from mangodesk.app import Context
+
+EXIT_OK = 0
+EXIT_FAILED = 1
+EXIT_BAD_INPUT = 2
+
+
+def resolve_paths(args: argparse.Namespace) -> tuple[Paths, Callable[[], None]]:
+    """The profile to use and how to clean it up (a throwaway one is deleted on exit)."""
+    if args.temp_profile or args.demo:
+        base = Path(tempfile.mkdtemp(prefix="mangodesk-"))
+        return Paths.under(base), lambda: shutil.rmtree(base, ignore_errors=True)
+    if args.data_dir is not None:
+        return Paths.under(args.data_dir.expanduser().resolve()), lambda: None
+    return Paths.for_user(), lambda: None
+
+
+def setup_logging(paths: Paths, *, verbose: bool = False) -> logging.Handler:
+    paths.ensure()
+    handler = logging.handlers.RotatingFileHandler(
+        paths.log_file, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
+    )
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    root = logging.getLogger()
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+    # httpx logs full URLs (which can carry tokens in query strings): keep it quiet.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    return handler
+
+
+def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
+    """One clear line on stderr."""
+    sys.stderr.write(f"mangodesk: {message}\n")
+    return code
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+    if args.version:
+        print(f"Mangodesk {__version__}")
+        return EXIT_OK
+    paths, cleanup = resolve_paths(args)
+    try:
+        try:
+            settings = load_settings(paths.settings_file)
+        except MangodeskError as exc:
+            return fail(str(exc), EXIT_FAILED)
+        log_handler = setup_logging(paths)
+        contexts: list[Context] = []
+
+        def make_context() -> Context:
+            from mangodesk.app import build_context
+
+            if not contexts:
+                contexts.append(build_context(paths, settings))
+            return contexts[0]
+
+        try:
+            if args.command is None:
+                from mangodesk.ui.application import run_gui
+
+                return run_gui(paths, settings, demo=args.demo)
+            if args.demo:
+                from mangodesk.demo import start_demo
+
+                demo = start_demo(paths, settings)
+                contexts.append(demo.context)
+            handler = args.func
+            return int(handler(args, make_context))
+        except MangodeskError as exc:
+            return fail(str(exc))
+        except VendorError as exc:
+            return fail(str(exc), EXIT_FAILED)
+        finally:
+            for context in contexts:
+                context.close()
+            logging.getLogger().removeHandler(log_handler)
+            log_handler.close()
+    finally:
+        cleanup()

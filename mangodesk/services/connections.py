@@ -1,0 +1,366 @@
+"""Connecting lock providers: validate credentials with the vendor, keep secrets in the
+keyring and settings in the database, and keep each connection's lock list."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from mangodesk.domain.errors import NotFoundError, ValidationError
+from mangodesk.domain.types import CodeOrigin, CodeState, ConnectionStatus, VendorKind
+from mangodesk.services.base import ServiceBase
+from mangodesk.services.views import ConnectionView, LockView
+from mangodesk.store.models import AccessCode, Connection, Lock, Unit, UnitLink
+from mangodesk.vendors.base import (
+    ConnectionConfig,
+    ConnectionReport,
+    LockInfo,
+    ProviderSpec,
+    VendorError,
+)
+from mangodesk.vendors.resolve import adapter_for, secret_key
+
+
+class ConnectError(ValidationError):
+    """The provider did not accept the connection; ``report`` says why, step by step."""
+
+    def __init__(self, report: ConnectionReport) -> None:
+        failing = next((s for s in report.steps if not s.ok), None)
+        super().__init__(report.summary, fix=failing.fix if failing else None)
+        self.report = report
+
+
+@dataclass(frozen=True)
+class ConnectResult:
+    connection: ConnectionView
+    report: ConnectionReport
+    locks: list[LockView]
+
+
+class ConnectionService(ServiceBase):
+    # ------------------------------------------------------------------ reading
+
+    def list(self) -> list[ConnectionView]:
+        with self.ctx.db.session() as session:
+            counts = dict(
+                session.execute(
+                    select(Lock.connection_id, func.count(Lock.id))
+                    .where(Lock.present.is_(True))
+                    .group_by(Lock.connection_id)
+                ).tuples()
+            )
+            return [
+                self._view(conn, counts.get(conn.id, 0))
+                for conn in session.scalars(select(Connection).order_by(Connection.id))
+            ]
+
+    def get(self, connection_id: int) -> ConnectionView:
+        with self.ctx.db.session() as session:
+            conn = self._load(session, connection_id)
+            count = session.scalar(
+                select(func.count(Lock.id)).where(Lock.connection_id == conn.id)
+            )
+            return self._view(conn, count or 0)
+
+    def any_connected(self) -> bool:
+        with self.ctx.db.session() as session:
+            return session.scalar(select(func.count(Connection.id))) != 0
+
+    def manual_connection_id(self) -> int | None:
+        with self.ctx.db.session() as session:
+            return session.scalar(
+                select(Connection.id).where(Connection.kind == VendorKind.MANUAL).limit(1)
+            )
+
+    def locks(self, connection_id: int) -> list[LockView]:
+        with self.ctx.db.session() as session:
+            conn = self._load(session, connection_id)
+            linked: dict[int, list[str]] = {}
+            for lock_id, unit_name in session.execute(
+                select(UnitLink.lock_id, Unit.name)
+                .join(Unit, Unit.id == UnitLink.unit_id)
+                .join(Lock, Lock.id == UnitLink.lock_id)
+                .where(Lock.connection_id == connection_id)
+            ).tuples():
+                linked.setdefault(lock_id, []).append(unit_name)
+            return [
+                lock_view(lock, conn, tuple(linked.get(lock.id, ())))
+                for lock in session.scalars(
+                    select(Lock)
+                    .where(Lock.connection_id == connection_id, Lock.present.is_(True))
+                    .order_by(Lock.name)
+                )
+            ]
+
+    # ------------------------------------------------------------------ connecting
+
+    def check(self, kind: VendorKind, values: Mapping[str, str]) -> ConnectionReport:
+        """Validate credentials with the vendor without storing anything (the wizard's Connect)."""
+        spec = self.ctx.vendors.spec(kind)
+        config = self._config_from_values(spec, None, values)
+        adapter = spec.factory(config)
+        try:
+            return adapter.test_connection()
+        except VendorError as exc:
+            return ConnectionReport(ok=False, summary=exc.message, steps=())
+        finally:
+            adapter.close()
+
+    def connect(
+        self, kind: VendorKind, values: Mapping[str, str], display_name: str | None = None
+    ) -> ConnectResult:
+        """Validate with the vendor, then store the connection and its lock list."""
+        spec = self.ctx.vendors.spec(kind)
+        config = self._config_from_values(spec, None, values)
+        adapter = spec.factory(config)
+        try:
+            report = adapter.test_connection()
+            if not report.ok:
+                raise ConnectError(report)
+            infos = adapter.list_locks() if kind != VendorKind.MANUAL else []
+        except VendorError as exc:
+            raise ConnectError(
+                ConnectionReport(ok=False, summary=exc.message, steps=())
+            ) from exc
+        finally:
+            adapter.close()
+        now = self.now()
+        with self.ctx.db.transaction() as session:
+            conn = Connection(
+                kind=kind,
+                display_name=display_name or _default_name(spec, config),
+                settings=dict(config.settings),
+                status=ConnectionStatus.CONNECTED,
+                status_message=report.summary,
+                created_at=now,
+            )
+            session.add(conn)
+            session.flush()
+            conn.secret_ref = f"connection:{conn.id}"
+            self._store_secrets(spec, conn.id, values)
+            self._upsert_locks(session, conn, infos)
+            self.audit(session, "connect", "connection", conn.id,
+                       f"Connected {spec.display_name} “{conn.display_name}”")
+            session.flush()
+            view = self._view(conn, len(infos))
+            locks = [lock_view(lock, conn) for lock in conn.locks]
+        self.changed()
+        return ConnectResult(view, report, locks)
+
+    def ensure_manual(self) -> ConnectionView:
+        """Manual needs no credentials; there is at most one Manual connection."""
+        existing = self.manual_connection_id()
+        if existing is not None:
+            return self.get(existing)
+        return self.connect(VendorKind.MANUAL, {}, "Manual").connection
+
+    def update_credentials(self, connection_id: int, values: Mapping[str, str]) -> ConnectionReport:
+        """Re-authenticate: check the new values with the vendor, then replace the old ones."""
+        with self.ctx.db.session() as session:
+            conn = self._load(session, connection_id)
+            spec = self.ctx.vendors.spec(conn.kind)
+            merged = {**{k: str(v) for k, v in conn.settings.items()}, **values}
+            config = self._config_from_values(spec, conn.id, merged, keep_secrets=True)
+        adapter = spec.factory(config)
+        try:
+            report = adapter.test_connection()
+        finally:
+            adapter.close()
+        if not report.ok:
+            raise ConnectError(report)
+        with self.ctx.db.transaction() as session:
+            conn = self._load(session, connection_id)
+            conn.settings = dict(config.settings)
+            conn.status = ConnectionStatus.CONNECTED
+            conn.status_message = report.summary
+            self._store_secrets(spec, conn.id, values)
+            self.audit(session, "reconnect", "connection", conn.id,
+                       f"Updated the sign-in of “{conn.display_name}”")
+        self.changed()
+        return report
+
+    def test(self, connection_id: int) -> ConnectionReport:
+        with self.ctx.db.session() as session:
+            conn = self._load(session, connection_id)
+            adapter = adapter_for(conn, self.ctx.vendors, self.ctx.secrets)
+        try:
+            return adapter.test_connection()
+        finally:
+            adapter.close()
+
+    def refresh_locks(self, connection_id: int) -> list[LockView]:
+        """Fetch the lock inventory from the vendor (blocking) and store it."""
+        with self.ctx.db.session() as session:
+            conn = self._load(session, connection_id)
+            if conn.kind == VendorKind.MANUAL:
+                return self.locks(connection_id)
+            adapter = adapter_for(conn, self.ctx.vendors, self.ctx.secrets)
+        try:
+            infos = adapter.list_locks()
+        finally:
+            adapter.close()
+        with self.ctx.db.transaction() as session:
+            conn = self._load(session, connection_id)
+            self._upsert_locks(session, conn, infos)
+        self.changed()
+        return self.locks(connection_id)
+
+    def remove(self, connection_id: int, *, revoke_codes: bool) -> int:
+        """Remove a connection. Its units are unlinked; with ``revoke_codes`` its live codes are
+        revoked first (the removal waits until the vendor confirmed), otherwise they stay on
+        the locks untouched and Mangodesk stops managing them. Returns the codes affected."""
+        from mangodesk.services.links import LinkService
+
+        links = LinkService(self.ctx)
+        with self.ctx.db.session() as session:
+            self._load(session, connection_id)
+            unit_ids = list(
+                session.scalars(
+                    select(UnitLink.unit_id)
+                    .join(Lock, Lock.id == UnitLink.lock_id)
+                    .where(Lock.connection_id == connection_id)
+                )
+            )
+        affected = 0
+        for unit_id in unit_ids:
+            affected += links.unlink(unit_id, revoke_codes=revoke_codes)
+        with self.ctx.db.transaction() as session:
+            conn = self._load(session, connection_id)
+            live = session.scalars(
+                select(AccessCode)
+                .join(Lock, Lock.id == AccessCode.lock_id)
+                .where(Lock.connection_id == connection_id,
+                       AccessCode.state.in_([s.value for s in CodeState if s.is_live]))
+            ).all()
+            if revoke_codes and any(
+                c.origin != CodeOrigin.IMPORTED and c.managed for c in live
+            ):
+                conn.status = ConnectionStatus.DISCONNECTED
+                conn.status_message = "Removing: waiting for codes to be revoked."
+                self.audit(session, "disconnect", "connection", conn.id,
+                           f"Disconnecting “{conn.display_name}” after its codes are revoked")
+                return affected
+            spec = self.ctx.vendors.spec(conn.kind)
+            for field in spec.fields:
+                if field.secret:
+                    self.ctx.secrets.delete(secret_key(conn.id, field.name))
+            for code in session.scalars(
+                select(AccessCode).join(Lock, Lock.id == AccessCode.lock_id)
+                .where(Lock.connection_id == connection_id)
+            ):
+                code.managed = False
+            conn.status = ConnectionStatus.DISCONNECTED
+            conn.status_message = "Removed by staff."
+            for lock in conn.locks:
+                lock.present = False
+            self.audit(session, "disconnect", "connection", conn.id,
+                       f"Removed “{conn.display_name}”")
+        self.changed()
+        return affected
+
+    # ------------------------------------------------------------------ helpers
+
+    def _load(self, session: Session, connection_id: int) -> Connection:
+        conn = session.get(Connection, connection_id)
+        if conn is None:
+            raise NotFoundError(f"There is no lock connection number {connection_id}.")
+        return conn
+
+    def _view(self, conn: Connection, lock_count: int) -> ConnectionView:
+        spec = self.ctx.vendors.spec(conn.kind)
+        return ConnectionView(
+            id=conn.id,
+            kind=conn.kind,
+            display_name=conn.display_name,
+            provider_name=spec.display_name,
+            status=conn.status,
+            status_message=conn.status_message,
+            automated=spec.capabilities.automated,
+            lock_count=lock_count,
+            settings={k: v for k, v in conn.settings.items() if not k.startswith("_")},
+        )
+
+    def _config_from_values(
+        self,
+        spec: ProviderSpec,
+        connection_id: int | None,
+        values: Mapping[str, str],
+        *,
+        keep_secrets: bool = False,
+    ) -> ConnectionConfig:
+        settings: dict[str, object] = {}
+        secrets: dict[str, str] = {}
+        known = {f.name: f for f in spec.fields}
+        for field in spec.fields:
+            value = (values.get(field.name) or "").strip() if not field.secret else (
+                values.get(field.name) or ""
+            )
+            if not value and keep_secrets and field.secret and connection_id is not None:
+                value = self.ctx.secrets.get(secret_key(connection_id, field.name)) or ""
+            if not value and field.default:
+                value = field.default
+            if field.required and not value:
+                raise ValidationError(f"{field.label} is required.", field=field.name)
+            if field.secret:
+                if value:
+                    secrets[field.name] = value
+            else:
+                settings[field.name] = value
+        for name, value in values.items():  # extra non-secret settings (e.g. a pinned cert)
+            if name not in known:
+                settings[name] = value
+        return ConnectionConfig(connection_id, spec.kind, settings, secrets)
+
+    def _store_secrets(self, spec: ProviderSpec, connection_id: int,
+                       values: Mapping[str, str]) -> None:
+        for field in spec.fields:
+            if field.secret and values.get(field.name):
+                self.ctx.secrets.set(secret_key(connection_id, field.name), values[field.name])
+
+    def _upsert_locks(self, session: Session, conn: Connection, infos: list[LockInfo]) -> None:
+        now = self.now()
+        existing = {lock.vendor_lock_id: lock for lock in conn.locks}
+        seen = set()
+        for info in infos:
+            seen.add(info.vendor_lock_id)
+            lock = existing.get(info.vendor_lock_id)
+            if lock is None:
+                lock = Lock(connection=conn, vendor_lock_id=info.vendor_lock_id)
+                session.add(lock)
+            lock.name = info.name
+            lock.attributes = dict(info.attributes)
+            lock.manageable = info.manageable
+            lock.unmanageable_reason = info.unmanageable_reason
+            lock.serial_key = info.serial_key or f"{conn.id}:{info.vendor_lock_id}"
+            lock.present = True
+            lock.refreshed_at = now
+        for vendor_id, lock in existing.items():
+            if vendor_id not in seen and conn.kind != VendorKind.MANUAL:
+                lock.present = False  # kept: links and history still point at it
+
+
+def lock_view(lock: Lock, conn: Connection, linked: tuple[str, ...] = ()) -> LockView:
+    return LockView(
+        id=lock.id,
+        connection_id=conn.id,
+        connection_name=conn.display_name,
+        kind=conn.kind,
+        vendor_lock_id=lock.vendor_lock_id,
+        name=lock.name,
+        manageable=lock.manageable,
+        unmanageable_reason=lock.unmanageable_reason,
+        attributes=dict(lock.attributes),
+        linked_unit_names=linked,
+    )
+
+
+def _default_name(spec: ProviderSpec, config: ConnectionConfig) -> str:
+    for key in ("username", "server_address", "server"):
+        value = config.settings.get(key)
+        if value:
+            return f"{spec.display_name} ({value})"
+    return spec.display_name
+

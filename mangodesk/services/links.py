@@ -1,0 +1,217 @@
+"""Linking units to locks: one lock per unit, unlink and re-link at any time.
+
+Linking to a vendor lock imports the codes already on it as "imported" codes: shown, avoided
+when generating new PINs, never changed by automation. Manual locks are typed names.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mangodesk.domain.errors import NotFoundError, ValidationError, mask_code
+from mangodesk.domain.types import CodeOrigin, CodeState, OperationKind, VendorKind
+from mangodesk.engine.outbox import enqueue
+from mangodesk.services.base import ServiceBase
+from mangodesk.store.models import AccessCode, Connection, Lock, Unit, UnitLink
+from mangodesk.vendors.base import VendorCode
+from mangodesk.vendors.resolve import adapter_for
+
+# Imported codes without a known validity are treated as valid for ever (they may be
+# permanent codes on the lock); these bounds keep the column non-null and portable.
+OPEN_START = datetime(2000, 1, 1, tzinfo=UTC)
+OPEN_END = datetime(2100, 1, 1, tzinfo=UTC)
+
+
+class LinkDecisionNeeded(ValidationError):
+    """Unlinking would leave live guest codes behind: staff must choose revoke or keep."""
+
+    def __init__(self, unit_name: str, live_codes: int) -> None:
+        super().__init__(
+            f"{unit_name} has {live_codes} active or upcoming guest code(s).",
+            field="codes",
+            fix="Choose whether to revoke them on the lock, or keep them and stop managing them.",
+        )
+        self.live_codes = live_codes
+
+
+class LinkService(ServiceBase):
+    def link(
+        self,
+        unit_id: int,
+        *,
+        lock_id: int | None = None,
+        manual_lock_name: str | None = None,
+        revoke_codes: bool | None = None,
+    ) -> int:
+        """Link a unit to a stored vendor lock, or to a Manual lock by name. Returns the lock
+        id. Re-linking a unit with live codes needs ``revoke_codes`` decided."""
+        if (lock_id is None) == (manual_lock_name is None):
+            raise ValidationError("Choose a lock, or type a lock name for a manual lock.",
+                                  field="lock")
+        with self.ctx.db.session() as session:
+            unit = _load_unit(session, unit_id)
+            current = unit.link.lock_id if unit.link else None
+        if manual_lock_name is not None:
+            lock_id = self._manual_lock(manual_lock_name)
+        assert lock_id is not None
+        if current == lock_id:
+            return lock_id
+        if current is not None:
+            self.unlink(unit_id, revoke_codes=revoke_codes)
+        with self.ctx.db.session() as session:
+            lock = session.get(Lock, lock_id)
+            if lock is None or not lock.present:
+                raise NotFoundError(
+                    "That lock is no longer in the provider's list.",
+                    "Refresh the lock list and pick the lock again.",
+                )
+            conn = lock.connection
+            imported = self._fetch_existing(conn, lock)
+        now = self.now()
+        with self.ctx.db.transaction() as session:
+            unit = _load_unit(session, unit_id)
+            lock = session.get(Lock, lock_id)
+            assert lock is not None
+            session.add(UnitLink(unit_id=unit.id, lock_id=lock.id, linked_at=now,
+                                 linked_by=self.ctx.actor))
+            count = self._import_codes(session, unit, lock, imported)
+            summary = f"Linked {unit.name} to {lock.name}"
+            if count:
+                summary += f" and imported {count} existing code(s)"
+            self.audit(session, "link", "unit", unit.id, summary,
+                       after={"lock": lock.name, "imported": count})
+        self.changed()
+        return lock_id
+
+    def unlink(self, unit_id: int, *, revoke_codes: bool | None = None) -> int:
+        """Unlink a unit. Live codes we manage are revoked (``revoke_codes=True``) or kept on
+        the lock and no longer managed (``False``); with codes and no decision, refuse.
+        Returns how many codes were revoked or released."""
+        now = self.now()
+        with self.ctx.db.transaction() as session:
+            unit = _load_unit(session, unit_id)
+            link = unit.link
+            if link is None:
+                raise ValidationError(f"{unit.name} is not linked to a lock.", field="unit")
+            live = _live_managed_codes(session, unit.id, link.lock_id, now)
+            if live and revoke_codes is None:
+                raise LinkDecisionNeeded(unit.name, len(live))
+            lock_name = link.lock.name
+            manual = link.lock.connection.kind == VendorKind.MANUAL
+            for code in live:
+                if revoke_codes and not manual:
+                    enqueue(session, code, OperationKind.REVOKE, now)
+                elif revoke_codes:
+                    code.state = CodeState.REVOKED
+                    code.updated_at = now
+                else:
+                    code.managed = False
+                    code.updated_at = now
+            session.delete(link)
+            what = "revoked" if revoke_codes else "kept unmanaged"
+            self.audit(session, "unlink", "unit", unit.id,
+                       f"Unlinked {unit.name} from {lock_name}"
+                       + (f"; {len(live)} code(s) {what}" if live else ""))
+        self.changed()
+        self._wake()
+        return len(live)
+
+    # ------------------------------------------------------------------ helpers
+
+    def _manual_lock(self, name: str) -> int:
+        name = " ".join(name.split())
+        if not name:
+            raise ValidationError("Type a lock name, for example “Front Door”.", field="lock")
+        if len(name) > 100:
+            raise ValidationError("A lock name can be at most 100 characters.", field="lock")
+        from mangodesk.services.connections import ConnectionService
+
+        connection_id = ConnectionService(self.ctx).ensure_manual().id
+        with self.ctx.db.transaction() as session:
+            lock = session.scalars(
+                select(Lock).where(Lock.connection_id == connection_id,
+                                   Lock.vendor_lock_id == name)
+            ).first()
+            if lock is None:
+                lock = Lock(connection_id=connection_id, vendor_lock_id=name, name=name,
+                            attributes={}, manageable=True, serial_key=f"manual:{name}",
+                            present=True, refreshed_at=self.now())
+                session.add(lock)
+                session.flush()
+            lock.present = True
+            return lock.id
+
+    def _fetch_existing(self, conn: Connection, lock: Lock) -> list[VendorCode]:
+        if conn.kind == VendorKind.MANUAL:
+            return []
+        adapter = adapter_for(conn, self.ctx.vendors, self.ctx.secrets)
+        try:
+            return adapter.list_codes(lock.vendor_lock_id)
+        finally:
+            adapter.close()
+
+    def _import_codes(self, session: Session, unit: Unit, lock: Lock,
+                      codes: list[VendorCode]) -> int:
+        now = self.now()
+        known_refs = set(
+            session.scalars(
+                select(AccessCode.vendor_ref).where(AccessCode.lock_id == lock.id,
+                                                    AccessCode.vendor_ref.is_not(None))
+            )
+        )
+        count = 0
+        for vendor_code in codes:
+            if vendor_code.vendor_ref in known_refs:
+                continue
+            valid_to = vendor_code.valid_to or OPEN_END
+            if valid_to <= now:
+                continue
+            session.add(AccessCode(
+                unit_id=unit.id,
+                lock_id=lock.id,
+                origin=CodeOrigin.IMPORTED,
+                code=vendor_code.pin,
+                vendor_ref=vendor_code.vendor_ref,
+                mobile_key_sent_to=vendor_code.mobile_key_sent_to,
+                valid_from=vendor_code.valid_from or OPEN_START,
+                valid_to=valid_to,
+                guest_name=vendor_code.name,
+                state=CodeState.ACTIVE,
+                managed=False,
+                attempts=0,
+                created_at=now,
+                updated_at=now,
+            ))
+            self.audit(session, "import", "code", None,
+                       f"Imported code {mask_code(vendor_code.pin)} from {lock.name}")
+            count += 1
+        return count
+
+    def _wake(self) -> None:
+        self.ctx.services.wake_engine()
+
+
+def _load_unit(session: Session, unit_id: int) -> Unit:
+    unit = session.get(Unit, unit_id)
+    if unit is None:
+        raise NotFoundError(f"There is no unit number {unit_id}.",
+                            "Pick a unit from the list; it may have been removed in the PMS.")
+    return unit
+
+
+def _live_managed_codes(session: Session, unit_id: int, lock_id: int,
+                        now: datetime) -> list[AccessCode]:
+    return list(session.scalars(
+        select(AccessCode).where(
+            AccessCode.unit_id == unit_id,
+            AccessCode.lock_id == lock_id,
+            AccessCode.managed.is_(True),
+            AccessCode.origin != CodeOrigin.IMPORTED,
+            AccessCode.state.in_([CodeState.PENDING, CodeState.ACTIVE, CodeState.FAILED,
+                                  CodeState.SCHEDULED]),
+            AccessCode.valid_to > now,
+        )
+    ))

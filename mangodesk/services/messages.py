@@ -1,0 +1,78 @@
+"""Guest communications: the access-code variable for a booking, as the guest will see it."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from sqlalchemy import func, select
+
+from mangodesk.domain.errors import NotFoundError
+from mangodesk.domain.stay import stay_window
+from mangodesk.domain.template import TemplateContext, UnitKey, render_access_codes
+from mangodesk.domain.types import CodeOrigin, CodeState, ConnectionStatus
+from mangodesk.services.base import ServiceBase
+from mangodesk.store.models import AccessCode, Booking, Connection, Property
+
+
+class MessageService(ServiceBase):
+    def render_access_codes(self, booking_id: int, context: TemplateContext) -> str:
+        with self.ctx.db.session() as session:
+            booking = session.get(Booking, booking_id)
+            if booking is None:
+                raise NotFoundError(f"There is no booking number {booking_id}.")
+            connected = bool(session.scalar(
+                select(func.count(Connection.id))
+                .where(Connection.status != ConnectionStatus.DISCONNECTED)
+            ))
+            prop = session.get(Property, booking.property_id)
+            assert prop is not None
+            window = stay_window(
+                booking.arrival, booking.departure, prop.timezone,
+                arrival_time=booking.arrival_time, departure_time=booking.departure_time,
+                default_checkin=prop.checkin_time, default_checkout=prop.checkout_time,
+            )
+            keys = []
+            for booking_unit in booking.units:
+                unit = booking_unit.unit
+                code = None
+                if unit.link is not None:
+                    code = self._code_for_stay(session, booking, unit.id, window.check_in_at,
+                                               window.check_out_at)
+                keys.append(UnitKey(
+                    unit_name=unit.name,
+                    sort_order=unit.sort_order,
+                    unit_id=unit.id,
+                    has_lock=unit.link is not None,
+                    code=code.code if code else None,
+                    mobile_key_sent_to=code.mobile_key_sent_to if code else None,
+                ))
+        return render_access_codes(keys, provider_connected=connected, context=context)
+
+    @staticmethod
+    def _code_for_stay(session: object, booking: Booking, unit_id: int,
+                       check_in: object, check_out: object) -> AccessCode | None:
+        """This booking's own active code on the unit; else a hand-made code on the unit that
+        covers the whole stay (the Manual provider's way of keying a guest)."""
+        from sqlalchemy.orm import Session
+
+        assert isinstance(session, Session)
+        own = session.scalars(
+            select(AccessCode).where(
+                AccessCode.booking_id == booking.id,
+                AccessCode.unit_id == unit_id,
+                AccessCode.state == CodeState.ACTIVE,
+            ).order_by(AccessCode.id.desc())
+        ).first()
+        if own is not None:
+            return own
+        slack = timedelta(hours=12)  # a code for the dates, set a little later or earlier
+        return session.scalars(
+            select(AccessCode).where(
+                AccessCode.unit_id == unit_id,
+                AccessCode.booking_id.is_(None),
+                AccessCode.origin == CodeOrigin.MANUAL,
+                AccessCode.state == CodeState.ACTIVE,
+                AccessCode.valid_from <= check_in + slack,  # type: ignore[operator]
+                AccessCode.valid_to >= check_out - slack,  # type: ignore[operator]
+            ).order_by(AccessCode.valid_from.desc())
+        ).first()
