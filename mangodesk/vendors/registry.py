@@ -36,4 +36,5 @@ def default_specs() -> list[ProviderSpec]:
     from mangodesk.vendors.manual import MANUAL_SPEC
 
     specs = [MANUAL_SPEC]
+    from mangodesk.vendors.ttlock import TTLOCK_SPEC; specs.append(TTLOCK_SPEC)  # noqa: E702, I001
     return specs

@@ -1,0 +1,996 @@
+"""TTLock Open API v3: custom passcodes pushed to the lock through its gateway.
+
+Wire facts (shared/reference/vendors-http.md §1): reads are GET with query parameters, writes
+are form-encoded POSTs; every ``/v3`` call carries ``clientId``, ``accessToken`` and ``date``
+(epoch ms, within ±5 min of TTLock's clock); errors arrive with HTTP 200 as ``{"errcode": …}``.
+Passcode writes must say ``addType``/``changeType``/``deleteType`` = 2, or they only change the
+cloud record and never reach the door. A period change must send both dates.
+
+Settings (``ConnectionConfig.settings``): ``username``, ``client_id``, ``api_base`` (EU host by
+default), optional ``password_is_md5`` (TTHotel exports hand out an already hashed password),
+``hotel_timezone`` (for the time-zone check) and ``timeout_seconds``. Secrets: ``password`` and
+``client_secret``. Tokens live in memory only, per adapter instance.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import logging
+import threading
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+
+from mangodesk.domain.clock import Clock, SystemClock
+from mangodesk.domain.errors import mask_code
+from mangodesk.domain.types import VendorKind
+from mangodesk.vendors.base import (
+    AlreadyGoneError,
+    AmbiguousError,
+    AuthError,
+    Capabilities,
+    CodeConflictError,
+    CodeRequest,
+    ConnectionConfig,
+    ConnectionReport,
+    CredentialField,
+    LockDetails,
+    LockInfo,
+    PermanentError,
+    PinRules,
+    ProviderSpec,
+    ReportStep,
+    TransientError,
+    VendorCode,
+    VendorError,
+)
+
+log = logging.getLogger(__name__)
+
+EU_API_BASE = "https://euapi.ttlock.com"
+OAUTH_PATH = "/oauth2/token"
+
+PASSCODE_TYPE_PERMANENT = 2
+PASSCODE_TYPE_PERIOD = 3
+VIA_GATEWAY = 2  # addType / changeType / deleteType: anything else never reaches the lock
+
+LOCK_PAGE_SIZE = 100
+CODE_PAGE_SIZE = 200  # listKeyboardPwd maximum
+GATEWAY_PAGE_SIZE = 200  # gateway/list maximum
+ORDER_NEWEST_FIRST = 1
+
+FEATURE_PASSCODE = 0
+FEATURE_PASSCODE_MANAGEMENT = 7
+FEATURE_WIFI = 56
+MIN_PASSCODE_VERSION = 4
+MAX_CODES_PER_LOCK = 250
+LOW_BATTERY_PERCENT = 20
+
+# Refresh this long before the token says it expires (tokens last 90 days).
+TOKEN_REFRESH_MARGIN = timedelta(hours=1)
+# Errcodes that mean "the access token is not good any more": re-authenticate, retry once.
+REAUTH_ERRCODES = frozenset({10003, 10004, 10011, 10015})
+
+DEFAULT_TIMEOUT_SECONDS = 30.0
+
+TTLOCK_CAPABILITIES = Capabilities(
+    automated=True,
+    pin_rules=PinRules(lengths=tuple(range(4, 10)), default_length=6),
+    vendor_generates_pin=False,
+    can_move_start=True,
+    can_move_end=True,
+    can_change_pin=False,
+    time_granularity=timedelta(minutes=1),
+    max_codes_per_lock=MAX_CODES_PER_LOCK,
+    needs_gateway=True,
+)
+
+
+# --------------------------------------------------------------------------- errcodes
+
+
+@dataclass(frozen=True)
+class _Errcode:
+    error: type[VendorError]
+    message: str
+    fix: str | None = None
+    retry_after: float | None = None
+
+
+_SIGN_IN_AGAIN = "Open the TTLock connection and enter the TTLock app email and password again."
+_KEEPS_TRYING = "Nothing to do: Mangodesk will try again by itself."
+
+# The reference's retry classes (§1.9): R → TransientError, A → re-auth (then AuthError),
+# F → PermanentError/AuthError, I → AlreadyGone or reconcile (CodeConflict after a look-up).
+ERRCODES: dict[int, _Errcode] = {
+    1: _Errcode(TransientError, "TTLock reported a failure without saying why.",
+                "Mangodesk will try again; if it keeps failing, check the lock and its gateway "
+                "in the TTLock app."),
+    -3: _Errcode(PermanentError, "TTLock refused the request as invalid.",
+                 "Please report this to Mangodesk support (TTLock error −3)."),
+    10000: _Errcode(AuthError, "TTLock does not know the client ID of this connection.",
+                    "Check the client ID and client secret of your TTLock developer app."),
+    10001: _Errcode(AuthError, "TTLock did not accept the client ID or client secret.",
+                    "Check the client ID and client secret of your TTLock developer app."),
+    10003: _Errcode(AuthError, "TTLock no longer accepts Mangodesk's sign-in.", _SIGN_IN_AGAIN),
+    10004: _Errcode(AuthError, "TTLock no longer accepts Mangodesk's sign-in.", _SIGN_IN_AGAIN),
+    10006: _Errcode(AuthError, "TTLock has not approved this developer app yet.",
+                    "Wait for TTLock's approval e-mail, or use an approved app's client ID."),
+    10007: _Errcode(AuthError, "TTLock did not accept the username or password.",
+                    "Use the e-mail and password of your TTLock app account (not the developer "
+                    "portal account) and check the server region."),
+    10011: _Errcode(AuthError, "TTLock no longer accepts Mangodesk's sign-in.", _SIGN_IN_AGAIN),
+    10015: _Errcode(AuthError, "TTLock no longer accepts Mangodesk's sign-in.", _SIGN_IN_AGAIN),
+    20002: _Errcode(PermanentError, "This TTLock account is not an administrator of the lock.",
+                    "Connect with the lock owner's account, or have the owner make this account "
+                    "an administrator in the TTLock app."),
+    -2018: _Errcode(PermanentError, "This TTLock account is not allowed to manage the lock.",
+                    "Connect with the lock owner's account, or have the owner make this account "
+                    "an administrator in the TTLock app."),
+    30001: _Errcode(PermanentError, "This TTLock developer app may not use that function.",
+                    "Check the app's permissions on the TTLock developer portal."),
+    30005: _Errcode(AuthError, "TTLock expected the password in another form.",
+                    "Enter the plain TTLock app password. If it came from a TTHotel export, "
+                    "mark it as already hashed in the connection settings."),
+    30006: _Errcode(TransientError, "TTLock asked Mangodesk to make fewer calls for a moment.",
+                    _KEEPS_TRYING, retry_after=60),
+    30007: _Errcode(PermanentError,
+                    "The TTLock developer app has used up this month's allowance of calls.",
+                    "Upgrade the plan on the TTLock developer portal, or wait until the 1st of "
+                    "next month."),
+    30008: _Errcode(PermanentError, "This TTLock account belongs to another TTLock region.",
+                    "Set the server to https://cnapi.ttlock.com for accounts in mainland China "
+                    "and https://euapi.ttlock.com everywhere else."),
+    80000: _Errcode(TransientError,
+                    "TTLock refused the request because this computer's clock is wrong.",
+                    "Set this computer's date and time correctly (turn on automatic time); "
+                    "Mangodesk will then try again.", retry_after=300),
+    80002: _Errcode(PermanentError, "TTLock could not read Mangodesk's request.",
+                    "Please report this to Mangodesk support (TTLock error 80002)."),
+    90000: _Errcode(TransientError, "TTLock had an internal problem.", _KEEPS_TRYING,
+                    retry_after=60),
+    -1003: _Errcode(PermanentError,
+                    "TTLock no longer knows this lock (deleted or moved to another account).",
+                    "Check the lock in the TTLock app, then link the unit to the right lock."),
+    -2025: _Errcode(PermanentError, "The lock is frozen in TTLock.",
+                    "Unfreeze the lock in the TTLock app, then retry."),
+    -4043: _Errcode(PermanentError, "This lock cannot take door codes from a distance.",
+                    "Use a lock with a keypad and passcode version 4 or later, or handle this "
+                    "door's codes by hand."),
+    -4056: _Errcode(PermanentError, "The lock's memory is full.",
+                    "Delete old or expired passcodes of this lock in the TTLock app, then retry."),
+    -1007: _Errcode(PermanentError, "The lock has no passcode data in TTLock.",
+                    "Reset the lock's passcodes in the TTLock app, then retry."),
+    -2009: _Errcode(AlreadyGoneError, "The code is no longer on the lock."),
+    -2032: _Errcode(CodeConflictError,
+                    "The lock refused the code as too easy to guess (repeated or consecutive "
+                    "digits).", "Choose a less obvious code."),
+    -3006: _Errcode(PermanentError, "The lock refused the length of the code.",
+                    "Use a code of 4 to 9 digits."),
+    -3007: _Errcode(CodeConflictError, "This code is already in use on the lock.",
+                    "Choose another code."),
+    -3008: _Errcode(PermanentError,
+                    "TTLock cannot change a code that has never been used on the lock.",
+                    "Revoke the code and create a new one."),
+    -3009: _Errcode(PermanentError, "The lock already holds 250 codes, its maximum.",
+                    "Delete old or expired passcodes of this lock in the TTLock app, then retry."),
+    -1026: _Errcode(PermanentError, "TTLock refused a code for this period.",
+                    "Choose other dates or another code."),
+    -2012: _Errcode(TransientError, "The lock is not connected to a TTLock gateway right now.",
+                    "Check that the gateway near this door is plugged in and online; "
+                    "Mangodesk keeps trying.", retry_after=900),
+    -3002: _Errcode(TransientError, "The TTLock gateway of this lock is offline.",
+                    "Check the gateway's power and its Wi-Fi or network cable; Mangodesk keeps "
+                    "trying.", retry_after=300),
+    -3003: _Errcode(TransientError, "The TTLock gateway is busy with another request.",
+                    _KEEPS_TRYING, retry_after=10),
+    -3034: _Errcode(PermanentError, "This Wi-Fi lock is not set up on a network.",
+                    "Finish the lock's Wi-Fi setup in the TTLock app."),
+    -3035: _Errcode(TransientError, "This Wi-Fi lock is saving power and did not answer.",
+                    "Turn off power saving for this lock in the TTLock app; Mangodesk keeps "
+                    "trying.", retry_after=300),
+    -3036: _Errcode(TransientError, "The Wi-Fi lock is offline.",
+                    "Check the lock's batteries and the Wi-Fi near the door; Mangodesk keeps "
+                    "trying.", retry_after=300),
+    -3037: _Errcode(TransientError, "The Wi-Fi lock is busy with another request.",
+                    _KEEPS_TRYING, retry_after=10),
+    -4037: _Errcode(PermanentError, "The TTLock gateway of this lock no longer exists.",
+                    "Check the gateway in the TTLock app and add it again if needed."),
+}
+
+
+def _errcode_of(body: Mapping[str, Any]) -> int:
+    """``errcode`` missing or 0 means success; TTLock's types are loose, so parse strings."""
+    raw = body.get("errcode", 0)
+    try:
+        return int(raw)
+    except (TypeError, ValueError):
+        return 1
+
+
+def error_for(errcode: int, body: Mapping[str, Any]) -> VendorError:
+    """The classified error for a TTLock errcode; unknown codes are permanent, with TTLock's
+    own words so staff have something to search for."""
+    known = ERRCODES.get(errcode)
+    if known is not None:
+        return known.error(known.message, known.fix, vendor_code=str(errcode),
+                           retry_after=known.retry_after)
+    vendor_text = str(body.get("errmsg") or "").replace("\u00a0", " ").strip()
+    detail = f" ({vendor_text})" if vendor_text else ""
+    return PermanentError(
+        f"TTLock refused the request with error {errcode}{detail}.",
+        "Check the lock in the TTLock app; if it keeps happening, contact Mangodesk support.",
+        vendor_code=str(errcode),
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MINUTE_MS = 60_000
+
+
+def to_ms(instant: datetime) -> int:
+    if instant.tzinfo is None:
+        raise ValueError("naive datetime: times must carry a time zone")
+    return (instant - _EPOCH) // timedelta(milliseconds=1)
+
+
+def from_ms(value: Any) -> datetime | None:
+    """TTLock instants; 0, missing or unparseable means "no date" (permanent codes)."""
+    try:
+        millis = int(value)
+    except (TypeError, ValueError):
+        return None
+    if millis <= 0:
+        return None
+    return _EPOCH + timedelta(milliseconds=millis)
+
+
+def floor_minute_ms(instant: datetime) -> int:
+    millis = to_ms(instant)
+    return millis - millis % _MINUTE_MS
+
+
+def ceil_minute_ms(instant: datetime) -> int:
+    millis = to_ms(instant)
+    return -(-millis // _MINUTE_MS) * _MINUTE_MS
+
+
+def has_feature(feature_value: Any, bit: int) -> bool:
+    """featureValue is an uppercase hex string read as one big integer (reference §1.6)."""
+    try:
+        return bool((int(str(feature_value), 16) >> bit) & 1)
+    except ValueError:
+        return False
+
+
+def _int_or_none(value: Any) -> int | None:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def format_offset(offset: timedelta) -> str:
+    minutes = int(offset.total_seconds() // 60)
+    sign = "+" if minutes >= 0 else "−"
+    hours, mins = divmod(abs(minutes), 60)
+    return f"UTC{sign}{hours:02d}:{mins:02d}"
+
+
+def timezone_warning(offset_ms: int, zone_name: str, now: datetime) -> str | None:
+    """Compare the lock's raw offset with the hotel's offset right now (TTLock offsets do not
+    follow daylight saving time by themselves, so summer time is a mismatch too)."""
+    try:
+        zone = ZoneInfo(zone_name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return None
+    local = now.astimezone(zone)
+    hotel_offset = local.utcoffset() or timedelta(0)
+    lock_offset = timedelta(milliseconds=offset_ms)
+    if lock_offset == hotel_offset:
+        return None
+    standard = hotel_offset - (local.dst() or timedelta(0))
+    difference = abs(lock_offset - hotel_offset)
+    hours = difference.total_seconds() / 3600
+    span = f"{hours:g} hour{'s' if hours != 1 else ''}"
+    if lock_offset == standard:
+        return (
+            f"The lock's time zone is {format_offset(lock_offset)} (standard time) but the "
+            f"hotel is on summer time, {format_offset(hotel_offset)}: codes may work {span} "
+            "too early or too late at the door. Update the lock's time zone in the TTLock app "
+            "(and again when summer time ends)."
+        )
+    return (
+        f"The lock's time zone is {format_offset(lock_offset)} but the hotel ({zone_name}) is "
+        f"on {format_offset(hotel_offset)}: codes may work {span} too early or too late at the "
+        "door. Correct the lock's time zone in the TTLock app."
+    )
+
+
+def _truthy(value: Any) -> bool:
+    return str(value).strip().lower() in ("1", "true", "yes", "on")
+
+
+def _is_loopback_host(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+# Calls through one gateway are serialised inside the process too (the engine serialises by
+# LockInfo.serial_key; this guards adapters created side by side, e.g. by the GUI and engine).
+_SERIAL_LOCKS: dict[tuple[str, str], threading.Lock] = {}
+_SERIAL_GUARD = threading.Lock()
+
+
+def _serial_lock(account: str, serial_key: str) -> threading.Lock:
+    with _SERIAL_GUARD:
+        return _SERIAL_LOCKS.setdefault((account, serial_key), threading.Lock())
+
+
+@dataclass
+class _Token:
+    access: str
+    refresh: str | None
+    expires_at: datetime
+
+
+# --------------------------------------------------------------------------- adapter
+
+
+class TTLockAdapter:
+    """One TTLock app account. Thread-safe: the engine may call it from several workers."""
+
+    kind = VendorKind.TTLOCK
+    capabilities = TTLOCK_CAPABILITIES
+
+    def __init__(
+        self,
+        config: ConnectionConfig,
+        *,
+        clock: Clock | None = None,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        settings = config.settings
+        self._config = config
+        self._clock: Clock = clock or SystemClock()
+        self.api_base = str(settings.get("api_base") or EU_API_BASE).rstrip("/")
+        self._username = str(settings.get("username") or "").strip()
+        self._client_id = str(settings.get("client_id") or "").strip()
+        self._client_secret = config.secrets.get("client_secret", "")
+        self._password = config.secrets.get("password", "")
+        self._password_is_md5 = _truthy(settings.get("password_is_md5", ""))
+        self._hotel_timezone = str(settings.get("hotel_timezone") or "")
+        timeout = float(settings.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS)
+        self._http = httpx.Client(
+            base_url=self.api_base,
+            timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
+            transport=transport,
+            headers={"Accept": "application/json"},
+        )
+        self._token: _Token | None = None
+        self._token_lock = threading.Lock()
+        self._gateway_of_lock: dict[str, str | None] = {}
+        self._account_key = f"{self.api_base}|{self._username}"
+        self.request_count = 0  # vendor calls made, against TTLock's monthly quota
+
+    # ----------------------------------------------------------------- protocol
+
+    def test_connection(self) -> ConnectionReport:
+        steps: list[ReportStep] = []
+        try:
+            self._check_base_url()
+            self._ensure_token()
+        except VendorError as exc:
+            steps.append(ReportStep("Sign in to TTLock", False, exc.message, exc.fix))
+            return ConnectionReport(False, exc.message, tuple(steps))
+        steps.append(ReportStep("Sign in to TTLock", True, "TTLock accepted the account."))
+        try:
+            page = self._get("/v3/lock/list", {"pageNo": 1, "pageSize": LOCK_PAGE_SIZE})
+        except VendorError as exc:
+            steps.append(ReportStep("Read the lock list", False, exc.message, exc.fix))
+            return ConnectionReport(False, exc.message, tuple(steps))
+        total = _int_or_none(page.get("total"))
+        count = total if total is not None else len(page.get("list") or [])
+        noun = "lock" if count == 1 else "locks"
+        steps.append(ReportStep("Read the lock list", True, f"The account has {count} {noun}."))
+        return ConnectionReport(True, f"Connected to TTLock: {count} {noun} found.", tuple(steps))
+
+    def list_locks(self) -> list[LockInfo]:
+        self._check_base_url()
+        raw_locks = list(self._paged("/v3/lock/list", {}, LOCK_PAGE_SIZE))
+        gateways = {
+            str(g.get("gatewayId")): g
+            for g in self._paged("/v3/gateway/list", {"orderBy": 0}, GATEWAY_PAGE_SIZE)
+        }
+        best_gateway: dict[str, tuple[str, int]] = {}
+        for gateway_id in gateways:
+            listing = self._get("/v3/gateway/listLock", {"gatewayId": gateway_id})
+            for entry in listing.get("list") or []:
+                lock_id = str(entry.get("lockId"))
+                rssi = _int_or_none(entry.get("rssi")) or -200
+                if lock_id not in best_gateway or rssi > best_gateway[lock_id][1]:
+                    best_gateway[lock_id] = (gateway_id, rssi)
+        locks: list[LockInfo] = []
+        for raw in raw_locks:
+            lock_id = str(raw.get("lockId"))
+            detail = self._get("/v3/lock/detail", {"lockId": lock_id})
+            merged = {**raw, **detail}
+            best = best_gateway.get(lock_id)
+            lock_gateway_id = best[0] if best else None
+            gateway = gateways.get(lock_gateway_id) if lock_gateway_id else None
+            locks.append(self._lock_info(lock_id, merged, lock_gateway_id, gateway))
+            self._gateway_of_lock[lock_id] = lock_gateway_id
+        return locks
+
+    def lock_details(self, vendor_lock_id: str) -> LockDetails:
+        self._check_base_url()
+        detail = self._get("/v3/lock/detail", {"lockId": vendor_lock_id})
+        by_lock = self._get("/v3/gateway/listByLock", {"lockId": vendor_lock_id})
+        items: list[tuple[str, str]] = [("Lock", _lock_name(detail, vendor_lock_id))]
+        warnings: list[str] = []
+        battery = _int_or_none(detail.get("electricQuantity"))
+        if battery is None:
+            items.append(("Battery", "Unknown"))
+        else:
+            items.append(("Battery", f"{battery} %"))
+            if battery < LOW_BATTERY_PERCENT:
+                warnings.append(
+                    f"The battery is low ({battery} %). Replace the batteries soon: "
+                    "a lock with flat batteries takes no new codes."
+                )
+        gateway_entries = list(by_lock.get("list") or [])
+        wifi = has_feature(detail.get("featureValue"), FEATURE_WIFI)
+        if gateway_entries:
+            descriptions: list[str] = []
+            any_online = False
+            for entry in gateway_entries:
+                gateway_id = str(entry.get("gatewayId"))
+                gateway = self._get("/v3/gateway/detail", {"gatewayId": gateway_id})
+                online = _int_or_none(gateway.get("isOnline")) == 1
+                any_online = any_online or online
+                name = str(entry.get("gatewayName") or gateway.get("gatewayName") or gateway_id)
+                state = "online" if online else "offline"
+                descriptions.append(f"{name} ({state}, {_signal(entry.get('rssi'))})")
+            items.append(("Gateway", "; ".join(descriptions)))
+            if not any_online:
+                warnings.append(
+                    "The lock's gateway is offline: new codes, date changes and revocations "
+                    "cannot reach the lock. Check the gateway's power and network."
+                )
+        elif wifi:
+            items.append(("Gateway", "None needed (Wi-Fi lock)"))
+        else:
+            items.append(("Gateway", "None"))
+            warnings.append(
+                "No gateway has seen this lock in the last 30 minutes, so codes cannot reach "
+                "it. Check that a TTLock gateway near the door is plugged in and online."
+            )
+        offset_ms = _int_or_none(detail.get("timezoneRawOffset"))
+        if offset_ms is not None:
+            items.append(("Lock time zone", format_offset(timedelta(milliseconds=offset_ms))))
+            if self._hotel_timezone:
+                warning = timezone_warning(offset_ms, self._hotel_timezone, self._clock.now())
+                if warning:
+                    warnings.append(warning)
+        version = _int_or_none(detail.get("keyboardPwdVersion"))
+        if version is not None:
+            items.append(("Passcode version", str(version)))
+        reason = unmanageable_reason(detail, has_gateway=bool(gateway_entries) or _flag(detail))
+        items.append(("Remote codes", "Yes" if reason is None else "No"))
+        if reason is not None and reason not in " ".join(warnings):
+            warnings.append(reason)
+        for label, key in (("Model", "modelNum"), ("Firmware", "firmwareRevision")):
+            if detail.get(key):
+                items.append((label, str(detail[key])))
+        return LockDetails(tuple(items), tuple(warnings))
+
+    def list_codes(self, vendor_lock_id: str) -> list[VendorCode]:
+        self._check_base_url()
+        return [
+            _vendor_code(entry)
+            for entry in self._paged(
+                "/v3/lock/listKeyboardPwd",
+                {"lockId": vendor_lock_id, "orderBy": ORDER_NEWEST_FIRST},
+                CODE_PAGE_SIZE,
+            )
+        ]
+
+    def create_code(self, vendor_lock_id: str, request: CodeRequest) -> VendorCode:
+        self._check_base_url()
+        pin = _checked_pin(request.pin)
+        start_ms = floor_minute_ms(request.valid_from)
+        end_ms = ceil_minute_ms(request.valid_to)
+        if end_ms <= start_ms:
+            raise PermanentError("The code would end before it starts.",
+                                 "Check the dates of the stay or the passcode.")
+        name = (request.label or request.guest_name or "Mangodesk").strip()[:100]
+        form = {
+            "lockId": vendor_lock_id,
+            "keyboardPwd": pin,
+            "keyboardPwdName": name,
+            "keyboardPwdType": PASSCODE_TYPE_PERIOD,
+            "startDate": start_ms,
+            "endDate": end_ms,
+            "addType": VIA_GATEWAY,
+        }
+        with self._gateway_serialised(vendor_lock_id):
+            try:
+                body = self._post("/v3/keyboardPwd/add", form)
+            except CodeConflictError as exc:
+                if exc.vendor_code != "-3007":
+                    raise
+                # A retry after a lost response meets its own code: look it up, don't duplicate.
+                found = self._find_own_code(vendor_lock_id, pin, name, start_ms, end_ms)
+                if found is None:
+                    raise
+                log.info("TTLock lock %s: code %s was already there (earlier attempt)",
+                         vendor_lock_id, mask_code(pin))
+                return found
+            except AmbiguousError:
+                found = self._find_own_code_quietly(vendor_lock_id, pin, name, start_ms, end_ms)
+                if found is None:
+                    raise
+                return found
+        pwd_id = _int_or_none(body.get("keyboardPwdId"))
+        if pwd_id is None:
+            raise AmbiguousError(
+                "TTLock answered without a code number, so it is unclear whether the code "
+                "was created.", "Mangodesk will check the lock's codes before trying again.")
+        log.info("TTLock lock %s: created code %s (id %s)", vendor_lock_id, mask_code(pin), pwd_id)
+        return VendorCode(
+            vendor_ref=str(pwd_id),
+            pin=pin,
+            valid_from=from_ms(start_ms),
+            valid_to=from_ms(end_ms),
+            name=name,
+        )
+
+    def update_code(
+        self, vendor_lock_id: str, code: VendorCode, valid_from: datetime, valid_to: datetime
+    ) -> VendorCode:
+        self._check_base_url()
+        start_ms = floor_minute_ms(valid_from)
+        end_ms = ceil_minute_ms(valid_to)
+        if end_ms <= start_ms:
+            raise PermanentError("The code would end before it starts.",
+                                 "Check the dates of the stay or the passcode.")
+        form = {
+            "lockId": vendor_lock_id,
+            "keyboardPwdId": _pwd_id(code),
+            "changeType": VIA_GATEWAY,
+            # Both dates, always: without startDate TTLock answers success and changes nothing.
+            "startDate": start_ms,
+            "endDate": end_ms,
+        }
+        with self._gateway_serialised(vendor_lock_id):
+            self._post("/v3/keyboardPwd/change", form)
+        log.info("TTLock lock %s: moved code %s (id %s)", vendor_lock_id, mask_code(code.pin),
+                 code.vendor_ref)
+        return VendorCode(code.vendor_ref, code.pin, from_ms(start_ms), from_ms(end_ms),
+                          code.name, code.mobile_key_sent_to)
+
+    def revoke_code(self, vendor_lock_id: str, code: VendorCode) -> None:
+        self._check_base_url()
+        form = {
+            "lockId": vendor_lock_id,
+            "keyboardPwdId": _pwd_id(code),
+            "deleteType": VIA_GATEWAY,
+        }
+        with self._gateway_serialised(vendor_lock_id):
+            try:
+                self._post("/v3/keyboardPwd/delete", form)
+            except AlreadyGoneError:
+                log.info("TTLock lock %s: code id %s was already gone", vendor_lock_id,
+                         code.vendor_ref)
+                return
+        log.info("TTLock lock %s: deleted code %s (id %s)", vendor_lock_id,
+                 mask_code(code.pin), code.vendor_ref)
+
+    def close(self) -> None:
+        self._http.close()
+
+    # ----------------------------------------------------------------- locks
+
+    def _lock_info(self, lock_id: str, raw: Mapping[str, Any], gateway_id: str | None,
+                   gateway: Mapping[str, Any] | None) -> LockInfo:
+        has_gateway = _flag(raw)
+        wifi = has_feature(raw.get("featureValue"), FEATURE_WIFI)
+        reason = unmanageable_reason(raw, has_gateway=has_gateway)
+        offset_ms = _int_or_none(raw.get("timezoneRawOffset"))
+        attributes: dict[str, Any] = {
+            "battery": _int_or_none(raw.get("electricQuantity")),
+            "has_gateway": has_gateway,
+            "wifi": wifi,
+            "gateway_id": gateway_id,
+            "gateway_name": str(gateway.get("gatewayName")) if gateway else None,
+            "gateway_online": (_int_or_none(gateway.get("isOnline")) == 1) if gateway else None,
+            "timezone_offset_minutes": (offset_ms // 60_000) if offset_ms is not None else None,
+            "keyboard_pwd_version": _int_or_none(raw.get("keyboardPwdVersion")),
+            "feature_value": str(raw.get("featureValue") or ""),
+            "lock_name": str(raw.get("lockName") or ""),
+            "group": str(raw.get("groupName") or ""),
+        }
+        if raw.get("modelNum"):
+            attributes["model"] = str(raw["modelNum"])
+        return LockInfo(
+            vendor_lock_id=lock_id,
+            name=_lock_name(raw, lock_id),
+            attributes=attributes,
+            manageable=reason is None,
+            unmanageable_reason=reason,
+            serial_key=f"gateway:{gateway_id}" if gateway_id else f"lock:{lock_id}",
+        )
+
+    def _gateway_serialised(self, vendor_lock_id: str) -> threading.Lock:
+        if vendor_lock_id not in self._gateway_of_lock:
+            listing = self._get("/v3/gateway/listByLock", {"lockId": vendor_lock_id})
+            entries = sorted(listing.get("list") or [],
+                             key=lambda e: _int_or_none(e.get("rssi")) or -200, reverse=True)
+            self._gateway_of_lock[vendor_lock_id] = (
+                str(entries[0].get("gatewayId")) if entries else None
+            )
+        gateway_id = self._gateway_of_lock[vendor_lock_id]
+        key = f"gateway:{gateway_id}" if gateway_id else f"lock:{vendor_lock_id}"
+        return _serial_lock(self._account_key, key)
+
+    # ----------------------------------------------------------------- codes
+
+    def _find_own_code(self, vendor_lock_id: str, pin: str, name: str, start_ms: int,
+                       end_ms: int) -> VendorCode | None:
+        """The code with these digits, if it is ours (same name or same window)."""
+        for entry in self._paged(
+            "/v3/lock/listKeyboardPwd",
+            {"lockId": vendor_lock_id, "orderBy": ORDER_NEWEST_FIRST, "searchStr": pin},
+            CODE_PAGE_SIZE,
+        ):
+            if str(entry.get("keyboardPwd")) != pin:
+                continue
+            same_window = (_int_or_none(entry.get("startDate")) == start_ms
+                           and _int_or_none(entry.get("endDate")) == end_ms)
+            if same_window or str(entry.get("keyboardPwdName") or "") == name:
+                return _vendor_code(entry)
+        return None
+
+    def _find_own_code_quietly(self, vendor_lock_id: str, pin: str, name: str, start_ms: int,
+                               end_ms: int) -> VendorCode | None:
+        """Read-back right after a lost answer; if that fails too, stay ambiguous."""
+        try:
+            return self._find_own_code(vendor_lock_id, pin, name, start_ms, end_ms)
+        except VendorError:
+            return None
+
+    # ----------------------------------------------------------------- transport
+
+    def _check_base_url(self) -> None:
+        parts = urlsplit(self.api_base)
+        if parts.scheme == "https" and parts.hostname:
+            return
+        if parts.scheme == "http" and parts.hostname and _is_loopback_host(parts.hostname):
+            return  # the local simulator (demo mode, tests)
+        raise PermanentError(
+            f"The TTLock server address “{self.api_base}” is not a secure https address.",
+            f"Use {EU_API_BASE} (or https://cnapi.ttlock.com in mainland China).",
+        )
+
+    def _paged(self, path: str, params: Mapping[str, Any],
+               page_size: int) -> Iterator[dict[str, Any]]:
+        page_no = 1
+        while True:
+            body = self._get(path, {**params, "pageNo": page_no, "pageSize": page_size})
+            entries = body.get("list") or []
+            for entry in entries:
+                if isinstance(entry, dict):
+                    yield entry
+            pages = _int_or_none(body.get("pages"))
+            if not entries or pages is None or page_no >= pages:
+                return
+            page_no += 1
+
+    def _get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        return self._call("GET", path, params)
+
+    def _post(self, path: str, form: Mapping[str, Any]) -> dict[str, Any]:
+        return self._call("POST", path, form)
+
+    def _call(self, method: str, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """One API call with the common parameters; an expired token is renewed and the call
+        repeated once (a token error means TTLock did nothing)."""
+        for attempt in range(2):
+            token = self._ensure_token()
+            full = {
+                "clientId": self._client_id,
+                "accessToken": token,
+                **params,
+                "date": to_ms(self._clock.now()),
+            }
+            body = self._send(method, path, full)
+            errcode = _errcode_of(body)
+            if errcode == 0:
+                return body
+            if errcode in REAUTH_ERRCODES and attempt == 0:
+                log.info("TTLock %s: token refused (errcode %s), signing in again", path, errcode)
+                self._forget_token(token)
+                continue
+            log.info("TTLock %s failed: errcode %s", path, errcode)
+            raise error_for(errcode, body)
+        raise AssertionError("unreachable")
+
+    def _send(self, method: str, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
+        """Transport errors classified: not sent → transient; sent, no answer → ambiguous for
+        writes (the lock may have changed), transient for reads."""
+        is_write = method == "POST"
+        data = {key: str(value) for key, value in params.items()}
+        self.request_count += 1
+        try:
+            if is_write:
+                response = self._http.post(path, data=data)
+            else:
+                response = self._http.get(path, params=data)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+                raise PermanentError(
+                    "The TTLock server's security certificate could not be verified.",
+                    "Check the server address and this computer's date and time.",
+                ) from exc
+            raise TransientError(
+                "TTLock cannot be reached.",
+                "Check this computer's internet connection; Mangodesk keeps trying.",
+            ) from exc
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise PermanentError(
+                f"The TTLock server address “{self.api_base}” is not valid.",
+                f"Use {EU_API_BASE}.",
+            ) from exc
+        except httpx.TransportError as exc:
+            if is_write:
+                raise AmbiguousError(
+                    "TTLock did not answer after receiving the change, so it is unclear "
+                    "whether the lock was updated.",
+                    "Mangodesk checks the lock's codes before trying again.",
+                ) from exc
+            raise TransientError(
+                "TTLock did not answer in time.", _KEEPS_TRYING
+            ) from exc
+        return self._parse(response, is_write)
+
+    def _parse(self, response: httpx.Response, is_write: bool) -> dict[str, Any]:
+        status = response.status_code
+        if status == 429:
+            raise TransientError("TTLock asked Mangodesk to make fewer calls for a moment.",
+                                 _KEEPS_TRYING, vendor_code="HTTP 429",
+                                 retry_after=_retry_after(response) or 60)
+        if status in (502, 504) and is_write:
+            raise AmbiguousError(
+                "TTLock's server timed out after receiving the change, so it is unclear "
+                "whether the lock was updated.",
+                "Mangodesk checks the lock's codes before trying again.",
+                vendor_code=f"HTTP {status}",
+            )
+        if status >= 500:
+            raise TransientError(f"TTLock's server had a problem (HTTP {status}).",
+                                 _KEEPS_TRYING, vendor_code=f"HTTP {status}",
+                                 retry_after=_retry_after(response))
+        if status >= 400:
+            raise PermanentError(
+                f"TTLock refused the request (HTTP {status}).",
+                f"Check the TTLock server address (normally {EU_API_BASE}).",
+                vendor_code=f"HTTP {status}",
+            )
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            if is_write:
+                raise AmbiguousError(
+                    "TTLock's answer could not be read, so it is unclear whether the lock "
+                    "was updated.", "Mangodesk checks the lock's codes before trying again.")
+            raise TransientError("TTLock's answer could not be read.", _KEEPS_TRYING)
+        return body
+
+    # ----------------------------------------------------------------- tokens
+
+    def _ensure_token(self) -> str:
+        with self._token_lock:
+            now = self._clock.now()
+            token = self._token
+            if token is not None and now < token.expires_at - TOKEN_REFRESH_MARGIN:
+                return token.access
+            if token is not None and token.refresh:
+                try:
+                    self._token = self._token_request({
+                        "clientId": self._client_id,
+                        "clientSecret": self._client_secret,
+                        "grant_type": "refresh_token",
+                        "refresh_token": token.refresh,
+                    }, previous_refresh=token.refresh)
+                    return self._token.access
+                except AuthError as exc:
+                    if exc.vendor_code not in {str(code) for code in REAUTH_ERRCODES}:
+                        raise
+                    log.info("TTLock refresh token refused; signing in with the password")
+            self._token = self._password_grant()
+            return self._token.access
+
+    def _forget_token(self, access: str) -> None:
+        """Make the next call renew the token (refresh first, then the password)."""
+        with self._token_lock:
+            if self._token is not None and self._token.access == access:
+                self._token.expires_at = _EPOCH
+
+    def _password_grant(self) -> _Token:
+        if not (self._username and self._password):
+            raise AuthError("The TTLock e-mail or password is missing.", _SIGN_IN_AGAIN)
+        if not (self._client_id and self._client_secret):
+            raise AuthError("The TTLock client ID or client secret is missing.",
+                            "Enter the client ID and client secret of your TTLock developer "
+                            "app in the connection settings.")
+        password = (self._password.strip().lower() if self._password_is_md5
+                    else hashlib.md5(self._password.encode("utf-8")).hexdigest())  # noqa: S324 (TTLock's protocol)
+        return self._token_request({
+            "clientId": self._client_id,
+            "clientSecret": self._client_secret,
+            "username": self._username,
+            "password": password,
+        })
+
+    def _token_request(self, form: Mapping[str, str],
+                       previous_refresh: str | None = None) -> _Token:
+        self._check_base_url()
+        body = self._send_token(form)
+        errcode = _errcode_of(body)
+        if errcode != 0:
+            log.info("TTLock sign-in failed: errcode %s", errcode)
+            raise error_for(errcode, body)
+        access = str(body.get("access_token") or "")
+        if not access:
+            raise TransientError("TTLock's sign-in answer had no access token.", _KEEPS_TRYING)
+        expires_in = _int_or_none(body.get("expires_in")) or 7_776_000
+        refresh = str(body.get("refresh_token") or previous_refresh or "") or None
+        return _Token(access, refresh, self._clock.now() + timedelta(seconds=expires_in))
+
+    def _send_token(self, form: Mapping[str, str]) -> dict[str, Any]:
+        """The OAuth call: a retry is harmless (a new token), so a lost answer is transient."""
+        self.request_count += 1
+        try:
+            response = self._http.post(OAUTH_PATH, data=dict(form))
+        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
+            raise PermanentError(
+                f"The TTLock server address “{self.api_base}” is not valid.",
+                f"Use {EU_API_BASE}.",
+            ) from exc
+        except httpx.TransportError as exc:
+            raise TransientError(
+                "TTLock cannot be reached.",
+                "Check this computer's internet connection; Mangodesk keeps trying.",
+            ) from exc
+        return self._parse(response, is_write=False)
+
+
+# --------------------------------------------------------------------------- small parts
+
+
+def unmanageable_reason(raw: Mapping[str, Any], *, has_gateway: bool) -> str | None:
+    """Why Mangodesk cannot send codes to this lock, in words for the desk (None = it can)."""
+    reasons: list[str] = []
+    feature_value = raw.get("featureValue")
+    if not has_gateway and not has_feature(feature_value, FEATURE_WIFI):
+        reasons.append(
+            "No TTLock gateway is connected to this lock, so codes cannot be sent to it. "
+            "Place a TTLock gateway near the door and add it in the TTLock app."
+        )
+    if not has_feature(feature_value, FEATURE_PASSCODE):
+        reasons.append("This lock has no keypad, so it cannot use door codes.")
+    elif not has_feature(feature_value, FEATURE_PASSCODE_MANAGEMENT):
+        reasons.append("This lock does not let its door codes be managed from a distance.")
+    version = _int_or_none(raw.get("keyboardPwdVersion"))
+    if version is None or version < MIN_PASSCODE_VERSION:
+        shown = "unknown" if version is None else str(version)
+        reasons.append(
+            f"This lock uses an older passcode system (version {shown}); only version "
+            f"{MIN_PASSCODE_VERSION} or later can be managed from a distance."
+        )
+    return " ".join(reasons) if reasons else None
+
+
+def _flag(raw: Mapping[str, Any]) -> bool:
+    return _int_or_none(raw.get("hasGateway")) == 1
+
+
+def _lock_name(raw: Mapping[str, Any], fallback: str) -> str:
+    return str(raw.get("lockAlias") or raw.get("lockName") or f"TTLock {fallback}")
+
+
+def _signal(rssi: Any) -> str:
+    value = _int_or_none(rssi)
+    if value is None:
+        return "signal unknown"
+    if value > -75:
+        return "signal strong"
+    if value >= -85:
+        return "signal medium"
+    return "signal weak"
+
+
+def _vendor_code(entry: Mapping[str, Any]) -> VendorCode:
+    pwd_type = _int_or_none(entry.get("keyboardPwdType"))
+    permanent = pwd_type == PASSCODE_TYPE_PERMANENT
+    pin = entry.get("keyboardPwd")
+    return VendorCode(
+        vendor_ref=str(entry.get("keyboardPwdId")),
+        pin=str(pin) if pin is not None else None,
+        valid_from=None if permanent else from_ms(entry.get("startDate")),
+        valid_to=None if permanent else from_ms(entry.get("endDate")),
+        name=str(entry.get("keyboardPwdName") or "") or None,
+    )
+
+
+def _checked_pin(pin: str | None) -> str:
+    if not pin:
+        raise PermanentError("TTLock needs the code's digits: it does not choose them itself.",
+                             "Enter a code of 4 to 9 digits.")
+    if not pin.isdigit() or not 4 <= len(pin) <= 9 or not pin.isascii():
+        raise PermanentError("A TTLock door code must be 4 to 9 digits.",
+                             "Enter a code of 4 to 9 digits.")
+    return pin
+
+
+def _pwd_id(code: VendorCode) -> int:
+    value = _int_or_none(code.vendor_ref)
+    if value is None:
+        raise PermanentError(
+            "This code has no TTLock code number, so it cannot be changed on the lock.",
+            "Revoke it in the TTLock app, or contact Mangodesk support.",
+        )
+    return value
+
+
+def _retry_after(response: httpx.Response) -> float | None:
+    value = response.headers.get("Retry-After")
+    try:
+        return float(value) if value is not None else None
+    except ValueError:
+        return None
+
+
+# --------------------------------------------------------------------------- spec
+
+
+def _factory(config: ConnectionConfig) -> TTLockAdapter:
+    return TTLockAdapter(config)
+
+
+TTLOCK_SPEC = ProviderSpec(
+    kind=VendorKind.TTLOCK,
+    display_name="TTLock",
+    fields=(
+        CredentialField("username", "Username",
+                        help="The e-mail of your TTLock app account (not the developer "
+                             "portal account)."),
+        CredentialField("password", "Password", secret=True,
+                        help="The password of your TTLock app account."),
+        CredentialField("client_id", "Client ID",
+                        help="From your developer app on euopen.ttlock.com."),
+        CredentialField("client_secret", "Client secret", secret=True,
+                        help="From your developer app on euopen.ttlock.com."),
+        CredentialField("api_base", "Server", required=False, default=EU_API_BASE,
+                        help="Leave as is, except for accounts in mainland China "
+                             "(https://cnapi.ttlock.com)."),
+    ),
+    capabilities=TTLOCK_CAPABILITIES,
+    factory=_factory,
+    lock_noun="lock",
+    description="TTLock keypad locks, managed from a distance through a TTLock gateway.",
+)
