@@ -1,0 +1,407 @@
+"""The access-code lifecycle planner: what automation should do now, decided without any I/O.
+
+From bookings, unit links, existing codes, property settings and "now" it returns planned
+actions (create, move a window, revoke, expire locally, or an alert when a code cannot be
+issued). The engine turns actions into database rows and queued vendor operations; the dry
+run replays the planner over future instants. Rules: DESIGN.md "Access-code lifecycle".
+
+What the planner never does: touch manual or imported codes, touch codes staff stopped
+managing, or revoke anything because a booking is missing (a vanished booking or a failed sync
+means "nothing"; only an explicit status revokes).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+
+from mangodesk.domain.errors import ValidationError
+from mangodesk.domain.pinrules import PinRules
+from mangodesk.domain.pins import pin_problem, prefix_clash
+from mangodesk.domain.stay import StayWindow, stay_window
+from mangodesk.domain.types import BookingStatus, CodeOrigin, CodeState
+
+DEFAULT_LEAD = timedelta(hours=48)
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# States in which a code stands for its (booking, unit): the planner compares against these.
+CURRENT_STATES = frozenset(
+    {CodeState.SCHEDULED, CodeState.PENDING, CodeState.ACTIVE, CodeState.FAILED}
+)
+# Statuses that mean "this guest must not enter any more".
+REVOKING_STATUSES = frozenset({BookingStatus.CANCELLED, BookingStatus.NO_SHOW})
+
+
+# --------------------------------------------------------------------------- inputs
+
+
+@dataclass(frozen=True)
+class PlanProperty:
+    id: int
+    timezone: str
+    checkin_time: time = time(15, 0)
+    checkout_time: time = time(11, 0)
+    lead: timedelta = DEFAULT_LEAD
+    automation_enabled: bool = True
+
+
+@dataclass(frozen=True)
+class LockTraits:
+    """The part of a vendor's capabilities the planner needs (the domain cannot see vendors)."""
+
+    automated: bool
+    pin_rules: PinRules | None = field(default_factory=PinRules)
+    vendor_generates_pin: bool = False
+    mobile_key: bool = False
+    needs_guest_email: bool = False
+    can_move_start: bool = True
+    can_move_end: bool = True
+    time_granularity: timedelta = timedelta(minutes=1)
+    max_lead: timedelta | None = None
+
+    @property
+    def keeps_chosen_pin(self) -> bool:
+        """Whether we can ask this vendor for a PIN of our choosing."""
+        return self.pin_rules is not None and not self.vendor_generates_pin and not self.mobile_key
+
+
+@dataclass(frozen=True)
+class PlanUnitLink:
+    unit_id: int
+    lock_id: int
+    traits: LockTraits
+    manageable: bool = True
+    unmanageable_reason: str | None = None
+    lock_name: str = ""
+
+
+@dataclass(frozen=True)
+class PlanBooking:
+    id: int
+    property_id: int
+    status: BookingStatus
+    arrival: date
+    departure: date
+    unit_ids: tuple[int, ...]
+    arrival_time: time | None = None
+    departure_time: time | None = None
+    guest_name: str | None = None
+    guest_email: str | None = None
+
+
+@dataclass(frozen=True)
+class PlanCode:
+    id: int
+    lock_id: int
+    unit_id: int | None
+    origin: CodeOrigin
+    state: CodeState
+    valid_from: datetime
+    valid_to: datetime
+    booking_id: int | None = None
+    pin: str | None = None
+    managed: bool = True
+
+
+# --------------------------------------------------------------------------- actions
+
+
+@dataclass(frozen=True)
+class CreateCode:
+    booking_id: int
+    unit_id: int
+    lock_id: int
+    valid_from: datetime
+    valid_to: datetime
+    reason: str
+    pin: str | None = None  # a PIN to keep (room move); None: the engine generates one
+    replaces_code_id: int | None = None
+    guest_must_be_told: bool = False  # the guest's code changes: the desk must tell them
+    guest_name: str | None = None
+    guest_email: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateWindow:
+    code_id: int
+    valid_from: datetime
+    valid_to: datetime
+    reason: str
+
+
+@dataclass(frozen=True)
+class RevokeCode:
+    code_id: int
+    reason: str
+    guest_must_not_enter: bool = False  # cancelled: a failed revoke is the gravest alert
+
+
+@dataclass(frozen=True)
+class ExpireCode:
+    code_id: int
+    reason: str = "The stay is over; the code has expired on the lock by itself."
+
+
+@dataclass(frozen=True)
+class IssueBlocked:
+    """A code is due but cannot be issued automatically: the desk must act."""
+
+    booking_id: int
+    unit_id: int
+    lock_id: int
+    message: str
+    fix: str
+
+
+PlannedAction = CreateCode | UpdateWindow | RevokeCode | ExpireCode | IssueBlocked
+
+
+# --------------------------------------------------------------------------- windows
+
+
+def floor_to(instant: datetime, step: timedelta) -> datetime:
+    if step <= timedelta(0):
+        return instant
+    return EPOCH + ((instant - EPOCH) // step) * step
+
+
+def ceil_to(instant: datetime, step: timedelta) -> datetime:
+    floored = floor_to(instant, step)
+    return floored if floored == instant else floored + step
+
+
+def booking_window(booking: PlanBooking, prop: PlanProperty) -> StayWindow:
+    return stay_window(
+        booking.arrival,
+        booking.departure,
+        prop.timezone,
+        arrival_time=booking.arrival_time,
+        departure_time=booking.departure_time,
+        default_checkin=prop.checkin_time,
+        default_checkout=prop.checkout_time,
+    )
+
+
+def code_window(stay: StayWindow, traits: LockTraits) -> tuple[datetime, datetime]:
+    """The code's validity: the stay, widened to the vendor's time granularity."""
+    return (
+        floor_to(stay.check_in_at, traits.time_granularity),
+        ceil_to(stay.check_out_at, traits.time_granularity),
+    )
+
+
+def issue_at(stay: StayWindow, prop: PlanProperty, traits: LockTraits) -> datetime:
+    """When the code is created: ``lead`` before check-in, later if the vendor refuses that."""
+    lead = prop.lead if traits.max_lead is None else min(prop.lead, traits.max_lead)
+    return stay.check_in_at - lead
+
+
+# --------------------------------------------------------------------------- the plan
+
+
+@dataclass
+class _LockPins:
+    """Live PINs on one lock with their windows, to keep a moved guest's PIN only if free."""
+
+    entries: list[tuple[str, datetime, datetime, int]] = field(default_factory=list)
+
+    def free_for(
+        self, pin: str, start: datetime, end: datetime, rules: PinRules, except_id: int
+    ) -> bool:
+        overlapping = [
+            other
+            for other, other_start, other_end, code_id in self.entries
+            if code_id != except_id and other_start < end and start < other_end
+        ]
+        if pin in overlapping:
+            return False
+        return not (rules.forbid_prefix_overlap and prefix_clash(pin, overlapping))
+
+
+def plan(
+    now: datetime,
+    properties: Mapping[int, PlanProperty],
+    bookings: Iterable[PlanBooking],
+    links: Mapping[int, PlanUnitLink],
+    codes: Iterable[PlanCode],
+) -> list[PlannedAction]:
+    """Compare what should exist with what exists and return what to do, in a stable order."""
+    current: dict[int, list[PlanCode]] = defaultdict(list)  # by booking id
+    pins_by_lock: dict[int, _LockPins] = defaultdict(_LockPins)
+    for code in codes:
+        if code.state.is_live and code.pin:
+            pins_by_lock[code.lock_id].entries.append(
+                (code.pin, code.valid_from, code.valid_to, code.id)
+            )
+        if (
+            code.origin == CodeOrigin.BOOKING
+            and code.managed
+            and code.booking_id is not None
+            and code.state in CURRENT_STATES
+        ):
+            current[code.booking_id].append(code)
+
+    actions: list[PlannedAction] = []
+    seen_bookings: set[int] = set()
+    for booking in sorted(bookings, key=lambda b: b.id):
+        seen_bookings.add(booking.id)
+        prop = properties.get(booking.property_id)
+        if prop is None or not prop.automation_enabled:
+            continue
+        try:
+            stay = booking_window(booking, prop)
+        except ValidationError:
+            continue  # dates the PMS must correct; never revoke on data we cannot read
+        actions.extend(
+            _plan_booking(now, booking, prop, stay, links, current.get(booking.id, []),
+                          pins_by_lock)
+        )
+    # Codes of bookings we were not given (vanished, or sync never delivered them): only the
+    # local bookkeeping of a code whose window is over; never a vendor call.
+    for booking_id, orphans in sorted(current.items()):
+        if booking_id in seen_bookings:
+            continue
+        actions.extend(ExpireCode(c.id) for c in orphans if now >= c.valid_to)
+    return actions
+
+
+def _plan_booking(
+    now: datetime,
+    booking: PlanBooking,
+    prop: PlanProperty,
+    stay: StayWindow,
+    links: Mapping[int, PlanUnitLink],
+    existing: list[PlanCode],
+    pins_by_lock: Mapping[int, _LockPins],
+) -> list[PlannedAction]:
+    actions: list[PlannedAction] = []
+    covered: set[int] = set()  # units that keep a current code after this pass
+    movable_pins: list[tuple[int | None, str | None, int]] = []  # (old unit, pin, old code)
+
+    for code in sorted(existing, key=lambda c: c.id):
+        link = links.get(code.unit_id) if code.unit_id is not None else None
+        if now >= code.valid_to:
+            actions.append(ExpireCode(code.id))
+            continue
+        if booking.status in REVOKING_STATUSES:
+            actions.append(
+                RevokeCode(code.id, f"The booking was {booking.status.value.replace('_', ' ')}.",
+                           guest_must_not_enter=True)
+            )
+            continue
+        if code.unit_id not in booking.unit_ids:
+            actions.append(RevokeCode(code.id, "The unit was removed from the booking."))
+            movable_pins.append((code.unit_id, code.pin, code.id))
+            continue
+        if link is None or link.lock_id != code.lock_id:
+            actions.append(RevokeCode(code.id, "The unit is no longer linked to this lock."))
+            movable_pins.append((code.unit_id, code.pin, code.id))
+            continue
+        if code.unit_id in covered:
+            continue  # a duplicate record for the same unit: leave it for staff to review
+        covered.add(code.unit_id)
+        traits = link.traits
+        if booking.status == BookingStatus.CHECKED_OUT:
+            actions.extend(_early_checkout(now, code, traits))
+            continue
+        if not booking.status.wants_access:
+            continue  # tentative again: not a cancellation, so leave the code alone
+        start, end = code_window(stay, traits)
+        if (start, end) == (code.valid_from, code.valid_to):
+            continue
+        if now >= stay.check_out_at:
+            actions.append(ExpireCode(code.id, "The stay was shortened and is now over."))
+            continue
+        start_moves = start != code.valid_from
+        end_moves = end != code.valid_to
+        if (start_moves and not traits.can_move_start) or (end_moves and not traits.can_move_end):
+            actions.append(RevokeCode(code.id, "The dates changed and this lock cannot move them."))
+            covered.discard(code.unit_id)
+            movable_pins.insert(0, (code.unit_id, code.pin, code.id))
+            continue
+        actions.append(UpdateWindow(code.id, start, end, "The booking's dates changed."))
+
+    wants = booking.status.wants_access
+    for unit_id in booking.unit_ids:
+        if unit_id in covered or not wants:
+            continue
+        link = links.get(unit_id)
+        if link is None or not link.traits.automated:
+            continue
+        traits = link.traits
+        if not issue_at(stay, prop, traits) <= now < stay.check_out_at:
+            continue
+        if not link.manageable:
+            actions.append(IssueBlocked(
+                booking.id, unit_id, link.lock_id,
+                f"The lock {link.lock_name or link.lock_id} cannot be managed remotely"
+                + (f" ({link.unmanageable_reason})" if link.unmanageable_reason else "")
+                + ", so no code was created for this stay.",
+                "Connect the lock to a gateway (or the lock server), or give the guest a code "
+                "by hand.",
+            ))
+            continue
+        if traits.needs_guest_email and not booking.guest_email:
+            actions.append(IssueBlocked(
+                booking.id, unit_id, link.lock_id,
+                "The guest's mobile key cannot be sent: the booking has no email address.",
+                "Add the guest's email address to the booking in the PMS.",
+            ))
+            continue
+        start, end = code_window(stay, traits)
+        pin, replaces, told = _pick_moved_pin(
+            unit_id, link, start, end, movable_pins, pins_by_lock
+        )
+        actions.append(CreateCode(
+            booking.id, unit_id, link.lock_id, start, end,
+            reason="A new code for the moved stay." if replaces is not None
+            else "The stay starts soon.",
+            pin=pin,
+            replaces_code_id=replaces,
+            guest_must_be_told=told,
+            guest_name=booking.guest_name,
+            guest_email=booking.guest_email,
+        ))
+    return actions
+
+
+def _early_checkout(now: datetime, code: PlanCode, traits: LockTraits) -> list[PlannedAction]:
+    """The guest left before the booked departure: end the code now."""
+    end = ceil_to(now, traits.time_granularity)
+    if end >= code.valid_to:
+        return []
+    if not traits.can_move_end or end <= code.valid_from:
+        return [RevokeCode(code.id, "The guest checked out.")]
+    return [UpdateWindow(code.id, code.valid_from, end, "The guest checked out early.")]
+
+
+def _pick_moved_pin(
+    unit_id: int,
+    link: PlanUnitLink,
+    start: datetime,
+    end: datetime,
+    movable_pins: list[tuple[int | None, str | None, int]],
+    pins_by_lock: Mapping[int, _LockPins],
+) -> tuple[str | None, int | None, bool]:
+    """Reuse a revoked code's PIN for the guest's new unit where the new lock allows it.
+    Returns (pin to keep or None, the replaced code id, whether the guest must be told: a
+    guest who had a PIN gets a different one; a mobile key is simply sent again)."""
+    if not movable_pins:
+        return None, None, False
+    same_unit = [entry for entry in movable_pins if entry[0] == unit_id]
+    entry = same_unit[0] if same_unit else movable_pins[0]
+    movable_pins.remove(entry)
+    _, pin, old_id = entry
+    rules = link.traits.pin_rules
+    if pin is None:
+        return None, old_id, False
+    if (
+        link.traits.keeps_chosen_pin
+        and rules is not None
+        and pin_problem(pin, rules, allow_weak=True) is None
+        and pins_by_lock.get(link.lock_id, _LockPins()).free_for(pin, start, end, rules, old_id)
+    ):
+        return pin, old_id, False
+    return None, old_id, True
