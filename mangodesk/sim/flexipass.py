@@ -1,0 +1,303 @@
+"""A local Flexipass: doors and mobile keys, following the assumed wire contract.
+
+It serves exactly the endpoints of :mod:`mangodesk.vendors.flexipass_contract` (the paths
+the community gem shows, with assumed answers), checks Basic auth and the company token on
+every call, records the e-mails it would send, and can inject faults: credentials or company
+token rejected, HTTP 5xx, a hang before or after the request is carried out, doors offline.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+from mangodesk.domain.types import VendorKind
+from mangodesk.sim.base import DemoVendor, LoopbackServer
+from mangodesk.vendors import flexipass_contract as wire
+from mangodesk.vendors.flexipass import (
+    COMPANY_TOKEN_FIELD,
+    PASSWORD_FIELD,
+    USERNAME_FIELD,
+)
+
+DEMO_USERNAME = "frontdesk@demo-hotel.example"
+DEMO_PASSWORD = "demo-flexipass-password"
+DEMO_COMPANY_TOKEN = "demo-company-token"
+
+_KEY_FIELDS = (
+    wire.KEY_NAME, wire.KEY_SURNAME, wire.KEY_MAIL, wire.KEY_DOOR, wire.KEY_CHECKIN_DATE,
+    wire.KEY_CHECKIN_TIME, wire.KEY_CHECKOUT_DATE, wire.KEY_CHECKOUT_TIME, wire.KEY_TYPE,
+)
+
+
+def demo_doors() -> list[wire.FlexipassDoor]:
+    """A hotel on Visionline and Vostio: guest rooms on two floors and shared doors."""
+    rooms = [
+        wire.FlexipassDoor(str(n), f"Room {n}", False, "VingCard Visionline")
+        for n in (101, 102, 103, 104, 105)
+    ] + [
+        wire.FlexipassDoor(str(n), f"Room {n}", False, "VingCard Vostio")
+        for n in (201, 202, 203)
+    ]
+    common = [
+        wire.FlexipassDoor("ENT", "Main entrance", True, "VingCard Visionline"),
+        wire.FlexipassDoor("GYM", "Gym", True, "VingCard Visionline"),
+        wire.FlexipassDoor("PARK", "Parking garage", True, "Salto Space"),
+    ]
+    return rooms + common
+
+
+@dataclass
+class _Fault:
+    status: int | None = None
+    hang: bool = False
+    after_apply: bool = False
+
+
+class FlexipassSimulator:
+    """Flexipass's web API on 127.0.0.1. Thread-safe; inspect ``keys`` and ``mails_sent``."""
+
+    def __init__(
+        self,
+        *,
+        username: str = DEMO_USERNAME,
+        password: str = DEMO_PASSWORD,
+        company_token: str = DEMO_COMPANY_TOKEN,
+        doors: list[wire.FlexipassDoor] | None = None,
+    ) -> None:
+        self.username = username
+        self.password = password
+        self.company_token = company_token
+        self.credentials_rejected = False
+        self.company_token_rejected = False
+        self.requests: list[tuple[str, str]] = []
+        self.mails_sent: list[tuple[str, str]] = []  # (mkID, address)
+        initial = doors if doors is not None else demo_doors()
+        self._doors = {door.door: door for door in initial}
+        self._offline: set[str] = set()
+        self._keys: dict[str, wire.FlexipassKey] = {}
+        self._next_id = 123456
+        self._faults: deque[_Fault] = deque()
+        self._state = threading.Lock()
+        self._release = threading.Event()
+        self._server: LoopbackServer | None = None
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def start(self) -> FlexipassSimulator:
+        simulator = self
+
+        class Handler(_FlexipassHandler):
+            sim = simulator
+
+        self._server = LoopbackServer(Handler).start()
+        return self
+
+    def stop(self) -> None:
+        self._release.set()
+        if self._server is not None:
+            self._server.stop()
+            self._server = None
+
+    @property
+    def base_url(self) -> str:
+        if self._server is None:
+            raise RuntimeError("the Flexipass simulator is not running")
+        return self._server.base_url
+
+    # ------------------------------------------------------------------ test API
+
+    @property
+    def keys(self) -> dict[str, wire.FlexipassKey]:
+        with self._state:
+            return dict(self._keys)
+
+    def set_online(self, door: str, online: bool) -> None:
+        with self._state:
+            if online:
+                self._offline.discard(door)
+            else:
+                self._offline.add(door)
+
+    def fail_next(self, status: int = 503, count: int = 1) -> None:
+        with self._state:
+            self._faults.extend(_Fault(status=status) for _ in range(count))
+
+    def hang_next(self, *, after_apply: bool = False) -> None:
+        with self._state:
+            self._faults.append(_Fault(hang=True, after_apply=after_apply))
+
+    def release_hung(self) -> None:
+        self._release.set()
+
+    # ------------------------------------------------------------------ request handling
+
+    def next_fault(self) -> _Fault | None:
+        with self._state:
+            return self._faults.popleft() if self._faults else None
+
+    def wait_released(self) -> None:
+        self._release.wait()
+
+    def handle(self, method: str, url: str, auth: str | None, body: Any) -> tuple[int, Any]:
+        parts = urlsplit(url)
+        path, query = parts.path, parse_qs(parts.query)
+        key_id = (query.get(wire.KEY_ID_PARAM) or [""])[0]
+        with self._state:
+            self.requests.append((method, path))
+            if self.credentials_rejected or wire.credentials_from_header(auth) != (
+                self.username,
+                self.password,
+            ):
+                return 401, wire.error_body(wire.ERR_BAD_CREDENTIALS, "Authentication failed")
+            token = (query.get(wire.COMPANY_TOKEN_PARAM) or [""])[0]
+            if self.company_token_rejected or token != self.company_token:
+                return 403, wire.error_body(wire.ERR_BAD_COMPANY_TOKEN, "Invalid company token")
+            route = (method, path)
+            if route == ("GET", wire.DOOR_LIST):
+                return 200, [wire.door_to_json(door) for door in self._doors.values()]
+            if route == ("POST", wire.CREATE_KEY):
+                return self._create(body)
+            if route == ("PUT", wire.UPDATE_KEY):
+                return self._update(key_id, body)
+            if route == ("DELETE", wire.DELETE_KEY):
+                return self._delete(key_id)
+            if route == ("GET", wire.KEY_DETAILS):
+                key = self._keys.get(key_id)
+                if key is None:
+                    return 404, wire.error_body(wire.ERR_KEY_NOT_FOUND, "Unknown mkID")
+                return 200, key.to_json()
+            if route == ("POST", wire.KEY_LIST):
+                return self._list(body)
+            if route == ("GET", wire.SEND_MAIL):
+                key = self._keys.get(key_id)
+                if key is None:
+                    return 404, wire.error_body(wire.ERR_KEY_NOT_FOUND, "Unknown mkID")
+                self.mails_sent.append((key.key_id, key.mail))
+                return 200, {"result": "success"}
+            return 404, wire.error_body(wire.ERR_INVALID, f"No route for {method} {path}")
+
+    def _parse_key(self, key_id: str, body: Any) -> wire.FlexipassKey | tuple[int, Any]:
+        if not isinstance(body, dict) or any(body.get(f) in (None, "") for f in _KEY_FIELDS):
+            return 400, wire.error_body(wire.ERR_INVALID, "All nine fields are required")
+        if "@" not in str(body[wire.KEY_MAIL]):
+            return 400, wire.error_body(wire.ERR_INVALID, "Mail is not an e-mail address")
+        door = str(body[wire.KEY_DOOR])
+        if door not in self._doors:
+            return 404, wire.error_body(wire.ERR_DOOR_NOT_FOUND, f"Unknown door {door}")
+        if door in self._offline:
+            return 409, wire.error_body(wire.ERR_DOOR_OFFLINE, f"Door {door} is offline")
+        try:
+            key = wire.parse_key({**body, wire.KEY_ID: key_id})
+        except ValueError:
+            return 400, wire.error_body(wire.ERR_INVALID, "Bad date or time")
+        if key.check_out <= key.check_in:
+            return 400, wire.error_body(wire.ERR_INVALID, "Checkout must be after checkin")
+        return key
+
+    def _create(self, body: Any) -> tuple[int, Any]:
+        parsed = self._parse_key(str(self._next_id), body)
+        if not isinstance(parsed, wire.FlexipassKey):
+            return parsed
+        self._next_id += 1
+        self._keys[parsed.key_id] = parsed
+        if wire.CREATE_SENDS_MAIL:
+            self.mails_sent.append((parsed.key_id, parsed.mail))
+        return 200, {wire.KEY_ID: parsed.key_id, "result": "success"}
+
+    def _update(self, key_id: str, body: Any) -> tuple[int, Any]:
+        if key_id not in self._keys:
+            return 404, wire.error_body(wire.ERR_KEY_NOT_FOUND, "Unknown mkID")
+        parsed = self._parse_key(key_id, body)
+        if not isinstance(parsed, wire.FlexipassKey):
+            return parsed
+        self._keys[key_id] = parsed
+        return 200, parsed.to_json()
+
+    def _delete(self, key_id: str) -> tuple[int, Any]:
+        key = self._keys.get(key_id)
+        if key is None:
+            return 404, wire.error_body(wire.ERR_KEY_NOT_FOUND, "Unknown mkID")
+        if key.door in self._offline:
+            return 409, wire.error_body(wire.ERR_DOOR_OFFLINE, f"Door {key.door} is offline")
+        del self._keys[key_id]
+        return 200, {"result": "success"}
+
+    def _list(self, body: Any) -> tuple[int, Any]:
+        try:
+            door = str(body[wire.LIST_DOOR])
+            start = wire.parse_compact(str(body[wire.LIST_START]))
+            end = wire.parse_compact(str(body[wire.LIST_END]))
+        except (KeyError, TypeError, ValueError):
+            return 400, wire.error_body(wire.ERR_INVALID, "Door, StartDate and EndDate needed")
+        keys = [
+            key.to_json()
+            for key in self._keys.values()
+            if key.door == door and key.check_in < end and key.check_out > start
+        ]
+        return 200, keys
+
+
+class _FlexipassHandler(BaseHTTPRequestHandler):
+    sim: FlexipassSimulator
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return None
+
+    def _serve(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length) if length else b""
+        try:
+            body = json.loads(raw) if raw else None
+        except ValueError:
+            body = None
+        fault = self.sim.next_fault()
+        if fault is not None and fault.status is not None:
+            self._reply(fault.status, {"error": "ServerError", "message": "Simulated failure"})
+            return
+        if fault is not None and fault.hang and not fault.after_apply:
+            self._hang()
+            return
+        status, payload = self.sim.handle(
+            self.command, self.path, self.headers.get("Authorization"), body
+        )
+        if fault is not None and fault.hang:
+            self._hang()
+            return
+        self._reply(status, payload)
+
+    def _hang(self) -> None:
+        self.sim.wait_released()
+        self.close_connection = True
+
+    def _reply(self, status: int, payload: Any) -> None:
+        data = json.dumps(payload).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    do_GET = do_POST = do_PUT = do_DELETE = _serve
+
+
+def start_for_demo() -> DemoVendor:
+    """Start a simulated Flexipass account and say how the connect wizard reaches it."""
+    simulator = FlexipassSimulator().start()
+    return DemoVendor(
+        kind=VendorKind.FLEXIPASS,
+        display_name="Flexipass (demo)",
+        values={
+            USERNAME_FIELD: simulator.username,
+            PASSWORD_FIELD: simulator.password,
+            COMPANY_TOKEN_FIELD: simulator.company_token,
+        },
+        stop=simulator.stop,
+        settings={"base_url": simulator.base_url},
+    )

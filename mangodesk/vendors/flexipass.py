@@ -1,0 +1,438 @@
+"""The Flexipass provider: mobile keys for enterprise hotel locks, delivered by e-mail.
+
+Flexipass gives the guest a mobile key instead of a PIN, so a booking without a guest e-mail
+cannot get one: the adapter refuses it at once (no retry) with a fix staff can act on.
+Flexipass takes local wall-clock dates and times, so the adapter converts the engine's UTC
+instants in the doors' time zone.
+
+Every wire detail lives in :mod:`mangodesk.vendors.flexipass_contract` (much of it assumed).
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from datetime import UTC, datetime, timedelta, tzinfo
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+
+from mangodesk.domain.clock import Clock, SystemClock
+from mangodesk.domain.types import VendorKind
+from mangodesk.vendors import flexipass_contract as wire
+from mangodesk.vendors.base import (
+    AlreadyGoneError,
+    AmbiguousError,
+    AuthError,
+    Capabilities,
+    CodeRequest,
+    ConnectionConfig,
+    ConnectionReport,
+    CredentialField,
+    LockDetails,
+    LockInfo,
+    PermanentError,
+    ProviderSpec,
+    ReportStep,
+    TransientError,
+    VendorCode,
+    VendorError,
+)
+
+log = logging.getLogger(__name__)
+
+USERNAME_FIELD = "username"
+PASSWORD_FIELD = "password"  # noqa: S105 - the name of the secret field, not a secret
+COMPANY_TOKEN_FIELD = "company_token"  # noqa: S105 - likewise
+TIME_ZONE_FIELD = "time_zone"
+BASE_URL_SETTING = "base_url"
+KEY_TYPE_SETTING = "mobile_key_type"
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=10.0, pool=10.0)
+# The window read back by list_codes: keys that may still open a door, and future ones.
+LIST_PAST = timedelta(days=31)
+LIST_FUTURE = timedelta(days=550)
+
+NO_EMAIL_MESSAGE = "This booking has no guest email, so Flexipass cannot send a mobile key."
+NO_EMAIL_FIX = "Add the guest's email in the PMS."
+
+FLEXIPASS_CAPABILITIES = Capabilities(
+    automated=True,
+    pin_rules=None,
+    mobile_key=True,
+    needs_guest_email=True,
+    can_move_start=True,
+    can_move_end=True,
+    time_granularity=timedelta(seconds=1),
+)
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+_RETRY_LATER = "Mangodesk will try again in a few minutes."
+
+
+def _body(response: httpx.Response) -> Any:
+    try:
+        return response.json()
+    except ValueError:
+        return None
+
+
+class FlexipassAdapter:
+    """One Flexipass company account (username, password and company token)."""
+
+    kind = VendorKind.FLEXIPASS
+    capabilities = FLEXIPASS_CAPABILITIES
+
+    def __init__(
+        self,
+        config: ConnectionConfig,
+        *,
+        clock: Clock | None = None,
+        timeout: httpx.Timeout | None = None,
+    ) -> None:
+        self._username = str(config.settings.get(USERNAME_FIELD) or "")
+        self._password = config.secrets.get(PASSWORD_FIELD, "")
+        self._company_token = config.secrets.get(COMPANY_TOKEN_FIELD, "")
+        self._zone = _zone(str(config.settings.get(TIME_ZONE_FIELD) or ""))
+        self._key_type = int(config.settings.get(KEY_TYPE_SETTING) or wire.DEFAULT_MOBILE_KEY_TYPE)
+        self._clock = clock or SystemClock()
+        base_url = str(config.settings.get(BASE_URL_SETTING) or wire.DEFAULT_BASE_URL)
+        self._client = httpx.Client(
+            base_url=base_url.rstrip("/"),
+            timeout=timeout or DEFAULT_TIMEOUT,
+            headers={"Accept": "application/json"},
+        )
+
+    # ------------------------------------------------------------------ protocol
+
+    def test_connection(self) -> ConnectionReport:
+        try:
+            doors = self._fetch_doors()
+        except VendorError as exc:
+            return ConnectionReport(
+                ok=False,
+                summary=exc.message,
+                steps=(ReportStep("Connection to Flexipass", False, exc.message, exc.fix),),
+            )
+        rooms = sum(1 for door in doors if not door.is_common_area)
+        common = len(doors) - rooms
+        steps = (
+            ReportStep("Credentials", True, "Flexipass accepted the username, password and "
+                       "company token."),
+            ReportStep(
+                "Doors",
+                bool(doors),
+                f"Found {rooms} room door(s) and {common} common-area door(s).",
+                None if doors else "Check in Flexipass that your doors are set up.",
+            ),
+        )
+        summary = (
+            f"Connected to Flexipass: {len(doors)} door(s) ready to link."
+            if doors
+            else "Connected to Flexipass, but it lists no doors."
+        )
+        return ConnectionReport(ok=True, summary=summary, steps=steps,
+                                details={"rooms": str(rooms), "common_areas": str(common)})
+
+    def list_locks(self) -> list[LockInfo]:
+        return [
+            LockInfo(
+                vendor_lock_id=door.door,
+                name=door.name,
+                attributes={
+                    "door_type": "common_area" if door.is_common_area else "room",
+                    "lock_system": door.lock_system,
+                },
+            )
+            for door in self._fetch_doors()
+        ]
+
+    def lock_details(self, vendor_lock_id: str) -> LockDetails:
+        for door in self._fetch_doors():
+            if door.door == vendor_lock_id:
+                items = [
+                    ("Door type", "Common area" if door.is_common_area else "Room"),
+                    ("Door", door.door),
+                ]
+                if door.lock_system:
+                    items.append(("Lock system", door.lock_system))
+                return LockDetails(items=tuple(items))
+        raise PermanentError(
+            "Flexipass no longer lists this door.",
+            "Refresh the door list and link the unit to the right door again.",
+        )
+
+    def list_codes(self, vendor_lock_id: str) -> list[VendorCode]:
+        now = self._clock.now()
+        body = wire.list_body(
+            vendor_lock_id, self._to_local(now - LIST_PAST), self._to_local(now + LIST_FUTURE)
+        )
+        response = self._send("POST", wire.KEY_LIST, json=body)
+        self._raise_for_status(response)
+        try:
+            keys = wire.parse_keys(_body(response))
+        except ValueError as exc:
+            raise self._unreadable() from exc
+        return [self._vendor_code(key) for key in keys]
+
+    def create_code(self, vendor_lock_id: str, request: CodeRequest) -> VendorCode:
+        email = (request.guest_email or "").strip()
+        if not email:
+            raise PermanentError(NO_EMAIL_MESSAGE, NO_EMAIL_FIX)
+        if not _EMAIL.match(email):
+            raise PermanentError(
+                f"The guest email on this booking ({email}) is not a valid address, so "
+                "Flexipass cannot send a mobile key.",
+                "Correct the guest's email in the PMS.",
+            )
+        name, surname = wire.split_guest_name(request.guest_name)
+        body = wire.key_body(
+            name=name,
+            surname=surname,
+            mail=email,
+            door=vendor_lock_id,
+            check_in=self._to_local(request.valid_from),
+            check_out=self._to_local(request.valid_to),
+            key_type=self._key_type,
+        )
+        response = self._send("POST", wire.CREATE_KEY, json=body, sent_creates=True)
+        self._raise_for_status(response)
+        try:
+            key_id = wire.parse_key_id(_body(response))
+        except ValueError as exc:
+            raise AmbiguousError(
+                "Flexipass accepted the request but its answer could not be read.",
+                "Mangodesk will check the door's keys before trying again.",
+            ) from exc
+        log.info("Flexipass created mobile key %s on door %s", key_id, vendor_lock_id)
+        if not wire.CREATE_SENDS_MAIL:
+            self._send_mail(key_id)
+        return VendorCode(
+            vendor_ref=key_id,
+            pin=None,
+            valid_from=request.valid_from,
+            valid_to=request.valid_to,
+            name=request.guest_name,
+            mobile_key_sent_to=email,
+        )
+
+    def update_code(
+        self, vendor_lock_id: str, code: VendorCode, valid_from: datetime, valid_to: datetime
+    ) -> VendorCode:
+        # The update replaces every field, so start from what Flexipass holds now.
+        response = self._send("GET", wire.KEY_DETAILS, params={wire.KEY_ID_PARAM: code.vendor_ref})
+        if response.status_code == 404:
+            raise self._gone()
+        self._raise_for_status(response)
+        try:
+            current = wire.parse_key(_body(response))
+        except ValueError as exc:
+            raise self._unreadable() from exc
+        body = wire.key_body(
+            name=current.name,
+            surname=current.surname,
+            mail=current.mail or code.mobile_key_sent_to or "",
+            door=current.door or vendor_lock_id,
+            check_in=self._to_local(valid_from),
+            check_out=self._to_local(valid_to),
+            key_type=current.key_type,
+        )
+        response = self._send(
+            "PUT", wire.UPDATE_KEY, json=body, params={wire.KEY_ID_PARAM: code.vendor_ref}
+        )
+        if response.status_code == 404:
+            raise self._gone()
+        self._raise_for_status(response)
+        return VendorCode(
+            vendor_ref=code.vendor_ref,
+            pin=None,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            name=code.name,
+            mobile_key_sent_to=body[wire.KEY_MAIL] or code.mobile_key_sent_to,
+        )
+
+    def revoke_code(self, vendor_lock_id: str, code: VendorCode) -> None:
+        response = self._send(
+            "DELETE", wire.DELETE_KEY, params={wire.KEY_ID_PARAM: code.vendor_ref}
+        )
+        if response.status_code == 404:
+            log.info("Flexipass mobile key %s was already gone", code.vendor_ref)
+            return
+        self._raise_for_status(response)
+        log.info("Flexipass deleted mobile key %s on door %s", code.vendor_ref, vendor_lock_id)
+
+    def close(self) -> None:
+        self._client.close()
+
+    # ------------------------------------------------------------------ helpers
+
+    def _to_local(self, instant: datetime) -> datetime:
+        """A naive wall-clock time in the doors' zone (this computer's zone if none is set)."""
+        local = instant.astimezone(self._zone) if self._zone else instant.astimezone()
+        return local.replace(tzinfo=None, microsecond=0)
+
+    def _from_local(self, wall: datetime) -> datetime:
+        aware = wall.replace(tzinfo=self._zone) if self._zone else wall.astimezone()
+        return aware.astimezone(UTC)
+
+    def _vendor_code(self, key: wire.FlexipassKey) -> VendorCode:
+        return VendorCode(
+            vendor_ref=key.key_id,
+            pin=None,
+            valid_from=self._from_local(key.check_in),
+            valid_to=self._from_local(key.check_out),
+            name=f"{key.name} {key.surname}".strip() or None,
+            mobile_key_sent_to=key.mail or None,
+        )
+
+    def _send_mail(self, key_id: str) -> None:
+        """Ask Flexipass to e-mail the key. The key exists either way, so a failure here is
+        logged rather than raised (raising would make the engine create a second key)."""
+        try:
+            response = self._send("GET", wire.SEND_MAIL, params={wire.KEY_ID_PARAM: key_id})
+            self._raise_for_status(response)
+        except VendorError as exc:
+            log.warning("Flexipass could not e-mail mobile key %s: %s", key_id, exc.message)
+
+    def _fetch_doors(self) -> list[wire.FlexipassDoor]:
+        response = self._send("GET", wire.DOOR_LIST)
+        self._raise_for_status(response)
+        try:
+            return wire.parse_doors(_body(response))
+        except ValueError as exc:
+            raise self._unreadable() from exc
+
+    @staticmethod
+    def _gone() -> AlreadyGoneError:
+        return AlreadyGoneError(
+            "Flexipass no longer has this mobile key, so its dates cannot be changed.",
+            "Create a new key for the stay.",
+        )
+
+    @staticmethod
+    def _unreadable() -> PermanentError:
+        return PermanentError(
+            "Flexipass answered in a form Mangodesk does not understand.",
+            "Contact Mangodesk support: Flexipass may have changed its interface.",
+        )
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
+        sent_creates: bool = False,
+    ) -> httpx.Response:
+        """One call. ``sent_creates``: a lost answer may mean the key exists (ambiguous)."""
+        if not (self._username and self._password and self._company_token):
+            raise AuthError(
+                "The Flexipass username, password or company token is missing.",
+                "Open the connection settings and enter all three.",
+            )
+        query = {wire.COMPANY_TOKEN_PARAM: self._company_token, **(params or {})}
+        headers = {"Authorization": wire.basic_auth_value(self._username, self._password)}
+        try:
+            return self._client.request(method, path, json=json, params=query, headers=headers)
+        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
+            raise TransientError(
+                "Mangodesk could not reach Flexipass.",
+                "Check this computer's internet connection. " + _RETRY_LATER,
+            ) from exc
+        except httpx.UnsupportedProtocol as exc:
+            raise PermanentError(
+                "The Flexipass server address is not valid.",
+                "Check the address in the connection settings.",
+            ) from exc
+        except httpx.TransportError as exc:
+            if sent_creates:
+                raise AmbiguousError(
+                    "Flexipass did not answer after the request was sent, so the key may exist.",
+                    "Mangodesk will check the door's keys before trying again.",
+                ) from exc
+            raise TransientError("Flexipass did not answer in time.", _RETRY_LATER) from exc
+
+    @staticmethod
+    def _raise_for_status(response: httpx.Response) -> None:
+        status = response.status_code
+        if status < 400:
+            return
+        code, message = wire.parse_error(_body(response))
+        if status == 401 or code == wire.ERR_BAD_CREDENTIALS:
+            raise AuthError(
+                "Flexipass rejected the username or password.",
+                "Check them with your Flexipass account and enter them again.",
+                vendor_code=code,
+            )
+        if status == 403 or code == wire.ERR_BAD_COMPANY_TOKEN:
+            raise AuthError(
+                "Flexipass rejected the company token.",
+                "Ask Flexipass for your property's company token and enter it again.",
+                vendor_code=code,
+            )
+        if code == wire.ERR_DOOR_OFFLINE:
+            raise TransientError(
+                "The door is offline in Flexipass.",
+                "Mangodesk will keep trying; if this lasts, check the lock system's connection.",
+                vendor_code=code,
+            )
+        if status == 429 or status >= 500:
+            retry_after = response.headers.get("Retry-After")
+            raise TransientError(
+                f"Flexipass is not answering properly right now (error {status}).",
+                _RETRY_LATER,
+                vendor_code=code,
+                retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
+            )
+        if status == 404 or code == wire.ERR_DOOR_NOT_FOUND:
+            raise PermanentError(
+                "Flexipass does not know this door any more.",
+                "Refresh the door list and link the unit to the right door again.",
+                vendor_code=code,
+            )
+        detail = f" ({message})" if message else ""
+        raise PermanentError(
+            f"Flexipass refused the request (error {status}){detail}.",
+            "Check the booking's dates and guest details; contact Mangodesk support if it "
+            "keeps failing.",
+            vendor_code=code,
+        )
+
+
+def _zone(name: str) -> tzinfo | None:
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise PermanentError(
+            f"“{name}” is not a known time zone.",
+            "Use a zone name such as Europe/Oslo in the connection settings.",
+        ) from exc
+
+
+FLEXIPASS_SPEC = ProviderSpec(
+    kind=VendorKind.FLEXIPASS,
+    display_name="Flexipass",
+    fields=(
+        CredentialField(USERNAME_FIELD, "Username", help="Your Flexipass account username."),
+        CredentialField(PASSWORD_FIELD, "Password", secret=True,
+                        help="Your Flexipass account password."),
+        CredentialField(COMPANY_TOKEN_FIELD, "Company Token", secret=True,
+                        help="The token Flexipass assigned to your property."),
+        CredentialField(
+            TIME_ZONE_FIELD,
+            "Time zone of the doors",
+            required=False,
+            help="Flexipass uses local times. Leave empty to use this computer's time zone, "
+            "or enter a zone such as Europe/Oslo.",
+        ),
+    ),
+    capabilities=FLEXIPASS_CAPABILITIES,
+    factory=FlexipassAdapter,
+    lock_noun="door",
+    description="Mobile keys for ASSA ABLOY (VingCard Visionline, Vostio), Salto and dormakaba "
+    "doors, e-mailed to the guest. Every booking needs a guest email.",
+)
