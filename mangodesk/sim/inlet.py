@@ -93,7 +93,8 @@ class InletSimulator:
         self.clock = clock or SystemClock()
         self.auth_rejected = False
         self.requests: list[tuple[str, str]] = []
-        self._locks = {lock.lock_id: lock for lock in (locks if locks is not None else demo_locks())}
+        initial = locks if locks is not None else demo_locks()
+        self._locks = {lock.lock_id: lock for lock in initial}
         self._grants: dict[str, SimGrant] = {}
         self._faults: deque[_Fault] = deque()
         self._random = random.Random(seed)

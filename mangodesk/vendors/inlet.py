@@ -10,6 +10,7 @@ Every wire detail lives in :mod:`mangodesk.vendors.inlet_contract` (much of it a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from collections import Counter
 from datetime import datetime, timedelta
@@ -42,7 +43,7 @@ from mangodesk.vendors.base import (
 
 log = logging.getLogger(__name__)
 
-TOKEN_FIELD = "api_token"
+TOKEN_FIELD = "api_token"  # noqa: S105 - the name of the secret field, not a secret
 BASE_URL_SETTING = "base_url"
 MAX_LEAD = timedelta(hours=wire.MAX_LEAD_HOURS)
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=10.0, pool=10.0)
@@ -234,10 +235,9 @@ class InletAdapter:
             )
         self._raise_for_status(response)
         pin = code.pin
-        try:
+        # An empty or short answer to an update is fine: the window is what changed.
+        with contextlib.suppress(ValueError):
             pin = wire.parse_grant(_body(response)).code_formatted or pin
-        except ValueError:
-            pass  # an empty or short answer to an update is fine: the window is what changed
         return VendorCode(code.vendor_ref, pin, valid_from, valid_to, code.name)
 
     def revoke_code(self, vendor_lock_id: str, code: VendorCode) -> None:
