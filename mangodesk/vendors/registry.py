@@ -37,6 +37,6 @@ def default_specs() -> list[ProviderSpec]:
 
     specs = [MANUAL_SPEC]
     from mangodesk.vendors.ttlock import TTLOCK_SPEC; specs.append(TTLOCK_SPEC)  # noqa: E702, I001
-    from mangodesk.vendors.flexipass import FLEXIPASS_SPEC; specs.append(FLEXIPASS_SPEC)  # noqa: E501, E702, I001
+    from mangodesk.vendors.flexipass import FLEXIPASS_SPEC; specs.append(FLEXIPASS_SPEC)  # noqa: E702, I001
     from mangodesk.vendors.inlet import INLET_SPEC; specs.append(INLET_SPEC)  # noqa: E702, I001
     return specs
