@@ -36,6 +36,7 @@ def default_specs() -> list[ProviderSpec]:
     from mangodesk.vendors.manual import MANUAL_SPEC
 
     specs = [MANUAL_SPEC]
+    from mangodesk.vendors.smartair import SMARTAIR_SPEC; specs.append(SMARTAIR_SPEC)  # noqa: E702, I001
     from mangodesk.vendors.ttlock import TTLOCK_SPEC; specs.append(TTLOCK_SPEC)  # noqa: E702, I001
     from mangodesk.vendors.flexipass import FLEXIPASS_SPEC; specs.append(FLEXIPASS_SPEC)  # noqa: E702, I001
     from mangodesk.vendors.inlet import INLET_SPEC; specs.append(INLET_SPEC)  # noqa: E702, I001
