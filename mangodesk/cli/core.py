@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import getpass
+import os
 import sys
 from datetime import date, datetime, time
 from typing import Any
@@ -24,6 +26,15 @@ def register(subparsers: Any) -> None:
     p = subparsers.add_parser("connections", help="list lock provider connections")
     add_json_flag(p)
     p.set_defaults(func=cmd_connections)
+
+    p = subparsers.add_parser(
+        "connect", help="connect a lock provider (secrets from a prompt or MANGODESK_<FIELD>)")
+    p.add_argument("provider", help="manual, ttlock, flexipass, inlet or smartair")
+    p.add_argument("--name", help="a name for this connection")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="a non-secret field, e.g. --set username=desk@hotel.com")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_connect)
 
     p = subparsers.add_parser("locks", help="list the locks of a connection")
     p.add_argument("connection", type=int, help="connection number (see `connections`)")
@@ -175,6 +186,36 @@ def cmd_connections(args: argparse.Namespace, make_context: Any) -> int:
     text = "\n".join(f"{c.id:>4}  {c.provider_name:<14} {c.display_name}  ({c.status}, "
                      f"{c.lock_count} locks)" for c in rows) or "No lock provider connected."
     return _out(args, rows, text)
+
+
+def cmd_connect(args: argparse.Namespace, make_context: Any) -> int:
+    ctx = make_context()
+    try:
+        kind = VendorKind(args.provider.lower())
+    except ValueError:
+        raise ValidationError(f"“{args.provider}” is not a lock provider.", field="provider",
+                              fix="Use manual, ttlock, flexipass, inlet or smartair.") from None
+    spec = ctx.vendors.spec(kind)
+    values: dict[str, str] = {}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise ValidationError(f"“{item}” should look like FIELD=VALUE.", field="set")
+        values[name.strip()] = value
+    for field in spec.fields:
+        if field.secret:
+            secret = os.environ.get(f"MANGODESK_{field.name.upper()}")
+            if secret is None and sys.stdin.isatty():
+                secret = getpass.getpass(f"{field.label}: ")
+            if secret:
+                values[field.name] = secret
+    if kind == VendorKind.MANUAL:
+        view = ctx.services.connections.ensure_manual()
+        return _out(args, view, f"Connected: {view.display_name}.")
+    result = ctx.services.connections.connect(kind, values, args.name)
+    return _out(args, result.connection,
+                f"Connected: {result.connection.display_name} — {result.report.summary} "
+                f"({len(result.locks)} locks).")
 
 
 def cmd_locks(args: argparse.Namespace, make_context: Any) -> int:

@@ -45,13 +45,14 @@ class ConnectionService(ServiceBase):
 
     def list(self) -> list[ConnectionView]:
         with self.ctx.db.session() as session:
-            counts = dict(
-                session.execute(
+            counts: dict[int, int] = {
+                connection_id: count
+                for connection_id, count in session.execute(
                     select(Lock.connection_id, func.count(Lock.id))
                     .where(Lock.present.is_(True))
                     .group_by(Lock.connection_id)
-                ).tuples()
-            )
+                )
+            }
             return [
                 self._view(conn, counts.get(conn.id, 0))
                 for conn in session.scalars(select(Connection).order_by(Connection.id))
@@ -84,7 +85,7 @@ class ConnectionService(ServiceBase):
                 .join(Unit, Unit.id == UnitLink.unit_id)
                 .join(Lock, Lock.id == UnitLink.lock_id)
                 .where(Lock.connection_id == connection_id)
-            ).tuples():
+            ):
                 linked.setdefault(lock_id, []).append(unit_name)
             return [
                 lock_view(lock, conn, tuple(linked.get(lock.id, ())))

@@ -45,7 +45,7 @@ class UnitService(ServiceBase):
                     select(UnitLink.unit_id, Lock, Connection)
                     .join(Lock, Lock.id == UnitLink.lock_id)
                     .join(Connection, Connection.id == Lock.connection_id)
-                ).tuples()
+                )
             }
             codes: dict[int, list[AccessCode]] = defaultdict(list)
             for code in session.scalars(
@@ -66,7 +66,7 @@ class UnitService(ServiceBase):
                     Booking.arrival >= today,
                 )
                 .order_by(Booking.arrival.desc())
-            ).tuples():
+            ):
                 arrivals[unit_id] = (arrival, guest)  # ascending overwrite keeps the earliest
             rows = []
             for unit in units:

@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from mangodesk.app import Context
+from mangodesk.domain.errors import ValidationError
+from mangodesk.domain.types import CodeState
+from mangodesk.services.links import LinkDecisionNeeded
+from mangodesk.services.passcodes import PasscodeInput
+from tests.unit.core.conftest import NOW, unit_id
+
+
+def test_link_unlink_relink(ctx: Context) -> None:
+    uid = unit_id(ctx, "Room 103")
+    lock_id = ctx.services.links.link(uid, manual_lock_name="  Room 103   keypad ")
+    row = ctx.services.units.unit(uid)
+    assert (row.lock_id, row.lock_name, row.provider) == (lock_id, "Room 103 keypad", "manual")
+    assert ctx.services.connections.list()[0].provider_name == "Manual"
+    ctx.services.links.unlink(uid)
+    assert ctx.services.units.unit(uid).status == "unlinked"
+    other = ctx.services.links.link(uid, manual_lock_name="Gate")
+    assert other != lock_id
+    assert ctx.services.units.unit(uid).lock_name == "Gate"
+
+
+def test_link_needs_exactly_one_target(ctx: Context) -> None:
+    uid = unit_id(ctx, "Room 103")
+    with pytest.raises(ValidationError, match="Choose a lock"):
+        ctx.services.links.link(uid)
+    with pytest.raises(ValidationError, match="Type a lock name"):
+        ctx.services.links.link(uid, manual_lock_name="   ")
+
+
+def test_unlink_with_live_codes_asks_revoke_or_keep(ctx: Context) -> None:
+    uid = unit_id(ctx, "Room 103")
+    ctx.services.links.link(uid, manual_lock_name="Room 103 keypad")
+    code = ctx.services.passcodes.create(uid, PasscodeInput(
+        NOW + timedelta(hours=1), NOW + timedelta(days=2), code="4711"))
+    with pytest.raises(LinkDecisionNeeded) as caught:
+        ctx.services.links.unlink(uid)
+    assert caught.value.live_codes == 1
+    assert ctx.services.units.unit(uid).lock_name == "Room 103 keypad"  # nothing changed
+    ctx.services.links.unlink(uid, revoke_codes=False)
+    kept = ctx.services.passcodes.get(code.id)
+    assert kept.state == CodeState.ACTIVE and kept.managed is False
+
+
+def test_unlink_revoking_codes(ctx: Context) -> None:
+    uid = unit_id(ctx, "Room 103")
+    ctx.services.links.link(uid, manual_lock_name="Room 103 keypad")
+    code = ctx.services.passcodes.create(uid, PasscodeInput(
+        NOW + timedelta(hours=1), NOW + timedelta(days=2), code="4711"))
+    assert ctx.services.links.unlink(uid, revoke_codes=True) == 1
+    assert ctx.services.passcodes.get(code.id).state == CodeState.REVOKED
+
+
+def test_relinking_to_another_lock_with_codes_needs_the_decision(ctx: Context) -> None:
+    uid = unit_id(ctx, "Room 103")
+    ctx.services.links.link(uid, manual_lock_name="Old keypad")
+    ctx.services.passcodes.create(uid, PasscodeInput(
+        NOW + timedelta(hours=1), NOW + timedelta(days=2), code="4711"))
+    with pytest.raises(LinkDecisionNeeded):
+        ctx.services.links.link(uid, manual_lock_name="New keypad")
+    ctx.services.links.link(uid, manual_lock_name="New keypad", revoke_codes=True)
+    assert ctx.services.units.unit(uid).lock_name == "New keypad"
