@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from mangodesk.app import Context
+    from mangodesk.cli.runtime import GuiLauncher
 
 # Modules with a ``register(subparsers)`` function, in the order their commands are listed.
 COMMAND_MODULES = [
@@ -53,9 +54,9 @@ def print_json(value: Any) -> None:
     sys.stdout.write("\n")
 
 
-def main(argv: Sequence[str] | None = None) -> int:
+def main(argv: Sequence[str] | None = None, launch_gui: GuiLauncher | None = None) -> int:
     from mangodesk.cli.runtime import run
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    return run(parser, args)
+    return run(parser, args, launch_gui)

@@ -144,7 +144,7 @@ def _unit_id(ctx: Any, ref: str) -> int:
         return int(ref)
     matches = [r for r in rows if r.name.casefold() == ref.casefold()]
     if len(matches) == 1:
-        return matches[0].id
+        return int(matches[0].id)
     if len(matches) > 1:
         raise ValidationError(f"Several units are called “{ref}”.", field="unit",
                               fix="Use the unit number from `mangodesk units`.")

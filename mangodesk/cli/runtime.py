@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING
 from mangodesk import __version__
 from mangodesk.domain.errors import MangodeskError
 from mangodesk.paths import Paths
-from mangodesk.settings import load_settings
+from mangodesk.settings import Settings, load_settings
 from mangodesk.vendors.base import VendorError
 
 if TYPE_CHECKING:
@@ -58,7 +58,11 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
     return code
 
 
-def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
+GuiLauncher = Callable[[Paths, Settings, bool], int]
+
+
+def run(parser: argparse.ArgumentParser, args: argparse.Namespace,
+        launch_gui: GuiLauncher | None = None) -> int:
     if args.version:
         print(f"Mangodesk {__version__}")
         return EXIT_OK
@@ -80,9 +84,10 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace) -> int:
 
         try:
             if args.command is None:
-                from mangodesk.ui.application import run_gui
-
-                return run_gui(paths, settings, demo=args.demo)
+                if launch_gui is None:
+                    parser.print_help()
+                    return EXIT_BAD_INPUT
+                return launch_gui(paths, settings, bool(args.demo))
             if args.demo:
                 from mangodesk.demo import start_demo
 

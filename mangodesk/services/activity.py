@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import builtins
+
 import csv
 import io
 from datetime import datetime
@@ -16,7 +18,7 @@ from mangodesk.store.models import Alert, AuditEvent
 
 
 class AlertService(ServiceBase):
-    def list(self, *, include_closed: bool = False, limit: int = 500) -> list[AlertView]:
+    def list(self, *, include_closed: bool = False, limit: int = 500) -> builtins.list[AlertView]:
         with self.ctx.db.session() as session:
             query = select(Alert).order_by(Alert.raised_at.desc(), Alert.id.desc()).limit(limit)
             if not include_closed:
@@ -41,7 +43,7 @@ class AlertService(ServiceBase):
 
 class AuditService(ServiceBase):
     def list(self, *, text: str | None = None, actor: str | None = None,
-             since: datetime | None = None, limit: int = 1000) -> list[AuditView]:
+             since: datetime | None = None, limit: int = 1000) -> builtins.list[AuditView]:
         with self.ctx.db.session() as session:
             query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
             if text:
@@ -54,7 +56,7 @@ class AuditService(ServiceBase):
                 query = query.where(AuditEvent.at >= since)
             return [audit_view(e) for e in session.scalars(query.limit(limit))]
 
-    def export_csv(self, events: list[AuditView]) -> str:
+    def export_csv(self, events: builtins.list[AuditView]) -> str:
         buffer = io.StringIO()
         writer = csv.writer(buffer)
         writer.writerow(["when (UTC)", "who", "action", "subject", "subject id", "summary"])

@@ -3,6 +3,8 @@ keyring and settings in the database, and keep each connection's lock list."""
 
 from __future__ import annotations
 
+import builtins
+
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -43,7 +45,7 @@ class ConnectResult:
 class ConnectionService(ServiceBase):
     # ------------------------------------------------------------------ reading
 
-    def list(self) -> list[ConnectionView]:
+    def list(self) -> builtins.list[ConnectionView]:
         with self.ctx.db.session() as session:
             counts: dict[int, int] = {
                 connection_id: count
@@ -76,7 +78,7 @@ class ConnectionService(ServiceBase):
                 select(Connection.id).where(Connection.kind == VendorKind.MANUAL).limit(1)
             )
 
-    def locks(self, connection_id: int) -> list[LockView]:
+    def locks(self, connection_id: int) -> builtins.list[LockView]:
         with self.ctx.db.session() as session:
             conn = self._load(session, connection_id)
             linked: dict[int, list[str]] = {}
@@ -192,7 +194,7 @@ class ConnectionService(ServiceBase):
         finally:
             adapter.close()
 
-    def refresh_locks(self, connection_id: int) -> list[LockView]:
+    def refresh_locks(self, connection_id: int) -> builtins.list[LockView]:
         """Fetch the lock inventory from the vendor (blocking) and store it."""
         with self.ctx.db.session() as session:
             conn = self._load(session, connection_id)
@@ -321,7 +323,7 @@ class ConnectionService(ServiceBase):
             if field.secret and values.get(field.name):
                 self.ctx.secrets.set(secret_key(connection_id, field.name), values[field.name])
 
-    def _upsert_locks(self, session: Session, conn: Connection, infos: list[LockInfo]) -> None:
+    def _upsert_locks(self, session: Session, conn: Connection, infos: builtins.list[LockInfo]) -> None:
         now = self.now()
         existing = {lock.vendor_lock_id: lock for lock in conn.locks}
         seen = set()

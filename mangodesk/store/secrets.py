@@ -83,7 +83,7 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
     priority = 0  # type: ignore[assignment]
 
     def __init__(self) -> None:
-        super().__init__()
+        super().__init__()  # type: ignore[no-untyped-call]
         self._values: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:
