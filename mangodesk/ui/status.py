@@ -1,0 +1,60 @@
+"""What the status bar says about automation: engine state, last PMS sync, codes retrying.
+
+A read of the local database only (no vendor call), small enough for the worker pool.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import func, select
+
+from mangodesk.app import Context
+from mangodesk.domain.types import CodeState
+from mangodesk.store.models import AccessCode, SyncState
+
+
+@dataclass(frozen=True)
+class DeskStatus:
+    retrying: int  # pending codes that already failed at least once
+    failed: int
+    pending: int
+    last_sync_at: datetime | None
+    sync_error: str | None
+    sync_failures: int
+    open_alerts: int
+
+
+def read_status(context: Context) -> DeskStatus:
+    with context.db.session() as session:
+        counts = {
+            state: count
+            for state, count in session.execute(
+                select(AccessCode.state, func.count(AccessCode.id))
+                .where(AccessCode.state.in_([CodeState.PENDING, CodeState.FAILED,
+                                             CodeState.REVOKING]))
+                .group_by(AccessCode.state)
+            ).tuples()
+        }
+        retrying = session.scalar(
+            select(func.count(AccessCode.id)).where(
+                AccessCode.state.in_([CodeState.PENDING, CodeState.REVOKING]),
+                AccessCode.attempts > 0,
+            )
+        ) or 0
+        sync = session.scalars(
+            select(SyncState).order_by(SyncState.last_attempt_at.desc())
+        ).first()
+        last_sync = sync.last_success_at if sync else None
+        sync_error = sync.last_error if sync and sync.consecutive_failures else None
+        failures = sync.consecutive_failures if sync else 0
+    return DeskStatus(
+        retrying=int(retrying),
+        failed=int(counts.get(CodeState.FAILED, 0)),
+        pending=int(counts.get(CodeState.PENDING, 0)) + int(counts.get(CodeState.REVOKING, 0)),
+        last_sync_at=last_sync,
+        sync_error=sync_error,
+        sync_failures=failures,
+        open_alerts=context.services.alerts.open_count(),
+    )

@@ -1,0 +1,109 @@
+"""Words and formats staff see: state names, colours with text, dates in the property's zone."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from mangodesk.domain.types import CodeOrigin, CodeState, UnitKind, VendorKind
+
+
+@dataclass(frozen=True)
+class StateLook:
+    """A state as shown: always a word, with a colour that only repeats what the word says."""
+
+    text: str
+    colour: str  # foreground, readable on a light background
+    background: str
+
+
+# Calm colours that stay readable as text on white; never the only signal.
+UNIT_STATUS: dict[str, StateLook] = {
+    "active": StateLook("Active", "#1d6b36", "#e3f3e7"),
+    "scheduled": StateLook("Scheduled", "#1f4f8a", "#e4edf8"),
+    "pending": StateLook("Pending", "#8a5a00", "#fbf0d9"),
+    "failed": StateLook("Needs attention", "#a32020", "#fbe3e3"),
+    "unlinked": StateLook("Not linked", "#5c5c5c", "#efefef"),
+    "idle": StateLook("No code needed", "#5c5c5c", "#f5f5f5"),
+}
+
+CODE_STATE: dict[CodeState, StateLook] = {
+    CodeState.SCHEDULED: StateLook("Scheduled", "#1f4f8a", "#e4edf8"),
+    CodeState.PENDING: StateLook("Pending", "#8a5a00", "#fbf0d9"),
+    CodeState.ACTIVE: StateLook("Active", "#1d6b36", "#e3f3e7"),
+    CodeState.EXPIRED: StateLook("Expired", "#5c5c5c", "#f5f5f5"),
+    CodeState.REVOKING: StateLook("Revoking", "#8a5a00", "#fbf0d9"),
+    CodeState.REVOKED: StateLook("Revoked", "#5c5c5c", "#f5f5f5"),
+    CodeState.FAILED: StateLook("Failed", "#a32020", "#fbe3e3"),
+}
+
+ORIGIN_TEXT: dict[CodeOrigin, str] = {
+    CodeOrigin.BOOKING: "Booking",
+    CodeOrigin.MANUAL: "Created by staff",
+    CodeOrigin.IMPORTED: "Found on the lock",
+}
+
+KIND_TEXT: dict[UnitKind, str] = {
+    UnitKind.ROOM: "Room",
+    UnitKind.APARTMENT: "Apartment",
+    UnitKind.BED: "Bed",
+}
+
+PROVIDER_TEXT: dict[VendorKind, str] = {
+    VendorKind.MANUAL: "Manual",
+    VendorKind.TTLOCK: "TTLock",
+    VendorKind.FLEXIPASS: "Flexipass",
+    VendorKind.INLET: "Inlet",
+    VendorKind.SMARTAIR: "TESA Smartair",
+}
+
+
+def unit_status(status: str, failed_codes: int = 0) -> StateLook:
+    look = UNIT_STATUS.get(status, StateLook(status.capitalize(), "#5c5c5c", "#f5f5f5"))
+    if status == "failed" and failed_codes > 1:
+        return StateLook(f"Needs attention ({failed_codes} codes)", look.colour, look.background)
+    return look
+
+
+def local(instant: datetime, zone: ZoneInfo) -> datetime:
+    return instant.astimezone(zone)
+
+
+def short_instant(instant: datetime, zone: ZoneInfo) -> str:
+    """e.g. ``12 Mar 15:00`` in the property's zone; codes far out get the year."""
+    moment = instant.astimezone(zone)
+    if moment.year >= 2099:
+        return "no end"
+    if moment.year <= 2000:
+        return "always"
+    return f"{moment.day} {moment:%b %H:%M}"
+
+
+def validity(valid_from: datetime, valid_to: datetime, zone: ZoneInfo) -> str:
+    return f"{short_instant(valid_from, zone)} → {short_instant(valid_to, zone)}"
+
+
+def relative_day(day: date, today: date) -> str:
+    """``Today``, ``Tomorrow``, or a short date with the weekday."""
+    delta = (day - today).days
+    if delta == 0:
+        return "Today"
+    if delta == 1:
+        return "Tomorrow"
+    if 1 < delta < 7:
+        return f"{day:%a} {day.day} {day:%b}"
+    return f"{day.day} {day:%b %Y}" if day.year != today.year else f"{day.day} {day:%b}"
+
+
+def ago(earlier: datetime, now: datetime) -> str:
+    """``just now``, ``2 min ago``, ``3 h ago``, ``2 days ago``."""
+    seconds = max((now - earlier) / timedelta(seconds=1), 0.0)
+    if seconds < 60:
+        return "just now"
+    if seconds < 3600:
+        return f"{int(seconds // 60)} min ago"
+    if seconds < 86400:
+        return f"{int(seconds // 3600)} h ago"
+    days = int(seconds // 86400)
+    return "1 day ago" if days == 1 else f"{days} days ago"

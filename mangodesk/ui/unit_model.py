@@ -1,0 +1,252 @@
+"""The main grid: one row per unit (model), and the search and filters over it (proxy)."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QSortFilterProxyModel,
+    Qt,
+)
+from PySide6.QtGui import QBrush, QColor
+
+from mangodesk.services.views import UnitRow
+from mangodesk.ui import text
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+
+SORT_ROLE = Qt.ItemDataRole.UserRole + 1
+ROW_ROLE = Qt.ItemDataRole.UserRole + 2
+
+
+class Column:
+    UNIT = 0
+    KIND = 1
+    LOCK = 2
+    PROVIDER = 3
+    CODE = 4
+    ARRIVAL = 5
+    STATE = 6
+
+
+HEADERS = ["Unit", "Kind", "Lock", "Provider", "Code and validity", "Next arrival", "State"]
+
+# Sort "needs attention" first when sorting by state.
+_STATE_ORDER = {"failed": 0, "pending": 1, "active": 2, "scheduled": 3, "idle": 4, "unlinked": 5}
+
+
+class UnitTableModel(QAbstractTableModel):
+    """Rows are immutable :class:`UnitRow` values; a refresh replaces them in one go."""
+
+    def __init__(self, zone: ZoneInfo | None = None, today: date | None = None) -> None:
+        super().__init__()
+        self._rows: list[UnitRow] = []
+        self._search: list[str] = []
+        self._zone = zone or ZoneInfo("UTC")
+        self._today = today or date.today()
+
+    # ------------------------------------------------------------------ content
+
+    @property
+    def rows(self) -> list[UnitRow]:
+        return self._rows
+
+    @property
+    def today(self) -> date:
+        return self._today
+
+    def search_text(self, row: int) -> str:
+        return self._search[row]
+
+    def set_rows(self, rows: list[UnitRow], *, today: date, zone: ZoneInfo) -> None:
+        """Replace the rows. Same units in the same order (the usual refresh after an
+        event) only repaints, so selection and scroll position stay where they were."""
+        self._zone, self._today = zone, today
+        same_shape = [r.id for r in rows] == [r.id for r in self._rows]
+        if same_shape and rows:
+            self._rows = list(rows)
+            self._search = [_haystack(r) for r in rows]
+            self.dataChanged.emit(self.index(0, 0),
+                                  self.index(len(rows) - 1, len(HEADERS) - 1))
+            return
+        self.beginResetModel()
+        self._rows = list(rows)
+        self._search = [_haystack(r) for r in rows]
+        self.endResetModel()
+
+    def row_for_unit(self, unit_id: int) -> int | None:
+        for number, row in enumerate(self._rows):
+            if row.id == unit_id:
+                return number
+        return None
+
+    # ------------------------------------------------------------------ Qt model API
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(self._rows)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008, N802
+        return 0 if parent.isValid() else len(HEADERS)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,  # noqa: N802
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
+                and 0 <= section < len(HEADERS):
+            return HEADERS[section]
+        return None
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self._rows):
+            return None
+        row = self._rows[index.row()]
+        column = index.column()
+        if role == Qt.ItemDataRole.DisplayRole:
+            return self._display(row, column)
+        if role == SORT_ROLE:
+            return self._sort_key(row, column)
+        if role == ROW_ROLE:
+            return row
+        if role == Qt.ItemDataRole.ToolTipRole:
+            return self._tooltip(row, column)
+        if column == Column.STATE:
+            look = text.unit_status(row.status, row.failed_codes)
+            if role == Qt.ItemDataRole.ForegroundRole:
+                return QBrush(QColor(look.colour))
+            if role == Qt.ItemDataRole.BackgroundRole:
+                return QBrush(QColor(look.background))
+        if role == Qt.ItemDataRole.ForegroundRole and column == Column.LOCK \
+                and row.lock_id is not None and not row.lock_manageable:
+            return QBrush(QColor(text.UNIT_STATUS["failed"].colour))
+        return None
+
+    # ------------------------------------------------------------------ cells
+
+    def _display(self, row: UnitRow, column: int) -> str:
+        if column == Column.UNIT:
+            return row.name
+        if column == Column.KIND:
+            return text.KIND_TEXT.get(row.kind, str(row.kind))
+        if column == Column.LOCK:
+            return row.lock_name or "—"
+        if column == Column.PROVIDER:
+            return text.PROVIDER_TEXT.get(row.provider, str(row.provider)) if row.provider else ""
+        if column == Column.CODE:
+            return self._code_text(row)
+        if column == Column.ARRIVAL:
+            if row.next_arrival is None:
+                return ""
+            day = text.relative_day(row.next_arrival, self._today)
+            return f"{day} · {row.next_guest}" if row.next_guest else day
+        if column == Column.STATE:
+            return text.unit_status(row.status, row.failed_codes).text
+        return ""
+
+    def _code_text(self, row: UnitRow) -> str:
+        if row.code_valid_from is None or row.code_valid_to is None:
+            return ""
+        what = row.code or (f"Mobile key → {row.mobile_key_sent_to}"
+                            if row.mobile_key_sent_to else "code pending")
+        return f"{what}   {text.validity(row.code_valid_from, row.code_valid_to, self._zone)}"
+
+    def _sort_key(self, row: UnitRow, column: int) -> Any:
+        # Plain ints and strings only: Qt compares these natively (tuples it cannot).
+        if column == Column.UNIT:
+            return f"{row.sort_order:09d} {row.name.casefold()}"
+        if column == Column.STATE:
+            return _STATE_ORDER.get(row.status, 9) * 1_000_000_000 + row.sort_order
+        if column == Column.ARRIVAL:
+            return (row.next_arrival or date.max).toordinal()
+        if column == Column.CODE:
+            return row.code_valid_from.timestamp() if row.code_valid_from else float("inf")
+        return self._display(row, column).casefold()
+
+    def _tooltip(self, row: UnitRow, column: int) -> str | None:
+        if column == Column.LOCK and row.lock_id is not None and not row.lock_manageable:
+            return "Mangodesk cannot send codes to this lock."
+        if column == Column.CODE and row.code_guest:
+            return f"Guest: {row.code_guest}"
+        if column == Column.PROVIDER and row.connection_name:
+            return row.connection_name
+        if column == Column.STATE and row.status == "failed":
+            return "A code could not be sent to the lock. Open Passcodes to see why."
+        return None
+
+
+class UnitFilter(StrEnum):
+    ALL = "all"
+    ATTENTION = "attention"
+    UNLINKED = "unlinked"
+    ARRIVING_TODAY = "today"
+    ARRIVING_TOMORROW = "tomorrow"
+
+
+FILTER_LABELS: dict[UnitFilter, str] = {
+    UnitFilter.ALL: "All units",
+    UnitFilter.ATTENTION: "Needs attention",
+    UnitFilter.UNLINKED: "Not linked",
+    UnitFilter.ARRIVING_TODAY: "Arrivals today",
+    UnitFilter.ARRIVING_TOMORROW: "Arrivals tomorrow",
+}
+
+
+def needs_attention(row: UnitRow) -> bool:
+    return row.status == "failed" or (row.lock_id is not None and not row.lock_manageable)
+
+
+class UnitFilterProxy(QSortFilterProxyModel):
+    """Search-as-you-type (every word must match: unit, lock, guest or code) plus one filter."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._words: list[str] = []
+        self._filter = UnitFilter.ALL
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(True)
+
+    @property
+    def unit_filter(self) -> UnitFilter:
+        return self._filter
+
+    def set_search(self, query: str) -> None:
+        words = query.casefold().split()
+        if words != self._words:
+            self._words = words
+            self.invalidateRowsFilter()
+
+    def set_unit_filter(self, which: UnitFilter) -> None:
+        if which != self._filter:
+            self._filter = which
+            self.invalidateRowsFilter()
+
+    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:  # noqa: N802
+        model = self.sourceModel()
+        assert isinstance(model, UnitTableModel)
+        row = model.rows[source_row]
+        if not _passes(self._filter, row, model.today):
+            return False
+        haystack = model.search_text(source_row)
+        return all(word in haystack for word in self._words)
+
+
+def _passes(which: UnitFilter, row: UnitRow, today: date) -> bool:
+    if which == UnitFilter.ATTENTION:
+        return needs_attention(row)
+    if which == UnitFilter.UNLINKED:
+        return row.lock_id is None
+    if which == UnitFilter.ARRIVING_TODAY:
+        return row.next_arrival == today
+    if which == UnitFilter.ARRIVING_TOMORROW:
+        return row.next_arrival == today + timedelta(days=1)
+    return True
+
+
+def _haystack(row: UnitRow) -> str:
+    parts = [row.name, row.lock_name, row.code, row.code_guest, row.next_guest,
+             row.parent_name, row.connection_name, row.mobile_key_sent_to]
+    return " ".join(p for p in parts if p).casefold()
