@@ -22,12 +22,15 @@ from mangodesk.vendors import flexipass_contract as wire
 from mangodesk.vendors.flexipass import (
     COMPANY_TOKEN_FIELD,
     PASSWORD_FIELD,
+    TIME_ZONE_FIELD,
     USERNAME_FIELD,
 )
 
 DEMO_USERNAME = "frontdesk@demo-hotel.example"
 DEMO_PASSWORD = "demo-flexipass-password"
 DEMO_COMPANY_TOKEN = "demo-company-token"
+# The demo hotel's zone (mangodesk.demo.HOTEL_ZONE): Flexipass takes local wall-clock times.
+DEMO_TIME_ZONE = "Europe/Oslo"
 
 _KEY_FIELDS = (
     wire.KEY_NAME, wire.KEY_SURNAME, wire.KEY_MAIL, wire.KEY_DOOR, wire.KEY_CHECKIN_DATE,
@@ -297,6 +300,7 @@ def start_for_demo() -> DemoVendor:
             USERNAME_FIELD: simulator.username,
             PASSWORD_FIELD: simulator.password,
             COMPANY_TOKEN_FIELD: simulator.company_token,
+            TIME_ZONE_FIELD: DEMO_TIME_ZONE,
         },
         stop=simulator.stop,
         settings={"base_url": simulator.base_url},
