@@ -15,8 +15,8 @@ import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
-from mangodesk.domain.clock import FixedClock  # noqa: E402
-from mangodesk.store.secrets import MemoryKeyring, SecretStore  # noqa: E402
+from mangodesk.domain.clock import FixedClock
+from mangodesk.store.secrets import MemoryKeyring, SecretStore
 
 
 class NetworkAccessError(RuntimeError):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import builtins
-
 import csv
 import io
 from datetime import datetime

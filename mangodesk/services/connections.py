@@ -4,7 +4,6 @@ keyring and settings in the database, and keep each connection's lock list."""
 from __future__ import annotations
 
 import builtins
-
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -323,7 +322,9 @@ class ConnectionService(ServiceBase):
             if field.secret and values.get(field.name):
                 self.ctx.secrets.set(secret_key(connection_id, field.name), values[field.name])
 
-    def _upsert_locks(self, session: Session, conn: Connection, infos: builtins.list[LockInfo]) -> None:
+    def _upsert_locks(
+        self, session: Session, conn: Connection, infos: builtins.list[LockInfo]
+    ) -> None:
         now = self.now()
         existing = {lock.vendor_lock_id: lock for lock in conn.locks}
         seen = set()

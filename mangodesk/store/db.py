@@ -36,7 +36,7 @@ def _alembic_config(engine: Engine) -> Config:
 
 
 class Database:
-    """One engine per process; short-lived sessions per unit of work (sessions aren't thread-safe)."""
+    """One engine per process; a short-lived session per unit of work (not thread-safe)."""
 
     def __init__(self, url: str, *, echo: bool = False) -> None:
         self.url = url

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 
 from mangodesk.domain.errors import NotFoundError
 from mangodesk.domain.types import VendorKind
-from mangodesk.vendors.base import ProviderSpec, VendorAdapter, ConnectionConfig
+from mangodesk.vendors.base import ConnectionConfig, ProviderSpec, VendorAdapter
 
 
 class VendorRegistry:
@@ -22,7 +22,9 @@ class VendorRegistry:
         try:
             return self._specs[kind]
         except KeyError:
-            raise NotFoundError(f"The lock provider “{kind}” is not available in this version.") from None
+            raise NotFoundError(
+                f"The lock provider “{kind}” is not available in this version."
+            ) from None
 
     def specs(self) -> list[ProviderSpec]:
         return list(self._specs.values())
