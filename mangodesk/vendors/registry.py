@@ -34,12 +34,12 @@ class VendorRegistry:
 
 
 def default_specs() -> list[ProviderSpec]:
-    """Every provider shipped with the app, in the order the wizard offers them."""
+    """Every provider shipped with the app, in the order the wizard offers them (as in the
+    product text: Manual, TTLock, Flexipass, Inlet, TESA Smartair)."""
+    from mangodesk.vendors.flexipass import FLEXIPASS_SPEC
+    from mangodesk.vendors.inlet import INLET_SPEC
     from mangodesk.vendors.manual import MANUAL_SPEC
+    from mangodesk.vendors.smartair import SMARTAIR_SPEC
+    from mangodesk.vendors.ttlock import TTLOCK_SPEC
 
-    specs = [MANUAL_SPEC]
-    from mangodesk.vendors.smartair import SMARTAIR_SPEC; specs.append(SMARTAIR_SPEC)  # noqa: E702, I001
-    from mangodesk.vendors.ttlock import TTLOCK_SPEC; specs.append(TTLOCK_SPEC)  # noqa: E702, I001
-    from mangodesk.vendors.flexipass import FLEXIPASS_SPEC; specs.append(FLEXIPASS_SPEC)  # noqa: E702, I001
-    from mangodesk.vendors.inlet import INLET_SPEC; specs.append(INLET_SPEC)  # noqa: E702, I001
-    return specs
+    return [MANUAL_SPEC, TTLOCK_SPEC, FLEXIPASS_SPEC, INLET_SPEC, SMARTAIR_SPEC]
