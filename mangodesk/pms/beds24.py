@@ -1,0 +1,925 @@
+"""Beds24 API v2 adapter (official contract: shared/pms-data/beds24/apiV2.yaml).
+
+Auth: an invite code (made once by the owner in Beds24) buys a refresh token, kept in the OS
+keyring; the refresh token mints 24 h access tokens, which live only in memory. Calls are made
+one at a time per account and slow down when the five-minute credit budget runs low, as Beds24
+asks. Bookings are always requested with every status, cancelled included (Beds24 leaves
+cancelled ones out unless asked), and a booking group (``masterId``) becomes one booking with
+one unit per room.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time as time_module
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import httpx
+
+from mangodesk.domain.clock import Clock
+from mangodesk.domain.types import BookingStatus, UnitKind
+from mangodesk.pms.base import BookingPage, PmsAuthError, PmsBooking, PmsError, PmsProperty, PmsUnit
+from mangodesk.store.secrets import SecretStore
+
+log = logging.getLogger(__name__)
+
+BEDS24_BASE_URL = "https://beds24.com/api/v2"
+# Keyring entry holding the refresh token (the only Beds24 secret Mangodesk keeps).
+REFRESH_TOKEN_KEY = "pms:beds24:refresh-token"  # noqa: S105 (a key name, not a secret)
+DEFAULT_TIMEOUT = httpx.Timeout(30.0, connect=10.0)
+# Every status Beds24 knows: asking for all of them is the only way to see cancellations.
+ALL_STATUSES = ("confirmed", "request", "new", "cancelled", "black", "inquiry")
+# Re-read this much before the cursor so clock skew and slow commits never hide a change.
+DEFAULT_OVERLAP = timedelta(minutes=10)
+# Mint a new access token when the current one has less than this left.
+TOKEN_REFRESH_MARGIN = timedelta(minutes=10)
+# On a full (first) load, also fetch bookings that left this many days ago.
+FULL_LOAD_PAST_DAYS = 7
+
+CONNECT_FIX = (
+    "In Beds24 open Settings › Marketplace › API, create an invite code (with the bookings, "
+    "bookings-personal and properties scopes), then connect Mangodesk again with that code."
+)
+
+_APARTMENT_ROOM_TYPES = {
+    "apartment", "studio", "holidayHome", "villa", "chalet", "bungalow", "mobileHome",
+}
+_ARRIVAL_TIME = re.compile(r"^\s*(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm)?", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Beds24Settings:
+    """Non-secret connection settings (stored in sync_state.settings as JSON)."""
+
+    base_url: str = BEDS24_BASE_URL
+    property_ids: tuple[int, ...] = ()  # empty: every property the token may see
+    timezone: str | None = None  # overrides the account's time zone when set
+    page_overlap_minutes: float = DEFAULT_OVERLAP.total_seconds() / 60
+
+    @classmethod
+    def from_json(cls, raw: Mapping[str, Any] | None) -> Beds24Settings:
+        raw = raw or {}
+        ids = raw.get("property_ids") or ()
+        return cls(
+            base_url=str(raw.get("base_url") or BEDS24_BASE_URL).rstrip("/"),
+            property_ids=tuple(int(i) for i in ids),
+            timezone=raw.get("timezone") or None,
+            page_overlap_minutes=float(
+                raw.get("page_overlap_minutes", DEFAULT_OVERLAP.total_seconds() / 60)
+            ),
+        )
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "base_url": self.base_url,
+            "property_ids": list(self.property_ids),
+            "timezone": self.timezone,
+            "page_overlap_minutes": self.page_overlap_minutes,
+        }
+
+
+@dataclass
+class CreditBudget:
+    """Beds24's five-minute credit window as last reported by the X-FiveMinCreditLimit headers."""
+
+    limit: int | None = None
+    remaining: int | None = None
+    resets_at: float | None = None  # monotonic seconds
+    last_cost: int = 1
+    waited_seconds: float = 0.0
+
+    def update(self, headers: httpx.Headers, now: float) -> None:
+        limit = _int_header(headers, "X-FiveMinCreditLimit")
+        remaining = _int_header(headers, "X-FiveMinCreditLimit-Remaining")
+        resets_in = _int_header(headers, "X-FiveMinCreditLimit-ResetsIn")
+        cost = _int_header(headers, "X-RequestCost")
+        if limit is not None:
+            self.limit = limit
+        if remaining is not None:
+            self.remaining = remaining
+        if resets_in is not None:
+            self.resets_at = now + max(resets_in, 0)
+        if cost is not None and cost > 0:
+            self.last_cost = cost
+
+    def reserve(self) -> int:
+        """Credits to keep in hand: a few calls' worth, so other tools on the account can work."""
+        floor = max(2 * self.last_cost, 1)
+        if self.limit:
+            floor = max(floor, self.limit // 20)
+        return floor
+
+    def wait_needed(self, now: float) -> float:
+        if self.remaining is None or self.resets_at is None:
+            return 0.0
+        if self.remaining >= self.reserve():
+            return 0.0
+        return max(self.resets_at - now, 0.0)
+
+    def spent_window(self) -> None:
+        """After waiting for the reset the old numbers no longer apply."""
+        self.remaining = None
+        self.resets_at = None
+
+
+def _int_header(headers: httpx.Headers, name: str) -> int | None:
+    value = headers.get(name)
+    if value is None:
+        return None
+    try:
+        return int(float(value))
+    except ValueError:
+        return None
+
+
+# One lock per Beds24 account (by base URL): Beds24 asks for one call at a time.
+_ACCOUNT_LOCKS: dict[str, threading.RLock] = {}
+_ACCOUNT_LOCKS_GUARD = threading.Lock()
+
+
+def _account_lock(base_url: str) -> threading.RLock:
+    with _ACCOUNT_LOCKS_GUARD:
+        return _ACCOUNT_LOCKS.setdefault(base_url, threading.RLock())
+
+
+@dataclass
+class _Reply:
+    body: dict[str, Any]
+    headers: httpx.Headers
+    server_time: datetime | None = None
+
+
+@dataclass
+class TokenInfo:
+    """What /authentication/details says about our access (no secrets)."""
+
+    scopes: tuple[str, ...] = ()
+    linked_properties: bool = False
+    only_property_id: int | None = None
+    raw: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def can_read_guests(self) -> bool:
+        return any("bookings-personal" in s for s in self.scopes)
+
+
+class Beds24Adapter:
+    """PmsAdapter for Beds24 API v2. Thread-safe; one HTTP call at a time per account."""
+
+    name = "beds24"
+
+    def __init__(
+        self,
+        *,
+        secrets: SecretStore,
+        clock: Clock,
+        settings: Beds24Settings | None = None,
+        transport: httpx.BaseTransport | None = None,
+        timeout: httpx.Timeout = DEFAULT_TIMEOUT,
+        sleep: Callable[[float], None] = time_module.sleep,
+        monotonic: Callable[[], float] = time_module.monotonic,
+        max_rate_wait: float = 310.0,
+        max_retries_429: int = 3,
+    ) -> None:
+        self.settings = settings or Beds24Settings()
+        self._secrets = secrets
+        self._clock = clock
+        self._sleep = sleep
+        self._monotonic = monotonic
+        self._max_rate_wait = max_rate_wait
+        self._max_retries_429 = max_retries_429
+        self._client = httpx.Client(
+            base_url=self.settings.base_url,
+            timeout=timeout,
+            transport=transport,
+            headers={"Accept": "application/json", "User-Agent": "Mangodesk"},
+        )
+        self._lock = _account_lock(self.settings.base_url)
+        self._token: str | None = None
+        self._token_expires_at: datetime | None = None
+        self.credits = CreditBudget()
+        self.calls = 0
+
+    # ------------------------------------------------------------------ lifecycle
+
+    def close(self) -> None:
+        self._client.close()
+
+    def __enter__(self) -> Beds24Adapter:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ auth
+
+    def connect_with_invite_code(self, invite_code: str, device_name: str = "Mangodesk") -> None:
+        """Trade a one-time invite code for a refresh token, stored in the keyring."""
+        code = invite_code.strip()
+        if not code:
+            raise PmsAuthError("The invite code is empty.", CONNECT_FIX)
+        reply = self._send(
+            "GET",
+            "/authentication/setup",
+            headers={"code": code, "deviceName": device_name},
+            auth=False,
+            auth_failure=PmsAuthError(
+                "Beds24 did not accept this invite code (it may be mistyped, already used "
+                "or deleted).",
+                CONNECT_FIX,
+            ),
+        )
+        refresh_token = reply.body.get("refreshToken")
+        token = reply.body.get("token")
+        if not isinstance(refresh_token, str) or not refresh_token:
+            raise PmsError(
+                "Beds24 accepted the invite code but sent no refresh token back.",
+                "Try again with a new invite code; if it happens again contact Beds24 support.",
+                transient=False,
+            )
+        self._secrets.set(REFRESH_TOKEN_KEY, refresh_token)
+        if isinstance(token, str) and token:
+            self._remember_token(token, reply.body.get("expiresIn"))
+
+    def disconnect(self) -> None:
+        """Forget the refresh token locally (Beds24 keeps it until it is unused for 30 days)."""
+        self._secrets.delete(REFRESH_TOKEN_KEY)
+        self._token = None
+        self._token_expires_at = None
+
+    def is_connected(self) -> bool:
+        return bool(self._secrets.get(REFRESH_TOKEN_KEY))
+
+    def token_info(self) -> TokenInfo:
+        body = self._get("/authentication/details").body
+        details = body.get("token") if isinstance(body.get("token"), dict) else {}
+        assert isinstance(details, dict)
+        scopes = details.get("scopes") or []
+        only = details.get("onlyPropertyId")
+        return TokenInfo(
+            scopes=tuple(str(s) for s in scopes) if isinstance(scopes, list) else (),
+            linked_properties=bool(details.get("linkedProperties")),
+            only_property_id=only if isinstance(only, int) else None,
+            raw={k: v for k, v in details.items() if k != "token"},
+        )
+
+    def _remember_token(self, token: str, expires_in: Any) -> None:
+        seconds = expires_in if isinstance(expires_in, int) and expires_in > 0 else 24 * 3600
+        self._token = token
+        self._token_expires_at = self._clock.now() + timedelta(seconds=seconds)
+
+    def _refresh_access_token(self) -> None:
+        refresh_token = self._secrets.get(REFRESH_TOKEN_KEY)
+        if not refresh_token:
+            raise PmsAuthError("Mangodesk is not connected to Beds24 yet.", CONNECT_FIX)
+        reply = self._send(
+            "GET",
+            "/authentication/token",
+            headers={"refreshToken": refresh_token},
+            auth=False,
+            auth_failure=PmsAuthError(
+                "Beds24 no longer accepts Mangodesk's access (the API access was removed, or "
+                "not used for 30 days).",
+                CONNECT_FIX,
+            ),
+        )
+        token = reply.body.get("token")
+        if not isinstance(token, str) or not token:
+            raise PmsError(
+                "Beds24 answered the token request without a token.",
+                "Mangodesk will try again at the next sync.",
+            )
+        self._remember_token(token, reply.body.get("expiresIn"))
+        log.info("Beds24 access token renewed")
+
+    def _access_token(self) -> str:
+        expires = self._token_expires_at
+        if self._token is None or expires is None or (
+            self._clock.now() >= expires - TOKEN_REFRESH_MARGIN
+        ):
+            self._refresh_access_token()
+        assert self._token is not None
+        return self._token
+
+    # ------------------------------------------------------------------ HTTP
+
+    def _get(self, path: str, params: Sequence[tuple[str, str]] = ()) -> _Reply:
+        return self._send("GET", path, params=params, auth=True)
+
+    def _send(
+        self,
+        method: str,
+        path: str,
+        *,
+        params: Sequence[tuple[str, str]] = (),
+        headers: Mapping[str, str] | None = None,
+        json_body: Any = None,
+        auth: bool,
+        auth_failure: PmsError | None = None,
+    ) -> _Reply:
+        """One call, serialised per account, with credit back-off, 429 retries, and one token
+        renewal after a 401. Everything that goes wrong becomes a PmsError with a clear text."""
+        with self._lock:
+            renewed = False
+            throttled = 0
+            while True:
+                self._wait_for_credits()
+                request_headers = dict(headers or {})
+                if auth:
+                    request_headers["token"] = self._access_token()
+                response = self._transmit(method, path, params, request_headers, json_body)
+                self.credits.update(response.headers, self._monotonic())
+                status = response.status_code
+                if status == 401 and auth and not renewed:
+                    # The 24 h token expired early or was revoked: renew once and repeat.
+                    renewed = True
+                    self._token = None
+                    continue
+                if status == 429:
+                    throttled += 1
+                    if throttled > self._max_retries_429:
+                        raise PmsError(
+                            "Beds24 keeps asking Mangodesk to slow down (too many requests).",
+                            "Mangodesk will try again at the next sync. If this repeats, check "
+                            "whether other tools use the same Beds24 account heavily.",
+                        )
+                    self._back_off_after_429(response)
+                    continue
+                return self._interpret(path, response, auth_failure)
+
+    def _transmit(
+        self,
+        method: str,
+        path: str,
+        params: Sequence[tuple[str, str]],
+        headers: Mapping[str, str],
+        json_body: Any,
+    ) -> httpx.Response:
+        self.calls += 1
+        try:
+            return self._client.request(
+                method, path, params=list(params), headers=dict(headers), json=json_body
+            )
+        except httpx.TimeoutException as exc:
+            raise PmsError(
+                f"Beds24 did not answer in time ({_describe(path)}).",
+                "Mangodesk will try again at the next sync; nothing stored was changed.",
+            ) from exc
+        except httpx.TransportError as exc:
+            raise PmsError(
+                f"Mangodesk could not reach Beds24 ({type(exc).__name__}).",
+                "Check this computer's internet connection. Mangodesk keeps working with the "
+                "bookings it already has and tries again at the next sync.",
+            ) from exc
+
+    def _wait_for_credits(self) -> None:
+        wait = self.credits.wait_needed(self._monotonic())
+        if wait <= 0:
+            return
+        wait = min(wait, self._max_rate_wait)
+        log.info("Beds24 credits low (%s left); waiting %.0f s", self.credits.remaining, wait)
+        self.credits.waited_seconds += wait
+        self._sleep(wait)
+        self.credits.spent_window()
+
+    def _back_off_after_429(self, response: httpx.Response) -> None:
+        wait = _int_header(response.headers, "X-FiveMinCreditLimit-ResetsIn")
+        if wait is None:
+            wait = _int_header(response.headers, "Retry-After")
+        seconds = float(wait) if wait is not None else 60.0
+        seconds = min(max(seconds, 1.0), self._max_rate_wait)
+        log.info("Beds24 answered 429; waiting %.0f s", seconds)
+        self.credits.waited_seconds += seconds
+        self._sleep(seconds)
+        self.credits.spent_window()
+
+    def _interpret(
+        self, path: str, response: httpx.Response, auth_failure: PmsError | None
+    ) -> _Reply:
+        status = response.status_code
+        what = _describe(path)
+        if status >= 500:
+            raise PmsError(
+                f"Beds24 had a problem answering ({what}, HTTP {status}).",
+                "Mangodesk will try again at the next sync; nothing stored was changed.",
+            )
+        body = self._parse_json(response, what)
+        error_text = _error_text(body)
+        if status in (400, 401, 403) and auth_failure is not None:
+            raise auth_failure
+        if status in (401, 403):
+            raise PmsAuthError(
+                f"Beds24 refused access ({what}): {error_text or 'no reason given'}.",
+                CONNECT_FIX,
+            )
+        if status >= 400 or (isinstance(body, dict) and body.get("success") is False):
+            raise PmsError(
+                f"Beds24 rejected the request ({what}, HTTP {status}): "
+                f"{error_text or 'no reason given'}.",
+                "Mangodesk will try again at the next sync.",
+                transient=status >= 500 or status in (408, 409),
+            )
+        if not isinstance(body, dict):
+            raise PmsError(
+                f"Beds24 sent an unexpected reply ({what}): expected an object, got "
+                f"{type(body).__name__}.",
+                "Mangodesk will try again at the next sync; nothing stored was changed.",
+            )
+        return _Reply(body=body, headers=response.headers, server_time=_server_time(response))
+
+    @staticmethod
+    def _parse_json(response: httpx.Response, what: str) -> Any:
+        try:
+            return response.json()
+        except ValueError as exc:
+            raise PmsError(
+                f"Beds24 sent a reply Mangodesk cannot read ({what}, HTTP "
+                f"{response.status_code}, not valid JSON).",
+                "Mangodesk will try again at the next sync; nothing stored was changed.",
+            ) from exc
+
+    def _pages(self, path: str, params: Sequence[tuple[str, str]]) -> Iterator[_Reply]:
+        """Follow ``page`` until ``pages.nextPageExists`` is false."""
+        page = 1
+        while True:
+            query = [*params, ("page", str(page))] if page > 1 else list(params)
+            reply = self._get(path, query)
+            data = reply.body.get("data")
+            if not isinstance(data, list):
+                raise PmsError(
+                    f"Beds24 sent a reply without a list of {_describe(path)} (page {page}).",
+                    "Mangodesk will try again at the next sync; nothing stored was changed.",
+                )
+            pages = reply.body.get("pages")
+            next_exists = pages.get("nextPageExists") if isinstance(pages, dict) else False
+            if not isinstance(next_exists, bool):
+                raise PmsError(
+                    f"Beds24 sent a page of {_describe(path)} without paging information "
+                    f"(page {page}).",
+                    "Mangodesk will try again at the next sync; nothing stored was changed.",
+                )
+            if next_exists and not data:
+                raise PmsError(
+                    f"Beds24 sent an empty page in the middle of the {_describe(path)} "
+                    f"(page {page}).",
+                    "Mangodesk will try again at the next sync; nothing stored was changed.",
+                )
+            yield reply
+            if not next_exists:
+                return
+            page += 1
+
+    # ------------------------------------------------------------------ properties
+
+    def account_timezone(self) -> str:
+        """The IANA zone booking dates are in: the configured one, else the account's."""
+        if self.settings.timezone:
+            return _checked_zone(self.settings.timezone)
+        try:
+            body = self._get("/accounts").body
+        except PmsAuthError as exc:
+            raise PmsError(
+                "Beds24 did not tell Mangodesk the hotel's time zone (the invite code lacks "
+                "the accounts scope).",
+                "Set the time zone when connecting (for example --timezone Europe/Berlin).",
+                transient=False,
+            ) from exc
+        data = body.get("data")
+        zone = data[0].get("timezone") if isinstance(data, list) and data and isinstance(
+            data[0], dict) else None
+        if not isinstance(zone, str) or not zone:
+            raise PmsError(
+                "Beds24 did not tell Mangodesk the hotel's time zone.",
+                "Set the time zone when connecting (for example --timezone Europe/Berlin).",
+                transient=False,
+            )
+        return _checked_zone(zone)
+
+    def list_properties(self) -> list[PmsProperty]:
+        zone = self.account_timezone()
+        params: list[tuple[str, str]] = [
+            ("includeAllRooms", "true"),
+            ("includeUnitDetails", "true"),
+        ]
+        params += [("id", str(pid)) for pid in self.settings.property_ids]
+        properties: list[PmsProperty] = []
+        for reply in self._pages("/properties", params):
+            for raw in reply.body["data"]:
+                properties.append(parse_property(raw, zone))
+        return properties
+
+    # ------------------------------------------------------------------ bookings
+
+    def booking_query(self, cursor: str | None, today: date) -> list[tuple[str, str]]:
+        """The /bookings filter: every status; changes since the cursor, or a full load."""
+        params: list[tuple[str, str]] = [("status", s) for s in ALL_STATUSES]
+        params += [("includeBookingGroup", "true")]
+        params += [("propertyId", str(pid)) for pid in self.settings.property_ids]
+        if cursor is None:
+            # Without a date filter Beds24 returns only upcoming bookings; ask from a week
+            # back so guests in house are included.
+            params.append(("departureFrom", (today - timedelta(days=FULL_LOAD_PAST_DAYS))
+                           .isoformat()))
+        else:
+            params.append(("modifiedFrom", self.modified_from(cursor)))
+        return params
+
+    def modified_from(self, cursor: str) -> str:
+        """Cursor (a UTC instant) minus the overlap, as Beds24's offset-less timestamp.
+
+        The spec does not say which zone ``modifiedFrom`` is read in; we send the earlier of
+        the UTC and the account-local reading so either interpretation re-reads, never skips.
+        """
+        instant = parse_cursor(cursor) - timedelta(minutes=self.settings.page_overlap_minutes)
+        as_utc = instant.astimezone(UTC).replace(tzinfo=None)
+        try:
+            zone = ZoneInfo(self.settings.timezone) if self.settings.timezone else None
+        except (ZoneInfoNotFoundError, ValueError):
+            zone = None
+        candidates = [as_utc]
+        if zone is not None:
+            candidates.append(instant.astimezone(zone).replace(tzinfo=None))
+        else:
+            # Zone unknown here: step back by the widest offset on Earth instead.
+            candidates.append(as_utc - timedelta(hours=14))
+        return min(candidates).strftime("%Y-%m-%dT%H:%M:%S")
+
+    def bookings_changed_since(self, cursor: str | None) -> Iterator[BookingPage]:
+        started = self._clock.now()
+        params = self.booking_query(cursor, started.date())
+        first_server_time: datetime | None = None
+        for number, reply in enumerate(self._pages("/bookings", params), start=1):
+            if first_server_time is None:
+                first_server_time = reply.server_time
+            raw_bookings = [b for b in reply.body["data"] if isinstance(b, dict)]
+            if len(raw_bookings) != len(reply.body["data"]):
+                raise PmsError(
+                    f"Beds24 sent a malformed booking list (page {number}).",
+                    "Mangodesk will try again at the next sync; nothing stored was changed.",
+                )
+            raw_bookings = self._complete_groups(raw_bookings)
+            bookings = merge_groups(raw_bookings)
+            pages = reply.body.get("pages")
+            has_more = bool(isinstance(pages, dict) and pages.get("nextPageExists"))
+            cursor_out = None
+            if not has_more:
+                # Everything modified after the first request started is read next time.
+                basis = first_server_time or (started - timedelta(minutes=5))
+                cursor_out = format_cursor(basis)
+            yield BookingPage(
+                bookings=bookings,
+                page_number=number,
+                has_more=has_more,
+                cursor=cursor_out,
+                extra={"raw_count": str(len(reply.body["data"]))},
+            )
+
+    def _complete_groups(self, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Fetch the other rooms of any booking group only partly on this page, so a group
+        is always mapped whole (a missing room must never look like a removed one)."""
+        present = {b.get("id") for b in raw}
+        wanted: set[int] = set()
+        for booking in raw:
+            group = booking.get("bookingGroup")
+            master = booking.get("masterId")
+            ids = group.get("ids") if isinstance(group, dict) else None
+            if isinstance(ids, list) and any(i not in present for i in ids):
+                wanted.add(int(group.get("master") or master or booking["id"]))  # type: ignore[union-attr]
+            elif isinstance(master, int) and master and group is None and master not in present:
+                wanted.add(master)
+        if not wanted:
+            return raw
+        params: list[tuple[str, str]] = [("status", s) for s in ALL_STATUSES]
+        params += [("includeBookingGroup", "true")]
+        params += [("masterId", str(m)) for m in sorted(wanted)]
+        extra: list[dict[str, Any]] = []
+        for reply in self._pages("/bookings", params):
+            extra.extend(b for b in reply.body["data"] if isinstance(b, dict))
+        merged = list(raw)
+        for booking in extra:
+            if booking.get("id") not in present:
+                merged.append(booking)
+                present.add(booking.get("id"))
+        for booking in merged:
+            group = booking.get("bookingGroup")
+            ids = group.get("ids") if isinstance(group, dict) else None
+            if isinstance(ids, list) and any(i not in present for i in ids):
+                raise PmsError(
+                    f"Beds24 did not send every room of booking group {booking.get('masterId')}.",
+                    "Mangodesk will try again at the next sync; nothing stored was changed.",
+                )
+        return merged
+
+    def write_back_codes(self, booking_pms_id: str, lines: Sequence[str]) -> None:
+        raise NotImplementedError("Writing codes back to Beds24 is not supported yet.")
+
+
+# ---------------------------------------------------------------------- parsing (pure)
+
+
+def format_cursor(instant: datetime) -> str:
+    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def parse_cursor(cursor: str) -> datetime:
+    try:
+        value = datetime.fromisoformat(cursor.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise PmsError(
+            f"The stored sync position {cursor!r} is not a time.",
+            "Run a full sync (mangodesk sync --full).",
+            transient=False,
+        ) from exc
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _describe(path: str) -> str:
+    return {
+        "/authentication/setup": "connecting with the invite code",
+        "/authentication/token": "renewing access",
+        "/authentication/details": "reading access details",
+        "/properties": "properties",
+        "/bookings": "bookings",
+        "/accounts": "account details",
+    }.get(path, path)
+
+
+def _error_text(body: Any) -> str | None:
+    if isinstance(body, dict):
+        error = body.get("error") or body.get("message")
+        if isinstance(error, str):
+            return error[:300]
+    return None
+
+
+def _server_time(response: httpx.Response) -> datetime | None:
+    value = response.headers.get("Date")
+    if not value:
+        return None
+    try:
+        parsed = parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _checked_zone(name: str) -> str:
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError) as exc:
+        raise PmsError(
+            f"The time zone {name!r} is not known.",
+            "Use a zone name such as Europe/Berlin or America/New_York.",
+            transient=False,
+        ) from exc
+    return name
+
+
+def _malformed(what: str, detail: str) -> PmsError:
+    return PmsError(
+        f"Beds24 sent {what} Mangodesk cannot read: {detail}.",
+        "Mangodesk will try again at the next sync; nothing stored was changed.",
+    )
+
+
+def _clock_time(value: Any, default: time) -> time:
+    if not isinstance(value, str):
+        return default
+    try:
+        return time.fromisoformat(value)
+    except ValueError:
+        return default
+
+
+def parse_arrival_time(text: Any) -> time | None:
+    """Guests type anything ("15:30", "3pm", "late"); keep only what clearly is a time."""
+    if not isinstance(text, str) or not text.strip():
+        return None
+    match = _ARRIVAL_TIME.match(text)
+    if match is None:
+        return None
+    hour = int(match.group(1))
+    minute = int(match.group(2) or 0)
+    meridiem = (match.group(3) or "").lower()
+    if meridiem == "pm" and hour < 12:
+        hour += 12
+    elif meridiem == "am" and hour == 12:
+        hour = 0
+    if hour > 23 or minute > 59:
+        return None
+    return time(hour, minute)
+
+
+def unit_pms_id(room_id: int, unit_id: int) -> str:
+    return f"{room_id}-{unit_id}"
+
+
+def parse_property(raw: Any, timezone: str) -> PmsProperty:
+    if not isinstance(raw, dict) or not isinstance(raw.get("id"), int):
+        raise _malformed("a property", "it has no id")
+    pid = raw["id"]
+    units: list[PmsUnit] = []
+    rooms = raw.get("roomTypes") or []
+    if not isinstance(rooms, list):
+        raise _malformed(f"property {pid}", "its rooms are not a list")
+    for order, room in enumerate(rooms):
+        units.extend(parse_room_units(room, order))
+    return PmsProperty(
+        pms_id=str(pid),
+        name=str(raw.get("name") or f"Property {pid}"),
+        timezone=timezone,
+        checkin_time=_clock_time(raw.get("checkInStart"), time(15, 0)),
+        checkout_time=_clock_time(raw.get("checkOutEnd"), time(11, 0)),
+        units=tuple(units),
+    )
+
+
+def parse_room_units(room: Any, order: int) -> list[PmsUnit]:
+    """A Beds24 room is a room *type* with ``qty`` physical units. Each unit becomes a
+    PmsUnit; with per-guest allocation (dormitories) the units are beds under one parent."""
+    if not isinstance(room, dict) or not isinstance(room.get("id"), int):
+        raise _malformed("a room", "it has no id")
+    room_id = room["id"]
+    name = str(room.get("name") or f"Room {room_id}")
+    kind = UnitKind.APARTMENT if room.get("roomType") in _APARTMENT_ROOM_TYPES else UnitKind.ROOM
+    raw_units = room.get("units")
+    listed: list[tuple[int, str]] = []
+    if isinstance(raw_units, list):
+        for raw_unit in raw_units:
+            if isinstance(raw_unit, dict) and isinstance(raw_unit.get("id"), int):
+                listed.append((raw_unit["id"], str(raw_unit.get("name") or raw_unit["id"])))
+    if not listed:
+        qty_value = room.get("qty")
+        qty = qty_value if isinstance(qty_value, int) and qty_value > 0 else 1
+        listed = [(n, name if qty == 1 else f"{name} {n}") for n in range(1, qty + 1)]
+    base_order = order * 1000
+    if room.get("unitAllocation") == "perGuest":
+        parent = PmsUnit(pms_id=str(room_id), name=name, kind=kind, sort_order=base_order)
+        beds = [
+            PmsUnit(
+                pms_id=unit_pms_id(room_id, uid),
+                name=f"{name} – {uname}",
+                kind=UnitKind.BED,
+                parent_pms_id=parent.pms_id,
+                sort_order=base_order + i + 1,
+            )
+            for i, (uid, uname) in enumerate(listed)
+        ]
+        return [parent, *beds]
+    return [
+        PmsUnit(
+            pms_id=unit_pms_id(room_id, uid),
+            name=uname if len(listed) > 1 or uname != str(uid) else name,
+            kind=kind,
+            sort_order=base_order + i,
+        )
+        for i, (uid, uname) in enumerate(listed)
+    ]
+
+
+def map_status(status: Any, sub_status: Any) -> BookingStatus:
+    """Beds24 status (+ subStatus) → the normalised status. Unknown statuses are tentative
+    (no code), never cancelled: only an explicit cancellation revokes."""
+    if sub_status == "noShow":
+        return BookingStatus.NO_SHOW
+    if status == "cancelled":
+        return BookingStatus.CANCELLED
+    if status in ("confirmed", "new"):
+        return BookingStatus.CONFIRMED
+    return BookingStatus.TENTATIVE  # request, inquiry, black (a block, not a guest), unknown
+
+
+def _parse_date(value: Any, booking_id: Any, name: str) -> date:
+    if not isinstance(value, str):
+        raise _malformed(f"booking {booking_id}", f"its {name} date is missing")
+    try:
+        return date.fromisoformat(value[:10])
+    except ValueError as exc:
+        raise _malformed(f"booking {booking_id}", f"its {name} date {value!r} is invalid") from exc
+
+
+def _parse_instant(value: Any) -> datetime | None:
+    if not isinstance(value, str) or not value:
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class _Room:
+    """One Beds24 booking (one room of a possible group), validated."""
+
+    id: int
+    property_id: int
+    master_id: int | None
+    unit: str | None
+    status: BookingStatus
+    arrival: date
+    departure: date
+    raw: dict[str, Any]
+
+
+def _parse_room_booking(raw: dict[str, Any]) -> _Room:
+    bid = raw.get("id")
+    if not isinstance(bid, int):
+        raise _malformed("a booking", "it has no id")
+    prop = raw.get("propertyId")
+    if not isinstance(prop, int):
+        raise _malformed(f"booking {bid}", "it has no property")
+    arrival = _parse_date(raw.get("arrival"), bid, "arrival")
+    departure = _parse_date(raw.get("departure"), bid, "departure")
+    if departure < arrival:
+        raise _malformed(f"booking {bid}", "it departs before it arrives")
+    room_id = raw.get("roomId")
+    unit_id = raw.get("unitId")
+    unit = (
+        unit_pms_id(room_id, unit_id)
+        if isinstance(room_id, int) and isinstance(unit_id, int) and unit_id > 0
+        else None
+    )
+    master = raw.get("masterId")
+    group = raw.get("bookingGroup")
+    if isinstance(group, dict) and isinstance(group.get("master"), int):
+        master = group["master"]
+    return _Room(
+        id=bid,
+        property_id=prop,
+        master_id=master if isinstance(master, int) and master > 0 else None,
+        unit=unit,
+        status=map_status(raw.get("status"), raw.get("subStatus")),
+        arrival=arrival,
+        departure=departure,
+        raw=raw,
+    )
+
+
+_STATUS_RANK = {
+    BookingStatus.CHECKED_IN: 0,
+    BookingStatus.CONFIRMED: 1,
+    BookingStatus.CHECKED_OUT: 2,
+    BookingStatus.TENTATIVE: 3,
+    BookingStatus.NO_SHOW: 4,
+    BookingStatus.CANCELLED: 5,
+}
+
+
+def merge_groups(raw_bookings: Sequence[dict[str, Any]]) -> list[PmsBooking]:
+    """Map Beds24 bookings to PmsBookings; the rooms of a group become one booking (id =
+    the master's id) whose units are the rooms still booked. Dates span the live rooms."""
+    groups: dict[int, list[_Room]] = {}
+    order: list[int] = []
+    for raw in raw_bookings:
+        room = _parse_room_booking(raw)
+        key = room.master_id or room.id
+        if key not in groups:
+            groups[key] = []
+            order.append(key)
+        if all(existing.id != room.id for existing in groups[key]):
+            groups[key].append(room)
+    return [_group_booking(key, groups[key]) for key in order]
+
+
+def _group_booking(key: int, rooms: list[_Room]) -> PmsBooking:
+    rooms.sort(key=lambda r: (r.id != key, r.id))
+    live = [r for r in rooms if r.status not in (BookingStatus.CANCELLED, BookingStatus.NO_SHOW)]
+    basis = live or rooms
+    status = min((r.status for r in basis), key=lambda s: _STATUS_RANK[s])
+    units: list[str] = []
+    for room in basis:
+        if room.unit is not None and room.unit not in units:
+            units.append(room.unit)
+    lead = rooms[0].raw
+    first = str(lead.get("firstName") or "").strip()
+    last = str(lead.get("lastName") or "").strip()
+    name = " ".join(p for p in (first, last) if p) or None
+    guests = lead.get("guests")
+    if name is None and isinstance(guests, list) and guests and isinstance(guests[0], dict):
+        g = guests[0]
+        name = " ".join(str(g.get(k) or "").strip() for k in ("firstName", "lastName")).strip()
+        name = name or None
+    modified = [m for m in (_parse_instant(r.raw.get("modifiedTime")) for r in rooms) if m]
+    channel = lead.get("channel") or lead.get("apiSource") or "direct"
+    return PmsBooking(
+        pms_id=str(key),
+        property_pms_id=str(rooms[0].property_id),
+        status=status,
+        arrival=min(r.arrival for r in basis),
+        departure=max(r.departure for r in basis),
+        unit_pms_ids=tuple(units),
+        arrival_time=parse_arrival_time(lead.get("arrivalTime")),
+        guest_name=name,
+        guest_email=(str(lead["email"]).strip() or None) if lead.get("email") else None,
+        guest_phone=str(lead.get("mobile") or lead.get("phone") or "").strip() or None,
+        channel=str(channel)[:64],
+        modified_at=max(modified) if modified else None,
+    )

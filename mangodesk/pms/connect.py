@@ -1,0 +1,128 @@
+"""Set up the Beds24 connection and build its SyncEngine, shared by the CLI, the GUI and the
+demo. Non-secret settings (base URL, property filter, time zone) live in the ``sync_state``
+row of source "beds24" (JSON); the refresh token lives in the keyring."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import httpx
+from sqlalchemy import select
+
+from mangodesk.domain.clock import Clock
+from mangodesk.domain.events import EventBus
+from mangodesk.pms.base import PmsAuthError
+from mangodesk.pms.beds24 import CONNECT_FIX, Beds24Adapter, Beds24Settings
+from mangodesk.pms.sync import SyncEngine
+from mangodesk.store.db import Database
+from mangodesk.store.models import SyncState
+from mangodesk.store.secrets import SecretStore
+
+BEDS24_SOURCE = "beds24"
+
+
+class SyncParts(Protocol):
+    """The parts of mangodesk.app.Context the sync needs (tests pass a plain object)."""
+
+    db: Database
+    secrets: SecretStore
+    clock: Clock
+    events: EventBus
+
+    @property
+    def settings(self) -> Any: ...
+
+
+def load_beds24_settings(db: Database) -> Beds24Settings | None:
+    """The saved connection settings, or None when Beds24 was never connected."""
+    with db.session() as session:
+        state = session.scalars(select(SyncState).where(SyncState.source == BEDS24_SOURCE)).first()
+        if state is None or not state.settings or not state.settings.get("base_url"):
+            return None
+        return Beds24Settings.from_json(state.settings)
+
+
+def save_beds24_settings(db: Database, settings: Beds24Settings) -> None:
+    with db.transaction() as session:
+        state = session.scalars(select(SyncState).where(SyncState.source == BEDS24_SOURCE)).first()
+        if state is None:
+            state = SyncState(source=BEDS24_SOURCE, consecutive_failures=0, bookings_seen=0)
+            session.add(state)
+        state.settings = settings.to_json()
+
+
+@dataclass
+class ConnectReport:
+    """What staff see after connecting: what Mangodesk can read, and what it cannot."""
+
+    properties: list[str] = field(default_factory=list)
+    units: int = 0
+    timezone: str = ""
+    scopes: tuple[str, ...] = ()
+    warnings: list[str] = field(default_factory=list)
+
+
+def connect_beds24(
+    db: Database,
+    secrets: SecretStore,
+    clock: Clock,
+    invite_code: str,
+    settings: Beds24Settings,
+    *,
+    transport: httpx.BaseTransport | None = None,
+) -> ConnectReport:
+    """Trade the invite code for a refresh token (keyring), check what the token can read,
+    and save the settings. Raises PmsError with a plain-language message on failure."""
+    with Beds24Adapter(
+        secrets=secrets, clock=clock, settings=settings, transport=transport
+    ) as adapter:
+        adapter.connect_with_invite_code(invite_code)
+        report = ConnectReport()
+        info = adapter.token_info()
+        report.scopes = info.scopes
+        if not info.can_read_guests:
+            report.warnings.append(
+                "This invite code cannot read guest names and e-mails (scope "
+                "“bookings-personal”); codes still work but the desk will not see who is "
+                "staying. Create a new invite code with that scope to fix it."
+            )
+        report.timezone = adapter.account_timezone()
+        properties = adapter.list_properties()
+        report.properties = [p.name for p in properties]
+        report.units = sum(len(p.units) for p in properties)
+    if settings.timezone is None:
+        settings = Beds24Settings(
+            base_url=settings.base_url,
+            property_ids=settings.property_ids,
+            timezone=report.timezone,
+            page_overlap_minutes=settings.page_overlap_minutes,
+        )
+    save_beds24_settings(db, settings)
+    return report
+
+
+def build_beds24_sync(
+    parts: SyncParts,
+    *,
+    transport: httpx.BaseTransport | None = None,
+    alert_after_failures: int | None = None,
+) -> SyncEngine:
+    """The Beds24 SyncEngine for a context; PmsAuthError when Beds24 is not connected."""
+    settings = load_beds24_settings(parts.db)
+    if settings is None:
+        raise PmsAuthError("Mangodesk is not connected to Beds24 yet.", CONNECT_FIX)
+    threshold = alert_after_failures or int(
+        getattr(parts.settings, "sync_alert_after_failures", 3) or 3
+    )
+    adapter = Beds24Adapter(
+        secrets=parts.secrets, clock=parts.clock, settings=settings, transport=transport
+    )
+    return SyncEngine(
+        parts.db,
+        adapter,
+        parts.clock,
+        parts.events,
+        alert_after_failures=threshold,
+        source=BEDS24_SOURCE,
+    )
