@@ -60,6 +60,7 @@ class _Fault:
     status: int | None = None
     hang: bool = False
     after_apply: bool = False
+    path: str | None = None  # only a request to this path (None: the next request)
 
 
 class FlexipassSimulator:
@@ -127,22 +128,27 @@ class FlexipassSimulator:
             else:
                 self._offline.add(door)
 
-    def fail_next(self, status: int = 503, count: int = 1) -> None:
+    def fail_next(self, status: int = 503, count: int = 1, *, path: str | None = None) -> None:
         with self._state:
-            self._faults.extend(_Fault(status=status) for _ in range(count))
+            self._faults.extend(_Fault(status=status, path=path) for _ in range(count))
 
-    def hang_next(self, *, after_apply: bool = False) -> None:
+    def hang_next(self, *, after_apply: bool = False, path: str | None = None) -> None:
         with self._state:
-            self._faults.append(_Fault(hang=True, after_apply=after_apply))
+            self._faults.append(_Fault(hang=True, after_apply=after_apply, path=path))
 
     def release_hung(self) -> None:
         self._release.set()
 
     # ------------------------------------------------------------------ request handling
 
-    def next_fault(self) -> _Fault | None:
+    def next_fault(self, path: str) -> _Fault | None:
+        """Take the first queued fault meant for a request to ``path``."""
         with self._state:
-            return self._faults.popleft() if self._faults else None
+            for fault in self._faults:
+                if fault.path is None or fault.path == path:
+                    self._faults.remove(fault)
+                    return fault
+            return None
 
     def wait_released(self) -> None:
         self._release.wait()
@@ -260,7 +266,7 @@ class _FlexipassHandler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        fault = self.sim.next_fault()
+        fault = self.sim.next_fault(urlsplit(self.path).path)
         if fault is not None and fault.status is not None:
             self._reply(fault.status, {"error": "ServerError", "message": "Simulated failure"})
             return

@@ -76,6 +76,7 @@ class _Fault:
     status: int | None = None  # answer with this HTTP status
     hang: bool = False  # never answer (until released)
     after_apply: bool = False  # carry the request out first (the answer is lost)
+    path: str | None = None  # only a request to this path (None: the next request)
 
 
 class InletSimulator:
@@ -136,24 +137,29 @@ class InletSimulator:
         with self._state:
             self._locks[lock_id] = replace(self._locks[lock_id], online=online)
 
-    def fail_next(self, status: int = 503, count: int = 1) -> None:
+    def fail_next(self, status: int = 503, count: int = 1, *, path: str | None = None) -> None:
         """Answer the next ``count`` requests with ``status`` without carrying them out."""
         with self._state:
-            self._faults.extend(_Fault(status=status) for _ in range(count))
+            self._faults.extend(_Fault(status=status, path=path) for _ in range(count))
 
-    def hang_next(self, *, after_apply: bool = False) -> None:
+    def hang_next(self, *, after_apply: bool = False, path: str | None = None) -> None:
         """Never answer the next request; with ``after_apply`` it is carried out first."""
         with self._state:
-            self._faults.append(_Fault(hang=True, after_apply=after_apply))
+            self._faults.append(_Fault(hang=True, after_apply=after_apply, path=path))
 
     def release_hung(self) -> None:
         self._release.set()
 
     # ------------------------------------------------------------------ request handling
 
-    def next_fault(self) -> _Fault | None:
+    def next_fault(self, path: str) -> _Fault | None:
+        """Take the first queued fault meant for a request to ``path``."""
         with self._state:
-            return self._faults.popleft() if self._faults else None
+            for fault in self._faults:
+                if fault.path is None or fault.path == path:
+                    self._faults.remove(fault)
+                    return fault
+            return None
 
     def wait_released(self) -> None:
         self._release.wait()
@@ -272,7 +278,7 @@ class _InletHandler(BaseHTTPRequestHandler):
             body = json.loads(raw) if raw else None
         except ValueError:
             body = None
-        fault = self.sim.next_fault()
+        fault = self.sim.next_fault(urlsplit(self.path).path)
         if fault is not None and fault.status is not None:
             self._reply(fault.status, wire.error_body("ServerError", "Simulated failure"))
             return

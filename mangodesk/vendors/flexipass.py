@@ -185,14 +185,20 @@ class FlexipassAdapter:
                 "Flexipass cannot send a mobile key.",
                 "Correct the guest's email in the PMS.",
             )
+        check_in, check_out = self._to_local(request.valid_from), self._to_local(request.valid_to)
+        existing = self._same_key_on_door(vendor_lock_id, email, check_in, check_out)
+        if existing is not None:
+            log.info("Flexipass already holds this stay's key %s on door %s (a lost answer?)",
+                     existing.vendor_ref, vendor_lock_id)
+            return existing
         name, surname = wire.split_guest_name(request.guest_name)
         body = wire.key_body(
             name=name,
             surname=surname,
             mail=email,
             door=vendor_lock_id,
-            check_in=self._to_local(request.valid_from),
-            check_out=self._to_local(request.valid_to),
+            check_in=check_in,
+            check_out=check_out,
             key_type=self._key_type,
         )
         response = self._send("POST", wire.CREATE_KEY, json=body, sent_creates=True)
@@ -285,6 +291,26 @@ class FlexipassAdapter:
             name=f"{key.name} {key.surname}".strip() or None,
             mobile_key_sent_to=key.mail or None,
         )
+
+    def _same_key_on_door(
+        self, door: str, email: str, check_in: datetime, check_out: datetime
+    ) -> VendorCode | None:
+        """The key for exactly this guest and stay, if Flexipass already holds one.
+
+        A key carries no reference of ours, so a create whose answer was lost can only be
+        recognised by door, e-mail and window. Checking before every create makes the create
+        idempotent: a retry never gives the guest a second key."""
+        response = self._send("POST", wire.KEY_LIST, json=wire.list_body(door, check_in, check_out))
+        self._raise_for_status(response)
+        try:
+            keys = wire.parse_keys(_body(response))
+        except ValueError as exc:
+            raise self._unreadable() from exc
+        for key in keys:
+            same_window = (key.check_in, key.check_out) == (check_in, check_out)
+            if same_window and key.door == door and key.mail.casefold() == email.casefold():
+                return self._vendor_code(key)
+        return None
 
     def _send_mail(self, key_id: str) -> None:
         """Ask Flexipass to e-mail the key. The key exists either way, so a failure here is

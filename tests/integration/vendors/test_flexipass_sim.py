@@ -12,6 +12,7 @@ import pytest
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.types import VendorKind
 from mangodesk.sim.flexipass import FlexipassSimulator, start_for_demo
+from mangodesk.vendors import flexipass_contract as wire
 from mangodesk.vendors.base import (
     AmbiguousError,
     AuthError,
@@ -142,11 +143,17 @@ def test_unknown_door_is_permanent(adapter: FlexipassAdapter) -> None:
 def test_lost_create_answer_is_ambiguous_and_the_door_read_back_finds_the_key(
     sim: FlexipassSimulator, adapter: FlexipassAdapter
 ) -> None:
-    sim.hang_next(after_apply=True)
+    sim.hang_next(after_apply=True, path=wire.CREATE_KEY)
+    request = CodeRequest(START, END, guest_name="Ada Berg", guest_email=GUEST)
     with pytest.raises(AmbiguousError):
-        adapter.create_code("102", CodeRequest(START, END, guest_email=GUEST))
+        adapter.create_code("102", request)
     found = adapter.list_codes("102")
     assert [(c.mobile_key_sent_to, c.valid_from) for c in found] == [(GUEST, START)]
+    # The retry recognises the key by door, e-mail and window: the guest gets one key.
+    retried = adapter.create_code("102", request)
+    assert retried.vendor_ref == found[0].vendor_ref
+    assert len(sim.keys) == 1
+    assert len(sim.mails_sent) == 1
 
 
 def test_hang_before_a_delete_is_transient(

@@ -80,6 +80,8 @@ def adapter() -> Iterator[FlexipassAdapter]:
 @pytest.fixture
 def mock() -> Iterator[respx.MockRouter]:
     with respx.mock(base_url=HOST + PREFIX, assert_all_called=False) as router:
+        # Every create first looks for the same key on the door; by default there is none.
+        router.post("getMobileKeyList", name="key_list").respond(200, json=[])
         yield router
 
 
@@ -299,7 +301,7 @@ def test_delete_failure_is_transient(adapter: FlexipassAdapter, mock: respx.Mock
 def test_list_codes_asks_in_compact_local_form_and_returns_utc(
     adapter: FlexipassAdapter, mock: respx.MockRouter
 ) -> None:
-    route = mock.post("getMobileKeyList").respond(200, json=[KEY_101])
+    route = mock["key_list"].respond(200, json=[KEY_101])
     codes = adapter.list_codes("101")
     body = sent_json(route)
     assert body["Door"] == "101"
@@ -325,3 +327,29 @@ def test_unknown_time_zone_is_refused_with_a_fix() -> None:
     config = ConnectionConfig(1, VendorKind.FLEXIPASS, {"time_zone": "Mars/Olympus"}, {})
     with pytest.raises(PermanentError, match="not a known time zone"):
         FlexipassAdapter(config)
+
+
+def test_create_returns_the_key_flexipass_already_holds_for_this_stay(
+    adapter: FlexipassAdapter, mock: respx.MockRouter
+) -> None:
+    listed = mock["key_list"].respond(200, json=[{**KEY_101, "Mail": "ADA@example.com"}])
+    create = mock.post("createMobileKey").respond(200, json={"mkID": "999"})
+    code = adapter.create_code("101", CodeRequest(START, END, guest_email="ada@example.com"))
+    assert sent_json(listed) == {"Door": "101", "StartDate": "20260312T1500",
+                                 "EndDate": "20260315T1100"}
+    assert not create.called
+    assert code.vendor_ref == "123456"
+    assert code.mobile_key_sent_to == "ADA@example.com"
+
+
+def test_create_ignores_keys_for_other_guests_or_dates(
+    adapter: FlexipassAdapter, mock: respx.MockRouter
+) -> None:
+    mock["key_list"].respond(200, json=[
+        {**KEY_101, "Mail": "someone@example.com"},
+        {**KEY_101, "Checkout_date": "2026-03-14"},
+    ])
+    create = mock.post("createMobileKey").respond(200, json={"mkID": "999"})
+    code = adapter.create_code("101", CodeRequest(START, END, guest_email="ada@example.com"))
+    assert create.called
+    assert code.vendor_ref == "999"
