@@ -1,0 +1,756 @@
+"""The engine: plans on a tick, runs the outbox on a bounded pool, retries, alerts.
+
+Every intent is committed (access code + operation) before a vendor is called, and every
+outcome is committed after, so a crash loses nothing: an operation found ``running`` at
+start-up is treated as ambiguous and the lock is read back before anything is re-created.
+
+Threads: APScheduler runs the tick; the tick hands due operations to a bounded worker pool,
+one task per serialisation key (a lock, or a TTLock gateway), at most
+``per_connection_concurrency`` tasks per provider account at once. Database writes from the
+engine are serialised by one in-process lock so the planner never races a worker.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+import threading
+from collections import defaultdict, deque
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import func, select
+
+from mangodesk.domain.clock import Clock
+from mangodesk.domain.errors import MangodeskError, NotFoundError, ValidationError, mask_code
+from mangodesk.domain.events import Event, EventBus, EventKind
+from mangodesk.domain.pins import NoFreePinError
+from mangodesk.domain.planner import PlannedAction, plan
+from mangodesk.domain.types import (
+    AlertSeverity,
+    AlertSubject,
+    CodeOrigin,
+    CodeState,
+    OperationKind,
+    OperationStatus,
+)
+from mangodesk.engine.dryrun import DryRunStep, simulate
+from mangodesk.engine.outbox import OPEN_STATUSES
+from mangodesk.engine.planning import (
+    alert_event,
+    apply_actions,
+    capabilities_of,
+    choose_pin,
+    code_event,
+    code_label,
+    load_snapshot,
+    taken_pins,
+)
+from mangodesk.store import audit
+from mangodesk.store.alerts import clear_alert, raise_alert
+from mangodesk.store.db import Database
+from mangodesk.store.models import AccessCode, Connection, Lock, Operation
+from mangodesk.store.secrets import SecretStore
+from mangodesk.vendors.base import (
+    AlreadyGoneError,
+    CodeRequest,
+    ErrorClass,
+    PermanentError,
+    TransientError,
+    VendorAdapter,
+    VendorCode,
+    VendorError,
+)
+from mangodesk.vendors.registry import VendorRegistry
+from mangodesk.vendors.resolve import adapter_for
+
+log = logging.getLogger(__name__)
+
+TICK_JOB_ID = "engine-tick"
+WAKE_JOB_ID = "engine-wake"
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    retry_interval: timedelta = timedelta(minutes=5)
+    jitter: timedelta = timedelta(seconds=30)  # each retry lands within ±jitter of the interval
+    max_attempts: int = 30
+    max_pin_conflicts: int = 5
+    tick_interval: timedelta = timedelta(seconds=30)
+    worker_threads: int = 8
+    per_connection_concurrency: int = 4
+    shutdown_wait: timedelta = timedelta(seconds=10)
+    batch_size: int = 1000  # due operations taken per run; the rest wait for the next tick
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> EngineConfig:
+        """Read the engine's knobs from :class:`mangodesk.settings.Settings`."""
+        return cls(
+            retry_interval=timedelta(minutes=settings.retry_interval_minutes),
+            max_attempts=settings.max_attempts,
+            tick_interval=timedelta(seconds=settings.tick_seconds),
+            worker_threads=settings.worker_threads,
+            per_connection_concurrency=settings.per_connection_concurrency,
+        )
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    RETRY_LATER = "retry_later"
+    RETRY_NOW = "retry_now"  # a PIN conflict: a new PIN is ready, try at once
+    GAVE_UP = "gave_up"
+    SKIPPED = "skipped"  # not ours to run now (cancelled, or an earlier step still open)
+
+
+@dataclass(frozen=True)
+class _Due:
+    operation_id: int
+    code_id: int
+    connection_id: int
+    serial_key: str
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What a worker needs for one vendor call, read from the database before the call."""
+
+    operation_id: int
+    kind: OperationKind
+    code_id: int
+    connection: Connection
+    vendor_lock_id: str
+    pin: str | None
+    vendor_ref: str | None
+    valid_from: datetime
+    valid_to: datetime
+    guest_name: str | None
+    guest_email: str | None
+    label: str
+    check_lock_first: bool
+    create_was_tried: bool
+    attempts: int
+
+
+@dataclass
+class _Result:
+    vendor_code: VendorCode | None = None
+    error: VendorError | None = None
+    unexpected: bool = False
+
+
+class Engine:
+    def __init__(
+        self,
+        db: Database,
+        vendors: VendorRegistry,
+        secrets: SecretStore,
+        clock: Clock,
+        events: EventBus,
+        config: EngineConfig | None = None,
+    ) -> None:
+        self.db = db
+        self.vendors = vendors
+        self.secrets = secrets
+        self.clock = clock
+        self.events = events
+        self.config = config or EngineConfig()
+        self.paused = False
+        self._write_lock = threading.RLock()
+        self._batch_lock = threading.Lock()
+        self._tick_lock = threading.Lock()
+        self._adapters: dict[int, VendorAdapter] = {}
+        self._adapters_lock = threading.Lock()
+        self._pool = self._new_pool()
+        self._scheduler: Any = None
+        self._periodic: dict[str, tuple[Callable[[], object], float]] = {}
+        self._stopping = threading.Event()
+        self._inflight = 0
+        self._idle = threading.Condition()
+        self._random = random.SystemRandom()
+
+    def _new_pool(self) -> ThreadPoolExecutor:
+        return ThreadPoolExecutor(
+            max_workers=self.config.worker_threads, thread_name_prefix="engine-worker"
+        )
+
+    # ------------------------------------------------------------------ planning
+
+    def plan_and_enqueue(self) -> int:
+        """Run the planner over the database and queue its operations. Returns how many."""
+        if self.paused:
+            return 0
+        now = self.clock.now()
+        with self._write_lock, self.db.transaction() as session:
+            snapshot = load_snapshot(session, self.vendors, now)
+            actions = plan(now, snapshot.properties, snapshot.bookings, snapshot.links,
+                           snapshot.codes)
+            applied = apply_actions(session, actions, snapshot, now)
+        for event in applied.events:
+            self.events.publish(event)
+        if applied.operations:
+            log.info("planned %d operation(s)", applied.operations)
+        return applied.operations
+
+    def planned_actions(self) -> list[PlannedAction]:
+        """What the planner would do right now, without doing it."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            snapshot = load_snapshot(session, self.vendors, now)
+        return plan(now, snapshot.properties, snapshot.bookings, snapshot.links, snapshot.codes)
+
+    def dry_run(self, until: datetime) -> list[DryRunStep]:
+        """Everything automation would do from now until ``until``, in time order."""
+        now = self.clock.now()
+        with self.db.session() as session:
+            snapshot = load_snapshot(session, self.vendors, now, horizon=until)
+        return simulate(snapshot, now, until)
+
+    # ------------------------------------------------------------------ executing
+
+    def run_due(self, now: datetime | None = None) -> int:
+        """Run every operation due at ``now`` and wait for them. Returns how many ran."""
+        with self._batch_lock:
+            due = self._load_due(now or self.clock.now())
+            if not due:
+                return 0
+            groups: dict[str, list[_Due]] = defaultdict(list)
+            for item in due:
+                groups[item.serial_key].append(item)
+            waiting: dict[int, deque[list[_Due]]] = defaultdict(deque)
+            for items in groups.values():
+                waiting[items[0].connection_id].append(sorted(items, key=lambda d: d.operation_id))
+            running: dict[Future[int], int] = {}
+            busy: dict[int, int] = defaultdict(int)
+            executed = 0
+
+            def submit_ready() -> None:
+                for connection_id, queue in waiting.items():
+                    while (queue and busy[connection_id] < self.config.per_connection_concurrency
+                           and not self._stopping.is_set()):
+                        future = self._pool.submit(self._run_group, queue.popleft())
+                        running[future] = connection_id
+                        busy[connection_id] += 1
+
+            try:
+                submit_ready()
+            except RuntimeError:  # the pool was shut down by stop()
+                return 0
+            while running:
+                finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                for future in finished:
+                    busy[running.pop(future)] -= 1
+                    if not future.cancelled():
+                        executed += future.result()
+                try:
+                    submit_ready()
+                except RuntimeError:
+                    break
+            return executed
+
+    def _load_due(self, now: datetime) -> list[_Due]:
+        with self.db.session() as session:
+            rows = session.execute(
+                select(Operation.id, Operation.access_code_id, Lock.connection_id, Lock.id,
+                       Lock.serial_key)
+                .join(AccessCode, Operation.access_code_id == AccessCode.id)
+                .join(Lock, AccessCode.lock_id == Lock.id)
+                .where(Operation.status == OperationStatus.QUEUED,
+                       Operation.next_attempt_at <= now)
+                .order_by(Operation.next_attempt_at, Operation.id)
+                .limit(self.config.batch_size)
+            )
+            return [
+                _Due(op_id, code_id, connection_id,
+                     f"{connection_id}:{serial_key}" if serial_key else f"lock:{lock_id}")
+                for op_id, code_id, connection_id, lock_id, serial_key in rows
+            ]
+
+    def _run_group(self, items: list[_Due]) -> int:
+        """One serialisation key's operations, strictly one after another."""
+        with self._idle:
+            self._inflight += 1
+        try:
+            executed = 0
+            for item in items:
+                for _ in range(self.config.max_pin_conflicts + 1):
+                    if self._stopping.is_set():
+                        return executed
+                    outcome = self._execute(item.operation_id)
+                    if outcome != Outcome.SKIPPED:
+                        executed += 1
+                    if outcome != Outcome.RETRY_NOW:
+                        break
+            return executed
+        finally:
+            with self._idle:
+                self._inflight -= 1
+                self._idle.notify_all()
+
+    def _execute(self, operation_id: int) -> Outcome:
+        try:
+            job = self._claim(operation_id)
+        except Exception:
+            log.exception("could not start operation %d", operation_id)
+            return Outcome.SKIPPED
+        if job is None:
+            return Outcome.SKIPPED
+        result = _Result()
+        try:
+            adapter = self._adapter(job.connection)
+            result.vendor_code = self._call(adapter, job)
+        except VendorError as exc:
+            result.error = exc
+        except MangodeskError as exc:  # no password in the keyring, provider not shipped
+            result.error = PermanentError(exc.message, exc.fix)
+        except Exception as exc:
+            log.exception("operation %d: unexpected failure in the %s adapter", operation_id,
+                          job.connection.kind)
+            result.unexpected = True
+            result.error = TransientError(
+                f"The lock provider's reply could not be understood ({type(exc).__name__}).",
+                "If this keeps happening, report it with the log file.",
+            )
+        return self._settle(job, result)
+
+    def _claim(self, operation_id: int) -> _Job | None:
+        """Mark the operation running (committed before the call) and read what it needs."""
+        now = self.clock.now()
+        with self._write_lock, self.db.transaction() as session:
+            operation = session.get(Operation, operation_id)
+            if operation is None or operation.status != OperationStatus.QUEUED:
+                return None
+            code = operation.access_code
+            earlier = session.scalar(
+                select(func.count()).select_from(Operation).where(
+                    Operation.access_code_id == code.id,
+                    Operation.status.in_(OPEN_STATUSES),
+                    Operation.id < operation.id,
+                )
+            )
+            if earlier:
+                return None
+            create_was_tried = bool(session.scalar(
+                select(func.count()).select_from(Operation).where(
+                    Operation.access_code_id == code.id,
+                    Operation.kind == OperationKind.CREATE,
+                    Operation.attempts > 0,
+                )
+            ))
+            operation.status = OperationStatus.RUNNING
+            operation.attempts += 1
+            operation.updated_at = now
+            code.attempts = operation.attempts
+            lock = code.lock
+            connection = lock.connection
+            booking = code.booking
+            return _Job(
+                operation_id=operation.id,
+                kind=OperationKind(operation.kind),
+                code_id=code.id,
+                connection=connection,
+                vendor_lock_id=lock.vendor_lock_id,
+                pin=code.code,
+                vendor_ref=code.vendor_ref,
+                valid_from=code.valid_from,
+                valid_to=code.valid_to,
+                guest_name=code.guest_name,
+                guest_email=booking.guest_email if booking is not None else None,
+                label=code_label(code),
+                check_lock_first=bool(operation.payload.get("check_lock_first")),
+                create_was_tried=create_was_tried,
+                attempts=operation.attempts,
+            )
+
+    def _adapter(self, connection: Connection) -> VendorAdapter:
+        with self._adapters_lock:
+            adapter = self._adapters.get(connection.id)
+            if adapter is None:
+                adapter = adapter_for(connection, self.vendors, self.secrets)
+                self._adapters[connection.id] = adapter
+            return adapter
+
+    def forget_adapter(self, connection_id: int) -> None:
+        """Drop a cached adapter (its connection's settings or password changed)."""
+        with self._adapters_lock:
+            adapter = self._adapters.pop(connection_id, None)
+        if adapter is not None:
+            adapter.close()
+
+    def _call(self, adapter: VendorAdapter, job: _Job) -> VendorCode | None:
+        if job.kind == OperationKind.CREATE:
+            if job.check_lock_first:
+                found = self._find_on_lock(adapter, job)
+                if found is not None:
+                    log.info("code %d was already on the lock (a lost reply): %s", job.code_id,
+                             mask_code(found.pin))
+                    return found
+            return adapter.create_code(job.vendor_lock_id, CodeRequest(
+                valid_from=job.valid_from, valid_to=job.valid_to, pin=job.pin,
+                guest_name=job.guest_name, guest_email=job.guest_email, label=job.label,
+            ))
+        if job.kind == OperationKind.UPDATE:
+            if job.vendor_ref is None:
+                raise PermanentError("The code cannot be changed: it was never created on the "
+                                     "lock.", "Press Retry now to create it.")
+            current = VendorCode(job.vendor_ref, job.pin, job.valid_from, job.valid_to,
+                                 job.label)
+            return adapter.update_code(job.vendor_lock_id, current, job.valid_from,
+                                       job.valid_to)
+        targets: list[VendorCode] = []
+        if job.vendor_ref is not None:
+            targets.append(VendorCode(job.vendor_ref, job.pin, job.valid_from, job.valid_to))
+        elif job.create_was_tried:
+            found = self._find_on_lock(adapter, job)
+            if found is not None:
+                targets.append(found)
+        for target in targets:
+            try:
+                adapter.revoke_code(job.vendor_lock_id, target)
+            except AlreadyGoneError:
+                log.info("code %d was already gone from the lock", job.code_id)
+        return None
+
+    @staticmethod
+    def _find_on_lock(adapter: VendorAdapter, job: _Job) -> VendorCode | None:
+        """Read the lock back and recognise our code by its PIN (or its label)."""
+        for candidate in adapter.list_codes(job.vendor_lock_id):
+            if job.pin is not None and candidate.pin == job.pin:
+                return candidate
+            if job.pin is None and candidate.name == job.label:
+                return candidate
+        return None
+
+    # ------------------------------------------------------------------ outcomes
+
+    def _settle(self, job: _Job, result: _Result) -> Outcome:
+        now = self.clock.now()
+        events: list[Event] = []
+        with self._write_lock, self.db.transaction() as session:
+            operation = session.get(Operation, job.operation_id)
+            if operation is None:
+                return Outcome.SKIPPED
+            code = operation.access_code
+            if result.error is None:
+                outcome = self._succeeded(session, operation, code, result.vendor_code, now,
+                                          events)
+            else:
+                outcome = self._failed(session, operation, code, job, result, now, events)
+        for event in events:
+            self.events.publish(event)
+        return outcome
+
+    def _succeeded(self, session: Any, operation: Operation, code: AccessCode,
+                   vendor_code: VendorCode | None, now: datetime, events: list[Event]) -> Outcome:
+        before = {"state": str(code.state)}
+        operation.status = OperationStatus.DONE
+        operation.last_error = None
+        operation.last_error_class = None
+        operation.updated_at = now
+        code.last_error = None
+        code.updated_at = now
+        kind = OperationKind(operation.kind)
+        if kind in (OperationKind.CREATE, OperationKind.UPDATE) and vendor_code is not None:
+            code.vendor_ref = vendor_code.vendor_ref
+            if vendor_code.pin:
+                code.code = vendor_code.pin
+            if vendor_code.mobile_key_sent_to:
+                code.mobile_key_sent_to = vendor_code.mobile_key_sent_to
+            if code.state in (CodeState.PENDING, CodeState.FAILED, CodeState.SCHEDULED):
+                code.state = CodeState.ACTIVE
+            verb = "created on" if kind == OperationKind.CREATE else "updated on"
+        else:
+            code.state = CodeState.REVOKED
+            verb = "removed from"
+        if clear_alert(session, f"code:{code.id}", now) is not None:
+            events.append(Event(EventKind.ALERT_CLEARED, data={"code_id": code.id}))
+        audit.record(
+            session, actor=audit.AUTOMATION, action=f"code.{kind.value}",
+            subject_kind="access_code", subject_id=code.id, now=now,
+            summary=f"Code {mask_code(code.code)} {verb} the lock {code.lock.name} "
+                    f"after {operation.attempts} attempt(s).",
+            before=before, after={"state": str(code.state)},
+        )
+        log.info("operation %d (%s) done for code %d %s", operation.id, kind, code.id,
+                 mask_code(code.code))
+        events.append(code_event(code))
+        return Outcome.DONE
+
+    def _failed(self, session: Any, operation: Operation, code: AccessCode, job: _Job,
+                result: _Result, now: datetime, events: list[Event]) -> Outcome:
+        error = result.error
+        assert error is not None
+        kind = OperationKind(operation.kind)
+        error_class = error.error_class
+        operation.last_error_class = str(error_class)
+        operation.last_error = str(error)
+        operation.updated_at = now
+        code.last_error = str(error)
+        code.updated_at = now
+        log.warning("operation %d (%s) for code %d %s failed (%s, attempt %d): %s",
+                    operation.id, kind, code.id, mask_code(code.code), error_class,
+                    operation.attempts, error.message)
+        if error_class == ErrorClass.CONFLICT and kind == OperationKind.CREATE:
+            return self._pin_conflict(session, operation, code, error, now, events)
+        if error_class == ErrorClass.AMBIGUOUS or (result.unexpected and kind ==
+                                                   OperationKind.CREATE):
+            operation.payload = {**operation.payload, "check_lock_first": True}
+            error_class = ErrorClass.TRANSIENT
+        if error_class == ErrorClass.TRANSIENT and operation.attempts < self.config.max_attempts:
+            operation.status = OperationStatus.QUEUED
+            operation.next_attempt_at = self._next_attempt(now, error.retry_after)
+            return Outcome.RETRY_LATER
+        return self._give_up(session, operation, code, error, now, events)
+
+    def _next_attempt(self, now: datetime, retry_after: float | None) -> datetime:
+        jitter = self.config.jitter.total_seconds()
+        delay = self.config.retry_interval + timedelta(
+            seconds=self._random.uniform(-jitter, jitter) if jitter else 0.0
+        )
+        if retry_after is not None:
+            delay = max(delay, timedelta(seconds=retry_after))
+        return now + max(delay, timedelta(0))
+
+    def _pin_conflict(self, session: Any, operation: Operation, code: AccessCode,
+                      error: VendorError, now: datetime, events: list[Event]) -> Outcome:
+        conflicts = int(operation.payload.get("pin_conflicts", 0)) + 1
+        operation.payload = {**operation.payload, "pin_conflicts": conflicts}
+        caps = capabilities_of(self.vendors, code.lock.connection)
+        generated = code.origin == CodeOrigin.BOOKING and caps.pin_rules is not None
+        if not generated or conflicts > self.config.max_pin_conflicts or code.code is None:
+            return self._give_up(session, operation, code, error, now, events)
+        assert caps.pin_rules is not None
+        taken = taken_pins(session, code.lock_id, code.valid_from, code.valid_to,
+                           except_id=code.id)
+        taken.add(code.code)
+        try:
+            new_pin, _ = choose_pin(caps.pin_rules, taken, None)
+        except NoFreePinError as exc:
+            return self._give_up(session, operation, code, PermanentError(exc.message, exc.fix),
+                                 now, events)
+        log.info("code %d: the lock already has %s, trying %s", code.id, mask_code(code.code),
+                 mask_code(new_pin))
+        old = code.code
+        code.code = new_pin
+        operation.status = OperationStatus.QUEUED
+        operation.next_attempt_at = now
+        audit.record(
+            session, actor=audit.AUTOMATION, action="code.new_pin", subject_kind="access_code",
+            subject_id=code.id, now=now,
+            summary=f"The lock already had code {mask_code(old)}; picked {mask_code(new_pin)}.",
+        )
+        if operation.payload.get("replaces_code_id") is not None:
+            message = (f"{code.guest_name or 'The guest'} gets a new door code: the old one is "
+                       "taken on the new lock.")
+            alert, is_new = raise_alert(
+                session, dedupe_key=f"code:{code.id}:new-pin", severity=AlertSeverity.WARNING,
+                subject_kind=AlertSubject.CODE, subject_id=code.id, message=message,
+                fix="Tell the guest the new code once it shows as active.", now=now)
+            if is_new:
+                events.append(alert_event(alert.id, AlertSeverity.WARNING, message))
+        events.append(code_event(code))
+        return Outcome.RETRY_NOW
+
+    def _give_up(self, session: Any, operation: Operation, code: AccessCode,
+                 error: VendorError, now: datetime, events: list[Event]) -> Outcome:
+        kind = OperationKind(operation.kind)
+        before = {"state": str(code.state)}
+        operation.status = OperationStatus.FAILED
+        code.state = CodeState.FAILED
+        who = code.guest_name or "the guest"
+        lock_name = code.lock.name
+        critical = kind == OperationKind.REVOKE and bool(
+            operation.payload.get("guest_must_not_enter"))
+        if critical:
+            severity = AlertSeverity.CRITICAL
+            message = (f"A guest who should not enter still can: the code of {who} on "
+                       f"{lock_name} could not be removed. {error.message}")
+            fix = ((error.fix + " ") if error.fix else "") + (
+                "Remove the code on the lock by hand (or ask the lock provider), then press "
+                "Retry now.")
+        else:
+            severity = AlertSeverity.ERROR
+            action = {OperationKind.CREATE: "created", OperationKind.UPDATE: "changed",
+                      OperationKind.REVOKE: "removed"}[kind]
+            message = (f"The door code of {who} on {lock_name} could not be {action} after "
+                       f"{operation.attempts} attempt(s). {error.message}")
+            fix = error.fix or "Check the lock and its connection, then press Retry now."
+        alert, is_new = raise_alert(
+            session, dedupe_key=f"code:{code.id}", severity=severity,
+            subject_kind=AlertSubject.CODE, subject_id=code.id, message=message, fix=fix,
+            now=now,
+        )
+        audit.record(
+            session, actor=audit.AUTOMATION, action=f"code.{kind.value}_failed",
+            subject_kind="access_code", subject_id=code.id, now=now,
+            summary=f"Gave up on code {mask_code(code.code)}: {error.message}",
+            before=before, after={"state": str(code.state)},
+        )
+        events.append(Event(EventKind.OPERATION_FAILED, subject_id=operation.id,
+                            data={"code_id": code.id, "kind": str(kind),
+                                  "error_class": str(error.error_class),
+                                  "message": error.message}))
+        if is_new:
+            events.append(alert_event(alert.id, severity, message))
+        events.append(code_event(code))
+        return Outcome.GAVE_UP
+
+    # ------------------------------------------------------------------ staff and recovery
+
+    def retry_now(self, code_id: int, actor: str) -> None:
+        """Reset a failed code's operation so it runs again at once with fresh attempts."""
+        now = self.clock.now()
+        with self._write_lock, self.db.transaction() as session:
+            code = session.get(AccessCode, code_id)
+            if code is None:
+                raise NotFoundError("That code no longer exists.")
+            operation = session.scalars(
+                select(Operation).where(Operation.access_code_id == code_id,
+                                        Operation.status == OperationStatus.FAILED)
+                .order_by(Operation.id.desc())
+            ).first()
+            if operation is None or code.state != CodeState.FAILED:
+                raise ValidationError("This code has not failed, so there is nothing to retry.")
+            operation.status = OperationStatus.QUEUED
+            operation.attempts = 0
+            operation.next_attempt_at = now
+            operation.updated_at = now
+            operation.payload = {k: v for k, v in operation.payload.items()
+                                 if k != "pin_conflicts"}
+            code.state = (CodeState.REVOKING if operation.kind == OperationKind.REVOKE
+                          else CodeState.PENDING)
+            code.attempts = 0
+            code.updated_at = now
+            audit.record(
+                session, actor=actor, action="code.retry", subject_kind="access_code",
+                subject_id=code.id, now=now,
+                summary=f"Retry now for code {mask_code(code.code)}.",
+                before={"state": str(CodeState.FAILED)}, after={"state": str(code.state)},
+            )
+            event = code_event(code)
+        self.events.publish(event)
+        self.wake()
+
+    def recover_interrupted(self) -> int:
+        """Operations left ``running`` by a crash: their outcome is unknown, so queue them
+        again, and make a create read the lock back before it creates anything."""
+        now = self.clock.now()
+        with self._write_lock, self.db.transaction() as session:
+            stale = list(session.scalars(
+                select(Operation).where(Operation.status == OperationStatus.RUNNING)))
+            for operation in stale:
+                operation.status = OperationStatus.QUEUED
+                operation.next_attempt_at = now
+                operation.updated_at = now
+                operation.last_error_class = str(ErrorClass.AMBIGUOUS)
+                operation.last_error = "Interrupted while talking to the lock provider."
+                if operation.kind == OperationKind.CREATE:
+                    operation.payload = {**operation.payload, "check_lock_first": True}
+        if stale:
+            log.warning("%d operation(s) were interrupted; the locks will be read back first",
+                        len(stale))
+        return len(stale)
+
+    # ------------------------------------------------------------------ scheduling
+
+    def tick(self) -> int:
+        """Plan, then run what is due. Safe to call from any thread; ticks never overlap."""
+        with self._tick_lock:
+            if self._stopping.is_set():
+                return 0
+            try:
+                self.plan_and_enqueue()
+            except Exception:
+                log.exception("planning failed; operations already queued still run")
+            return self.run_due()
+
+    def _safe_tick(self) -> None:
+        try:
+            self.tick()
+        except Exception:
+            log.exception("engine tick failed")
+
+    @property
+    def running(self) -> bool:
+        return self._scheduler is not None
+
+    def start(self) -> None:
+        """Recover from a crash, then tick periodically (the first tick at once: catch-up)."""
+        from apscheduler.executors.pool import ThreadPoolExecutor as JobExecutor
+        from apscheduler.jobstores.memory import MemoryJobStore
+        from apscheduler.schedulers.background import BackgroundScheduler
+
+        if self._scheduler is not None:
+            return
+        self._stopping.clear()
+        if getattr(self._pool, "_shutdown", False):
+            self._pool = self._new_pool()
+        self.recover_interrupted()
+        scheduler = BackgroundScheduler(
+            jobstores={"default": MemoryJobStore()},
+            executors={"default": JobExecutor(max_workers=4)},
+            job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": None},
+            timezone=UTC,
+        )
+        scheduler.add_job(self._safe_tick, "interval", id=TICK_JOB_ID,
+                          seconds=self.config.tick_interval.total_seconds(),
+                          next_run_time=datetime.now(UTC))
+        for name, (job, seconds) in self._periodic.items():
+            scheduler.add_job(job, "interval", id=name, seconds=seconds,
+                              next_run_time=datetime.now(UTC))
+        scheduler.start()
+        self._scheduler = scheduler
+        self.events.publish(Event(EventKind.ENGINE_STATE, data={"running": True}))
+        log.info("engine started")
+
+    def add_periodic_job(self, name: str, func: Callable[[], object], seconds: float) -> None:
+        """Run ``func`` every ``seconds`` while the engine runs (the PMS sync hooks in here)."""
+
+        def guarded() -> None:
+            try:
+                func()
+            except Exception:
+                log.exception("periodic job %s failed", name)
+
+        self._periodic[name] = (guarded, seconds)
+        if self._scheduler is not None:
+            self._scheduler.add_job(guarded, "interval", id=name, seconds=seconds,
+                                    replace_existing=True, next_run_time=datetime.now(UTC))
+
+    def wake(self) -> None:
+        """Tick as soon as possible (after a staff action queued something)."""
+        if self._scheduler is None:
+            return
+        self._scheduler.add_job(self._safe_tick, id=WAKE_JOB_ID, replace_existing=True,
+                                next_run_time=datetime.now(UTC))
+
+    def stop(self, wait_seconds: float | None = None) -> bool:
+        """Stop ticking; wait up to the bound for calls in flight; leave the rest queued.
+        Returns True when nothing was left in flight."""
+        bound = (self.config.shutdown_wait.total_seconds() if wait_seconds is None
+                 else wait_seconds)
+        self._stopping.set()
+        scheduler, self._scheduler = self._scheduler, None
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        with self._idle:
+            idle = self._idle.wait_for(lambda: self._inflight == 0, timeout=bound)
+        self._pool.shutdown(wait=idle, cancel_futures=True)
+        if idle:
+            with self._adapters_lock:
+                adapters, self._adapters = list(self._adapters.values()), {}
+            for adapter in adapters:
+                try:
+                    adapter.close()
+                except Exception:
+                    log.exception("closing an adapter failed")
+        else:
+            log.warning("stopped with calls still in flight; they will be checked on next start")
+        self.events.publish(Event(EventKind.ENGINE_STATE, data={"running": False}))
+        return idle
+
+
+__all__ = ["DryRunStep", "Engine", "EngineConfig", "Outcome"]

@@ -1,0 +1,429 @@
+"""Between the database and the pure planner: read a snapshot, write the planned intent.
+
+:func:`load_snapshot` reads only what can matter now (bookings near their stay, bookings
+that own a live code, every live code for PIN collisions). :func:`apply_actions` turns
+planned actions into access-code rows and queued operations in the caller's transaction, so
+intent and outbox are committed together before any vendor call.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from mangodesk.domain.errors import NotFoundError, mask_code
+from mangodesk.domain.events import Event, EventKind
+from mangodesk.domain.pinrules import PinRules
+from mangodesk.domain.pins import NoFreePinError, generate_pin, pin_problem, prefix_clash
+from mangodesk.domain.planner import (
+    CreateCode,
+    ExpireCode,
+    IssueBlocked,
+    LockTraits,
+    PlanBooking,
+    PlanCode,
+    PlannedAction,
+    PlanProperty,
+    PlanUnitLink,
+    RevokeCode,
+    UpdateWindow,
+)
+from mangodesk.domain.types import (
+    AlertSeverity,
+    AlertSubject,
+    BookingStatus,
+    CodeOrigin,
+    CodeState,
+    OperationKind,
+    OperationStatus,
+)
+from mangodesk.engine.outbox import enqueue, open_operations
+from mangodesk.store import audit
+from mangodesk.store.alerts import clear_alert, raise_alert
+from mangodesk.store.models import (
+    AccessCode,
+    Booking,
+    BookingUnit,
+    Connection,
+    Lock,
+    Property,
+    Unit,
+    UnitLink,
+)
+from mangodesk.vendors.base import Capabilities
+from mangodesk.vendors.registry import VendorRegistry
+
+log = logging.getLogger(__name__)
+
+T = TypeVar("T")
+CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
+# States whose codes matter to the planner: the ones on (or possibly on) a lock.
+SNAPSHOT_STATES = (
+    CodeState.SCHEDULED,
+    CodeState.PENDING,
+    CodeState.ACTIVE,
+    CodeState.REVOKING,
+    CodeState.FAILED,
+)
+NOT_AUTOMATED = Capabilities(automated=False)
+
+
+def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
+    for start in range(0, len(values), size):
+        yield values[start:start + size]
+
+
+def traits_of(capabilities: Capabilities) -> LockTraits:
+    return LockTraits(
+        automated=capabilities.automated,
+        pin_rules=capabilities.pin_rules,
+        vendor_generates_pin=capabilities.vendor_generates_pin,
+        mobile_key=capabilities.mobile_key,
+        needs_guest_email=capabilities.needs_guest_email,
+        can_move_start=capabilities.can_move_start,
+        can_move_end=capabilities.can_move_end,
+        time_granularity=capabilities.time_granularity,
+        max_lead=capabilities.max_lead,
+    )
+
+
+def capabilities_of(registry: VendorRegistry, connection: Connection) -> Capabilities:
+    try:
+        return registry.spec(connection.kind).capabilities
+    except NotFoundError:
+        return NOT_AUTOMATED  # a provider this version does not ship: never automate it
+
+
+@dataclass
+class Snapshot:
+    now: datetime
+    properties: dict[int, PlanProperty]
+    bookings: list[PlanBooking]
+    links: dict[int, PlanUnitLink]
+    codes: list[PlanCode]
+    capabilities: dict[int, Capabilities]  # by lock id
+    unit_names: dict[int, str] = field(default_factory=dict)
+    lock_names: dict[int, str] = field(default_factory=dict)
+    booking_refs: dict[int, str] = field(default_factory=dict)
+
+
+def load_snapshot(
+    session: Session, registry: VendorRegistry, now: datetime, horizon: datetime | None = None
+) -> Snapshot:
+    """Everything the planner needs at ``now``; with ``horizon``, also every booking whose
+    code would be issued up to then (for the dry run)."""
+    properties = {
+        p.id: PlanProperty(
+            id=p.id,
+            timezone=p.timezone,
+            checkin_time=p.checkin_time,
+            checkout_time=p.checkout_time,
+            lead=timedelta(minutes=p.lead_minutes),
+            automation_enabled=p.automation_enabled,
+        )
+        for p in session.scalars(select(Property))
+    }
+    links: dict[int, PlanUnitLink] = {}
+    capabilities: dict[int, Capabilities] = {}
+    lock_names: dict[int, str] = {}
+    for link, lock, connection in session.execute(
+        select(UnitLink, Lock, Connection)
+        .join(Lock, UnitLink.lock_id == Lock.id)
+        .join(Connection, Lock.connection_id == Connection.id)
+    ):
+        caps = capabilities_of(registry, connection)
+        capabilities[lock.id] = caps
+        lock_names[lock.id] = lock.name
+        links[link.unit_id] = PlanUnitLink(
+            unit_id=link.unit_id,
+            lock_id=lock.id,
+            traits=traits_of(caps),
+            manageable=lock.manageable and lock.present,
+            unmanageable_reason=lock.unmanageable_reason
+            or (None if lock.present else "the provider no longer lists it"),
+            lock_name=lock.name,
+        )
+    codes = [
+        PlanCode(
+            id=c.id,
+            lock_id=c.lock_id,
+            unit_id=c.unit_id,
+            origin=CodeOrigin(c.origin),
+            state=CodeState(c.state),
+            valid_from=c.valid_from,
+            valid_to=c.valid_to,
+            booking_id=c.booking_id,
+            pin=c.code,
+            managed=c.managed,
+        )
+        for c in session.scalars(select(AccessCode).where(AccessCode.state.in_(SNAPSHOT_STATES)))
+    ]
+    longest_lead = max((p.lead for p in properties.values()), default=timedelta(hours=48))
+    until = max(now, horizon or now) + longest_lead + timedelta(days=2)
+    near = select(Booking.id).where(
+        Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)),
+        Booking.departure >= (now - timedelta(days=2)).date(),
+        Booking.arrival <= until.date(),
+    )
+    booking_ids = set(session.scalars(near))
+    booking_ids.update(c.booking_id for c in codes if c.booking_id is not None)
+    bookings, refs = _load_bookings(session, sorted(booking_ids))
+    return Snapshot(
+        now=now,
+        properties=properties,
+        bookings=bookings,
+        links=links,
+        codes=codes,
+        capabilities=capabilities,
+        unit_names={uid: name for uid, name in session.execute(select(Unit.id, Unit.name))},
+        lock_names=lock_names,
+        booking_refs=refs,
+    )
+
+
+def _load_bookings(
+    session: Session, ids: Sequence[int]
+) -> tuple[list[PlanBooking], dict[int, str]]:
+    units: dict[int, list[int]] = defaultdict(list)
+    rows: list[Booking] = []
+    for part in chunks(ids):
+        rows.extend(session.scalars(select(Booking).where(Booking.id.in_(part))))
+        for booking_id, unit_id in session.execute(
+            select(BookingUnit.booking_id, BookingUnit.unit_id).where(
+                BookingUnit.booking_id.in_(part)
+            )
+        ):
+            units[booking_id].append(unit_id)
+    bookings = [
+        PlanBooking(
+            id=b.id,
+            property_id=b.property_id,
+            status=BookingStatus(b.status),
+            arrival=b.arrival,
+            departure=b.departure,
+            unit_ids=tuple(sorted(units.get(b.id, ()))),
+            arrival_time=b.arrival_time,
+            departure_time=b.departure_time,
+            guest_name=b.guest_name,
+            guest_email=b.guest_email,
+        )
+        for b in rows
+    ]
+    return bookings, {b.id: b.pms_id for b in rows}
+
+
+# --------------------------------------------------------------------------- applying
+
+
+@dataclass
+class Applied:
+    """What one planning pass changed, for the caller to publish after the commit."""
+
+    events: list[Event] = field(default_factory=list)
+    operations: int = 0
+
+
+def taken_pins(session: Session, lock_id: int, start: datetime, end: datetime,
+               except_id: int | None = None) -> set[str]:
+    """PINs of every live code on the lock (ours, manual or imported) overlapping the window."""
+    rows = session.execute(
+        select(AccessCode.id, AccessCode.code).where(
+            AccessCode.lock_id == lock_id,
+            AccessCode.code.is_not(None),
+            AccessCode.state.not_in((CodeState.REVOKED, CodeState.EXPIRED)),
+            AccessCode.valid_from < end,
+            AccessCode.valid_to > start,
+        )
+    )
+    return {pin for code_id, pin in rows if pin and code_id != except_id}
+
+
+def choose_pin(rules: PinRules, taken: set[str], wanted: str | None) -> tuple[str, bool]:
+    """Keep ``wanted`` if the lock allows it and it is free, else generate one.
+    Returns (pin, kept)."""
+    if wanted is not None and wanted not in taken and pin_problem(
+        wanted, rules, allow_weak=True
+    ) is None and not (rules.forbid_prefix_overlap and prefix_clash(wanted, taken)):
+        return wanted, True
+    return generate_pin(rules, taken), False
+
+
+def code_label(code: AccessCode) -> str:
+    """The code's name on the lock: lets us recognise our own code when reading a lock back."""
+    return f"Mangodesk {code.id}"
+
+
+def apply_actions(
+    session: Session,
+    actions: Iterable[PlannedAction],
+    snapshot: Snapshot,
+    now: datetime,
+    actor: str = audit.AUTOMATION,
+) -> Applied:
+    applied = Applied()
+    for action in actions:
+        if isinstance(action, CreateCode):
+            _create(session, action, snapshot, now, actor, applied)
+        elif isinstance(action, UpdateWindow):
+            _update(session, action, now, actor, applied)
+        elif isinstance(action, RevokeCode):
+            _revoke(session, action, now, actor, applied)
+        elif isinstance(action, ExpireCode):
+            _expire(session, action, now, actor, applied)
+        else:
+            _blocked(session, action, now, applied)
+    return applied
+
+
+def code_event(code: AccessCode, **extra: Any) -> Event:
+    return Event(
+        EventKind.CODE_CHANGED,
+        subject_id=code.id,
+        data={"state": str(code.state), "lock_id": code.lock_id, "unit_id": code.unit_id,
+              "booking_id": code.booking_id, **extra},
+    )
+
+
+def alert_event(alert_id: int, severity: AlertSeverity, message: str) -> Event:
+    return Event(EventKind.ALERT_RAISED, subject_id=alert_id,
+                 data={"severity": str(severity), "message": message})
+
+
+def _create(session: Session, action: CreateCode, snapshot: Snapshot, now: datetime,
+            actor: str, applied: Applied) -> None:
+    caps = snapshot.capabilities.get(action.lock_id, NOT_AUTOMATED)
+    pin: str | None = None
+    kept = action.pin is not None
+    if caps.pin_rules is not None and not caps.vendor_generates_pin and not caps.mobile_key:
+        taken = taken_pins(session, action.lock_id, action.valid_from, action.valid_to,
+                           except_id=action.replaces_code_id)
+        try:
+            pin, kept = choose_pin(caps.pin_rules, taken, action.pin)
+        except NoFreePinError as exc:
+            _blocked(session, IssueBlocked(action.booking_id, action.unit_id, action.lock_id,
+                                           exc.message, exc.fix or ""), now, applied)
+            return
+    code = AccessCode(
+        unit_id=action.unit_id,
+        lock_id=action.lock_id,
+        origin=CodeOrigin.BOOKING,
+        booking_id=action.booking_id,
+        code=pin,
+        valid_from=action.valid_from,
+        valid_to=action.valid_to,
+        guest_name=action.guest_name,
+        state=CodeState.PENDING,
+        managed=True,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+    )
+    session.add(code)
+    session.flush()
+    payload: dict[str, Any] = {"reason": action.reason}
+    if action.replaces_code_id is not None:
+        payload["replaces_code_id"] = action.replaces_code_id
+    enqueue(session, code, OperationKind.CREATE, now, payload)
+    applied.operations += 1
+    unit = snapshot.unit_names.get(action.unit_id, f"unit {action.unit_id}")
+    audit.record(
+        session, actor=actor, action="code.plan_create", subject_kind="access_code",
+        subject_id=code.id, now=now,
+        summary=f"Queued a code {mask_code(pin)} for {action.guest_name or 'the guest'} "
+                f"on {unit}: {action.reason}",
+        after={"code": mask_code(pin), "valid_from": action.valid_from.isoformat(),
+               "valid_to": action.valid_to.isoformat(), "state": str(code.state)},
+    )
+    clear_alert(session, f"issue:{action.booking_id}:{action.unit_id}", now)
+    applied.events.append(code_event(code))
+    if action.replaces_code_id is not None and (action.guest_must_be_told or not kept) and (
+        pin is not None
+    ):
+        message = (f"{action.guest_name or 'The guest'} gets a new door code for {unit}: "
+                   "the old code could not be kept.")
+        alert, is_new = raise_alert(
+            session, dedupe_key=f"code:{code.id}:new-pin", severity=AlertSeverity.WARNING,
+            subject_kind=AlertSubject.CODE, subject_id=code.id, message=message,
+            fix="Tell the guest the new code once it shows as active.", now=now,
+        )
+        if is_new:
+            applied.events.append(alert_event(alert.id, AlertSeverity.WARNING, message))
+
+
+def _update(session: Session, action: UpdateWindow, now: datetime, actor: str,
+            applied: Applied) -> None:
+    code = session.get(AccessCode, action.code_id)
+    if code is None:
+        return
+    before = {"valid_from": code.valid_from.isoformat(), "valid_to": code.valid_to.isoformat()}
+    code.valid_from = action.valid_from
+    code.valid_to = action.valid_to
+    code.updated_at = now
+    if code.vendor_ref is not None or open_operations(session, code.id):
+        enqueue(session, code, OperationKind.UPDATE, now, {"reason": action.reason})
+        applied.operations += 1
+    # else: nothing is on the lock yet (a failed create): "Retry now" uses the new window.
+    audit.record(
+        session, actor=actor, action="code.plan_update", subject_kind="access_code",
+        subject_id=code.id, now=now, summary=f"New dates for code {mask_code(code.code)}: "
+        f"{action.reason}", before=before,
+        after={"valid_from": action.valid_from.isoformat(),
+               "valid_to": action.valid_to.isoformat()},
+    )
+    applied.events.append(code_event(code))
+
+
+def _revoke(session: Session, action: RevokeCode, now: datetime, actor: str,
+            applied: Applied) -> None:
+    code = session.get(AccessCode, action.code_id)
+    if code is None:
+        return
+    before = {"state": str(code.state)}
+    enqueue(session, code, OperationKind.REVOKE, now,
+            {"reason": action.reason, "guest_must_not_enter": action.guest_must_not_enter})
+    applied.operations += 1
+    audit.record(
+        session, actor=actor, action="code.plan_revoke", subject_kind="access_code",
+        subject_id=code.id, now=now,
+        summary=f"Revoking code {mask_code(code.code)}: {action.reason}",
+        before=before, after={"state": str(code.state)},
+    )
+    applied.events.append(code_event(code))
+
+
+def _expire(session: Session, action: ExpireCode, now: datetime, actor: str,
+            applied: Applied) -> None:
+    code = session.get(AccessCode, action.code_id)
+    if code is None:
+        return
+    before = {"state": str(code.state)}
+    for operation in open_operations(session, code.id):
+        if operation.status == OperationStatus.QUEUED:
+            operation.status = OperationStatus.CANCELLED
+            operation.updated_at = now
+    code.state = CodeState.EXPIRED
+    code.updated_at = now
+    audit.record(
+        session, actor=actor, action="code.expire", subject_kind="access_code",
+        subject_id=code.id, now=now,
+        summary=f"Code {mask_code(code.code)} expired: {action.reason}",
+        before=before, after={"state": str(code.state)},
+    )
+    applied.events.append(code_event(code))
+
+
+def _blocked(session: Session, action: IssueBlocked, now: datetime, applied: Applied) -> None:
+    alert, is_new = raise_alert(
+        session, dedupe_key=f"issue:{action.booking_id}:{action.unit_id}",
+        severity=AlertSeverity.WARNING, subject_kind=AlertSubject.LOCK,
+        subject_id=action.lock_id, message=action.message, fix=action.fix, now=now,
+    )
+    if is_new:
+        applied.events.append(alert_event(alert.id, AlertSeverity.WARNING, action.message))
