@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 COMMAND_MODULES = [
     "mangodesk.cli.core",
     "mangodesk.cli.smartair",
+    "mangodesk.cli.sync",
 ]
 
 ContextFactory = Callable[[], "Context"]

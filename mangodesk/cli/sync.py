@@ -1,0 +1,179 @@
+"""``mangodesk pms-connect``, ``sync`` and ``sync-status``: connect Beds24, pull bookings now,
+and see how the sync is doing.
+
+The invite code is used once and is worthless afterwards, so it may be given on the command
+line; without ``--invite-code`` it is read from MANGODESK_BEDS24_INVITE_CODE or asked for.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import os
+import sys
+from collections.abc import Callable
+from typing import Any, TextIO
+
+from mangodesk.cli import add_json_flag, print_json
+from mangodesk.pms.base import PmsError
+from mangodesk.pms.beds24 import BEDS24_BASE_URL, Beds24Settings
+from mangodesk.pms.connect import (
+    BEDS24_SOURCE,
+    build_beds24_sync,
+    connect_beds24,
+    load_beds24_settings,
+)
+from mangodesk.pms.sync import SyncProgress, SyncResult, SyncStatus, read_sync_status
+
+INVITE_CODE_ENV = "MANGODESK_BEDS24_INVITE_CODE"
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "pms-connect",
+        help="connect Mangodesk to Beds24 with an invite code",
+        description="Create an invite code in Beds24 (Settings › Marketplace › API) with the "
+        "bookings, bookings-personal and properties scopes, then run this once. Mangodesk "
+        "keeps the resulting access in this computer's password store.",
+    )
+    p.add_argument("--invite-code", help=f"the Beds24 invite code (or set {INVITE_CODE_ENV})")
+    p.add_argument("--base-url", default=None, help=f"API address (default {BEDS24_BASE_URL})")
+    p.add_argument("--property-id", type=int, action="append", default=None,
+                   help="only sync this Beds24 property (repeat for several)")
+    p.add_argument("--timezone", help="the hotel's time zone, e.g. Europe/Berlin "
+                   "(default: the Beds24 account's)")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_pms_connect)
+
+    p = subparsers.add_parser(
+        "sync",
+        help="pull bookings from Beds24 now",
+        description="Reads properties, rooms and changed bookings from Beds24 into the local "
+        "database. A failed sync changes nothing already stored.",
+    )
+    p.add_argument("--full", action="store_true",
+                   help="read every current and upcoming booking, not only recent changes")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_sync)
+
+    p = subparsers.add_parser(
+        "sync-status", help="when bookings were last synced, the last error, and counts"
+    )
+    add_json_flag(p)
+    p.set_defaults(func=cmd_sync_status)
+
+
+def _error(exc: Exception) -> int:
+    sys.stderr.write(f"mangodesk: {exc}\n")
+    return 1
+
+
+def cmd_pms_connect(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
+    code = args.invite_code or os.environ.get(INVITE_CODE_ENV)
+    if not code:
+        code = getpass.getpass("Beds24 invite code: ")
+    ctx = make_context()
+    previous = load_beds24_settings(ctx.db)
+    settings = Beds24Settings(
+        base_url=(args.base_url or (previous.base_url if previous else BEDS24_BASE_URL))
+        .rstrip("/"),
+        property_ids=tuple(args.property_id or (previous.property_ids if previous else ())),
+        timezone=args.timezone or (previous.timezone if previous else None),
+    )
+    try:
+        report = connect_beds24(ctx.db, ctx.secrets, ctx.clock, code, settings)
+    except PmsError as exc:
+        return _error(exc)
+    if args.json:
+        print_json(
+            {
+                "ok": True,
+                "properties": report.properties,
+                "units": report.units,
+                "timezone": report.timezone,
+                "scopes": list(report.scopes),
+                "warnings": report.warnings,
+            }
+        )
+        return 0
+    out = sys.stdout
+    out.write(f"Connected to Beds24: {', '.join(report.properties)} "
+              f"({report.units} rooms, beds and apartments; time zone {report.timezone}).\n")
+    for warning in report.warnings:
+        out.write(f"Note: {warning}\n")
+    out.write("Run `mangodesk sync` to load the bookings now.\n")
+    return 0
+
+
+def cmd_sync(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
+    ctx = make_context()
+    try:
+        engine = build_beds24_sync(ctx)
+    except PmsError as exc:
+        return _error(exc)
+    progress = None if args.json else _progress_printer(sys.stderr)
+    try:
+        result = engine.run_once(progress, full=args.full)
+    finally:
+        engine.close()
+    if progress is not None:
+        sys.stderr.write("\n")
+    if args.json:
+        print_json(result.to_json())
+    else:
+        sys.stdout.write(describe_result(result) + "\n")
+    return 0 if result.ok else 1
+
+
+def _progress_printer(stream: TextIO) -> Callable[[SyncProgress], None]:
+    def show(update: SyncProgress) -> None:
+        kind = "all bookings" if update.full else "changed bookings"
+        more = "…" if update.has_more else ", done"
+        stream.write(f"\rReading {kind}: page {update.pages}, {update.bookings} bookings{more}  ")
+        stream.flush()
+
+    return show
+
+
+def describe_result(result: SyncResult) -> str:
+    if not result.ok:
+        return f"Sync failed: {result.error}"
+    parts = [f"{result.bookings} bookings read", f"{result.created} new",
+             f"{result.updated} changed"]
+    if result.units_added:
+        parts.append(f"{result.units_added} rooms added")
+    if result.units_deactivated:
+        parts.append(f"{result.units_deactivated} rooms no longer in Beds24 (kept, inactive)")
+    kind = "Full sync" if result.full else "Sync"
+    return f"{kind} finished: " + ", ".join(parts) + "."
+
+
+def cmd_sync_status(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
+    status = read_sync_status(make_context().db, BEDS24_SOURCE)
+    if args.json:
+        print_json(status.to_json())
+    else:
+        sys.stdout.write(describe_status(status))
+    return 0
+
+
+def describe_status(status: SyncStatus) -> str:
+    if not status.configured:
+        return "Beds24 is not connected. Run `mangodesk pms-connect` with an invite code.\n"
+    lines = [
+        "Last successful sync: "
+        + (status.last_success_at.isoformat(timespec="seconds") if status.last_success_at
+           else "never"),
+    ]
+    if status.last_error:
+        when = status.last_error_at.isoformat(timespec="seconds") if status.last_error_at else ""
+        lines.append(f"Last error ({when}, {status.consecutive_failures} in a row): "
+                     f"{status.last_error}")
+    if status.alert_open:
+        lines.append("A sync alert is open.")
+    lines.append(f"Properties: {status.properties}; rooms/beds: {status.units_active} active, "
+                 f"{status.units_inactive} inactive")
+    by_status = ", ".join(f"{count} {name}" for name, count in
+                          sorted(status.bookings_by_status.items()))
+    lines.append(f"Bookings: {status.bookings}" + (f" ({by_status})" if by_status else ""))
+    return "\n".join(lines) + "\n"
