@@ -23,7 +23,7 @@ from mangodesk.vendors.base import (
     TransientError,
     VendorError,
 )
-from mangodesk.vendors.smartair.errors import INSTALLER_HINT
+from mangodesk.vendors.smartair.errors import ASK_INSTALLER, INSTALLER_HINT
 from mangodesk.vendors.smartair.tls import find_certificate_change
 from mangodesk.vendors.smartair.transport import (
     DOORS_BINDING,
@@ -87,7 +87,7 @@ def transport_error(
             return AuthError(
                 f"The Smartair server at {where} refused access to its web services "
                 f"(HTTP {status}).",
-                f"{INSTALLER_HINT.capitalize()} whether this computer may use the web services.",
+                f"{ASK_INSTALLER} whether this computer may use the web services.",
                 vendor_code=f"HTTP_{status}",
             )
         if status == 404:
@@ -178,7 +178,7 @@ class SmartairClient:
         tried = ", ".join(f"/{p}" for p in candidates)
         raise PermanentError(
             f"No Smartair web services were found on {self.address.display()} (tried {tried}).",
-            f"{INSTALLER_HINT.capitalize()} for the web-services address (it ends in "
+            f"{ASK_INSTALLER} for the web-services address (it ends in "
             "/GuestsWebService?wsdl) and whether the web services are installed.",
             vendor_code="WSDL_NOT_FOUND",
         )

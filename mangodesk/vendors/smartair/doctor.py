@@ -22,6 +22,7 @@ from mangodesk.vendors.base import (
 )
 from mangodesk.vendors.smartair.client import SmartairClient
 from mangodesk.vendors.smartair.errors import (
+    ASK_INSTALLER,
     AUTHENTICATION_ERRORS,
     INSTALLER_HINT,
     LICENCE_ERROR,
@@ -87,9 +88,10 @@ def run_doctor(
     operator_password: str,
     settings: Mapping[str, Any],
     *,
-    resolve: Resolver = socket.getaddrinfo,
+    resolve: Resolver | None = None,
 ) -> ConnectionReport:
     """Check the connection step by step; never raises for a connection problem."""
+    resolve = resolve or socket.getaddrinfo
     report = _Report()
     summary = "Connected."
     with contextlib.suppress(_Stop):
@@ -136,7 +138,7 @@ def _run(
             STEP_PORT,
             f"Nothing answers on port {address.port} at {shown}.",
             "Check that the Smartair server computer is switched on and the Smartair Server "
-            f"Platform service is running. {INSTALLER_HINT.capitalize()} which port the web "
+            f"Platform service is running. {ASK_INSTALLER} which port the web "
             "services use (8181 for HTTPS by default) and whether a firewall blocks this "
             "computer.",
         ) from None
@@ -157,7 +159,7 @@ def _run(
             raise report.fail(
                 STEP_TLS,
                 f"Port {address.port} at {shown} does not speak HTTPS.",
-                f"{INSTALLER_HINT.capitalize()} for the HTTPS port of the web services (8181 "
+                f"{ASK_INSTALLER} for the HTTPS port of the web services (8181 "
                 "by default). Choose plain HTTP only if the installer says the server has no "
                 "HTTPS.",
             ) from None
@@ -168,7 +170,7 @@ def _run(
                 STEP_TLS,
                 "The server's security certificate is not trusted yet. Its fingerprint is "
                 f"{presented}.",
-                f"{INSTALLER_HINT.capitalize()} to read the certificate fingerprint on the "
+                f"{ASK_INSTALLER} to read the certificate fingerprint on the "
                 "Smartair server and compare it with this one. If they match, accept it; "
                 "Mangodesk will then only ever talk to this server.",
             )
@@ -207,7 +209,7 @@ def _run_services(report: _Report, client: SmartairClient, address: ServerAddres
         raise report.fail(
             STEP_WSDL,
             f"The Smartair web services were not found on {address.display()} (tried {tried}).",
-            f"{INSTALLER_HINT.capitalize()} for the web-services address (it ends in "
+            f"{ASK_INSTALLER} for the web-services address (it ends in "
             "/GuestsWebService?wsdl) and whether the SOAP web services are installed and "
             "started on the server.",
         )
@@ -221,8 +223,8 @@ def _run_services(report: _Report, client: SmartairClient, address: ServerAddres
     except VendorError as error:
         raise report.fail(
             STEP_VERSION,
-            f"The Smartair server did not answer a version request: {error.message}",
-            f"{INSTALLER_HINT.capitalize()} to check that the Smartair Server Platform is "
+            f"The Smartair server did not answer a version request. {error.message}",
+            f"{ASK_INSTALLER} to check that the Smartair Server Platform is "
             "running normally.",
         ) from None
     version = str(value(info, "platformVersion", "unknown"))
@@ -243,7 +245,7 @@ def _run_services(report: _Report, client: SmartairClient, address: ServerAddres
             STEP_LOGIN,
             "The Smartair server refused the operator name or password.",
             "Check the operator name and password (they are case-sensitive). "
-            f"{INSTALLER_HINT.capitalize()} to confirm the operator created for Mangodesk "
+            f"{ASK_INSTALLER} to confirm the operator created for Mangodesk "
             "exists, is active and has this password.",
         )
     report.ok(STEP_LOGIN, "Operator name and password accepted.")
@@ -263,7 +265,7 @@ def _run_services(report: _Report, client: SmartairClient, address: ServerAddres
         raise report.fail(
             STEP_ROOMS,
             "The Smartair server lists no rooms for this operator.",
-            f"{INSTALLER_HINT.capitalize()} to give the Mangodesk operator access to the "
+            f"{ASK_INSTALLER} to give the Mangodesk operator access to the "
             "guest rooms.",
         )
     report.details["room_count"] = str(len(rooms))

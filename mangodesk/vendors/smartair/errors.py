@@ -84,6 +84,7 @@ PIN_EXISTS_PREFIX = "PIN_ALREADY_EXISTS"
 PRECHECKIN_PIN_EXISTS = "PIN_ALREADY_EXISTS_PRECHECKINPIN"
 
 INSTALLER_HINT = "ask your Smartair installer"
+ASK_INSTALLER = "Ask your Smartair installer"
 LICENCE_FIX = (
     "Ask your Smartair installer or TESA distributor to enable the SOAP API (web services) "
     "feature in the Smartair server site licence. Mangodesk cannot work without it."
@@ -226,7 +227,7 @@ def error_for(failure: ResultFailure, *, room: str | None = None, mutating: bool
     if code in ("ERROR_NOT_AUTHORIZED_IN_LOCKING_PLAN", "ERROR_NOT_AUTHORIZED_MISSING_GRANT"):
         return PermanentError(
             f"The Smartair operator Mangodesk uses is not allowed to manage {where}.",
-            f"{INSTALLER_HINT.capitalize()} to give the operator rights to this room.",
+            f"{ASK_INSTALLER} to give the operator rights to this room.",
             vendor_code=code,
         )
     if code in ("ERROR_NOT_AUTHORIZED_DOOR_BLOCKED", "ERROR_NOT_AUTHORIZED_DOOR_PRIVACY_ON"):
