@@ -523,10 +523,13 @@ class TTLockAdapter:
         version = _int_or_none(detail.get("keyboardPwdVersion"))
         if version is not None:
             items.append(("Passcode version", str(version)))
-        reason = unmanageable_reason(detail, has_gateway=bool(gateway_entries) or _flag(detail))
-        items.append(("Remote codes", "Yes" if reason is None else "No"))
-        if reason is not None and reason not in " ".join(warnings):
-            warnings.append(reason)
+        # The gateway was covered above; what is left is the lock's own capability.
+        capability_problem = unmanageable_reason(detail, has_gateway=True)
+        reachable = bool(gateway_entries) or wifi
+        items.append(("Remote codes", "Yes" if reachable and capability_problem is None
+                      else "No"))
+        if capability_problem is not None:
+            warnings.append(capability_problem)
         for label, key in (("Model", "modelNum"), ("Firmware", "firmwareRevision")):
             if detail.get(key):
                 items.append((label, str(detail[key])))

@@ -727,3 +727,20 @@ def test_request_count_tracks_calls_against_the_quota(adapter: TTLockAdapter,
     adapter.list_codes("1")
     adapter.list_codes("1")
     assert adapter.request_count == 3  # one sign-in and two reads
+
+
+def test_lock_details_explain_a_lock_that_cannot_take_codes(adapter: TTLockAdapter,
+                                                            api: respx.MockRouter) -> None:
+    api.get("/v3/lock/detail").respond(json={
+        "lockId": 3, "lockAlias": "Old door", "electricQuantity": 70,
+        "featureValue": FV_KEYPAD, "hasGateway": 1, "keyboardPwdVersion": 3})
+    api.get("/v3/gateway/listByLock").respond(json={"list": [
+        {"gatewayId": 11, "gatewayName": "G2 lobby", "rssi": -90}]})
+    api.get("/v3/gateway/detail").respond(json={"gatewayId": 11, "isOnline": 1})
+    details = adapter.lock_details("3")
+    items = dict(details.items)
+    assert items["Gateway"] == "G2 lobby (online, signal weak)"
+    assert items["Remote codes"] == "No"
+    assert items["Passcode version"] == "3"
+    assert [w for w in details.warnings if "version 3" in w]
+    assert not [w for w in details.warnings if "gateway" in w]
