@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import logging
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -353,3 +354,14 @@ def test_create_ignores_keys_for_other_guests_or_dates(
     code = adapter.create_code("101", CodeRequest(START, END, guest_email="ada@example.com"))
     assert create.called
     assert code.vendor_ref == "999"
+
+
+def test_the_company_token_never_reaches_the_log(
+    adapter: FlexipassAdapter, mock: respx.MockRouter, caplog: pytest.LogCaptureFixture
+) -> None:
+    mock.get("getDoorList").respond(200, json=DOORS)
+    with caplog.at_level(logging.DEBUG):
+        adapter.list_locks()
+    assert "getDoorList" in caplog.text  # httpx did log the request URL
+    assert "companyToken=•••" in caplog.text
+    assert COMPANY not in caplog.text and PASSWORD not in caplog.text
