@@ -316,6 +316,14 @@ def timezone_warning(offset_ms: int, zone_name: str, now: datetime) -> str | Non
     )
 
 
+def _normalised_base(address: str) -> str:
+    """Staff may type the host alone ("euapi.ttlock.com"): that means https."""
+    address = address.strip().rstrip("/")
+    if "://" not in address:
+        address = f"https://{address}"
+    return address
+
+
 def _truthy(value: Any) -> bool:
     return str(value).strip().lower() in ("1", "true", "yes", "on")
 
@@ -401,7 +409,7 @@ class TTLockAdapter:
         _install_log_redaction()
         self._config = config
         self._clock: Clock = clock or SystemClock()
-        self.api_base = str(settings.get("api_base") or EU_API_BASE).rstrip("/")
+        self.api_base = _normalised_base(str(settings.get("api_base") or EU_API_BASE))
         self._username = str(settings.get("username") or "").strip()
         self._client_id = str(settings.get("client_id") or "").strip()
         self._client_secret = config.secrets.get("client_secret", "")
@@ -935,10 +943,11 @@ def unmanageable_reason(raw: Mapping[str, Any], *, has_gateway: bool) -> str | N
     elif not has_feature(feature_value, FEATURE_PASSCODE_MANAGEMENT):
         reasons.append("This lock does not let its door codes be managed from a distance.")
     version = _int_or_none(raw.get("keyboardPwdVersion"))
-    if version is None or version < MIN_PASSCODE_VERSION:
-        shown = "unknown" if version is None else str(version)
+    # A detail without the field (it is not in the documented table) does not block: such a
+    # lock would refuse a code with −4043, which reaches the desk as a plain alert.
+    if version is not None and version < MIN_PASSCODE_VERSION:
         reasons.append(
-            f"This lock uses an older passcode system (version {shown}); only version "
+            f"This lock uses an older passcode system (version {version}); only version "
             f"{MIN_PASSCODE_VERSION} or later can be managed from a distance."
         )
     return " ".join(reasons) if reasons else None

@@ -396,3 +396,16 @@ def test_the_demo_starter_connects_the_adapter(clock: FixedClock) -> None:
             adapter.close()
     finally:
         vendor.stop()
+
+
+def test_injected_faults_reach_the_adapter_classified(adapter: TTLockAdapter,
+                                                      sim: TTLockSimulator) -> None:
+    sim.inject_errcode("/v3/lock/listKeyboardPwd", 30006)
+    with pytest.raises(TransientError) as slow_down:
+        adapter.list_codes(ROOM_101)
+    assert slow_down.value.vendor_code == "30006" and slow_down.value.retry_after == 60
+    sim.inject_http_status("/v3/lock/listKeyboardPwd", 503)
+    with pytest.raises(TransientError) as server_error:
+        adapter.list_codes(ROOM_101)
+    assert server_error.value.vendor_code == "HTTP 503"
+    assert len(adapter.list_codes(ROOM_101)) == 2  # faults are used up

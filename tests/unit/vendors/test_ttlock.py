@@ -36,6 +36,7 @@ from mangodesk.vendors.ttlock import (
     has_feature,
     timezone_warning,
     to_ms,
+    unmanageable_reason,
 )
 
 PASSWORD = "s3cret-Pässword"
@@ -744,3 +745,19 @@ def test_lock_details_explain_a_lock_that_cannot_take_codes(adapter: TTLockAdapt
     assert items["Passcode version"] == "3"
     assert [w for w in details.warnings if "version 3" in w]
     assert not [w for w in details.warnings if "gateway" in w]
+
+
+def test_a_bare_host_means_https(clock: FixedClock, api: respx.MockRouter) -> None:
+    adapter = TTLockAdapter(make_config(api_base=" euapi.ttlock.com/ "), clock=clock)
+    try:
+        assert adapter.api_base == EU_API_BASE
+    finally:
+        adapter.close()
+
+
+def test_only_a_known_old_passcode_version_blocks_a_lock() -> None:
+    lock = {"featureValue": FV_KEYPAD, "hasGateway": 1}
+    assert unmanageable_reason({**lock, "keyboardPwdVersion": 4}, has_gateway=True) is None
+    assert unmanageable_reason(lock, has_gateway=True) is None  # field missing: not blocking
+    old = unmanageable_reason({**lock, "keyboardPwdVersion": "2"}, has_gateway=True)
+    assert old is not None and "version 2" in old
