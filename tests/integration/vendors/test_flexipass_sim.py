@@ -179,3 +179,13 @@ def test_demo_vendor_connects_with_the_wizard_values() -> None:
             flexipass.close()
     finally:
         demo.stop()
+
+
+def test_credentials_revoked_after_connecting_are_an_auth_error(
+    sim: FlexipassSimulator, adapter: FlexipassAdapter
+) -> None:
+    code = adapter.create_code("104", CodeRequest(START, END, guest_email=GUEST))
+    sim.credentials_rejected = True
+    with pytest.raises(AuthError, match="username or password"):
+        adapter.update_code("104", code, START, END + timedelta(days=1))
+    assert sim.keys[code.vendor_ref].check_out == datetime(2026, 3, 15, 11, 0)

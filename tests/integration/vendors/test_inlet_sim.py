@@ -185,3 +185,13 @@ def test_demo_vendor_connects_with_the_wizard_values() -> None:
             inlet.close()
     finally:
         demo.stop()
+
+
+def test_token_revoked_after_connecting_is_an_auth_error(
+    sim: InletSimulator, adapter: InletAdapter
+) -> None:
+    code = adapter.create_code("salto-103", CodeRequest(START, END))
+    sim.auth_rejected = True
+    with pytest.raises(AuthError):
+        adapter.revoke_code("salto-103", code)
+    assert code.vendor_ref in sim.grants
