@@ -42,4 +42,22 @@ def default_specs() -> list[ProviderSpec]:
     from mangodesk.vendors.smartair import SMARTAIR_SPEC
     from mangodesk.vendors.ttlock import TTLOCK_SPEC
 
-    return [MANUAL_SPEC, TTLOCK_SPEC, FLEXIPASS_SPEC, INLET_SPEC, SMARTAIR_SPEC]
+    return [MANUAL_SPEC, TTLOCK_SPEC, FLEXIPASS_SPEC, INLET_SPEC, SMARTAIR_SPEC, *plugin_specs()]
+
+
+PLUGIN_ENV = "MANGODESK_PROVIDER_PLUGINS"
+
+
+def plugin_specs() -> list[ProviderSpec]:
+    """Providers named in MANGODESK_PROVIDER_PLUGINS ("package.module:NAME", comma-separated;
+    NAME is a ProviderSpec or a list of them). A hook for test fakes served from another
+    process and for partner builds; a plugin replaces a built-in provider of the same kind."""
+    import importlib
+    import os
+
+    found: list[ProviderSpec] = []
+    for entry in filter(None, (part.strip() for part in os.environ.get(PLUGIN_ENV, "").split(","))):
+        module_name, _, attribute = entry.partition(":")
+        value = getattr(importlib.import_module(module_name), attribute or "SPEC")
+        found.extend(value if isinstance(value, list | tuple) else [value])
+    return found
