@@ -21,6 +21,7 @@ if TYPE_CHECKING:
 # Modules with a ``register(subparsers)`` function, in the order their commands are listed.
 COMMAND_MODULES = [
     "mangodesk.cli.core",
+    "mangodesk.cli.engine",
     "mangodesk.cli.smartair",
     "mangodesk.cli.sync",
 ]

@@ -18,7 +18,7 @@ import threading
 from collections import defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
@@ -207,6 +207,9 @@ class Engine:
         now = self.clock.now()
         with self.db.session() as session:
             snapshot = load_snapshot(session, self.vendors, now, horizon=until)
+        # Staff ask this before switching automation on: show it as if it were on.
+        snapshot.properties = {key: replace(prop, automation_enabled=True)
+                               for key, prop in snapshot.properties.items()}
         return simulate(snapshot, now, until)
 
     # ------------------------------------------------------------------ executing

@@ -1,0 +1,170 @@
+"""``mangodesk run`` (the automation without the desk window) and ``mangodesk plan`` (a dry run).
+
+``run`` is for an always-on PC: it ticks the engine (and the PMS sync when Beds24 is
+connected), logs to the log directory, and stops cleanly on Ctrl-C, SIGTERM, or
+``mangodesk run --stop`` (a stop file, because Windows services get no SIGTERM).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import threading
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from types import FrameType
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import select
+
+from mangodesk.cli import add_json_flag, print_json
+from mangodesk.domain.errors import ValidationError
+from mangodesk.domain.events import Event, EventKind
+from mangodesk.domain.stay import local_instant
+from mangodesk.engine.engine import Engine, EngineConfig
+from mangodesk.store.models import Property
+
+if TYPE_CHECKING:
+    from mangodesk.app import Context
+    from mangodesk.cli import ContextFactory
+
+log = logging.getLogger(__name__)
+
+STOP_FILE_NAME = "service.stop"
+STOP_POLL_SECONDS = 1.0
+
+
+def register(subparsers: Any) -> None:
+    p = subparsers.add_parser(
+        "run", help="run the automation without the desk window (for an always-on PC)")
+    p.add_argument("--stop", action="store_true",
+                   help="ask the running service to stop, then exit")
+    p.set_defaults(func=cmd_run)
+
+    p = subparsers.add_parser(
+        "plan", help="show what the automation would do up to a date, without doing it")
+    p.add_argument("--until", required=True, type=_parse_date, metavar="YYYY-MM-DD",
+                   help="last day to include (hotel time)")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_plan)
+
+
+def _parse_date(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"“{text}” is not a date; write it as YYYY-MM-DD, e.g. 2026-07-01") from None
+
+
+def stop_file(context: Context) -> Path:
+    return context.paths.data_dir / STOP_FILE_NAME
+
+
+def engine_for(context: Context) -> Engine:
+    """The context's engine, or one built from its parts (and registered with it)."""
+    existing = getattr(context.services, "engine", None)
+    if isinstance(existing, Engine):
+        return existing
+    engine = Engine(context.db, context.vendors, context.secrets, context.clock,
+                    context.events, EngineConfig.from_settings(context.settings))
+    context.services.engine = engine
+    return engine
+
+
+def _add_pms_sync(context: Context, engine: Engine) -> None:
+    from mangodesk.pms.base import PmsAuthError
+    from mangodesk.pms.connect import build_beds24_sync
+
+    try:
+        sync = build_beds24_sync(context)
+    except PmsAuthError as exc:
+        log.warning("no PMS sync: %s", exc)
+        print(f"Note: {exc.message} Bookings will not be updated until it is connected.")
+        return
+    engine.add_periodic_job("pms-sync", sync.run_scheduled,
+                            context.settings.sync_interval_minutes * 60)
+
+
+def _log_alert(event: Event) -> None:
+    if event.kind == EventKind.ALERT_RAISED:
+        log.warning("alert (%s): %s", event.data.get("severity"), event.data.get("message"))
+
+
+def cmd_run(args: argparse.Namespace, make_context: ContextFactory) -> int:
+    context = make_context()
+    marker = stop_file(context)
+    if args.stop:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.write_text("stop\n", encoding="utf-8")
+        print("Asked the Mangodesk service to stop; it finishes the calls in progress first.")
+        return 0
+    marker.unlink(missing_ok=True)
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick is noise
+    engine = engine_for(context)
+    _add_pms_sync(context, engine)
+    unsubscribe = context.events.subscribe(_log_alert)
+    stop = threading.Event()
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        log.info("signal %d: stopping", signum)
+        stop.set()
+
+    previous = {}
+    wanted = [signal.SIGINT, signal.SIGTERM]
+    if hasattr(signal, "SIGBREAK"):  # Ctrl-Break in a Windows console
+        wanted.append(signal.SIGBREAK)
+    for signum in wanted:
+        previous[signum] = signal.signal(signum, on_signal)
+    print(f"Mangodesk automation is running (log: {context.paths.log_file}). "
+          "Press Ctrl-C or run `mangodesk run --stop` to stop.", flush=True)
+    log.info("headless service started")
+    try:
+        engine.start()
+        while not stop.wait(STOP_POLL_SECONDS):
+            if marker.exists():
+                log.info("stop file found: stopping")
+                break
+    finally:
+        clean = engine.stop()
+        marker.unlink(missing_ok=True)
+        unsubscribe()
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)
+    log.info("headless service stopped")
+    print("Mangodesk automation stopped." if clean else
+          "Mangodesk automation stopped; calls still in progress are checked at the next start.")
+    return 0
+
+
+def _end_of_day(context: Context, day: date) -> datetime:
+    """The end of ``day`` in the hotel's time zone (the first property's, else UTC)."""
+    with context.db.session() as session:
+        zone = session.scalars(select(Property.timezone).order_by(Property.id)).first() or "UTC"
+    return local_instant(day + timedelta(days=1), time(0, 0), zone)
+
+
+def cmd_plan(args: argparse.Namespace, make_context: ContextFactory) -> int:
+    context = make_context()
+    until = _end_of_day(context, args.until)
+    now = context.clock.now()
+    if until <= now:
+        raise ValidationError(f"{args.until} is already past; choose a later date.",
+                              field="until")
+    steps = engine_for(context).dry_run(until)
+    if args.json:
+        print_json([step.as_dict() for step in steps])
+        return 0
+    if not steps:
+        print(f"Nothing to do until {args.until}.")
+        return 0
+    print(f"What the automation would do until {args.until} (times in UTC):")
+    for step in steps:
+        where = " ".join(part for part in (step.unit, f"({step.lock})") if part)
+        who = f"{step.guest} " if step.guest else ""
+        booking = f"booking {step.booking} " if step.booking else ""
+        sys.stdout.write(f"{step.at:%Y-%m-%d %H:%M}  {step.kind:<7} {where}  {who}{booking}"
+                         f"— {step.summary}\n")
+    return 0
