@@ -428,6 +428,7 @@ class TTLockAdapter:
         self._gateway_of_lock: dict[str, str | None] = {}
         self._account_key = f"{self.api_base}|{self._username}"
         self.request_count = 0  # vendor calls made, against TTLock's monthly quota
+        self._count_lock = threading.Lock()
 
     # ----------------------------------------------------------------- protocol
 
@@ -648,6 +649,10 @@ class TTLockAdapter:
     def close(self) -> None:
         self._http.close()
 
+    def _count_call(self) -> None:
+        with self._count_lock:
+            self.request_count += 1
+
     # ----------------------------------------------------------------- locks
 
     def _lock_info(self, lock_id: str, raw: Mapping[str, Any], gateway_id: str | None,
@@ -779,7 +784,7 @@ class TTLockAdapter:
         writes (the lock may have changed), transient for reads."""
         is_write = method == "POST"
         data = {key: str(value) for key, value in params.items()}
-        self.request_count += 1
+        self._count_call()
         try:
             if is_write:
                 response = self._http.post(path, data=data)
@@ -910,7 +915,7 @@ class TTLockAdapter:
 
     def _send_token(self, form: Mapping[str, str]) -> dict[str, Any]:
         """The OAuth call: a retry is harmless (a new token), so a lost answer is transient."""
-        self.request_count += 1
+        self._count_call()
         try:
             response = self._http.post(OAUTH_PATH, data=dict(form))
         except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
