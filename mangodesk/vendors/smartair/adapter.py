@@ -9,8 +9,10 @@ room, the pre-assignment id (while there is one) and the PIN is kept with the co
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import secrets
+import threading
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -140,15 +142,20 @@ class SmartairAdapter:
         self.capabilities = (
             SMARTAIR_CAPABILITIES
             if length == DEFAULT_PIN_LENGTH
-            else Capabilities(**{**SMARTAIR_CAPABILITIES.__dict__, "pin_rules": pin_rules(length)})
+            else dataclasses.replace(SMARTAIR_CAPABILITIES, pin_rules=pin_rules(length))
         )
         self._zone = _server_zone(settings)
         self._client: SmartairClient | None = None
+        self._client_lock = threading.Lock()  # engine workers share one adapter
 
     # ----------------------------------------------------------------- plumbing
 
     @property
     def client(self) -> SmartairClient:
+        with self._client_lock:
+            return self._connected_client()
+
+    def _connected_client(self) -> SmartairClient:
         if self._client is None:
             settings = self._config.settings
             address = parse_server_address(str(settings.get("server_address", "")), settings)
@@ -164,9 +171,10 @@ class SmartairAdapter:
         return self._client
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        with self._client_lock:
+            if self._client is not None:
+                self._client.close()
+                self._client = None
 
     def _wire_time(self, instant: datetime) -> datetime:
         """Times go out with an explicit offset: the server's zone when configured, else UTC."""

@@ -95,6 +95,13 @@ class ServerAddress:
         return f"{self.host}:{self.port}"
 
 
+def explicitly_true(setting: Any) -> bool:
+    """Only a real yes counts (settings from the wizard arrive as strings)."""
+    if isinstance(setting, bool):
+        return setting
+    return isinstance(setting, str) and setting.strip().lower() == "true"
+
+
 def parse_server_address(text: str, settings: Mapping[str, Any]) -> ServerAddress:
     """Accept ``10.0.0.5``, ``smartair.local:8181`` or ``https://10.0.0.5:8181/TesaHotelPlatform``.
 
@@ -108,7 +115,7 @@ def parse_server_address(text: str, settings: Mapping[str, Any]) -> ServerAddres
             "The Smartair server address is empty.",
             "Type the address of the Smartair Server Platform (ask your Smartair installer).",
         )
-    use_http = settings.get("use_http") is True
+    use_http = explicitly_true(settings.get("use_http"))
     candidate = raw if "://" in raw else f"//{raw}"
     try:
         parts = urlsplit(candidate)

@@ -412,6 +412,20 @@ def test_a_hung_server_does_not_hang_the_caller(
     assert "did not answer" in str(outcome[0])
 
 
+def test_a_slow_answer_within_the_timeout_is_waited_for_and_a_slower_one_is_not(
+    sim: SmartairSimulator, sim_clock: FixedClock
+) -> None:
+    adapter = make_adapter(sim, sim_clock, timeout_seconds=1.5)
+    try:
+        sim.inject("findAllRooms", Fault(delay=0.2))
+        assert adapter.list_locks()
+        sim.inject("findAllRooms", Fault(delay=3))
+        with pytest.raises(TransientError, match="did not answer"):
+            adapter.list_locks()
+    finally:
+        adapter.close()
+
+
 # ------------------------------------------------------------------ certificate pinning
 
 

@@ -123,6 +123,8 @@ def test_plain_http_needs_an_explicit_choice() -> None:
         parse_server_address("http://10.0.0.5:8080", {})
     address = parse_server_address("10.0.0.5", {"use_http": True})
     assert (address.scheme, address.port) == ("http", 8080)
+    assert parse_server_address("http://10.0.0.5:80", {"use_http": "true"}).scheme == "http"
+    assert parse_server_address("10.0.0.5", {"use_http": "no"}).scheme == "https"
 
 
 @pytest.mark.parametrize("typed", ["", "ftp://10.0.0.5", "https://:8181"])
