@@ -407,7 +407,6 @@ class TTLockAdapter:
     ) -> None:
         settings = config.settings
         _install_log_redaction()
-        self._config = config
         self._clock: Clock = clock or SystemClock()
         self.api_base = _normalised_base(str(settings.get("api_base") or EU_API_BASE))
         self._username = str(settings.get("username") or "").strip()
@@ -416,7 +415,10 @@ class TTLockAdapter:
         self._password = config.secrets.get("password", "")
         self._password_is_md5 = _truthy(settings.get("password_is_md5", ""))
         self._hotel_timezone = str(settings.get("hotel_timezone") or "")
-        timeout = float(settings.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS)
+        try:
+            timeout = float(settings.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS)
+        except ValueError:
+            timeout = DEFAULT_TIMEOUT_SECONDS
         self._http = httpx.Client(
             base_url=self.api_base,
             timeout=httpx.Timeout(timeout, connect=min(timeout, 10.0)),
