@@ -102,7 +102,8 @@ def cmd_run(args: argparse.Namespace, make_context: ContextFactory) -> int:
         print("Asked the Mangodesk service to stop; it finishes the calls in progress first.")
         return 0
     marker.unlink(missing_ok=True)
-    logging.getLogger("apscheduler").setLevel(logging.WARNING)  # a line per tick is noise
+    # A line per tick, and one per tick skipped while a long one runs, is noise in the log.
+    logging.getLogger("apscheduler").setLevel(logging.ERROR)
     engine = engine_for(context)
     _add_pms_sync(context, engine)
     unsubscribe = context.events.subscribe(_log_alert)
