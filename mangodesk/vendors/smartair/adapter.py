@@ -443,7 +443,14 @@ class SmartairAdapter:
             )
         now = _minute(self._clock.now())
         if where == "pre":
-            if self._read_time(value(pre, "datePreActivation")) != start:
+            # Compare with the start we booked, not the server's echo: servers that answer in
+            # naive local time would otherwise look "moved" on every end-date change.
+            booked_start = (
+                _minute(code.valid_from)
+                if code.valid_from is not None
+                else self._read_time(value(pre, "datePreActivation"))
+            )
+            if booked_start != start:
                 return self._recreate(ref, code, start, end, cancel_pre=True)
             result = self.client.guests(
                 "precheckinModifyDate",

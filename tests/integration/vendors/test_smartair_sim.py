@@ -488,3 +488,55 @@ def test_sim_rooms_can_be_supplied(sim_clock: FixedClock) -> None:
             assert [lock.name for lock in adapter.list_locks()] == ["Annex 1"]
         finally:
             adapter.close()
+
+
+# ------------------------------------------------------------------ more lifecycle corners
+
+
+def test_a_later_arrival_while_checked_in_checks_out_and_books_again(
+    adapter: SmartairAdapter, sim: SmartairSimulator, sim_clock: FixedClock
+) -> None:
+    live = adapter.create_code(ROOM, stay(days_ahead=-0.5))
+    moved = adapter.update_code(ROOM, live, NOW + timedelta(days=1), NOW + timedelta(days=3))
+    assert sim.calls[-2:] == ["checkout", "precheckin"]
+    assert moved.vendor_ref.startswith("pre:3:") and moved.pin == live.pin
+    assert sim.rooms[3].checkin is None
+
+
+def test_a_lost_checkin_answer_is_recognised_by_the_pin_on_the_room(
+    adapter: SmartairAdapter, sim: SmartairSimulator
+) -> None:
+    sim.inject("checkin", Fault(html_500=True, after_apply=True))
+    with pytest.raises(AmbiguousError):
+        adapter.create_code(ROOM, stay(days_ahead=-0.5))
+    retried = adapter.create_code(ROOM, stay(days_ahead=-0.5))
+    assert retried.vendor_ref == "checkin:3" and retried.pin == "4821"
+
+
+def test_times_go_out_in_the_server_zone_with_an_explicit_offset(
+    sim: SmartairSimulator, sim_clock: FixedClock
+) -> None:
+    adapter = make_adapter(sim, sim_clock, server_timezone="Europe/Madrid")
+    try:
+        created = adapter.create_code(ROOM, stay())
+    finally:
+        adapter.close()
+    request_xml = last_request(sim, "precheckin")
+    assert "<dateActivation>2026-03-12T13:00:00+01:00</dateActivation>" in request_xml
+    [pre] = sim.rooms[3].preassignments.values()
+    assert pre.start == created.valid_from == NOW + timedelta(days=2)
+
+
+def test_the_operator_password_never_reaches_the_log(
+    adapter: SmartairAdapter, sim: SmartairSimulator, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level("DEBUG")
+    created = adapter.create_code(ROOM, stay())
+    adapter.update_code(ROOM, created, created.valid_from, created.valid_to + timedelta(days=1))
+    sim.inject("precheckinCancel", Fault(soap_fault=True))
+    with pytest.raises(AmbiguousError) as raised:
+        adapter.revoke_code(ROOM, created)
+    adapter.revoke_code(ROOM, created)
+    assert caplog.records  # something was logged, so the check below means something
+    assert DEMO_PASSWORD not in caplog.text and DEMO_PASSWORD not in str(raised.value)
+    assert "4821" not in caplog.text  # PINs are masked
