@@ -73,7 +73,9 @@ class PasscodeService(ServiceBase):
             conn = lock.connection
             if conn.kind == VendorKind.MANUAL:
                 return LockDetails(items=(("Lock name", lock.name),))
-            adapter = adapter_for(conn, self.ctx.vendors, self.ctx.secrets)
+            unit = _unit(session, unit_id)
+            adapter = adapter_for(conn, self.ctx.vendors, self.ctx.secrets,
+                                  hotel_timezone=unit.property.timezone)
             vendor_lock_id = lock.vendor_lock_id
         try:
             return adapter.lock_details(vendor_lock_id)

@@ -14,7 +14,8 @@ def secret_key(connection_id: int, field_name: str) -> str:
 
 
 def connection_config(connection: Connection, registry: VendorRegistry,
-                      secrets: SecretStore) -> ConnectionConfig:
+                      secrets: SecretStore, *, hotel_timezone: str | None = None
+                      ) -> ConnectionConfig:
     spec = registry.spec(connection.kind)
     resolved: dict[str, str] = {}
     for field in spec.fields:
@@ -27,14 +28,18 @@ def connection_config(connection: Connection, registry: VendorRegistry,
         value = secrets.get(secret_key(connection.id, name))
         if value is not None:
             resolved[name] = value
+    settings = dict(connection.settings)
+    if hotel_timezone:
+        settings["hotel_timezone"] = hotel_timezone  # lets adapters warn about lock clocks
     return ConnectionConfig(
         connection_id=connection.id,
         kind=connection.kind,
-        settings=dict(connection.settings),
+        settings=settings,
         secrets=resolved,
     )
 
 
 def adapter_for(connection: Connection, registry: VendorRegistry,
-                secrets: SecretStore) -> VendorAdapter:
-    return registry.adapter(connection_config(connection, registry, secrets))
+                secrets: SecretStore, *, hotel_timezone: str | None = None) -> VendorAdapter:
+    return registry.adapter(connection_config(connection, registry, secrets,
+                                              hotel_timezone=hotel_timezone))
