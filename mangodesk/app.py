@@ -17,6 +17,7 @@ from mangodesk.store.secrets import SecretStore
 from mangodesk.vendors.registry import VendorRegistry, default_specs
 
 if TYPE_CHECKING:
+    from mangodesk.engine.engine import Engine
     from mangodesk.services.facade import Services
 
 log = logging.getLogger(__name__)
@@ -80,3 +81,21 @@ def build_context(
     )
     context.services = Services(context)
     return context
+
+
+def attach_engine(context: Context) -> Engine:
+    """Build the lifecycle engine for this context (not started). The process that runs the
+    automation — the GUI, or ``mangodesk run`` — calls this once and starts it."""
+    from mangodesk.engine.engine import Engine, EngineConfig
+
+    if context.services.engine is None:
+        context.services.engine = Engine(
+            context.db,
+            context.vendors,
+            context.secrets,
+            context.clock,
+            context.events,
+            EngineConfig.from_settings(context.settings),
+        )
+    engine: Engine = context.services.engine
+    return engine
