@@ -133,10 +133,13 @@ class SmartairAdapter:
         self._config = config
         self._clock = clock or SystemClock()
         settings = config.settings
-        length = int(settings.get("pin_length") or DEFAULT_PIN_LENGTH)
+        try:
+            length = int(settings.get("pin_length") or DEFAULT_PIN_LENGTH)
+        except (TypeError, ValueError):
+            length = 0
         if length not in PIN_LENGTHS:
             raise PermanentError(
-                f"A Smartair PIN length of {length} digits is not supported.",
+                f"A Smartair PIN length of “{settings.get('pin_length')}” is not supported.",
                 "Choose a length between 4 and 8 digits in the connection settings.",
             )
         self.capabilities = (

@@ -177,7 +177,14 @@ def build_http_client(
     if address.use_http:
         verify = True  # irrelevant for http://, and never a verify-off
     elif pinned_sha256:
-        verify = PinnedSSLContext(pinned_sha256)
+        try:
+            verify = PinnedSSLContext(pinned_sha256)
+        except ValueError:
+            raise PermanentError(
+                "The accepted certificate fingerprint stored for this Smartair connection is "
+                "damaged.",
+                "Run the connection check again and accept the server's certificate anew.",
+            ) from None
     else:
         raise PermanentError(
             "The Smartair server's certificate has not been accepted yet.",

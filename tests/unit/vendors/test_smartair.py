@@ -162,10 +162,23 @@ def test_spec_is_registered_with_the_password_as_the_only_secret() -> None:
     assert SMARTAIR_SPEC.lock_noun == "room"
 
 
-def test_unsupported_pin_length_is_refused() -> None:
-    config = ConnectionConfig(1, VendorKind.SMARTAIR, {"pin_length": 12}, {})
+@pytest.mark.parametrize("length", [12, "3", "four"])
+def test_unsupported_pin_length_is_refused(length: object) -> None:
+    config = ConnectionConfig(1, VendorKind.SMARTAIR, {"pin_length": length}, {})
     with pytest.raises(PermanentError, match="PIN length"):
         SmartairAdapter(config)
+
+
+def test_a_damaged_stored_fingerprint_is_a_plain_error() -> None:
+    config = ConnectionConfig(
+        1, VendorKind.SMARTAIR,
+        {"server_address": "10.0.0.5", "operator_name": "desk", "pinned_sha256": "AB:CD"},
+        {"operator_password": "x"},
+    )
+    adapter = SmartairAdapter(config)
+    with pytest.raises(PermanentError, match="damaged"):
+        adapter.list_locks()
+    adapter.close()
 
 
 # ------------------------------------------------------------------ the reconstructed WSDL
