@@ -30,7 +30,7 @@ CHECK_IN = datetime(2026, 6, 10, 13, 0, tzinfo=UTC)  # 15:00 in Oslo
 ISSUE_AT = CHECK_IN - timedelta(hours=48)
 CONFIG = EngineConfig(retry_interval=timedelta(minutes=5), jitter=timedelta(seconds=0),
                       worker_threads=2, per_connection_concurrency=1)
-TIMEOUT = httpx.Timeout(connect=5.0, read=0.5, write=5.0, pool=5.0)
+TIMEOUT = httpx.Timeout(connect=5.0, read=1.0, write=5.0, pool=5.0)
 GUEST_EMAIL = "guest@example.org"  # what tests.fakes.world puts on every booking
 
 

@@ -26,7 +26,7 @@ from mangodesk.vendors.flexipass import NO_EMAIL_MESSAGE, FlexipassAdapter
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 START = datetime(2026, 3, 12, 14, 0, tzinfo=UTC)  # 15:00 in Oslo
 END = datetime(2026, 3, 15, 10, 0, tzinfo=UTC)  # 11:00 in Oslo
-TIMEOUT = httpx.Timeout(connect=5.0, read=0.5, write=5.0, pool=5.0)
+TIMEOUT = httpx.Timeout(connect=5.0, read=1.0, write=5.0, pool=5.0)
 GUEST = "ada@example.com"
 
 

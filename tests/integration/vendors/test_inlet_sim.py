@@ -26,7 +26,7 @@ NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 START = NOW + timedelta(hours=48)
 END = START + timedelta(days=2)
 # Short enough that a hung simulator fails the call quickly; long enough for loopback.
-TIMEOUT = httpx.Timeout(connect=5.0, read=0.5, write=5.0, pool=5.0)
+TIMEOUT = httpx.Timeout(connect=5.0, read=1.0, write=5.0, pool=5.0)
 
 
 @pytest.fixture
