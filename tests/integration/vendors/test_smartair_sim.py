@@ -540,3 +540,31 @@ def test_the_operator_password_never_reaches_the_log(
     assert caplog.records  # something was logged, so the check below means something
     assert DEMO_PASSWORD not in caplog.text and DEMO_PASSWORD not in str(raised.value)
     assert "4821" not in caplog.text  # PINs are masked
+
+
+def test_the_served_wsdls_load_in_zeep_over_the_pinned_transport(
+    sim: SmartairSimulator,
+) -> None:
+    """The simulator serves both contracts on ?wsdl (XSD imports and soap:address rewritten
+    to itself), so a client that reads the live WSDL works too."""
+    import zeep
+
+    from mangodesk.vendors.smartair.transport import (
+        HttpxTransport,
+        build_http_client,
+        parse_server_address,
+    )
+
+    http = build_http_client(parse_server_address(sim.address, {}),
+                             sim.certificate_fingerprint, 5)
+    try:
+        settings = zeep.Settings(strict=False, xsd_ignore_sequence_order=True)
+        for service in ("GuestsWebService", "DoorsWebService"):
+            client = zeep.Client(f"{sim.service_url(service)}?wsdl",
+                                 transport=HttpxTransport(http), settings=settings)
+            assert service in str(client.wsdl.services)
+        version = zeep.Client(f"{sim.service_url('DoorsWebService')}?wsdl",
+                              transport=HttpxTransport(http), settings=settings)
+        assert version.service.getVersion().platformVersion == "5.61"
+    finally:
+        http.close()
