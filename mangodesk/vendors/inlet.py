@@ -132,26 +132,29 @@ class InletAdapter:
         )
         steps = [token_step, locks_step]
         hidden = Counter(r for r in (hidden_reason(lock) for lock in locks) if r is not None)
+        hidden_count = sum(hidden.values())
+        why = ", ".join(f"{count} {HIDDEN_REASONS[key]}" for key, count in hidden.items())
         if hidden:
-            why = ", ".join(f"{count} {HIDDEN_REASONS[key]}" for key, count in hidden.items())
+            pronoun = "it" if hidden_count == 1 else "they"
             steps.append(
                 ReportStep(
                     "Hidden locks",
                     True,
-                    f"{_plural(sum(hidden.values()), 'lock')} not shown because they cannot "
+                    f"{_plural(hidden_count, 'lock')} not shown because {pronoun} cannot "
                     f"take PIN codes ({why}).",
                 )
             )
         summary = (
-            f"Connected to Inlet: {_plural(len(usable), 'lock')} ready to link."
+            f"Connected to Inlet: {_plural(len(usable), 'lock')} ready to link"
             if usable
-            else "Connected to Inlet, but none of your locks can take a PIN code."
+            else "Connected to Inlet, but none of your locks can take a PIN code"
         )
+        summary += f"; {hidden_count} hidden ({why})." if hidden else "."
         return ConnectionReport(
             ok=True,
             summary=summary,
             steps=tuple(steps),
-            details={"pin_locks": str(len(usable)), "hidden_locks": str(sum(hidden.values()))},
+            details={"pin_locks": str(len(usable)), "hidden_locks": str(hidden_count)},
         )
 
     def list_locks(self) -> list[LockInfo]:

@@ -108,7 +108,10 @@ def test_connection_counts_hidden_locks_and_says_why(
     assert "2 mobile key only" in hidden.message
     assert "1 auto-unlock only" in hidden.message
     assert "1 no PIN-code support" in hidden.message
-    assert "2 locks ready" in report.summary
+    assert report.summary == (
+        "Connected to Inlet: 2 locks ready to link; 4 hidden "
+        "(2 mobile key only, 1 auto-unlock only, 1 no PIN-code support)."
+    )
 
 
 def test_connection_with_rejected_token_reports_a_fix_without_the_token(
@@ -131,6 +134,10 @@ def test_connection_with_no_pin_locks_is_flagged(
     assert not locks_step.ok
     assert locks_step.fix
     assert "none of your locks" in report.summary
+    hidden = next(step for step in report.steps if step.name == "Hidden locks")
+    assert hidden.message == (
+        "1 lock not shown because it cannot take PIN codes (1 mobile key only)."
+    )
 
 
 def test_list_locks_offers_only_pin_capable_locks_with_their_attributes(
