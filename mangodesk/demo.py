@@ -12,6 +12,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from sqlalchemy import select
+
 from mangodesk.app import Context, build_context
 from mangodesk.domain.clock import Clock, SystemClock
 from mangodesk.domain.stay import local_instant
@@ -71,29 +73,13 @@ class Demo:
 
 def start_demo(paths: Paths, settings: Settings, *, clock: Clock | None = None,
                with_simulators: bool = True) -> Demo:
+    """A throwaway hotel. With simulators, bookings come from a simulated Beds24 account
+    through the real sync, and each lock vendor's simulator is connected and linked to a few
+    units, so the automation issues real codes as soon as the engine runs."""
     clock = clock or SystemClock()
     context = build_context(paths, settings, secrets=SecretStore(MemoryKeyring()), clock=clock,
                             actor="demo")
     demo = Demo(context)
-    seed_hotel(context, clock.now())
-    seed_manual_locks(context, clock.now())
-    if with_simulators:
-        for module_name in DEMO_VENDOR_MODULES:
-            try:
-                module = importlib.import_module(module_name)
-            except ImportError:
-                continue
-            starter = getattr(module, "start_for_demo", None)
-            if starter is None:
-                continue
-            try:
-                vendor = starter()
-                demo.vendors.append(vendor)
-                context.services.connections.connect(vendor.kind, {**vendor.values,
-                                                                   **vendor.settings},
-                                                     vendor.display_name)
-            except Exception:
-                log.exception("demo simulator %s could not start", module_name)
     original_close = context.close
 
     def close() -> None:
@@ -101,7 +87,64 @@ def start_demo(paths: Paths, settings: Settings, *, clock: Clock | None = None,
         demo.stop()
 
     context.close = close  # type: ignore[method-assign]
+    if not (with_simulators and _sync_from_simulated_pms(demo)):
+        seed_hotel(context, clock.now())
+    seed_manual_locks(context, clock.now())
+    if with_simulators:
+        _connect_simulated_vendors(demo)
     return demo
+
+
+def _sync_from_simulated_pms(demo: Demo) -> bool:
+    """Connect the Beds24 simulator and run the first full sync. False if it cannot."""
+    context = demo.context
+    try:
+        from mangodesk.pms.beds24 import Beds24Settings
+        from mangodesk.pms.connect import build_beds24_sync, connect_beds24
+        from mangodesk.sim.beds24 import start_for_demo
+
+        simulator, values = start_for_demo(context.clock.now().date(), rooms=16)
+        demo.stoppers.append(simulator.stop)
+        connect_beds24(context.db, context.secrets, context.clock, values["invite_code"],
+                       Beds24Settings(base_url=values["base_url"], timezone=values["timezone"]))
+        sync = build_beds24_sync(context)
+        try:
+            result = sync.run_once()
+        finally:
+            sync.close()
+        return bool(result.ok)
+    except Exception:
+        log.exception("the simulated PMS could not be connected; using built-in sample data")
+        return False
+
+
+def _connect_simulated_vendors(demo: Demo) -> None:
+    """Start every vendor simulator, connect it, and link two unlinked units to its first
+    remotely manageable locks."""
+    context = demo.context
+    services = context.services
+    for module_name in DEMO_VENDOR_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+            vendor = module.start_for_demo()
+        except Exception:
+            log.exception("demo simulator %s could not start", module_name)
+            continue
+        demo.vendors.append(vendor)
+        try:
+            result = services.connections.connect(
+                vendor.kind, {**vendor.values, **vendor.settings}, vendor.display_name)
+        except Exception:
+            log.exception("demo connection to %s failed", vendor.display_name)
+            continue
+        locks = [lock for lock in result.locks if lock.manageable]
+        free_units = [row for row in services.units.list_units()
+                      if row.lock_id is None and row.kind != UnitKind.BED]
+        for unit, lock in zip(free_units[:2], locks[:2], strict=False):
+            try:
+                services.links.link(unit.id, lock_id=lock.id)
+            except Exception:
+                log.exception("demo link of %s to %s failed", unit.name, lock.name)
 
 
 def seed_hotel(context: Context, now: datetime) -> None:
@@ -148,29 +191,33 @@ def seed_hotel(context: Context, now: datetime) -> None:
 
 
 def seed_manual_locks(context: Context, now: datetime) -> None:
-    """Manual locks on a few units, and the codes staff typed for current guests."""
+    """Manual locks on the first units, with the code staff typed for each unit's current or
+    next guest (the Manual provider's way of keying a stay)."""
     services = context.services
-    units = {row.name: row.id for row in services.units.list_units()}
-    for unit_name, lock_name in [("Room 101", "Room 101 keypad"), ("Room 102", "Room 102 keypad"),
-                                 ("Apartment Sol", "Sol lockbox"),
-                                 ("Dorm 6 · Bed A", "Dorm front door")]:
-        services.links.link(units[unit_name], manual_lock_name=lock_name)
+    rows = [r for r in services.units.list_units() if r.kind != UnitKind.BED][:3]
+    codes = iter(["482915", "730264", "5307"])
     today = now.astimezone(UTC).date()
+    for row in rows:
+        services.links.link(row.id, manual_lock_name=f"{row.name} keypad")
     with context.db.transaction() as session:
-        for unit_name, code, start, end, guest in [
-            ("Room 101", "482915", -1, 2, GUESTS[0]),
-            ("Room 102", "730264", 0, 3, GUESTS[1]),
-            ("Apartment Sol", "5307", 2, 9, GUESTS[4]),
-        ]:
-            unit = session.get(Unit, units[unit_name])
+        for row in rows:
+            unit = session.get(Unit, row.id)
             assert unit is not None and unit.link is not None
+            stay = session.scalars(
+                select(Booking).join(BookingUnit, BookingUnit.booking_id == Booking.id)
+                .where(BookingUnit.unit_id == unit.id, Booking.departure > today,
+                       Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN]))
+                .order_by(Booking.arrival)
+            ).first()
+            start, end = ((stay.arrival, stay.departure) if stay else
+                          (today, today + timedelta(days=2)))
             session.add(AccessCode(
                 unit_id=unit.id, lock_id=unit.link.lock_id, origin=CodeOrigin.MANUAL,
-                code=code, vendor_ref=f"manual:{unit.link.lock.vendor_lock_id}",
-                valid_from=_at(today + timedelta(days=start), time(15, 0)),
-                valid_to=_at(today + timedelta(days=end), time(11, 0)),
-                guest_name=guest, state=CodeState.ACTIVE, managed=True, attempts=0,
-                created_at=now, updated_at=now,
+                booking_id=stay.id if stay else None, code=next(codes),
+                vendor_ref=f"manual:{unit.link.lock.vendor_lock_id}",
+                valid_from=_at(start, time(15, 0)), valid_to=_at(end, time(11, 0)),
+                guest_name=stay.guest_name if stay else None, state=CodeState.ACTIVE,
+                managed=True, attempts=0, created_at=now, updated_at=now,
             ))
 
 
