@@ -44,7 +44,8 @@ class LoopbackServer:
 
     def start(self) -> LoopbackServer:
         self._thread = threading.Thread(
-            target=self._server.serve_forever, name=f"sim-{self.port}", daemon=True
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05},
+            name=f"sim-{self.port}", daemon=True
         )
         self._thread.start()
         return self
