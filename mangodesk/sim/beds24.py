@@ -16,8 +16,10 @@ Where the public docs are silent the simulator assumes (and Mangodesk copes eith
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
+import socket
 import threading
 from collections import deque
 from collections.abc import Iterator
@@ -137,6 +139,7 @@ class Beds24Simulator:
         self.exchanges: deque[Exchange] = deque(maxlen=5000)
         self.request_count = 0
         self._server: LoopbackServer | None = None
+        self._connections: set[Any] = set()
 
     # ------------------------------------------------------------------ server
 
@@ -145,10 +148,17 @@ class Beds24Simulator:
         return self
 
     def stop(self) -> None:
+        """Stop listening and drop open keep-alive connections, like a server going away."""
         self._stopping.set()
         if self._server is not None:
             self._server.stop()
             self._server = None
+        with self._lock:
+            connections = list(self._connections)
+            self._connections.clear()
+        for connection in connections:
+            with contextlib.suppress(OSError):
+                connection.shutdown(socket.SHUT_RDWR)
 
     def __enter__(self) -> Beds24Simulator:
         return self.start()
@@ -675,6 +685,19 @@ def _booking_json(
 def _handler_for(sim: Beds24Simulator) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+
+        def setup(self) -> None:
+            super().setup()
+            # Headers and body go out in separate writes: without this, Nagle's algorithm
+            # and delayed ACKs add ~40 ms to every keep-alive request.
+            self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+            with sim._lock:
+                sim._connections.add(self.connection)
+
+        def finish(self) -> None:
+            with sim._lock:
+                sim._connections.discard(self.connection)
+            super().finish()
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
