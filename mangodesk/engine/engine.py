@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from mangodesk.domain.clock import Clock
 from mangodesk.domain.errors import MangodeskError, NotFoundError, ValidationError, mask_code
@@ -53,7 +53,7 @@ from mangodesk.engine.planning import (
 from mangodesk.store import audit
 from mangodesk.store.alerts import clear_alert, raise_alert
 from mangodesk.store.db import Database
-from mangodesk.store.models import AccessCode, Connection, Lock, Operation
+from mangodesk.store.models import AccessCode, Booking, Connection, Lock, Operation
 from mangodesk.store.secrets import SecretStore
 from mangodesk.vendors.base import (
     AlreadyGoneError,
@@ -323,33 +323,33 @@ class Engine:
         """Mark the operation running (committed before the call) and read what it needs."""
         now = self.clock.now()
         with self._write_lock, self.db.transaction() as session:
-            operation = session.get(Operation, operation_id)
-            if operation is None or operation.status != OperationStatus.QUEUED:
+            row = session.execute(
+                select(Operation, AccessCode, Lock, Connection, Booking.guest_email)
+                .join(AccessCode, Operation.access_code_id == AccessCode.id)
+                .join(Lock, AccessCode.lock_id == Lock.id)
+                .join(Connection, Lock.connection_id == Connection.id)
+                .outerjoin(Booking, AccessCode.booking_id == Booking.id)
+                .where(Operation.id == operation_id)
+            ).first()
+            if row is None:
                 return None
-            code = operation.access_code
-            earlier = session.scalar(
-                select(func.count()).select_from(Operation).where(
-                    Operation.access_code_id == code.id,
-                    Operation.status.in_(OPEN_STATUSES),
-                    Operation.id < operation.id,
-                )
-            )
-            if earlier:
+            operation, code, lock, connection, guest_email = row
+            if operation.status != OperationStatus.QUEUED:
                 return None
-            create_was_tried = bool(session.scalar(
-                select(func.count()).select_from(Operation).where(
-                    Operation.access_code_id == code.id,
-                    Operation.kind == OperationKind.CREATE,
-                    Operation.attempts > 0,
-                )
-            ))
+            siblings = session.execute(
+                select(Operation.id, Operation.kind, Operation.status, Operation.attempts)
+                .where(Operation.access_code_id == code.id, Operation.id != operation.id)
+            ).all()
+            if any(other_id < operation.id and status in OPEN_STATUSES
+                   for other_id, _, status, _ in siblings):
+                return None  # an earlier step for this code is still open: it goes first
+            create_was_tried = any(kind == OperationKind.CREATE and attempts > 0
+                                   for _, kind, _, attempts in siblings) or (
+                operation.kind == OperationKind.CREATE and operation.attempts > 0)
             operation.status = OperationStatus.RUNNING
             operation.attempts += 1
             operation.updated_at = now
             code.attempts = operation.attempts
-            lock = code.lock
-            connection = lock.connection
-            booking = code.booking
             return _Job(
                 operation_id=operation.id,
                 kind=OperationKind(operation.kind),
@@ -361,7 +361,7 @@ class Engine:
                 valid_from=code.valid_from,
                 valid_to=code.valid_to,
                 guest_name=code.guest_name,
-                guest_email=booking.guest_email if booking is not None else None,
+                guest_email=guest_email,
                 label=code_label(code),
                 check_lock_first=bool(operation.payload.get("check_lock_first")),
                 create_was_tried=create_was_tried,
@@ -433,10 +433,15 @@ class Engine:
         now = self.clock.now()
         events: list[Event] = []
         with self._write_lock, self.db.transaction() as session:
-            operation = session.get(Operation, job.operation_id)
-            if operation is None:
+            row = session.execute(
+                select(Operation, AccessCode, Lock)
+                .join(AccessCode, Operation.access_code_id == AccessCode.id)
+                .join(Lock, AccessCode.lock_id == Lock.id)
+                .where(Operation.id == job.operation_id)
+            ).first()
+            if row is None:
                 return Outcome.SKIPPED
-            code = operation.access_code
+            operation, code, _ = row
             if result.error is None:
                 outcome = self._succeeded(session, operation, code, result.vendor_code, now,
                                           events)
@@ -453,6 +458,7 @@ class Engine:
         operation.last_error = None
         operation.last_error_class = None
         operation.updated_at = now
+        had_trouble = code.last_error is not None or code.state == CodeState.FAILED
         code.last_error = None
         code.updated_at = now
         kind = OperationKind(operation.kind)
@@ -468,7 +474,7 @@ class Engine:
         else:
             code.state = CodeState.REVOKED
             verb = "removed from"
-        if clear_alert(session, f"code:{code.id}", now) is not None:
+        if had_trouble and clear_alert(session, f"code:{code.id}", now) is not None:
             events.append(Event(EventKind.ALERT_CLEARED, data={"code_id": code.id}))
         audit.record(
             session, actor=audit.AUTOMATION, action=f"code.{kind.value}",

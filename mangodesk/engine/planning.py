@@ -43,6 +43,7 @@ from mangodesk.domain.types import (
     CodeState,
     OperationKind,
     OperationStatus,
+    VendorKind,
 )
 from mangodesk.engine.outbox import enqueue, open_operations
 from mangodesk.store import audit
@@ -94,11 +95,15 @@ def traits_of(capabilities: Capabilities) -> LockTraits:
     )
 
 
-def capabilities_of(registry: VendorRegistry, connection: Connection) -> Capabilities:
+def capabilities_for_kind(registry: VendorRegistry, kind: str) -> Capabilities:
     try:
-        return registry.spec(connection.kind).capabilities
-    except NotFoundError:
+        return registry.spec(VendorKind(kind)).capabilities
+    except (NotFoundError, ValueError):
         return NOT_AUTOMATED  # a provider this version does not ship: never automate it
+
+
+def capabilities_of(registry: VendorRegistry, connection: Connection) -> Capabilities:
+    return capabilities_for_kind(registry, connection.kind)
 
 
 @dataclass
@@ -133,37 +138,47 @@ def load_snapshot(
     links: dict[int, PlanUnitLink] = {}
     capabilities: dict[int, Capabilities] = {}
     lock_names: dict[int, str] = {}
-    for link, lock, connection in session.execute(
-        select(UnitLink, Lock, Connection)
+    caps_by_kind: dict[str, Capabilities] = {}
+    for (unit_id, lock_id, lock_name, manageable, reason, present, kind) in session.execute(
+        select(UnitLink.unit_id, Lock.id, Lock.name, Lock.manageable, Lock.unmanageable_reason,
+               Lock.present, Connection.kind)
         .join(Lock, UnitLink.lock_id == Lock.id)
         .join(Connection, Lock.connection_id == Connection.id)
     ):
-        caps = capabilities_of(registry, connection)
-        capabilities[lock.id] = caps
-        lock_names[lock.id] = lock.name
-        links[link.unit_id] = PlanUnitLink(
-            unit_id=link.unit_id,
-            lock_id=lock.id,
+        if kind not in caps_by_kind:
+            caps_by_kind[kind] = capabilities_for_kind(registry, kind)
+        caps = caps_by_kind[kind]
+        capabilities[lock_id] = caps
+        lock_names[lock_id] = lock_name
+        links[unit_id] = PlanUnitLink(
+            unit_id=unit_id,
+            lock_id=lock_id,
             traits=traits_of(caps),
-            manageable=lock.manageable and lock.present,
-            unmanageable_reason=lock.unmanageable_reason
-            or (None if lock.present else "the provider no longer lists it"),
-            lock_name=lock.name,
+            manageable=manageable and present,
+            unmanageable_reason=reason
+            or (None if present else "the provider no longer lists it"),
+            lock_name=lock_name,
         )
     codes = [
         PlanCode(
-            id=c.id,
-            lock_id=c.lock_id,
-            unit_id=c.unit_id,
-            origin=CodeOrigin(c.origin),
-            state=CodeState(c.state),
-            valid_from=c.valid_from,
-            valid_to=c.valid_to,
-            booking_id=c.booking_id,
-            pin=c.code,
-            managed=c.managed,
+            id=code_id,
+            lock_id=lock_id,
+            unit_id=unit_id,
+            origin=CodeOrigin(origin),
+            state=CodeState(state),
+            valid_from=valid_from,
+            valid_to=valid_to,
+            booking_id=booking_id,
+            pin=pin,
+            managed=managed,
         )
-        for c in session.scalars(select(AccessCode).where(AccessCode.state.in_(SNAPSHOT_STATES)))
+        for code_id, lock_id, unit_id, origin, state, valid_from, valid_to, booking_id, pin,
+        managed in session.execute(
+            select(AccessCode.id, AccessCode.lock_id, AccessCode.unit_id, AccessCode.origin,
+                   AccessCode.state, AccessCode.valid_from, AccessCode.valid_to,
+                   AccessCode.booking_id, AccessCode.code, AccessCode.managed)
+            .where(AccessCode.state.in_(SNAPSHOT_STATES))
+        )
     ]
     longest_lead = max((p.lead for p in properties.values()), default=timedelta(hours=48))
     until = max(now, horizon or now) + longest_lead + timedelta(days=2)
@@ -192,31 +207,36 @@ def _load_bookings(
     session: Session, ids: Sequence[int]
 ) -> tuple[list[PlanBooking], dict[int, str]]:
     units: dict[int, list[int]] = defaultdict(list)
-    rows: list[Booking] = []
+    bookings: list[PlanBooking] = []
+    refs: dict[int, str] = {}
+    columns = (Booking.id, Booking.property_id, Booking.status, Booking.arrival,
+               Booking.departure, Booking.arrival_time, Booking.departure_time,
+               Booking.guest_name, Booking.guest_email, Booking.pms_id)
+    rows: list[Any] = []
     for part in chunks(ids):
-        rows.extend(session.scalars(select(Booking).where(Booking.id.in_(part))))
+        rows.extend(session.execute(select(*columns).where(Booking.id.in_(part))).all())
         for booking_id, unit_id in session.execute(
             select(BookingUnit.booking_id, BookingUnit.unit_id).where(
                 BookingUnit.booking_id.in_(part)
             )
         ):
             units[booking_id].append(unit_id)
-    bookings = [
-        PlanBooking(
-            id=b.id,
-            property_id=b.property_id,
-            status=BookingStatus(b.status),
-            arrival=b.arrival,
-            departure=b.departure,
-            unit_ids=tuple(sorted(units.get(b.id, ()))),
-            arrival_time=b.arrival_time,
-            departure_time=b.departure_time,
-            guest_name=b.guest_name,
-            guest_email=b.guest_email,
-        )
-        for b in rows
-    ]
-    return bookings, {b.id: b.pms_id for b in rows}
+    for (booking_id, property_id, status, arrival, departure, arrival_time, departure_time,
+         guest_name, guest_email, pms_id) in rows:
+        bookings.append(PlanBooking(
+            id=booking_id,
+            property_id=property_id,
+            status=BookingStatus(status),
+            arrival=arrival,
+            departure=departure,
+            unit_ids=tuple(sorted(units.get(booking_id, ()))),
+            arrival_time=arrival_time,
+            departure_time=departure_time,
+            guest_name=guest_name,
+            guest_email=guest_email,
+        ))
+        refs[booking_id] = pms_id
+    return bookings, refs
 
 
 # --------------------------------------------------------------------------- applying
