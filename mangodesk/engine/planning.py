@@ -23,6 +23,7 @@ from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.pinrules import PinRules
 from mangodesk.domain.pins import NoFreePinError, generate_pin, pin_problem, prefix_clash
 from mangodesk.domain.planner import (
+    CURRENT_STATES,
     CreateCode,
     ExpireCode,
     IssueBlocked,
@@ -377,10 +378,15 @@ def _create(session: Session, action: CreateCode, snapshot: Snapshot, now: datet
             applied.events.append(alert_event(alert.id, AlertSeverity.WARNING, message))
 
 
+def _still_ours(code: AccessCode | None) -> bool:
+    """Re-checked at write time: staff may have revoked or unmanaged it since the snapshot."""
+    return code is not None and code.managed and CodeState(code.state) in CURRENT_STATES
+
+
 def _update(session: Session, action: UpdateWindow, now: datetime, actor: str,
             applied: Applied) -> None:
     code = session.get(AccessCode, action.code_id)
-    if code is None:
+    if code is None or not _still_ours(code):
         return
     before = {"valid_from": code.valid_from.isoformat(), "valid_to": code.valid_to.isoformat()}
     code.valid_from = action.valid_from
@@ -403,7 +409,7 @@ def _update(session: Session, action: UpdateWindow, now: datetime, actor: str,
 def _revoke(session: Session, action: RevokeCode, now: datetime, actor: str,
             applied: Applied) -> None:
     code = session.get(AccessCode, action.code_id)
-    if code is None:
+    if code is None or not _still_ours(code):
         return
     before = {"state": str(code.state)}
     enqueue(session, code, OperationKind.REVOKE, now,
@@ -421,7 +427,7 @@ def _revoke(session: Session, action: RevokeCode, now: datetime, actor: str,
 def _expire(session: Session, action: ExpireCode, now: datetime, actor: str,
             applied: Applied) -> None:
     code = session.get(AccessCode, action.code_id)
-    if code is None:
+    if code is None or not _still_ours(code):
         return
     before = {"state": str(code.state)}
     for operation in open_operations(session, code.id):

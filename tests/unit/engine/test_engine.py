@@ -376,3 +376,26 @@ def test_dry_run_lists_what_would_happen(engine: Engine, world: World,
         ("create", "Ada Smith", "101"), ("expire", "Ada Smith", "101")]
     assert steps[0].at == ISSUE_AT
     assert world.codes() == [] and fake.calls == []
+
+
+def test_a_stale_plan_does_not_override_a_staff_revoke(engine: Engine, world: World,
+                                                       engine_clock: FixedClock) -> None:
+    from mangodesk.domain.planner import UpdateWindow
+    from mangodesk.engine.planning import apply_actions, load_snapshot
+    from mangodesk.store.models import AccessCode
+
+    world.add_booking(ARRIVAL, DEPARTURE, "101")
+    engine.tick()
+    code = world.code()
+    with world.db.session() as s:
+        snapshot = load_snapshot(s, engine.vendors, engine_clock.now())
+    with world.db.transaction() as s:  # staff revoked it while the planner was thinking
+        row = s.get(AccessCode, code.id)
+        assert row is not None
+        row.state = CodeState.REVOKING
+    with world.db.transaction() as s:
+        applied = apply_actions(s, [UpdateWindow(code.id, code.valid_from,
+                                                 code.valid_to + timedelta(days=1), "later")],
+                                snapshot, engine_clock.now())
+    assert applied.operations == 0
+    assert world.code().valid_to == code.valid_to
