@@ -46,10 +46,16 @@ def setup_logging(paths: Paths, *, verbose: bool = False) -> logging.Handler:
     root = logging.getLogger()
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose else logging.INFO)
-    # httpx logs full URLs (which can carry tokens in query strings): keep it quiet.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
-    logging.getLogger("httpcore").setLevel(logging.WARNING)
+    # httpx logs full URLs (which can carry tokens in query strings): keep it quiet. The
+    # handler refuses those records rather than changing the libraries' own logger levels.
+    handler.addFilter(_quiet_http_libraries)
     return handler
+
+
+def _quiet_http_libraries(record: logging.LogRecord) -> bool:
+    if record.name.startswith(("httpx", "httpcore")):
+        return record.levelno >= logging.WARNING
+    return True
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
