@@ -23,7 +23,7 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 
 from mangodesk.domain.clock import Clock
 from mangodesk.domain.errors import MangodeskError, NotFoundError, ValidationError, mask_code
@@ -46,14 +46,20 @@ from mangodesk.engine.planning import (
     capabilities_of,
     choose_pin,
     code_event,
-    code_label,
     load_snapshot,
     taken_pins,
 )
 from mangodesk.store import audit
 from mangodesk.store.alerts import clear_alert, raise_alert
 from mangodesk.store.db import Database
-from mangodesk.store.models import AccessCode, Booking, Connection, Lock, Operation
+from mangodesk.store.models import (
+    AccessCode,
+    AuditEvent,
+    Booking,
+    Connection,
+    Lock,
+    Operation,
+)
 from mangodesk.store.secrets import SecretStore
 from mangodesk.vendors.base import (
     AlreadyGoneError,
@@ -121,7 +127,13 @@ class _Job:
     operation_id: int
     kind: OperationKind
     code_id: int
-    connection: Connection
+    connection_id: int
+    connection_kind: str
+    lock_id: int
+    lock_name: str
+    unit_id: int | None
+    booking_id: int | None
+    had_trouble: bool  # a previous error or alert may be open: clear it on success
     vendor_lock_id: str
     pin: str | None
     vendor_ref: str | None
@@ -303,7 +315,7 @@ class Engine:
             return Outcome.SKIPPED
         result = _Result()
         try:
-            adapter = self._adapter(job.connection)
+            adapter = self._adapter(job.connection_id)
             result.vendor_code = self._call(adapter, job)
         except VendorError as exc:
             result.error = exc
@@ -311,7 +323,7 @@ class Engine:
             result.error = PermanentError(exc.message, exc.fix)
         except Exception as exc:
             log.exception("operation %d: unexpected failure in the %s adapter", operation_id,
-                          job.connection.kind)
+                          job.connection_kind)
             result.unexpected = True
             result.error = TransientError(
                 f"The lock provider's reply could not be understood ({type(exc).__name__}).",
@@ -320,11 +332,18 @@ class Engine:
         return self._settle(job, result)
 
     def _claim(self, operation_id: int) -> _Job | None:
-        """Mark the operation running (committed before the call) and read what it needs."""
+        """Mark the operation running (committed before the call) and read what it needs.
+        Column reads and UPDATE statements, not ORM objects: this runs once per call and is
+        serialised, so its cost bounds the throughput of a burst."""
         now = self.clock.now()
         with self._write_lock, self.db.transaction() as session:
             row = session.execute(
-                select(Operation, AccessCode, Lock, Connection, Booking.guest_email)
+                select(Operation.status, Operation.kind, Operation.attempts, Operation.payload,
+                       AccessCode.id, AccessCode.code, AccessCode.vendor_ref,
+                       AccessCode.valid_from, AccessCode.valid_to, AccessCode.guest_name,
+                       AccessCode.unit_id, AccessCode.booking_id, AccessCode.last_error,
+                       AccessCode.state, Lock.id, Lock.name, Lock.vendor_lock_id,
+                       Lock.connection_id, Connection.kind, Booking.guest_email)
                 .join(AccessCode, Operation.access_code_id == AccessCode.id)
                 .join(Lock, AccessCode.lock_id == Lock.id)
                 .join(Connection, Lock.connection_id == Connection.id)
@@ -333,47 +352,63 @@ class Engine:
             ).first()
             if row is None:
                 return None
-            operation, code, lock, connection, guest_email = row
-            if operation.status != OperationStatus.QUEUED:
+            (status, kind, attempts, payload, code_id, pin, vendor_ref, valid_from, valid_to,
+             guest_name, unit_id, booking_id, last_error, state, lock_id, lock_name,
+             vendor_lock_id, connection_id, connection_kind, guest_email) = row
+            if status != OperationStatus.QUEUED:
                 return None
             siblings = session.execute(
                 select(Operation.id, Operation.kind, Operation.status, Operation.attempts)
-                .where(Operation.access_code_id == code.id, Operation.id != operation.id)
+                .where(Operation.access_code_id == code_id, Operation.id != operation_id)
             ).all()
-            if any(other_id < operation.id and status in OPEN_STATUSES
-                   for other_id, _, status, _ in siblings):
+            if any(other_id < operation_id and other_status in OPEN_STATUSES
+                   for other_id, _, other_status, _ in siblings):
                 return None  # an earlier step for this code is still open: it goes first
-            create_was_tried = any(kind == OperationKind.CREATE and attempts > 0
-                                   for _, kind, _, attempts in siblings) or (
-                operation.kind == OperationKind.CREATE and operation.attempts > 0)
-            operation.status = OperationStatus.RUNNING
-            operation.attempts += 1
-            operation.updated_at = now
-            code.attempts = operation.attempts
+            create_was_tried = any(
+                other_kind == OperationKind.CREATE and other_attempts > 0
+                for _, other_kind, _, other_attempts in siblings
+            ) or (kind == OperationKind.CREATE and attempts > 0)
+            session.execute(
+                update(Operation).where(Operation.id == operation_id)
+                .values(status=OperationStatus.RUNNING, attempts=attempts + 1, updated_at=now)
+                .execution_options(synchronize_session=False))
+            session.execute(
+                update(AccessCode).where(AccessCode.id == code_id)
+                .values(attempts=attempts + 1).execution_options(synchronize_session=False))
             return _Job(
-                operation_id=operation.id,
-                kind=OperationKind(operation.kind),
-                code_id=code.id,
-                connection=connection,
-                vendor_lock_id=lock.vendor_lock_id,
-                pin=code.code,
-                vendor_ref=code.vendor_ref,
-                valid_from=code.valid_from,
-                valid_to=code.valid_to,
-                guest_name=code.guest_name,
+                operation_id=operation_id,
+                kind=OperationKind(kind),
+                code_id=code_id,
+                connection_id=connection_id,
+                connection_kind=str(connection_kind),
+                lock_id=lock_id,
+                lock_name=lock_name,
+                unit_id=unit_id,
+                booking_id=booking_id,
+                had_trouble=last_error is not None or state == CodeState.FAILED,
+                vendor_lock_id=vendor_lock_id,
+                pin=pin,
+                vendor_ref=vendor_ref,
+                valid_from=valid_from,
+                valid_to=valid_to,
+                guest_name=guest_name,
                 guest_email=guest_email,
-                label=code_label(code),
-                check_lock_first=bool(operation.payload.get("check_lock_first")),
+                label=f"Mangodesk {code_id}",
+                check_lock_first=bool(payload.get("check_lock_first")),
                 create_was_tried=create_was_tried,
-                attempts=operation.attempts,
+                attempts=attempts + 1,
             )
 
-    def _adapter(self, connection: Connection) -> VendorAdapter:
+    def _adapter(self, connection_id: int) -> VendorAdapter:
         with self._adapters_lock:
-            adapter = self._adapters.get(connection.id)
+            adapter = self._adapters.get(connection_id)
             if adapter is None:
-                adapter = adapter_for(connection, self.vendors, self.secrets)
-                self._adapters[connection.id] = adapter
+                with self.db.session() as session:
+                    connection = session.get(Connection, connection_id)
+                    if connection is None:
+                        raise NotFoundError("The lock provider connection was removed.")
+                    adapter = adapter_for(connection, self.vendors, self.secrets)
+                self._adapters[connection_id] = adapter
             return adapter
 
     def forget_adapter(self, connection_id: int) -> None:
@@ -432,6 +467,12 @@ class Engine:
     def _settle(self, job: _Job, result: _Result) -> Outcome:
         now = self.clock.now()
         events: list[Event] = []
+        if result.error is None:
+            with self._write_lock, self.db.transaction() as session:
+                outcome = self._succeeded(session, job, result.vendor_code, now, events)
+            for event in events:
+                self.events.publish(event)
+            return outcome
         with self._write_lock, self.db.transaction() as session:
             row = session.execute(
                 select(Operation, AccessCode, Lock)
@@ -442,50 +483,58 @@ class Engine:
             if row is None:
                 return Outcome.SKIPPED
             operation, code, _ = row
-            if result.error is None:
-                outcome = self._succeeded(session, operation, code, result.vendor_code, now,
-                                          events)
-            else:
-                outcome = self._failed(session, operation, code, job, result, now, events)
+            outcome = self._failed(session, operation, code, job, result, now, events)
         for event in events:
             self.events.publish(event)
         return outcome
 
-    def _succeeded(self, session: Any, operation: Operation, code: AccessCode,
-                   vendor_code: VendorCode | None, now: datetime, events: list[Event]) -> Outcome:
-        before = {"state": str(code.state)}
-        operation.status = OperationStatus.DONE
-        operation.last_error = None
-        operation.last_error_class = None
-        operation.updated_at = now
-        had_trouble = code.last_error is not None or code.state == CodeState.FAILED
-        code.last_error = None
-        code.updated_at = now
-        kind = OperationKind(operation.kind)
-        if kind in (OperationKind.CREATE, OperationKind.UPDATE) and vendor_code is not None:
-            code.vendor_ref = vendor_code.vendor_ref
-            if vendor_code.pin:
-                code.code = vendor_code.pin
-            if vendor_code.mobile_key_sent_to:
-                code.mobile_key_sent_to = vendor_code.mobile_key_sent_to
-            if code.state in (CodeState.PENDING, CodeState.FAILED, CodeState.SCHEDULED):
-                code.state = CodeState.ACTIVE
-            verb = "created on" if kind == OperationKind.CREATE else "updated on"
-        else:
-            code.state = CodeState.REVOKED
+    def _succeeded(self, session: Any, job: _Job, vendor_code: VendorCode | None,
+                   now: datetime, events: list[Event]) -> Outcome:
+        """Record success with plain statements (see :meth:`_claim` for why)."""
+        fast = {"synchronize_session": False}
+        done = session.execute(
+            update(Operation)
+            .where(Operation.id == job.operation_id, Operation.status == OperationStatus.RUNNING)
+            .values(status=OperationStatus.DONE, last_error=None, last_error_class=None,
+                    updated_at=now).execution_options(**fast))
+        if done.rowcount == 0:
+            return Outcome.SKIPPED  # reset by someone else meanwhile (e.g. Retry now)
+        values: dict[str, Any] = {"last_error": None, "updated_at": now}
+        if job.kind == OperationKind.REVOKE:
+            values["state"] = CodeState.REVOKED
             verb = "removed from"
-        if had_trouble and clear_alert(session, f"code:{code.id}", now) is not None:
-            events.append(Event(EventKind.ALERT_CLEARED, data={"code_id": code.id}))
-        audit.record(
-            session, actor=audit.AUTOMATION, action=f"code.{kind.value}",
-            subject_kind="access_code", subject_id=code.id, now=now,
-            summary=f"Code {mask_code(code.code)} {verb} the lock {code.lock.name} "
-                    f"after {operation.attempts} attempt(s).",
-            before=before, after={"state": str(code.state)},
-        )
-        log.info("operation %d (%s) done for code %d %s", operation.id, kind, code.id,
-                 mask_code(code.code))
-        events.append(code_event(code))
+        else:
+            verb = "created on" if job.kind == OperationKind.CREATE else "updated on"
+            if vendor_code is not None:
+                values["vendor_ref"] = vendor_code.vendor_ref
+                if vendor_code.pin:
+                    values["code"] = vendor_code.pin
+                if vendor_code.mobile_key_sent_to:
+                    values["mobile_key_sent_to"] = vendor_code.mobile_key_sent_to
+        session.execute(update(AccessCode).where(AccessCode.id == job.code_id).values(**values)
+                        .execution_options(**fast))
+        if job.kind != OperationKind.REVOKE:
+            # Active only if nothing newer happened meanwhile (a revoke queued, an expiry).
+            session.execute(
+                update(AccessCode)
+                .where(AccessCode.id == job.code_id, AccessCode.state.in_(
+                    (CodeState.PENDING, CodeState.FAILED, CodeState.SCHEDULED)))
+                .values(state=CodeState.ACTIVE).execution_options(**fast))
+        state, pin = session.execute(
+            select(AccessCode.state, AccessCode.code).where(AccessCode.id == job.code_id)).one()
+        if job.had_trouble and clear_alert(session, f"code:{job.code_id}", now) is not None:
+            events.append(Event(EventKind.ALERT_CLEARED, data={"code_id": job.code_id}))
+        session.execute(insert(AuditEvent).values(
+            at=now, actor=audit.AUTOMATION, action=f"code.{job.kind.value}",
+            subject_kind="access_code", subject_id=job.code_id,
+            summary=f"Code {mask_code(pin)} {verb} the lock {job.lock_name} after "
+                    f"{job.attempts} attempt(s).",
+            after={"state": str(state)}))
+        log.info("operation %d (%s) done for code %d %s", job.operation_id, job.kind,
+                 job.code_id, mask_code(pin))
+        events.append(Event(EventKind.CODE_CHANGED, subject_id=job.code_id, data={
+            "state": str(state), "lock_id": job.lock_id, "unit_id": job.unit_id,
+            "booking_id": job.booking_id}))
         return Outcome.DONE
 
     def _failed(self, session: Any, operation: Operation, code: AccessCode, job: _Job,
