@@ -14,9 +14,9 @@ import threading
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from mangodesk.domain.clock import Clock
@@ -27,7 +27,7 @@ from mangodesk.pms.base import BookingPage, PmsAdapter, PmsBooking, PmsError, Pm
 from mangodesk.store import audit
 from mangodesk.store.alerts import clear_alert, open_alert, raise_alert
 from mangodesk.store.db import Database
-from mangodesk.store.models import Booking, BookingUnit, Property, SyncState, Unit
+from mangodesk.store.models import Base, Booking, BookingUnit, Property, SyncState, Unit
 
 log = logging.getLogger(__name__)
 
@@ -332,6 +332,8 @@ class SyncEngine:
             )
         }
         now = self.clock.now()
+        new_rows: list[dict[str, Any]] = []
+        new_units: dict[tuple[int, str], list[int]] = {}
         for key, incoming in wanted.items():
             property_id = key[0]
             unit_ids = []
@@ -345,12 +347,9 @@ class SyncEngine:
                     unit_ids.append(unit_id)
             stored = existing.get(key)
             if stored is None:
-                created = Booking(property_id=property_id, pms_id=incoming.pms_id)
-                _copy_fields(created, incoming)
-                created.synced_at = now
-                created.units = [BookingUnit(unit_id=u) for u in unit_ids]
-                session.add(created)
-                result.created += 1
+                new_rows.append({"property_id": property_id, "pms_id": incoming.pms_id,
+                                 "synced_at": now, **_fields(incoming)})
+                new_units[key] = unit_ids
                 continue
             if (
                 stored.pms_modified_at is not None
@@ -364,6 +363,24 @@ class SyncEngine:
             if changed:
                 stored.synced_at = now
                 result.updated += 1
+        if new_rows:
+            # A full load is mostly new bookings: bulk INSERTs instead of one ORM object each.
+            # (executemany without RETURNING: SQLite would otherwise insert row by row).
+            session.execute(insert(_table(Booking)), new_rows)
+            created = session.execute(
+                select(Booking.id, Booking.property_id, Booking.pms_id).where(
+                    Booking.pms_id.in_({row["pms_id"] for row in new_rows})
+                )
+            ).all()
+            created = [row for row in created if (row[1], row[2]) in new_units]
+            links = [
+                {"booking_id": booking_id, "unit_id": unit_id}
+                for booking_id, property_id, pms_id in created
+                for unit_id in new_units[(property_id, pms_id)]
+            ]
+            if links:
+                session.execute(insert(_table(BookingUnit)), links)
+            result.created += len(created)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -453,6 +470,11 @@ def _upsert_property(session: Session, incoming: PmsProperty) -> tuple[int, int]
     return added, deactivated
 
 
+def _table(model: type[Base]) -> Table:
+    """The Core table behind a model, for executemany inserts."""
+    return cast(Table, model.__table__)
+
+
 def _assign(obj: object, name: str, value: object) -> bool:
     if getattr(obj, name) != value:
         setattr(obj, name, value)
@@ -460,22 +482,27 @@ def _assign(obj: object, name: str, value: object) -> bool:
     return False
 
 
+def _fields(incoming: PmsBooking) -> dict[str, Any]:
+    """Booking columns from the PMS copy (a missing modified time never erases ours)."""
+    fields: dict[str, Any] = {
+        "status": incoming.status,
+        "arrival": incoming.arrival,
+        "departure": incoming.departure,
+        "arrival_time": incoming.arrival_time,
+        "departure_time": incoming.departure_time,
+        "guest_name": _clip(incoming.guest_name, 200),
+        "guest_email": _clip(incoming.guest_email, 320),
+        "guest_phone": _clip(incoming.guest_phone, 64),
+        "channel": _clip(incoming.channel, 64),
+    }
+    if incoming.modified_at is not None:
+        fields["pms_modified_at"] = incoming.modified_at
+    return fields
+
+
 def _copy_fields(booking: Booking, incoming: PmsBooking) -> bool:
     changed = False
-    for name, value in (
-        ("status", incoming.status),
-        ("arrival", incoming.arrival),
-        ("departure", incoming.departure),
-        ("arrival_time", incoming.arrival_time),
-        ("departure_time", incoming.departure_time),
-        ("guest_name", _clip(incoming.guest_name, 200)),
-        ("guest_email", _clip(incoming.guest_email, 320)),
-        ("guest_phone", _clip(incoming.guest_phone, 64)),
-        ("channel", _clip(incoming.channel, 64)),
-        ("pms_modified_at", incoming.modified_at),
-    ):
-        if name == "pms_modified_at" and value is None:
-            continue
+    for name, value in _fields(incoming).items():
         changed |= _assign(booking, name, value)
     return changed
 

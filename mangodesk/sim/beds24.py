@@ -22,7 +22,7 @@ import secrets
 import socket
 import threading
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from email.utils import format_datetime
@@ -487,10 +487,13 @@ class Beds24Simulator:
             "diagnostics": {"requestIp": "127.0.0.1"},
         }
 
-    def _list(self, kind: str, items: list[dict[str, Any]], query: tuple[tuple[str, str], ...],
-              path: str) -> dict[str, Any]:
+    def _list(self, kind: str, items: Sequence[Any], query: tuple[tuple[str, str], ...],
+              path: str, render: Callable[[Any], dict[str, Any]] = lambda item: item,
+              ) -> dict[str, Any]:
+        """One page of ``items``; only that page is rendered to JSON."""
         page = max(_int(dict(query).get("page"), 1), 1)
-        chunk = items[(page - 1) * self.page_size: page * self.page_size]
+        chunk = [render(item) for item in items[(page - 1) * self.page_size:
+                                                page * self.page_size]]
         more = len(items) > page * self.page_size
         pages: dict[str, Any] = {"nextPageExists": more}
         if more:
@@ -556,8 +559,8 @@ class Beds24Simulator:
                 for booking in self.bookings.values():
                     if booking.master_id:
                         members.setdefault(booking.master_id, []).append(booking.id)
-            items = [_booking_json(b, group, members, personal) for b in selected]
-        return self._list("booking", items, query, path)
+            return self._list("booking", selected, query, path,
+                              lambda b: _booking_json(b, group, members, personal))
 
     def _local_instant(self, values: list[str] | None) -> datetime | None:
         if not values:
