@@ -12,8 +12,10 @@ from PySide6.QtWidgets import QApplication
 from mangodesk.app import Context, build_context
 from mangodesk.paths import Paths
 from mangodesk.settings import Settings
+from mangodesk.ui.engine_control import EngineControl, start_engine
 from mangodesk.ui.events import EventRelay
 from mangodesk.ui.main_window import MainWindow
+from mangodesk.ui.notify import FallbackPresenter, Tray, app_icon, tray_available
 from mangodesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -27,25 +29,62 @@ def make_qapplication(argv: list[str] | None = None) -> QApplication:
     app.setApplicationName("Mangodesk")
     app.setOrganizationName("Mangodesk")
     app.setApplicationDisplayName("Mangodesk")
+    app.setWindowIcon(app_icon())
     return app
 
 
 class Desk:
-    """The running desk: window, background runner and event relay for one context."""
+    """The running desk for one context: window, tray, background runner, event relay.
 
-    def __init__(self, context: Context) -> None:
+    Built from injected parts so tests can make one per test; ``use_tray`` is False in
+    tests and where the desktop has no tray (alerts then show in the window).
+    """
+
+    def __init__(self, context: Context, *, engine: EngineControl | None = None,
+                 use_tray: bool | None = None) -> None:
         self.context = context
         self.runner = TaskRunner()
         self.relay = EventRelay(context.events)
-        self.window = MainWindow(context, self.runner, self.relay)
+        self.engine = engine or EngineControl(None)
+        self.window = MainWindow(context, self.runner, self.relay, self.engine)
+        self.tray: Tray | None = None
+        if use_tray if use_tray is not None else tray_available():
+            self.tray = Tray()
+            self.tray.open_requested.connect(self.window.show_window)
+            self.tray.quit_requested.connect(self.window.quit)
+            self.tray.pause_toggled.connect(self.window.set_paused)
+            self.window.paused_changed.connect(self.tray.set_paused)
+            self.window.alerts_panel.count_changed.connect(self.tray.set_alert_count)
+            tray = self.tray
+            self.window.tray_visible = lambda: tray.icon.isVisible()
+        presenters = []
+        if self.tray is not None:
+            tray = self.tray
+            presenters.append((lambda: tray.icon.isVisible() and tray.icon.supportsMessages(),
+                               tray))
+        presenters.append((lambda: True, self.window))
+        self.window.presenter = FallbackPresenter(presenters)
+        self.window.quit_requested.connect(self._quit)
 
     def start(self) -> None:
+        if self.tray is not None:
+            self.tray.show()
+            self.tray.set_paused(self.engine.paused)
         self.window.show()
         self.window.refresh()
+
+    def _quit(self) -> None:
+        app = QApplication.instance()
+        if app is not None:
+            app.quit()
 
     def close(self) -> None:
         self.relay.detach()
         self.runner.shutdown()
+        if self.tray is not None:
+            self.tray.hide()
+        self.window.quit_requested.disconnect(self._quit)
+        self.window._quitting = True
         self.window.close()
         self.window.deleteLater()
 
@@ -53,6 +92,7 @@ class Desk:
 def run_gui(paths: Paths, settings: Settings, *, demo: bool = False) -> int:
     """Open the desk window and run until the user quits. Returns the exit code."""
     app = make_qapplication()
+    app.setQuitOnLastWindowClosed(False)  # the tray keeps running; quit is explicit
     cleanup: list[Callable[[], None]] = []
     if demo:
         from mangodesk.demo import start_demo
@@ -61,9 +101,10 @@ def run_gui(paths: Paths, settings: Settings, *, demo: bool = False) -> int:
     else:
         context = build_context(paths, settings)
     cleanup.append(context.close)
-    desk = Desk(context)
-    cleanup.insert(0, desk.close)
     try:
+        engine = start_engine(context)
+        desk = Desk(context, engine=engine)
+        cleanup.insert(0, desk.close)
         desk.start()
         return int(app.exec())
     finally:

@@ -1,16 +1,19 @@
-"""The desk window: every unit with its lock, current code, next arrival and state."""
+"""The desk window: every unit with its lock, current code, next arrival and state; the
+alerts and the activity log; and every action on a unit, each with a shortcut."""
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QItemSelectionModel, QModelIndex, Qt, QTimer, Signal
+from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QButtonGroup,
+    QFrame,
     QHBoxLayout,
     QHeaderView,
     QLabel,
@@ -19,14 +22,26 @@ from PySide6.QtWidgets import (
     QProgressBar,
     QPushButton,
     QTableView,
+    QTabWidget,
+    QToolBar,
     QVBoxLayout,
     QWidget,
 )
 
 from mangodesk.app import Context
-from mangodesk.services.views import UnitRow
+from mangodesk.domain.events import Event, EventKind
+from mangodesk.domain.types import AlertSeverity
+from mangodesk.services.views import AlertView, UnitRow
 from mangodesk.ui import text
+from mangodesk.ui.comms import CommunicationsDialog
+from mangodesk.ui.connections_dialog import ConnectionsDialog
+from mangodesk.ui.engine_control import EngineControl
 from mangodesk.ui.events import EventRelay
+from mangodesk.ui.forms import plain_message, tell
+from mangodesk.ui.linking import LinkDialog, unlink
+from mangodesk.ui.notify import AlertPresenter, MessageBar
+from mangodesk.ui.panels import ActivityPanel, AlertsPanel
+from mangodesk.ui.passcodes import PasscodeEditor, PasscodesDialog, show_lock_details
 from mangodesk.ui.status import DeskStatus, read_status
 from mangodesk.ui.tasks import TaskRunner
 from mangodesk.ui.unit_model import (
@@ -37,10 +52,12 @@ from mangodesk.ui.unit_model import (
     UnitFilterProxy,
     UnitTableModel,
 )
+from mangodesk.ui.wizard_dialog import ConnectWizardDialog
+from mangodesk.vendors.base import Capabilities, LockDetails
 
 log = logging.getLogger(__name__)
 
-REFRESH_DELAY_MS = 150  # coalesce bursts of engine events into one grid refresh
+REFRESH_DELAY_MS = 150  # coalesce bursts of engine events into one refresh
 
 FILTER_SHORTCUTS = {
     UnitFilter.ALL: "Ctrl+1",
@@ -50,40 +67,106 @@ FILTER_SHORTCUTS = {
     UnitFilter.ARRIVING_TOMORROW: "Ctrl+5",
 }
 
+ALERT_TITLES = {
+    AlertSeverity.INFO: "Mangodesk",
+    AlertSeverity.WARNING: "Mangodesk needs attention",
+    AlertSeverity.ERROR: "Mangodesk: a door code needs attention",
+    AlertSeverity.CRITICAL: "Mangodesk: urgent — act now",
+}
+
 
 class MainWindow(QMainWindow):
     units_loaded = Signal(int)  # rows in the grid after a refresh (tests and the benchmark)
+    quit_requested = Signal()
+    paused_changed = Signal(bool)
 
-    def __init__(self, context: Context, runner: TaskRunner, relay: EventRelay) -> None:
+    def __init__(self, context: Context, runner: TaskRunner, relay: EventRelay,
+                 engine: EngineControl | None = None) -> None:
         super().__init__()
         self.context = context
         self.runner = runner
         self.relay = relay
-        self._zone = ZoneInfo("UTC")
+        self.engine = engine or EngineControl(None)
+        self.zone = ZoneInfo("UTC")
         self._status: DeskStatus | None = None
         self._loading = False
         self._reload_again = False
+        self._seen_alerts: set[int] | None = None  # None until the first load
+        self._quitting = False
+        self._told_about_tray = False
+        self.tray_visible: Callable[[], bool] = lambda: False
+        self.presenter: AlertPresenter = self  # replaced by the application (tray first)
         self.setWindowTitle("Mangodesk")
-        self.resize(1180, 720)
+        self.resize(1200, 740)
 
         self.model = UnitTableModel()
         self.proxy = UnitFilterProxy()
         self.proxy.setSourceModel(self.model)
 
-        self._build_units_page()
+        central = QWidget(self)
+        outer = QVBoxLayout(central)
+        outer.setContentsMargins(0, 0, 0, 0)
+        outer.setSpacing(0)
+        self.message_bar = MessageBar(central)
+        self.message_bar.show_alerts.connect(self.show_alerts)
+        self.setup_banner = self._setup_banner(central)
+        bars = QVBoxLayout()
+        bars.setContentsMargins(10, 8, 10, 0)
+        bars.addWidget(self.message_bar)
+        bars.addWidget(self.setup_banner)
+        outer.addLayout(bars)
+        self.tabs = QTabWidget(central)
+        self.tabs.setObjectName("tabs")
+        self.tabs.setDocumentMode(True)
+        self.tabs.addTab(self._units_page(), "Units")
+        self.alerts_panel = AlertsPanel(context, runner, self.tabs)
+        self.alerts_panel.count_changed.connect(self._alert_count_changed)
+        self.tabs.addTab(self.alerts_panel, "Alerts")
+        self.activity_panel = ActivityPanel(context, runner, self.tabs)
+        self.tabs.addTab(self.activity_panel, "Activity")
+        self.tabs.currentChanged.connect(self._tab_changed)
+        outer.addWidget(self.tabs, 1)
+        self.setCentralWidget(central)
+
         self._build_status_bar()
         self._build_actions()
+        self.setTabOrder(self.search, self.table)
 
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(REFRESH_DELAY_MS)
         self._refresh_timer.timeout.connect(self.refresh)
+        self._clock_timer = QTimer(self)  # "Synced 2 min ago" and "today" move on their own
+        self._clock_timer.setInterval(60_000)
+        self._clock_timer.timeout.connect(self.refresh)
+        self._clock_timer.start()
         self.relay.data_changed.connect(self._refresh_timer.start)
+        self.relay.event.connect(self._on_event)
         self.runner.busy_changed.connect(self._on_busy)
+        self.runner.default_failure = self.show_error
+        self.table.selectionModel().currentChanged.connect(self._update_actions)
+        self._update_actions()
 
     # ------------------------------------------------------------------ building
 
-    def _build_units_page(self) -> None:
+    def _setup_banner(self, parent: QWidget) -> QFrame:
+        banner = QFrame(parent)
+        banner.setObjectName("setup_banner")
+        banner.setStyleSheet("#setup_banner { background: #fff4e0; border-radius: 4px; }")
+        row = QHBoxLayout(banner)
+        row.setContentsMargins(10, 6, 6, 6)
+        label = QLabel("No lock provider is connected yet. Connect one to link your units to "
+                       "their locks and give every guest a door code.", banner)
+        label.setWordWrap(True)
+        row.addWidget(label, 1)
+        button = QPushButton("Get Started", banner)
+        button.setObjectName("banner_get_started")
+        button.clicked.connect(self.get_started)
+        row.addWidget(button)
+        banner.hide()
+        return banner
+
+    def _units_page(self) -> QWidget:
         page = QWidget(self)
         layout = QVBoxLayout(page)
         layout.setContentsMargins(10, 8, 10, 4)
@@ -95,9 +178,10 @@ class MainWindow(QMainWindow):
         self.search.setObjectName("search")
         self.search.setPlaceholderText("Search units, locks, guests and codes  (Ctrl+F)")
         self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(320)
+        self.search.setMinimumWidth(300)
         self.search.textChanged.connect(self.proxy.set_search)
         self.search.textChanged.connect(self._update_count)
+        self.search.returnPressed.connect(self._search_enter)
         top.addWidget(self.search, 1)
         self.filter_buttons = QButtonGroup(page)
         self.filter_buttons.setExclusive(True)
@@ -107,7 +191,7 @@ class MainWindow(QMainWindow):
             button.setCheckable(True)
             button.setChecked(which == UnitFilter.ALL)
             button.setToolTip(f"{label}  ({FILTER_SHORTCUTS[which]})")
-            button.setFocusPolicy(Qt.FocusPolicy.TabFocus)
+            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
             button.clicked.connect(lambda _=False, w=which: self.set_filter(w))
             self.filter_buttons.addButton(button)
             top.addWidget(button)
@@ -124,13 +208,15 @@ class MainWindow(QMainWindow):
         self.table.setAlternatingRowColors(True)
         self.table.setShowGrid(False)
         self.table.setWordWrap(False)
+        self.table.setTabKeyNavigation(False)
         self.table.verticalHeader().setVisible(False)
         self.table.verticalHeader().setDefaultSectionSize(28)
+        self.table.activated.connect(lambda _: self.open_unit())
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        widths = {Column.UNIT: 170, Column.KIND: 90, Column.LOCK: 170, Column.PROVIDER: 110,
-                  Column.CODE: 250, Column.ARRIVAL: 190, Column.STATE: 150}
+        widths = {Column.UNIT: 160, Column.KIND: 85, Column.LOCK: 170, Column.PROVIDER: 105,
+                  Column.CODE: 260, Column.ARRIVAL: 190, Column.STATE: 150}
         for column, width in widths.items():
             header.resizeSection(column, width)
         header.setSectionResizeMode(Column.CODE, QHeaderView.ResizeMode.Stretch)
@@ -140,53 +226,125 @@ class MainWindow(QMainWindow):
         self.count_label.setObjectName("count")
         self.count_label.setStyleSheet("color: palette(placeholder-text);")
         layout.addWidget(self.count_label)
-        self.setCentralWidget(page)
+        return page
 
     def _build_status_bar(self) -> None:
         bar = self.statusBar()
         self.busy_bar = QProgressBar(bar)
+        self.busy_bar.setObjectName("busy")
         self.busy_bar.setRange(0, 0)  # indeterminate: vendor calls have no known length
-        self.busy_bar.setMaximumWidth(120)
-        self.busy_bar.setMaximumHeight(14)
+        self.busy_bar.setMaximumWidth(110)
+        self.busy_bar.setMaximumHeight(12)
         self.busy_bar.setTextVisible(False)
         self.busy_bar.hide()
         self.busy_label = QLabel(bar)
         self.busy_label.hide()
-        self.engine_label = QLabel(bar)
-        self.engine_label.setObjectName("engine_state")
-        self.sync_label = QLabel(bar)
-        self.sync_label.setObjectName("sync_state")
-        self.codes_label = QLabel(bar)
-        self.codes_label.setObjectName("codes_state")
         bar.addWidget(self.busy_bar)
         bar.addWidget(self.busy_label)
+        self.codes_label = QLabel(bar)
+        self.codes_label.setObjectName("codes_state")
+        self.sync_label = QLabel(bar)
+        self.sync_label.setObjectName("sync_state")
+        self.engine_label = QLabel(bar)
+        self.engine_label.setObjectName("engine_state")
         for label in (self.codes_label, self.sync_label, self.engine_label):
+            label.setContentsMargins(10, 0, 4, 0)
             bar.addPermanentWidget(label)
 
+    def _action(self, label: str, shortcut: str | QKeySequence.StandardKey | None,
+                slot: Callable[[], None], name: str) -> QAction:
+        action = QAction(label, self)
+        action.setObjectName(name)
+        if shortcut is not None:
+            action.setShortcut(QKeySequence(shortcut))
+            action.setToolTip(f"{label.rstrip('…')}  ({action.shortcut().toString()})")
+        action.triggered.connect(lambda _=False: slot())
+        self.addAction(action)
+        return action
+
     def _build_actions(self) -> None:
-        view_menu = self.menuBar().addMenu("&View")
-        find = QAction("Search", self)
-        find.setShortcut(QKeySequence.StandardKey.Find)
-        find.triggered.connect(self.focus_search)
-        view_menu.addAction(find)
-        self.addAction(find)
+        menus = self.menuBar()
+        locks = menus.addMenu("&Smart Locks")
+        self.get_started_action = self._action("Get Started…", "Ctrl+Shift+N",
+                                               self.get_started, "get_started")
+        self.connections_action = self._action("Connections…", "Ctrl+K",
+                                               self.show_connections, "connections")
+        self.close_action = self._action("Close window", QKeySequence.StandardKey.Close,
+                                         self.close, "close_window")
+        self.quit_action = self._action("Quit Mangodesk", "Ctrl+Q", self.quit, "quit")
+        for action in (self.get_started_action, self.connections_action):
+            locks.addAction(action)
+        locks.addSeparator()
+        locks.addAction(self.close_action)
+        locks.addAction(self.quit_action)
+
+        unit_menu = menus.addMenu("&Unit")
+        self.passcodes_action = self._action("Passcodes", "Ctrl+P", self.show_passcodes,
+                                             "passcodes")
+        self.new_passcode_action = self._action("New passcode…", "Ctrl+N", self.new_passcode,
+                                                "new_passcode")
+        self.link_action = self._action("Link…", "Ctrl+L", self.link_unit, "link")
+        self.unlink_action = self._action("Unlink…", "Ctrl+U", self.unlink_unit, "unlink")
+        self.details_action = self._action("Details", "Ctrl+I", self.show_details, "details")
+        for action in (self.passcodes_action, self.new_passcode_action, self.link_action,
+                       self.unlink_action, self.details_action):
+            unit_menu.addAction(action)
+
+        view_menu = menus.addMenu("&View")
+        view_menu.addAction(self._action("Search", QKeySequence.StandardKey.Find,
+                                         self.focus_search, "search_action"))
         view_menu.addSeparator()
         self.filter_actions: dict[UnitFilter, QAction] = {}
         for which, label in FILTER_LABELS.items():
-            action = QAction(label, self)
-            action.setShortcut(QKeySequence(FILTER_SHORTCUTS[which]))
-            action.triggered.connect(lambda _=False, w=which: self.set_filter(w))
+            action = self._action(label, FILTER_SHORTCUTS[which],
+                                  lambda w=which: self.set_filter(w), f"show_{which.value}")
             view_menu.addAction(action)
-            self.addAction(action)
             self.filter_actions[which] = action
         view_menu.addSeparator()
-        refresh = QAction("Refresh", self)
-        refresh.setShortcut(QKeySequence.StandardKey.Refresh)
-        refresh.triggered.connect(self.refresh)
-        view_menu.addAction(refresh)
-        self.refresh_action = refresh
+        for number, (label, name) in enumerate([("Units", "tab_units"),
+                                                ("Alerts", "tab_alerts"),
+                                                ("Activity", "tab_activity")]):
+            view_menu.addAction(self._action(label, f"Alt+{number + 1}",
+                                             lambda n=number: self.tabs.setCurrentIndex(n),
+                                             name))
+        view_menu.addSeparator()
+        self.refresh_action = self._action("Refresh", QKeySequence.StandardKey.Refresh,
+                                           self.refresh_all, "refresh")
+        view_menu.addAction(self.refresh_action)
 
-    # ------------------------------------------------------------------ grid
+        guests = menus.addMenu("&Guests")
+        self.comms_action = self._action("Communications preview…", "Ctrl+M",
+                                         self.show_communications, "communications")
+        guests.addAction(self.comms_action)
+
+        automation = menus.addMenu("&Automation")
+        self.pause_action = self._action("Pause automation", "Ctrl+Shift+P",
+                                         self.toggle_pause, "pause")
+        self.pause_action.setCheckable(True)
+        self.pause_action.setEnabled(self.engine.available)
+        automation.addAction(self.pause_action)
+
+        toolbar = QToolBar("Actions", self)
+        toolbar.setObjectName("toolbar")
+        toolbar.setMovable(False)
+        toolbar.setFloatable(False)
+        toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
+        for action in (self.get_started_action, None, self.link_action, self.unlink_action,
+                       None, self.passcodes_action, self.new_passcode_action,
+                       self.details_action, None, self.comms_action):
+            if action is None:
+                toolbar.addSeparator()
+            else:
+                toolbar.addAction(action)
+        self.addToolBar(toolbar)
+
+    # ------------------------------------------------------------------ loading
+
+    def refresh_all(self) -> None:
+        self.refresh()
+        self.alerts_panel.reload(self.zone)
+        if self.tabs.currentWidget() is self.activity_panel:
+            self.activity_panel.reload()
 
     def refresh(self) -> None:
         """Reload the grid and the status bar from the database (on a worker)."""
@@ -196,25 +354,35 @@ class MainWindow(QMainWindow):
         self._loading = True
         context = self.context
 
-        def load() -> tuple[list[UnitRow], ZoneInfo, date, DeskStatus]:
+        def load() -> tuple[list[UnitRow], ZoneInfo, date, DeskStatus, bool]:
             prop = context.services.units.property()
             zone = ZoneInfo(prop.timezone if prop else "UTC")
             today = context.clock.now().astimezone(zone).date()
-            return context.services.units.list_units(), zone, today, read_status(context)
+            return (context.services.units.list_units(), zone, today, read_status(context),
+                    context.services.connections.any_connected())
 
-        self.runner.run(load, self._loaded, self._load_failed, owner=self, label="Loading units…")
+        self.runner.run(load, self._loaded, self._load_failed, owner=self,
+                        label="Loading units…")
 
-    def _loaded(self, result: tuple[list[UnitRow], ZoneInfo, date, DeskStatus]) -> None:
-        rows, zone, today, status = result
-        self._zone = zone
+    def _loaded(self, result: tuple[list[UnitRow], ZoneInfo, date, DeskStatus, bool]) -> None:
+        rows, zone, today, status, connected = result
+        first = self._seen_alerts is None and self.model.rowCount() == 0
+        self.zone = zone
+        self.activity_panel.zone = zone
         selected = self.current_unit()
         self.model.set_rows(rows, today=today, zone=zone)
         if selected is not None:
             self.select_unit(selected.id)
+        elif first and self.proxy.rowCount():
+            self.table.selectRow(0)
+        self.setup_banner.setVisible(not connected)
         self._status = status
         self._update_status()
         self._update_count()
+        self._update_actions()
         self._loading = False
+        if self._seen_alerts is None or status.open_alerts != self.alerts_panel.model.rowCount():
+            self.check_alerts()
         self.units_loaded.emit(len(rows))
         if self._reload_again:
             self._reload_again = False
@@ -223,17 +391,28 @@ class MainWindow(QMainWindow):
     def _load_failed(self, error: Exception) -> None:
         self._loading = False
         log.error("loading units failed: %s", error)
-        self.statusBar().showMessage(f"The unit list could not be loaded: {error}")
+        self.statusBar().showMessage(f"The unit list could not be loaded: {plain_message(error)}")
+
+    # ------------------------------------------------------------------ grid
 
     def set_filter(self, which: UnitFilter) -> None:
+        self.tabs.setCurrentIndex(0)
         self.proxy.set_unit_filter(which)
         for button in self.filter_buttons.buttons():
             button.setChecked(button.objectName() == f"filter_{which.value}")
         self._update_count()
 
     def focus_search(self) -> None:
+        self.tabs.setCurrentIndex(0)
         self.search.setFocus(Qt.FocusReason.ShortcutFocusReason)
         self.search.selectAll()
+
+    def _search_enter(self) -> None:
+        """Enter in the search box: go to the first match."""
+        if self.proxy.rowCount():
+            self.table.setFocus()
+            if self.current_unit() is None or not self.table.currentIndex().isValid():
+                self.table.selectRow(0)
 
     def current_unit(self) -> UnitRow | None:
         index = self.table.selectionModel().currentIndex()
@@ -264,6 +443,168 @@ class MainWindow(QMainWindow):
         else:
             self.count_label.setText(f"{shown} of {total} units shown")
 
+    def _update_actions(self, *_: object) -> None:
+        unit = self.current_unit()
+        linked = unit is not None and unit.lock_id is not None
+        self.link_action.setEnabled(unit is not None)
+        for action in (self.unlink_action, self.passcodes_action, self.new_passcode_action,
+                       self.details_action):
+            action.setEnabled(linked)
+
+    # ------------------------------------------------------------------ unit actions
+
+    def _unit_or_tell(self, *, linked: bool) -> UnitRow | None:
+        unit = self.current_unit()
+        if unit is None:
+            self.statusBar().showMessage("Select a unit first.", 5000)
+            return None
+        if linked and unit.lock_id is None:
+            tell(self, "Not linked", f"{unit.name} is not linked to a lock yet.",
+                 informative="Link it to a lock first (Link, Ctrl+L).", name="not_linked")
+            return None
+        return unit
+
+    def open_unit(self) -> None:
+        """Enter or double-click: Passcodes for a linked unit, Link for the others."""
+        unit = self.current_unit()
+        if unit is None:
+            return
+        if unit.lock_id is None:
+            self.link_unit()
+        else:
+            self.show_passcodes()
+
+    def show_passcodes(self) -> PasscodesDialog | None:
+        unit = self._unit_or_tell(linked=True)
+        if unit is None:
+            return None
+        dialog = PasscodesDialog(self.context, self.runner, unit, self.zone, self)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.changed.connect(self._refresh_timer.start)
+        dialog.open()
+        return dialog
+
+    def new_passcode(self) -> PasscodeEditor | None:
+        unit = self._unit_or_tell(linked=True)
+        if unit is None or unit.provider is None:
+            return None
+        caps: Capabilities = self.context.vendors.spec(unit.provider).capabilities
+        editor = PasscodeEditor(self.context, self.runner, unit, caps, self.zone, None, self)
+        editor.saved.connect(lambda _: self._refresh_timer.start())
+        editor.open()
+        return editor
+
+    def link_unit(self) -> LinkDialog | None:
+        unit = self._unit_or_tell(linked=False)
+        if unit is None:
+            return None
+        dialog = LinkDialog(self.context, self.runner, unit, self)
+        dialog.linked.connect(lambda _: self._refresh_timer.start())
+        dialog.open()
+        return dialog
+
+    def unlink_unit(self) -> None:
+        unit = self._unit_or_tell(linked=True)
+        if unit is None:
+            return
+
+        def done(count: int) -> None:
+            self.statusBar().showMessage(f"Unlinked {unit.name}.", 8000)
+            self._refresh_timer.start()
+
+        unlink(self, self.context, self.runner, unit, done, self.show_error)
+
+    def show_details(self) -> None:
+        unit = self._unit_or_tell(linked=True)
+        if unit is None:
+            return
+        self.details_action.setEnabled(False)
+
+        def shown(details: LockDetails) -> None:
+            self._update_actions()
+            show_lock_details(self, unit, details)
+
+        def failed(error: Exception) -> None:
+            self._update_actions()
+            self.show_error(error)
+
+        self.runner.run(lambda: self.context.services.passcodes.lock_details(unit.id), shown,
+                        failed, owner=self, label=f"Asking for the details of {unit.lock_name}…")
+
+    def get_started(self) -> ConnectWizardDialog:
+        dialog = ConnectWizardDialog(self.context, self.runner, parent=self)
+        dialog.connected.connect(lambda _: self._refresh_timer.start())
+        dialog.open()
+        return dialog
+
+    def show_connections(self) -> ConnectionsDialog:
+        dialog = ConnectionsDialog(self.context, self.runner, self)
+        dialog.changed.connect(self._refresh_timer.start)
+        dialog.open()
+        return dialog
+
+    def show_communications(self) -> CommunicationsDialog:
+        dialog = CommunicationsDialog(self.context, self.runner, self)
+        dialog.open()
+        return dialog
+
+    def show_alerts(self) -> None:
+        self.show_window()
+        self.tabs.setCurrentWidget(self.alerts_panel)
+
+    def show_error(self, error: Exception) -> None:
+        tell(self, "Mangodesk", plain_message(error), name="error")
+
+    # ------------------------------------------------------------------ alerts
+
+    def _on_event(self, event: Event) -> None:
+        if event.kind in (EventKind.ALERT_RAISED, EventKind.OPERATION_FAILED):
+            self.check_alerts()
+        elif event.kind == EventKind.ENGINE_STATE:
+            self._update_status()
+
+    def check_alerts(self) -> None:
+        """Load open alerts; present the ones not seen before (tray or window)."""
+        alerts = self.context.services.alerts
+        self.runner.run(alerts.list, self._alerts_loaded, owner=self, label="Checking alerts…")
+
+    def _alerts_loaded(self, alerts: list[AlertView]) -> None:
+        self.alerts_panel.model.set_items(alerts, self.zone)
+        self.alerts_panel.empty.setVisible(not alerts)
+        self.alerts_panel.ack_button.setEnabled(bool(alerts))
+        self._alert_count_changed(len(alerts))
+        ids = {a.id for a in alerts}
+        if self._seen_alerts is None:
+            self._seen_alerts = ids
+            if alerts:
+                worst = max(alerts, key=lambda a: _SEVERITY_RANK.get(a.severity, 0))
+                count = len(alerts)
+                self.presenter.present(
+                    ALERT_TITLES.get(worst.severity, "Mangodesk"),
+                    f"{count} open alert{'s' if count != 1 else ''}. Latest: {worst.message}",
+                    worst.severity)
+            return
+        for alert in sorted((a for a in alerts if a.id not in self._seen_alerts),
+                            key=lambda a: a.id):
+            body = f"{alert.message} {alert.fix}" if alert.fix else alert.message
+            self.presenter.present(ALERT_TITLES.get(alert.severity, "Mangodesk"), body,
+                                   alert.severity)
+        self._seen_alerts = ids | self._seen_alerts
+
+    def _alert_count_changed(self, count: int) -> None:
+        self.tabs.setTabText(1, f"Alerts ({count})" if count else "Alerts")
+        self.alert_count = count
+
+    def present(self, title: str, message: str, severity: AlertSeverity) -> None:
+        """The in-window presenter: used where no system tray exists."""
+        self.message_bar.present(title, message, severity)
+
+    def _tab_changed(self, index: int) -> None:
+        if self.tabs.widget(index) is self.activity_panel:
+            self.activity_panel.reload()
+        elif self.tabs.widget(index) is self.alerts_panel:
+            self.alerts_panel.reload(self.zone)
+
     # ------------------------------------------------------------------ status bar
 
     def _on_busy(self, running: int, label: str) -> None:
@@ -271,11 +612,10 @@ class MainWindow(QMainWindow):
         self.busy_label.setVisible(running > 0)
         self.busy_label.setText(label)
 
-    def engine_text(self) -> str:
-        return "Automation: not running in this window"
-
     def _update_status(self) -> None:
-        self.engine_label.setText(self.engine_text())
+        self.engine_label.setText(self.engine.describe())
+        self.engine_label.setToolTip(self.engine.problem or "")
+        self.pause_action.setChecked(self.engine.paused)
         status = self._status
         if status is None:
             return
@@ -290,14 +630,51 @@ class MainWindow(QMainWindow):
             self.sync_label.setText("Not synced with the PMS yet")
         parts = []
         if status.failed:
-            parts.append(f"{status.failed} failed")
+            parts.append(f"{status.failed} code{'s' if status.failed != 1 else ''} failed")
         if status.retrying:
-            parts.append(f"{status.retrying} retrying")
+            parts.append(f"{status.retrying} code{'s' if status.retrying != 1 else ''} "
+                         "retrying")
         elif status.pending:
-            parts.append(f"{status.pending} being sent")
-        self.codes_label.setText(("Codes: " + ", ".join(parts)) if parts else "All codes sent")
+            parts.append(f"{status.pending} code{'s' if status.pending != 1 else ''} "
+                         "being sent")
+        self.codes_label.setText(", ".join(parts) if parts else "All codes sent")
+
+    def toggle_pause(self) -> None:
+        self.set_paused(not self.engine.paused)
+
+    def set_paused(self, paused: bool) -> None:
+        self.engine.set_paused(paused)
+        self._update_status()
+        self.paused_changed.emit(self.engine.paused)
 
     # ------------------------------------------------------------------ window
 
-    def closeEvent(self, event: QCloseEvent) -> None:  # noqa: N802
+    def show_window(self) -> None:
+        self.show()
+        self.setWindowState(self.windowState() & ~Qt.WindowState.WindowMinimized)
+        self.raise_()
+        self.activateWindow()
+
+    def quit(self) -> None:
+        self._quitting = True
+        self.quit_requested.emit()
+
+    def closeEvent(self, event: QCloseEvent) -> None:
+        """Closing keeps Mangodesk running in the tray (codes are issued at night too),
+        unless there is no tray or staff turned it off."""
+        if not self._quitting and self.context.settings.close_to_tray and self.tray_visible():
+            event.ignore()
+            self.hide()
+            if not self._told_about_tray:
+                self._told_about_tray = True
+                self.presenter.present(
+                    "Mangodesk is still running",
+                    "Door codes keep being issued. Open the window again from the tray icon; "
+                    "quit from its menu.", AlertSeverity.INFO)
+            return
         event.accept()
+        self.quit_requested.emit()
+
+
+_SEVERITY_RANK = {AlertSeverity.INFO: 0, AlertSeverity.WARNING: 1, AlertSeverity.ERROR: 2,
+                  AlertSeverity.CRITICAL: 3}

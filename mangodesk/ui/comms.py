@@ -1,0 +1,148 @@
+"""Communications preview: the access-code variable for a booking, exactly as the guest
+will see it, with Copy; and in which emails the variable may be used."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt
+from PySide6.QtGui import QFont, QGuiApplication, QStandardItem, QStandardItemModel
+from PySide6.QtWidgets import (
+    QComboBox,
+    QDialog,
+    QDialogButtonBox,
+    QFormLayout,
+    QHBoxLayout,
+    QLabel,
+    QPlainTextEdit,
+    QPushButton,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mangodesk.app import Context
+from mangodesk.domain.template import VARIABLE_NAME, TemplateContext
+from mangodesk.services.views import BookingView
+from mangodesk.ui.forms import ERROR_COLOUR, plain_message
+from mangodesk.ui.tasks import TaskRunner
+
+CONTEXT_ROLE = Qt.ItemDataRole.UserRole + 1
+
+
+class CommunicationsDialog(QDialog):
+    def __init__(self, context: Context, runner: TaskRunner,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("communications")
+        self.context, self.runner = context, runner
+        self.setWindowTitle("Guest communications — access-code variable")
+        self.setMinimumSize(560, 440)
+        self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        layout = QVBoxLayout(self)
+
+        variable_row = QHBoxLayout()
+        variable = QLabel(f"Template variable: <code>{VARIABLE_NAME}</code>", self)
+        variable.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        variable_row.addWidget(variable, 1)
+        copy_variable = QPushButton("Copy variable", self)
+        copy_variable.setObjectName("copy_variable")
+        copy_variable.clicked.connect(lambda: self._copy(VARIABLE_NAME))
+        variable_row.addWidget(copy_variable)
+        layout.addLayout(variable_row)
+
+        form = QFormLayout()
+        self.booking_box = QComboBox(self)
+        self.booking_box.setObjectName("booking")
+        self.booking_box.setMinimumWidth(360)
+        self.booking_box.currentIndexChanged.connect(self.render)
+        form.addRow("Booking", self.booking_box)
+        self.context_box = QComboBox(self)
+        self.context_box.setObjectName("template_context")
+        contexts = QStandardItemModel(self.context_box)
+        for template_context in TemplateContext:
+            label = template_context.label
+            if not template_context.allows_access_codes:
+                label += " — not available"
+            item = QStandardItem(label)
+            item.setData(template_context, CONTEXT_ROLE)
+            contexts.appendRow(item)
+        self.context_box.setModel(contexts)
+        self.context_box.setCurrentIndex(
+            list(TemplateContext).index(TemplateContext.SCHEDULED_CHECKIN))
+        self.context_box.currentIndexChanged.connect(self.render)
+        form.addRow("Email", self.context_box)
+        layout.addLayout(form)
+
+        self.preview = QPlainTextEdit(self)
+        self.preview.setObjectName("preview")
+        self.preview.setReadOnly(True)
+        mono = QFont("monospace")
+        mono.setStyleHint(QFont.StyleHint.Monospace)
+        self.preview.setFont(mono)
+        self.preview.setPlaceholderText("(empty: nothing appears in the email)")
+        layout.addWidget(self.preview, 1)
+        self.problem = QLabel(self)
+        self.problem.setObjectName("problem")
+        self.problem.setWordWrap(True)
+        self.problem.setStyleSheet(f"color: {ERROR_COLOUR};")
+        self.problem.hide()
+        layout.addWidget(self.problem)
+
+        allowed = ", ".join(c.label.lower() for c in TemplateContext if c.allows_access_codes)
+        refused = " and ".join(c.label.lower() for c in TemplateContext
+                               if not c.allows_access_codes)
+        where = QLabel(f"Available in {allowed}. Not available in {refused}, where access "
+                       "codes are not relevant. Codes are created about 48 hours before "
+                       "check-in: schedule pre-arrival emails for then or later.", self)
+        where.setObjectName("where")
+        where.setWordWrap(True)
+        where.setStyleSheet("color: palette(placeholder-text);")
+        layout.addWidget(where)
+
+        buttons = QDialogButtonBox(self)
+        self.copy_button = buttons.addButton("Copy text", QDialogButtonBox.ButtonRole.ActionRole)
+        self.copy_button.setObjectName("copy_text")
+        self.copy_button.clicked.connect(lambda: self._copy(self.preview.toPlainText()))
+        buttons.addButton(QDialogButtonBox.StandardButton.Close)
+        buttons.rejected.connect(self.close)
+        layout.addWidget(buttons)
+
+        self.runner.run(self.context.services.units.bookings, self._bookings_loaded,
+                        self._failed, owner=self, label="Loading bookings…")
+
+    def _bookings_loaded(self, bookings: list[BookingView]) -> None:
+        self.booking_box.blockSignals(True)
+        for booking in bookings:
+            units = ", ".join(booking.unit_names)
+            guest = booking.guest_name or "guest"
+            self.booking_box.addItem(
+                f"{booking.pms_id} · {guest} · {booking.arrival:%d %b} → "
+                f"{booking.departure:%d %b} · {units}", booking.id)
+        today = self.context.clock.now().date()
+        upcoming = next((n for n, b in enumerate(bookings) if b.departure >= today), 0)
+        self.booking_box.setCurrentIndex(upcoming)
+        self.booking_box.blockSignals(False)
+        self.render()
+
+    def render(self) -> None:
+        booking_id = self.booking_box.currentData()
+        template_context = self.context_box.currentData(CONTEXT_ROLE)
+        if booking_id is None or not isinstance(template_context, TemplateContext):
+            return
+        messages = self.context.services.messages
+
+        def shown(rendered: str) -> None:
+            self.problem.hide()
+            self.preview.setPlainText(rendered)
+            self.copy_button.setEnabled(bool(rendered))
+
+        self.runner.run(lambda: messages.render_access_codes(int(booking_id), template_context),
+                        shown, self._failed, owner=self, label="Rendering…")
+
+    def _failed(self, error: Exception) -> None:
+        self.preview.clear()
+        self.copy_button.setEnabled(False)
+        self.problem.setText(plain_message(error))
+        self.problem.show()
+
+    @staticmethod
+    def _copy(value: str) -> None:
+        QGuiApplication.clipboard().setText(value)

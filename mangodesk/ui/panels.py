@@ -1,0 +1,285 @@
+"""The Alerts and Activity tabs of the main window."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtGui import QBrush, QColor
+from PySide6.QtWidgets import (
+    QAbstractItemView,
+    QComboBox,
+    QFileDialog,
+    QHBoxLayout,
+    QHeaderView,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QTableView,
+    QVBoxLayout,
+    QWidget,
+)
+
+from mangodesk.app import Context
+from mangodesk.domain.types import AlertSeverity
+from mangodesk.services.views import AlertView, AuditView
+from mangodesk.ui.forms import plain_message
+from mangodesk.ui.notify import SEVERITY_LOOK
+from mangodesk.ui.tasks import TaskRunner
+
+AnyIndex = QModelIndex | QPersistentModelIndex
+ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
+
+SEVERITY_TEXT = {
+    AlertSeverity.INFO: "Note",
+    AlertSeverity.WARNING: "Warning",
+    AlertSeverity.ERROR: "Problem",
+    AlertSeverity.CRITICAL: "Urgent",
+}
+
+
+def _when(instant: datetime, zone: ZoneInfo) -> str:
+    moment = instant.astimezone(zone)
+    return f"{moment.day} {moment:%b %H:%M}"
+
+
+def _table(parent: QWidget) -> QTableView:
+    table = QTableView(parent)
+    table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
+    table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
+    table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
+    table.setAlternatingRowColors(True)
+    table.setShowGrid(False)
+    table.setWordWrap(False)
+    table.verticalHeader().setVisible(False)
+    table.verticalHeader().setDefaultSectionSize(26)
+    table.horizontalHeader().setDefaultAlignment(
+        Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
+    return table
+
+
+class ListModel(QAbstractTableModel):
+    """A read-only table of frozen views; subclasses say how each cell reads."""
+
+    headers: tuple[str, ...] = ()
+
+    def __init__(self, zone: ZoneInfo) -> None:
+        super().__init__()
+        self.items: list[Any] = []
+        self.zone = zone
+
+    def set_items(self, items: list[Any], zone: ZoneInfo | None = None) -> None:
+        self.beginResetModel()
+        self.items = list(items)
+        self.zone = zone or self.zone
+        self.endResetModel()
+
+    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.items)
+
+    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
+        return 0 if parent.isValid() else len(self.headers)
+
+    def headerData(self, section: int, orientation: Qt.Orientation,
+                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
+                and 0 <= section < len(self.headers):
+            return self.headers[section]
+        return None
+
+    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
+        if not index.isValid() or not 0 <= index.row() < len(self.items):
+            return None
+        item = self.items[index.row()]
+        if role == ITEM_ROLE:
+            return item
+        return self.cell(item, index.column(), role)
+
+    def cell(self, item: Any, column: int, role: int) -> Any:
+        raise NotImplementedError
+
+
+class AlertModel(ListModel):
+    headers = ("Raised", "Severity", "What happened", "What to do")
+
+    def cell(self, item: AlertView, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return [_when(item.raised_at, self.zone), SEVERITY_TEXT.get(item.severity, ""),
+                    item.message, item.fix or ""][column]
+        if role == Qt.ItemDataRole.ToolTipRole and column in (2, 3):
+            return item.message if column == 2 else item.fix
+        if column == 1 and role in (Qt.ItemDataRole.ForegroundRole,
+                                    Qt.ItemDataRole.BackgroundRole):
+            colour, background = SEVERITY_LOOK.get(item.severity,
+                                                   SEVERITY_LOOK[AlertSeverity.WARNING])
+            return QBrush(QColor(colour if role == Qt.ItemDataRole.ForegroundRole
+                                 else background))
+        return None
+
+
+class AuditModel(ListModel):
+    headers = ("When", "Who", "Action", "What")
+
+    def cell(self, item: AuditView, column: int, role: int) -> Any:
+        if role == Qt.ItemDataRole.DisplayRole:
+            return [_when(item.at, self.zone), item.actor, item.action.replace("_", " "),
+                    item.summary][column]
+        if role == Qt.ItemDataRole.ToolTipRole and column == 3:
+            return item.summary
+        return None
+
+
+class AlertsPanel(QWidget):
+    """Open alerts, newest first, with Acknowledge."""
+
+    count_changed = Signal(int)
+
+    def __init__(self, context: Context, runner: TaskRunner,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("alerts_panel")
+        self.context, self.runner = context, runner
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 4)
+        self.empty = QLabel("No open alerts. Problems Mangodesk cannot fix by itself appear "
+                            "here and in the tray.", self)
+        self.empty.setStyleSheet("color: palette(placeholder-text);")
+        layout.addWidget(self.empty)
+        self.model = AlertModel(ZoneInfo("UTC"))
+        self.table = _table(self)
+        self.table.setObjectName("alerts")
+        self.table.setModel(self.model)
+        header = self.table.horizontalHeader()
+        header.resizeSection(0, 110)
+        header.resizeSection(1, 90)
+        header.resizeSection(2, 460)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        layout.addWidget(self.table, 1)
+        row = QHBoxLayout()
+        self.error = QLabel(self)
+        self.error.setWordWrap(True)
+        row.addWidget(self.error, 1)
+        self.ack_button = QPushButton("Acknowledge", self)
+        self.ack_button.setObjectName("acknowledge")
+        self.ack_button.setToolTip("Mark the selected alert as seen  (Ctrl+Shift+K)")
+        self.ack_button.setShortcut("Ctrl+Shift+K")
+        self.ack_button.clicked.connect(self.acknowledge_selected)
+        row.addWidget(self.ack_button)
+        layout.addLayout(row)
+
+    def reload(self, zone: ZoneInfo | None = None) -> None:
+        def loaded(alerts: list[AlertView]) -> None:
+            self.model.set_items(alerts, zone)
+            self.empty.setVisible(not alerts)
+            self.ack_button.setEnabled(bool(alerts))
+            if alerts:
+                self.table.selectRow(0)
+            self.count_changed.emit(len(alerts))
+
+        self.runner.run(self.context.services.alerts.list, loaded, self._failed, owner=self,
+                        label="Loading alerts…")
+
+    def acknowledge_selected(self) -> None:
+        index = self.table.currentIndex()
+        alert = self.model.data(index.siblingAtColumn(0), ITEM_ROLE) if index.isValid() else None
+        if not isinstance(alert, AlertView):
+            return
+        self.runner.run(lambda: self.context.services.alerts.acknowledge(alert.id),
+                        lambda _: self.reload(), self._failed, owner=self,
+                        label="Acknowledging…")
+
+    def _failed(self, error: Exception) -> None:
+        self.error.setText(plain_message(error))
+
+
+class ActivityPanel(QWidget):
+    """The audit log: who did what, filterable by words and by who; Export CSV."""
+
+    def __init__(self, context: Context, runner: TaskRunner,
+                 parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.setObjectName("activity_panel")
+        self.context, self.runner = context, runner
+        self.zone = ZoneInfo("UTC")
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(10, 8, 10, 4)
+        row = QHBoxLayout()
+        self.search = QLineEdit(self)
+        self.search.setObjectName("activity_search")
+        self.search.setPlaceholderText("Filter by words, e.g. revoke, Room 101")
+        self.search.setClearButtonEnabled(True)
+        self.search.textChanged.connect(self.reload)
+        row.addWidget(self.search, 1)
+        self.who = QComboBox(self)
+        self.who.setObjectName("activity_who")
+        self.who.addItem("Everyone", None)
+        self.who.addItem("Staff only", "staff")
+        self.who.addItem("Automation only", "automation")
+        self.who.currentIndexChanged.connect(self.reload)
+        row.addWidget(self.who)
+        self.export_button = QPushButton("Export CSV…", self)
+        self.export_button.setObjectName("export_csv")
+        self.export_button.clicked.connect(self.export)
+        row.addWidget(self.export_button)
+        layout.addLayout(row)
+        self.model = AuditModel(self.zone)
+        self.table = _table(self)
+        self.table.setObjectName("activity")
+        self.table.setModel(self.model)
+        header = self.table.horizontalHeader()
+        header.resizeSection(0, 110)
+        header.resizeSection(1, 120)
+        header.resizeSection(2, 120)
+        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        layout.addWidget(self.table, 1)
+        self.status = QLabel(self)
+        self.status.setObjectName("activity_status")
+        layout.addWidget(self.status)
+        self.file_dialog: QFileDialog | None = None
+
+    def reload(self, *_: object) -> None:
+        words = self.search.text().strip() or None
+        who = self.who.currentData()
+        audit = self.context.services.audit
+
+        def load() -> list[AuditView]:
+            events = audit.list(text=words, actor="automation" if who == "automation" else None)
+            if who == "staff":
+                events = [e for e in events if e.actor != "automation"]
+            return events
+
+        def loaded(events: list[AuditView]) -> None:
+            self.model.set_items(events, self.zone)
+            self.status.setText(f"{len(events)} entries")
+
+        self.runner.run(load, loaded, lambda e: self.status.setText(plain_message(e)),
+                        owner=self, label="Loading activity…")
+
+    def export(self) -> None:
+        dialog = QFileDialog(self, "Export activity as CSV")
+        dialog.setObjectName("export_dialog")
+        dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
+        dialog.setNameFilter("CSV files (*.csv)")
+        dialog.setDefaultSuffix("csv")
+        dialog.selectFile("mangodesk-activity.csv")
+        dialog.fileSelected.connect(self.export_to)
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self.file_dialog = dialog
+        dialog.open()
+
+    def export_to(self, path: str) -> None:
+        """Write what the filter shows now (the export matches the screen)."""
+        events = list(self.model.items)
+        audit = self.context.services.audit
+
+        def write() -> int:
+            from pathlib import Path
+
+            Path(path).write_text(audit.export_csv(events), encoding="utf-8", newline="")
+            return len(events)
+
+        self.runner.run(write, lambda n: self.status.setText(f"Exported {n} entries to {path}"),
+                        lambda e: self.status.setText(f"Could not export: {e}"),
+                        owner=self, label="Exporting…")
