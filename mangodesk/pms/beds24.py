@@ -204,6 +204,7 @@ class Beds24Adapter:
         self._lock = _account_lock(self.settings.base_url)
         self._token: str | None = None
         self._token_expires_at: datetime | None = None
+        self._account_zone: str | None = None
         self.credits = CreditBudget()
         self.calls = 0
 
@@ -458,7 +459,7 @@ class Beds24Adapter:
                     "Mangodesk will try again at the next sync; nothing stored was changed.",
                 )
             pages = reply.body.get("pages")
-            next_exists = pages.get("nextPageExists") if isinstance(pages, dict) else False
+            next_exists = pages.get("nextPageExists") if isinstance(pages, dict) else None
             if not isinstance(next_exists, bool):
                 raise PmsError(
                     f"Beds24 sent a page of {_describe(path)} without paging information "
@@ -482,6 +483,8 @@ class Beds24Adapter:
         """The IANA zone booking dates are in: the configured one, else the account's."""
         if self.settings.timezone:
             return _checked_zone(self.settings.timezone)
+        if self._account_zone is not None:
+            return self._account_zone
         try:
             body = self._get("/accounts").body
         except PmsAuthError as exc:
@@ -500,7 +503,8 @@ class Beds24Adapter:
                 "Set the time zone when connecting (for example --timezone Europe/Berlin).",
                 transient=False,
             )
-        return _checked_zone(zone)
+        self._account_zone = _checked_zone(zone)
+        return self._account_zone
 
     def list_properties(self) -> list[PmsProperty]:
         zone = self.account_timezone()

@@ -1,0 +1,67 @@
+"""``mangodesk pms-connect``, ``sync`` and ``sync-status`` end to end against the simulator."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from mangodesk.cli import main
+from mangodesk.sim.beds24 import Beds24Simulator
+
+
+@pytest.fixture
+def sim() -> Iterator[Beds24Simulator]:
+    """On the real clock, like the CLI's context."""
+    with Beds24Simulator(rooms=6, page_size=20) as simulator:
+        yield simulator
+
+
+def run(profile: Path, *args: str) -> int:
+    return main(["--data-dir", str(profile), *args])
+
+
+def test_connect_sync_and_status(
+    sim: Beds24Simulator, profile_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(profile_dir, "sync-status") == 0
+    assert "not connected" in capsys.readouterr().out
+    assert run(profile_dir, "sync") == 1
+    assert "not connected to Beds24" in capsys.readouterr().err
+
+    code = sim.create_invite_code()
+    assert run(profile_dir, "pms-connect", "--invite-code", code, "--base-url", sim.base_url) == 0
+    out = capsys.readouterr().out
+    assert "Connected to Beds24: Hotel Mango" in out and "Europe/Berlin" in out
+
+    assert run(profile_dir, "sync") == 0
+    captured = capsys.readouterr()
+    assert "Full sync finished" in captured.out
+    assert "Reading all bookings: page 1" in captured.err and ", done" in captured.err
+
+    assert run(profile_dir, "sync", "--json") == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["ok"] is True and result["full"] is False
+
+    sim.fail_next("/bookings", 503)
+    assert run(profile_dir, "sync") == 1
+    assert "HTTP 503" in capsys.readouterr().out
+
+    assert run(profile_dir, "sync-status", "--json") == 0
+    status = json.loads(capsys.readouterr().out)
+    assert status["configured"] is True
+    assert status["consecutive_failures"] == 1 and "HTTP 503" in status["last_error"]
+    assert status["bookings"] > 0 and status["units_active"] > 0
+    assert code not in json.dumps(status)
+
+
+def test_a_bad_invite_code_is_one_clear_line(
+    sim: Beds24Simulator, profile_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(profile_dir, "pms-connect", "--invite-code", "typo",
+               "--base-url", sim.base_url) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("mangodesk: Beds24 did not accept this invite code")
+    assert err.count("\n") == 1
