@@ -13,8 +13,11 @@ engine are serialised by one in-process lock so the planner never races a worker
 from __future__ import annotations
 
 import logging
+import os
 import random
+import socket
 import threading
+import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -24,6 +27,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import insert, select, update
+from sqlalchemy.exc import IntegrityError
 
 from mangodesk.domain.clock import Clock
 from mangodesk.domain.errors import MangodeskError, NotFoundError, ValidationError, mask_code
@@ -57,6 +61,7 @@ from mangodesk.store.models import (
     AuditEvent,
     Booking,
     Connection,
+    EngineLease,
     Lock,
     Operation,
 )
@@ -78,6 +83,13 @@ log = logging.getLogger(__name__)
 
 TICK_JOB_ID = "engine-tick"
 WAKE_JOB_ID = "engine-wake"
+LEASE_ID = 1
+MIN_LEASE = timedelta(seconds=10)  # how long a crashed holder blocks the others, at least
+
+
+def _rowcount(result: Any) -> int:
+    """Rows an UPDATE touched (the ORM's Result type hides the cursor's count)."""
+    return int(result.rowcount)
 
 
 @dataclass(frozen=True)
@@ -183,6 +195,7 @@ class Engine:
         self._inflight = 0
         self._idle = threading.Condition()
         self._random = random.SystemRandom()
+        self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
     def _new_pool(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(
@@ -254,8 +267,12 @@ class Engine:
                 submit_ready()
             except RuntimeError:  # the pool was shut down by stop()
                 return 0
+            renewed = time.monotonic()
             while running:
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
+                if time.monotonic() - renewed > self.config.tick_interval.total_seconds():
+                    renewed = time.monotonic()
+                    self._renew_lease_quietly()
                 for future in finished:
                     busy[running.pop(future)] -= 1
                     if not future.cancelled():
@@ -368,10 +385,13 @@ class Engine:
                 other_kind == OperationKind.CREATE and other_attempts > 0
                 for _, other_kind, _, other_attempts in siblings
             ) or (kind == OperationKind.CREATE and attempts > 0)
-            session.execute(
-                update(Operation).where(Operation.id == operation_id)
+            claimed = _rowcount(session.execute(
+                update(Operation)
+                .where(Operation.id == operation_id, Operation.status == OperationStatus.QUEUED)
                 .values(status=OperationStatus.RUNNING, attempts=attempts + 1, updated_at=now)
-                .execution_options(synchronize_session=False))
+                .execution_options(synchronize_session=False)))
+            if not claimed:
+                return None  # another process claimed it between our read and our write
             session.execute(
                 update(AccessCode).where(AccessCode.id == code_id)
                 .values(attempts=attempts + 1).execution_options(synchronize_session=False))
@@ -497,7 +517,7 @@ class Engine:
             .where(Operation.id == job.operation_id, Operation.status == OperationStatus.RUNNING)
             .values(status=OperationStatus.DONE, last_error=None, last_error_class=None,
                     updated_at=now).execution_options(**fast))
-        if done.rowcount == 0:
+        if _rowcount(done) == 0:
             return Outcome.SKIPPED  # reset by someone else meanwhile (e.g. Retry now)
         values: dict[str, Any] = {"last_error": None, "updated_at": now}
         if job.kind == OperationKind.REVOKE:
@@ -717,13 +737,59 @@ class Engine:
     def tick(self) -> int:
         """Plan, then run what is due. Safe to call from any thread; ticks never overlap."""
         with self._tick_lock:
-            if self._stopping.is_set():
+            if self._stopping.is_set() or not self.hold_lease():
                 return 0
             try:
                 self.plan_and_enqueue()
             except Exception:
                 log.exception("planning failed; operations already queued still run")
             return self.run_due()
+
+    def hold_lease(self) -> bool:
+        """Take or renew the engine lease; False while another process holds it. Several
+        desks (or the desk window and the headless service) may share one database, and
+        exactly one of them may plan and call vendors."""
+        now = self.clock.now()
+        expires = now + max(3 * self.config.tick_interval, MIN_LEASE)
+        with self._write_lock, self.db.transaction() as session:
+            taken = _rowcount(session.execute(
+                update(EngineLease)
+                .where(EngineLease.id == LEASE_ID,
+                       (EngineLease.holder == self.holder) | (EngineLease.expires_at <= now))
+                .values(holder=self.holder, expires_at=expires)
+                .execution_options(synchronize_session=False)))
+            if taken:
+                return True
+            if session.get(EngineLease, LEASE_ID) is not None:
+                return False
+        try:
+            with self.db.transaction() as session:
+                session.add(EngineLease(id=LEASE_ID, holder=self.holder, expires_at=expires))
+        except IntegrityError:
+            return False  # another process created it first
+        return True
+
+    def _renew_lease_quietly(self) -> None:
+        """Keep the lease through a long batch (only if we hold it: tests run batches
+        without ticking)."""
+        try:
+            with self._write_lock, self.db.transaction() as session:
+                session.execute(
+                    update(EngineLease)
+                    .where(EngineLease.id == LEASE_ID, EngineLease.holder == self.holder)
+                    .values(expires_at=self.clock.now() + max(3 * self.config.tick_interval,
+                                                              MIN_LEASE))
+                    .execution_options(synchronize_session=False))
+        except Exception:
+            log.exception("could not renew the engine lease")
+
+    def release_lease(self) -> None:
+        with self._write_lock, self.db.transaction() as session:
+            session.execute(
+                update(EngineLease)
+                .where(EngineLease.id == LEASE_ID, EngineLease.holder == self.holder)
+                .values(expires_at=self.clock.now())
+                .execution_options(synchronize_session=False))
 
     def _safe_tick(self) -> None:
         try:
@@ -807,6 +873,10 @@ class Engine:
                     log.exception("closing an adapter failed")
         else:
             log.warning("stopped with calls still in flight; they will be checked on next start")
+        try:
+            self.release_lease()
+        except Exception:
+            log.exception("could not release the engine lease; it expires by itself")
         self.events.publish(Event(EventKind.ENGINE_STATE, data={"running": False}))
         return idle
 

@@ -139,3 +139,28 @@ def test_wake_runs_a_tick_soon(world: World, engine_clock: FixedClock,
         assert active.wait(WAIT)
     finally:
         engine.stop(5)
+
+
+def test_only_one_engine_per_database_ticks(world: World, engine_clock: FixedClock,
+                                            secret_store: SecretStore) -> None:
+    world.add_booking(ARRIVAL, DEPARTURE, "101")
+    fake = FakeVendor()
+    desk = build(world, fake, engine_clock, secret_store)
+    service = build(world, fake, engine_clock, secret_store)
+    try:
+        assert desk.hold_lease()
+        assert service.tick() == 0  # the desk holds the lease: the service stands by
+        assert world.codes() == []
+        assert desk.tick() == 1
+        engine_clock.advance(timedelta(minutes=5))  # the desk crashed: its lease runs out
+        world.add_booking(ARRIVAL, DEPARTURE, "102")
+        assert service.tick() == 1
+        assert not desk.hold_lease()
+    finally:
+        service.stop(5)
+        desk.stop(5)
+    restarted = build(world, fake, engine_clock, secret_store)
+    try:
+        assert restarted.hold_lease()  # a clean stop hands the lease back at once
+    finally:
+        restarted.stop(5)
