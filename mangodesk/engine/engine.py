@@ -195,6 +195,7 @@ class Engine:
         self._inflight = 0
         self._idle = threading.Condition()
         self._random = random.SystemRandom()
+        self._leading: bool | None = None
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
 
     def _new_pool(self) -> ThreadPoolExecutor:
@@ -737,7 +738,15 @@ class Engine:
     def tick(self) -> int:
         """Plan, then run what is due. Safe to call from any thread; ticks never overlap."""
         with self._tick_lock:
-            if self._stopping.is_set() or not self.hold_lease():
+            if self._stopping.is_set():
+                return 0
+            leading = self.hold_lease()
+            if leading != self._leading:
+                self._leading = leading
+                log.info("this process %s the automation", "now runs" if leading else
+                         "stands by: another Mangodesk on this database runs")
+                self.events.publish(Event(EventKind.ENGINE_STATE, data={"leading": leading}))
+            if not leading:
                 return 0
             try:
                 self.plan_and_enqueue()
