@@ -40,6 +40,8 @@ ALL_STATUSES = ("confirmed", "request", "new", "cancelled", "black", "inquiry")
 DEFAULT_OVERLAP = timedelta(minutes=10)
 # Mint a new access token when the current one has less than this left.
 TOKEN_REFRESH_MARGIN = timedelta(minutes=10)
+# The booking info item that carries door codes back to Beds24 (as its lock apps do).
+INFO_ITEM_CODE = "LOCK_PIN"
 # On a full (first) load, also fetch bookings that left this many days ago.
 FULL_LOAD_PAST_DAYS = 7
 
@@ -154,6 +156,7 @@ class _Reply:
     body: dict[str, Any]
     headers: httpx.Headers
     server_time: datetime | None = None
+    items: list[Any] | None = None  # replies that are a JSON array (POST results)
 
 
 @dataclass
@@ -427,6 +430,9 @@ class Beds24Adapter:
                 "Mangodesk will try again at the next sync.",
                 transient=status >= 500 or status in (408, 409),
             )
+        if isinstance(body, list) and response.request.method == "POST":
+            # Writes answer with one result object per item written.
+            return _Reply(body={}, headers=response.headers, items=body)
         if not isinstance(body, dict):
             raise PmsError(
                 f"Beds24 sent an unexpected reply ({what}): expected an object, got "
@@ -622,7 +628,57 @@ class Beds24Adapter:
         return merged
 
     def write_back_codes(self, booking_pms_id: str, lines: Sequence[str]) -> None:
-        raise NotImplementedError("Writing codes back to Beds24 is not supported yet.")
+        """Keep one info item (code LOCK_PIN, as Beds24's own lock integrations do) on the
+        booking holding ``lines``, so guest messages in Beds24 can show the door codes.
+        Updates it in place; no lines removes it. Needs write access to bookings."""
+        try:
+            booking_id = int(booking_pms_id)
+        except ValueError as exc:
+            raise PmsError(f"{booking_pms_id!r} is not a Beds24 booking number.",
+                           transient=False) from exc
+        params = [("id", str(booking_id)), ("includeInfoItems", "true")]
+        params += [("status", s) for s in ALL_STATUSES]
+        data = self._get("/bookings", params).body.get("data")
+        if not isinstance(data, list) or not data or not isinstance(data[0], dict):
+            raise PmsError(
+                f"Beds24 does not know booking {booking_id} (any more).",
+                "Check the booking in Beds24; the door code itself is not affected.",
+                transient=False,
+            )
+        items = data[0].get("infoItems")
+        ours = [
+            item for item in (items if isinstance(items, list) else [])
+            if isinstance(item, dict) and item.get("code") == INFO_ITEM_CODE
+            and isinstance(item.get("id"), int)
+        ]
+        text = "\n".join(lines)
+        changes: list[dict[str, Any]] = []
+        extra = ours
+        if text:
+            if ours:
+                if ours[0].get("text") != text:
+                    changes.append({"id": ours[0]["id"], "text": text})
+                extra = ours[1:]
+            else:
+                changes.append({"code": INFO_ITEM_CODE, "text": text})
+        changes += [{"id": item["id"]} for item in extra]  # an id alone deletes the item
+        if not changes:
+            return
+        reply = self._send("POST", "/bookings", auth=True,
+                           json_body=[{"id": booking_id, "infoItems": changes}])
+        results = reply.items or []
+        first = results[0] if results and isinstance(results[0], dict) else {}
+        if first.get("success") is not True:
+            errors = first.get("errors")
+            detail = "; ".join(
+                str(e.get("message")) for e in (errors if isinstance(errors, list) else [])
+                if isinstance(e, dict)
+            )
+            raise PmsError(
+                f"Beds24 did not save the door codes on booking {booking_id}"
+                + (f": {detail}" if detail else "") + ".",
+                "Mangodesk will try again; the door code itself is not affected.",
+            )
 
 
 # ---------------------------------------------------------------------- parsing (pure)

@@ -73,6 +73,7 @@ class Exchange:
     status: int
     response_headers: dict[str, str]
     body: bytes
+    request_body: bytes = b""
 
 
 @dataclass
@@ -130,6 +131,7 @@ class Beds24Simulator:
             )
         }
         self._next_id = max(self.bookings, default=50000000) + 1
+        self._next_info_id = 900000
         self._invite_codes: dict[str, tuple[str, ...]] = {}
         self._refresh_tokens: dict[str, tuple[str, ...]] = {}
         self._tokens: dict[str, _Token] = {}
@@ -353,7 +355,8 @@ class Beds24Simulator:
 
     # ------------------------------------------------------------------ request handling
 
-    def handle(self, method: str, raw_path: str, headers: dict[str, str]) -> _Reply:
+    def handle(self, method: str, raw_path: str, headers: dict[str, str],
+               body: bytes = b"") -> _Reply:
         """Answer one request: (status, headers, body)."""
         split = urlsplit(raw_path)
         query = tuple(parse_qsl(split.query, keep_blank_values=True))
@@ -378,12 +381,13 @@ class Beds24Simulator:
         if fault is not None and fault.kind == "malformed":
             return 200, {**credit_headers, "Content-Type": "application/json"}, b'{"success": tr'
         try:
-            status, body = self._route(method, path, query, headers)
+            status, reply = self._route(method, path, query, headers, body)
         except _ApiError as exc:
             return self._error(exc.status, exc.message, credit_headers)
-        if fault is not None and fault.kind == "empty" and isinstance(body.get("data"), list):
-            body = {**body, "data": [], "count": 0}
-        payload = json.dumps(body).encode()
+        if (fault is not None and fault.kind == "empty" and isinstance(reply, dict)
+                and isinstance(reply.get("data"), list)):
+            reply = {**reply, "data": [], "count": 0}
+        payload = json.dumps(reply).encode()
         return status, {**credit_headers, "Content-Type": "application/json"}, payload
 
     def _error(self, status: int, message: str, headers: dict[str, str]) -> _Reply:
@@ -412,8 +416,9 @@ class Beds24Simulator:
         }
 
     def _route(
-        self, method: str, path: str, query: tuple[tuple[str, str], ...], headers: dict[str, str]
-    ) -> tuple[int, dict[str, Any]]:
+        self, method: str, path: str, query: tuple[tuple[str, str], ...],
+        headers: dict[str, str], body: bytes,
+    ) -> tuple[int, Any]:
         lower = {k.lower(): v for k, v in headers.items()}
         if method == "GET" and path == "/authentication/setup":
             return 200, self._setup(lower.get("code", ""))
@@ -432,6 +437,9 @@ class Beds24Simulator:
         if method == "GET" and path == "/bookings":
             self._need_scope(token, "bookings")
             return 200, self._bookings(query, path, "bookings-personal" in token.scopes)
+        if method == "POST" and path == "/bookings":
+            self._need_scope(token, "bookings")
+            return 201, self._write_bookings(body)
         raise _ApiError(404, f"No such endpoint: {method} {path}")
 
     def _setup(self, code: str) -> dict[str, Any]:
@@ -528,6 +536,7 @@ class Beds24Simulator:
         departure_from = _date(params.get("departureFrom"))
         arrival_from = _date(params.get("arrivalFrom"))
         group = _flag(params, "includeBookingGroup")
+        info = _flag(params, "includeInfoItems")
         # Beds24 trap 2: with no date filter, only upcoming bookings come back.
         upcoming_only = not (ids or masters or modified_from or modified_to or departure_from
                              or arrival_from)
@@ -560,7 +569,49 @@ class Beds24Simulator:
                     if booking.master_id:
                         members.setdefault(booking.master_id, []).append(booking.id)
             return self._list("booking", selected, query, path,
-                              lambda b: _booking_json(b, group, members, personal))
+                              lambda b: _booking_json(b, group, members, personal, info))
+
+    def _write_bookings(self, body: bytes) -> list[dict[str, Any]]:
+        """POST /bookings, the subset Mangodesk uses: info items of existing bookings (no id:
+        add; id with code/text: modify; id alone: delete)."""
+        try:
+            items = json.loads(body or b"null")
+        except ValueError as exc:
+            raise _ApiError(400, "Body is not valid JSON") from exc
+        if not isinstance(items, list):
+            raise _ApiError(400, "Body must be an array of bookings")
+        results: list[dict[str, Any]] = []
+        with self._lock:
+            for item in items:
+                bid = item.get("id") if isinstance(item, dict) else None
+                booking = self.bookings.get(bid) if isinstance(bid, int) else None
+                if booking is None:
+                    results.append({"success": False, "errors": [
+                        {"action": "modify", "field": "id", "message": "booking not found"}]})
+                    continue
+                for change in item.get("infoItems") or []:
+                    self._apply_info_item(booking, change)
+                self._touch(booking)
+                results.append({"success": True, "modified": {"field": "infoItems"}})
+        return results
+
+    def _apply_info_item(self, booking: SimBooking, change: dict[str, Any]) -> None:
+        item_id = change.get("id")
+        if item_id is None:
+            self._next_info_id += 1
+            booking.info_items.append({
+                "id": self._next_info_id, "bookingId": booking.id,
+                "code": str(change.get("code", "")), "text": str(change.get("text", "")),
+                "createTime": _stamp(self.clock.now()),
+            })
+            return
+        existing = next((i for i in booking.info_items if i["id"] == item_id), None)
+        if existing is None:
+            return
+        if "code" not in change and "text" not in change:
+            booking.info_items.remove(existing)
+            return
+        existing.update({k: str(change[k]) for k in ("code", "text") if k in change})
 
     def _local_instant(self, values: list[str] | None) -> datetime | None:
         if not values:
@@ -646,7 +697,8 @@ def _property_json(prop: SimProperty, all_rooms: bool, details: bool) -> dict[st
 
 
 def _booking_json(
-    booking: SimBooking, group: bool, members: dict[int, list[int]], personal: bool
+    booking: SimBooking, group: bool, members: dict[int, list[int]], personal: bool,
+    info: bool = False,
 ) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": booking.id,
@@ -676,6 +728,8 @@ def _booking_json(
             phone=booking.phone,
             arrivalTime=booking.arrival_time,
         )
+    if info:
+        body["infoItems"] = [dict(item) for item in booking.info_items]
     if group:
         ids = members.get(booking.master_id or 0)
         body["bookingGroup"] = (
@@ -704,10 +758,10 @@ def _handler_for(sim: Beds24Simulator) -> type[BaseHTTPRequestHandler]:
 
         def _serve(self) -> None:
             length = int(self.headers.get("Content-Length") or 0)
-            if length:
-                self.rfile.read(length)
+            request_body = self.rfile.read(length) if length else b""
             headers = {k: v for k, v in self.headers.items()}
-            status, reply_headers, body = sim.handle(self.command, self.path, headers)
+            status, reply_headers, body = sim.handle(self.command, self.path, headers,
+                                                     request_body)
             try:
                 self.send_response(status)
                 for key, value in reply_headers.items():
@@ -729,6 +783,7 @@ def _handler_for(sim: Beds24Simulator) -> type[BaseHTTPRequestHandler]:
                         response_headers={**reply_headers,
                                           "Content-Length": str(len(body))},
                         body=body,
+                        request_body=request_body,
                     )
                 )
 

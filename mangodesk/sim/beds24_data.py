@@ -7,6 +7,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 FIRST_NAMES = [
     "Anna", "Ben", "Chloé", "David", "Elif", "Felix", "Grace", "Hiro", "Ingrid", "Jonas",
@@ -75,6 +76,8 @@ class SimBooking:
     booking_time: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
     modified_time: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))
     cancel_time: datetime | None = None
+    # Booking info items: {"id", "code", "text", "createTime"} (door codes are written here).
+    info_items: list[dict[str, Any]] = field(default_factory=list)
 
 
 def build_property(property_id: int = 100001, rooms: int = 24) -> SimProperty:

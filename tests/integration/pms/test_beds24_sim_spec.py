@@ -6,13 +6,17 @@ Three defects of the upstream file are worked around here, not in the file: a no
 document itself fail OpenAPI validation; and ``modifiedFrom`` is described as
 "YYYY-MM-DDTHH:MM:SS" (no offset, which is what the adapter sends) while its schema says
 RFC 3339 ``date-time`` (offset required). The request test checks the described format and
-validates the rest with the offset added. Every reply is checked against the schemas as
-published.
+validates the rest with the offset added. Likewise the POST /bookings body schema requires
+roomId/arrival/departure even for updates, while the spec's own examples ("newInfoItem",
+"modifyInfoItem", "deleteInfoItem") update info items with only ids; the write-back body is
+checked against the shape of those examples (sending stale dates back would be unsafe).
+Every reply is checked against the schemas as published.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import re
 from collections.abc import Iterator
 from pathlib import Path
@@ -52,7 +56,19 @@ def openapi() -> OpenAPI:
 DESCRIBED_TIMESTAMP = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}$")
 
 
-def _request(sim_base: str, exchange: Exchange, *, add_offset: bool = False) -> MockRequest:
+def _matches_info_item_examples(body: bytes) -> bool:
+    """The shape of the spec's info-item examples: [{"id", "infoItems": [{id?, code?,
+    text?}]}]."""
+    items = json.loads(body)
+    return isinstance(items, list) and all(
+        set(item) == {"id", "infoItems"} and isinstance(item["id"], int)
+        and all(set(info) <= {"id", "code", "text"} for info in item["infoItems"])
+        for item in items
+    )
+
+
+def _request(sim_base: str, exchange: Exchange, *, add_offset: bool = False,
+             body: bytes | None = None) -> MockRequest:
     query = list(exchange.query)
     if add_offset:
         query = [(k, f"{v}Z" if k == "modifiedFrom" else v) for k, v in query]
@@ -61,6 +77,7 @@ def _request(sim_base: str, exchange: Exchange, *, add_offset: bool = False) -> 
         method=exchange.method,
         path=exchange.path,
         headers=exchange.headers,
+        data=exchange.request_body if body is None else body,
     )
     # Repeated parameters (status=…&status=…) as the spec's form/explode arrays.
     request.parameters.query = ImmutableMultiDict(query)
@@ -79,6 +96,8 @@ def traffic(engine: SyncEngine, sim: Beds24Simulator) -> Iterator[list[Exchange]
     assert engine.run_once().ok
     sim.expire_tokens()
     assert engine.run_once().ok
+    booking_id = next(b.id for b in sim.live_bookings())
+    engine.adapter.write_back_codes(str(booking_id), ["Room 101: 4821"])
     with pytest.raises(Exception, match="invite code"):
         engine.adapter.connect_with_invite_code("not-a-code")  # type: ignore[attr-defined]
     yield list(sim.exchanges)
@@ -105,8 +124,11 @@ def test_adapter_requests_validate_against_the_official_spec(
     assert any(("status", "cancelled") in e.query for e in bookings)
     stamps = [v for e in bookings for k, v in e.query if k == "modifiedFrom"]
     assert stamps and all(DESCRIBED_TIMESTAMP.match(v) for v in stamps)
+    writes = [e for e in traffic if e.method == "POST"]
+    assert writes and all(_matches_info_item_examples(e.request_body) for e in writes)
     for exchange in traffic:
-        openapi.validate_request(_request(host, exchange, add_offset=True))
+        body = b"" if exchange.method == "POST" else None
+        openapi.validate_request(_request(host, exchange, add_offset=True, body=body))
 
 
 def test_the_validator_rejects_a_reply_that_breaks_the_spec(

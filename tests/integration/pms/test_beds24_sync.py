@@ -352,3 +352,17 @@ def test_progress_events_are_published_per_page(
     assert [e.data["pages"] for e in progress] == list(range(1, result.pages + 1))
     assert progress[-1].data["bookings"] == result.bookings
     assert events[1][-1].kind is EventKind.SYNC_FINISHED
+
+
+def test_door_codes_written_back_show_on_the_beds24_booking(
+    engine: SyncEngine, sim: Beds24Simulator
+) -> None:
+    victim = upcoming_single(sim)
+    adapter = engine.adapter
+    adapter.write_back_codes(str(victim), ["Room 101: 4821"])
+    adapter.write_back_codes(str(victim), ["Room 101: 4821", "Room 102: 7713"])
+    items = sim.booking(victim).info_items
+    assert [(i["code"], i["text"]) for i in items] == [
+        ("LOCK_PIN", "Room 101: 4821\nRoom 102: 7713")]
+    adapter.write_back_codes(str(victim), [])
+    assert sim.booking(victim).info_items == []

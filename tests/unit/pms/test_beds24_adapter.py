@@ -3,6 +3,7 @@ included, credit back-off, and clear errors for malformed replies."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
@@ -500,6 +501,62 @@ def test_timeouts_and_network_errors_are_transient_pms_errors(
     assert slow.value.transient and down.value.transient
 
 
-def test_write_back_is_declared_unsupported(adapter: Beds24Adapter) -> None:
-    with pytest.raises(NotImplementedError):
-        adapter.write_back_codes("1", ["Room 101: ••••5"])
+# ---------------------------------------------------------------------- write-back
+
+
+def _booking_with_items(items: list[dict[str, Any]]) -> httpx.Response:
+    return httpx.Response(200, json=page([booking(1, infoItems=items)]))
+
+
+def _posted(route: respx.Route) -> Any:
+    return json.loads(route.calls.last.request.content)
+
+
+@pytest.mark.parametrize(
+    ("items", "lines", "expected"),
+    [
+        ([], ["Room 101: 4821"], [{"code": "LOCK_PIN", "text": "Room 101: 4821"}]),
+        ([{"id": 5, "code": "LOCK_PIN", "text": "old"}, {"id": 6, "code": "LOCK_PIN"},
+          {"id": 7, "code": "PARKING", "text": "B2"}],
+         ["Room 101: 4821", "Room 102: 7713"],
+         [{"id": 5, "text": "Room 101: 4821\nRoom 102: 7713"}, {"id": 6}]),
+        ([{"id": 5, "code": "LOCK_PIN", "text": "Room 101: 4821"}], [], [{"id": 5}]),
+    ],
+    ids=["add", "update in place and drop duplicates", "remove when no codes"],
+)
+def test_write_back_keeps_one_lock_pin_info_item(
+    api: respx.MockRouter, adapter: Beds24Adapter, items: list[dict[str, Any]],
+    lines: list[str], expected: list[dict[str, Any]],
+) -> None:
+    read = api.get("/bookings").mock(return_value=_booking_with_items(items))
+    write = api.post("/bookings").mock(
+        return_value=httpx.Response(201, json=[{"success": True}]))
+    adapter.write_back_codes("1", lines)
+    assert read.calls.last.request.url.params["includeInfoItems"] == "true"
+    assert _posted(write) == [{"id": 1, "infoItems": expected}]
+
+
+def test_write_back_without_changes_writes_nothing(
+    api: respx.MockRouter, adapter: Beds24Adapter
+) -> None:
+    api.get("/bookings").mock(return_value=_booking_with_items(
+        [{"id": 5, "code": "LOCK_PIN", "text": "Room 101: 4821"}]))
+    write = api.post("/bookings")
+    adapter.write_back_codes("1", ["Room 101: 4821"])
+    assert not write.called
+
+
+def test_write_back_rejected_by_beds24_is_a_clear_error(
+    api: respx.MockRouter, adapter: Beds24Adapter
+) -> None:
+    api.get("/bookings").mock(return_value=_booking_with_items([]))
+    api.post("/bookings").mock(return_value=httpx.Response(201, json=[
+        {"success": False, "errors": [{"action": "modify", "message": "no write access"}]}]))
+    with pytest.raises(PmsError, match="did not save the door codes on booking 1: no write"):
+        adapter.write_back_codes("1", ["Room 101: 4821"])
+
+
+def test_write_back_to_an_unknown_booking(api: respx.MockRouter, adapter: Beds24Adapter) -> None:
+    api.get("/bookings").mock(return_value=httpx.Response(200, json=page([])))
+    with pytest.raises(PmsError, match="does not know booking 1"):
+        adapter.write_back_codes("1", ["Room 101: 4821"])
