@@ -225,11 +225,17 @@ class SyncEngine:
 
     def _fail(self, result: SyncResult, exc: Exception) -> SyncResult:
         now = self.clock.now()
+        fix: str | None = None
+        # A problem that will not go away by itself (access revoked) is alerted at once.
+        lasting = False
         if isinstance(exc, PmsError | MangodeskError):
             message = str(exc)
+            reason, fix = exc.message, exc.fix
+            lasting = isinstance(exc, MangodeskError) or not exc.transient
             log.warning("%s sync failed: %s", self.source, message)
         else:
             message = f"The {self.source} sync failed unexpectedly ({type(exc).__name__})."
+            reason = message
             log.exception("%s sync failed", self.source)
         result.ok = False
         result.error = message
@@ -242,7 +248,9 @@ class SyncEngine:
                 state.last_error = message
                 state.last_error_at = now
                 failures = state.consecutive_failures
-                if failures >= self.alert_after_failures:
+                if failures >= self.alert_after_failures or lasting:
+                    attempts = "the last attempt" if failures == 1 else (
+                        f"the last {failures} attempts")
                     alert, is_new = raise_alert(
                         session,
                         dedupe_key=sync_alert_key(self.source),
@@ -250,14 +258,14 @@ class SyncEngine:
                         subject_kind=AlertSubject.SYNC,
                         subject_id=state.id,
                         message=(
-                            f"Bookings are not being updated from {self.source.capitalize()}: "
-                            f"the last {failures} attempts failed. {message}"
+                            f"Bookings are not being updated from {self.source.capitalize()} "
+                            f"({attempts} failed): {reason}"
                         ),
-                        fix=(
-                            "Door codes for bookings already here keep working. New bookings "
-                            "and changes made since the last good sync are not here yet: "
-                            "check the internet connection and the PMS connection."
-                        ),
+                        fix=" ".join(part for part in (
+                            fix or "Check the internet connection and the PMS connection.",
+                            "Door codes for bookings already here keep working; new bookings "
+                            "and changes since the last good sync arrive once it works again.",
+                        ) if part),
                         now=now,
                     )
                     if is_new:

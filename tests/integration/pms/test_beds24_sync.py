@@ -316,7 +316,7 @@ def test_repeated_failures_raise_one_sync_alert_cleared_by_success(
         alerts = session.scalars(select(Alert)).all()
         assert len(alerts) == 1
         assert alerts[0].subject_kind == AlertSubject.SYNC
-        assert "last 3 attempts failed" in alerts[0].message
+        assert "(the last 3 attempts failed): Beds24 had a problem" in alerts[0].message
         assert "keep working" in (alerts[0].fix or "")
     assert [e.kind for e in events[1]].count(EventKind.ALERT_RAISED) == 1
     assert engine.run_once().ok
@@ -366,3 +366,17 @@ def test_door_codes_written_back_show_on_the_beds24_booking(
         ("LOCK_PIN", "Room 101: 4821\nRoom 102: 7713")]
     adapter.write_back_codes(str(victim), [])
     assert sim.booking(victim).info_items == []
+
+
+def test_revoked_access_is_alerted_at_once_with_the_fix(
+    engine: SyncEngine, sim: Beds24Simulator, db: Database
+) -> None:
+    assert engine.run_once().ok
+    sim.revoke_refresh_tokens()
+    result = engine.run_once()
+    assert not result.ok
+    with db.session() as session:
+        alert = open_alert(session, sync_alert_key("beds24"))
+        assert alert is not None
+        assert "(the last attempt failed): Beds24 no longer accepts" in alert.message
+        assert "invite code" in (alert.fix or "")
