@@ -117,7 +117,8 @@ def main() -> None:
             started = time.perf_counter()
             queued = engine.plan_and_enqueue()
             first = time.perf_counter() - started
-            print(f"  first pass (queues the {queued} missing codes): {first * 1000:8.1f} ms")
+            print(f"  first pass ({queued} operations queued: every due stay already has "
+                  f"its code): {first * 1000:8.1f} ms")
             steady = timed(engine.plan_and_enqueue)
             with world.db.session() as s:
                 snapshot = load_snapshot(s, engine.vendors, NOW)
