@@ -12,6 +12,7 @@ import logging
 import signal
 import sys
 import threading
+from collections.abc import Callable
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from types import FrameType
@@ -74,7 +75,8 @@ def engine_for(context: Context) -> Engine:
     return engine
 
 
-def _add_pms_sync(context: Context, engine: Engine) -> None:
+def _add_pms_sync(context: Context, engine: Engine) -> Callable[[], None]:
+    """Schedule the Beds24 sync when it is connected; returns what closes its client."""
     from mangodesk.pms.base import PmsAuthError
     from mangodesk.pms.connect import build_beds24_sync
 
@@ -83,9 +85,10 @@ def _add_pms_sync(context: Context, engine: Engine) -> None:
     except PmsAuthError as exc:
         log.warning("no PMS sync: %s", exc)
         print(f"Note: {exc.message} Bookings will not be updated until it is connected.")
-        return
+        return lambda: None
     engine.add_periodic_job("pms-sync", sync.run_scheduled,
                             context.settings.sync_interval_minutes * 60)
+    return sync.close
 
 
 def _log_alert(event: Event) -> None:
@@ -105,7 +108,7 @@ def cmd_run(args: argparse.Namespace, make_context: ContextFactory) -> int:
     # A line per tick, and one per tick skipped while a long one runs, is noise in the log.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     engine = engine_for(context)
-    _add_pms_sync(context, engine)
+    close_sync = _add_pms_sync(context, engine)
     unsubscribe = context.events.subscribe(_log_alert)
     stop = threading.Event()
 
@@ -130,6 +133,7 @@ def cmd_run(args: argparse.Namespace, make_context: ContextFactory) -> int:
                 break
     finally:
         clean = engine.stop()
+        close_sync()
         marker.unlink(missing_ok=True)
         unsubscribe()
         for signum, handler in previous.items():
