@@ -33,7 +33,7 @@ from mangodesk.domain.clock import Clock
 from mangodesk.domain.errors import MangodeskError, NotFoundError, ValidationError, mask_code
 from mangodesk.domain.events import Event, EventBus, EventKind
 from mangodesk.domain.pins import NoFreePinError
-from mangodesk.domain.planner import PlannedAction, plan
+from mangodesk.domain.planner import plan
 from mangodesk.domain.types import (
     AlertSeverity,
     AlertSubject,
@@ -220,13 +220,6 @@ class Engine:
         if applied.operations:
             log.info("planned %d operation(s)", applied.operations)
         return applied.operations
-
-    def planned_actions(self) -> list[PlannedAction]:
-        """What the planner would do right now, without doing it."""
-        now = self.clock.now()
-        with self.db.session() as session:
-            snapshot = load_snapshot(session, self.vendors, now)
-        return plan(now, snapshot.properties, snapshot.bookings, snapshot.links, snapshot.codes)
 
     def dry_run(self, until: datetime) -> list[DryRunStep]:
         """Everything automation would do from now until ``until``, in time order."""
@@ -581,6 +574,8 @@ class Engine:
         if error_class == ErrorClass.TRANSIENT and operation.attempts < self.config.max_attempts:
             operation.status = OperationStatus.QUEUED
             operation.next_attempt_at = self._next_attempt(now, error.retry_after)
+            events.append(code_event(code, retrying_at=operation.next_attempt_at.isoformat(),
+                                     attempts=operation.attempts))
             return Outcome.RETRY_LATER
         return self._give_up(session, operation, code, error, now, events)
 
