@@ -103,6 +103,7 @@ def run_gui(paths: Paths, settings: Settings, *, demo: bool = False) -> int:
     cleanup.append(context.close)
     try:
         engine = start_engine(context)
+        cleanup.append(engine.close)
         desk = Desk(context, engine=engine)
         cleanup.insert(0, desk.close)
         desk.start()

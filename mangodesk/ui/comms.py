@@ -36,6 +36,7 @@ class CommunicationsDialog(QDialog):
         self.setWindowTitle("Guest communications — access-code variable")
         self.setMinimumSize(560, 440)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        self._generation = 0
         layout = QVBoxLayout(self)
 
         variable_row = QHBoxLayout()
@@ -124,18 +125,27 @@ class CommunicationsDialog(QDialog):
 
     def render(self) -> None:
         booking_id = self.booking_box.currentData()
-        template_context = self.context_box.currentData(CONTEXT_ROLE)
-        if booking_id is None or not isinstance(template_context, TemplateContext):
+        chosen = self.context_box.currentData(CONTEXT_ROLE)
+        if booking_id is None or chosen is None:
             return
+        template_context = TemplateContext(chosen)  # Qt hands the value back as plain text
         messages = self.context.services.messages
+        self._generation += 1
+        generation = self._generation
 
         def shown(rendered: str) -> None:
+            if generation != self._generation:
+                return  # the choice changed meanwhile
             self.problem.hide()
             self.preview.setPlainText(rendered)
             self.copy_button.setEnabled(bool(rendered))
 
+        def failed(error: Exception) -> None:
+            if generation == self._generation:
+                self._failed(error)
+
         self.runner.run(lambda: messages.render_access_codes(int(booking_id), template_context),
-                        shown, self._failed, owner=self, label="Rendering…")
+                        shown, failed, owner=self, label="Rendering…")
 
     def _failed(self, error: Exception) -> None:
         self.preview.clear()

@@ -7,9 +7,8 @@ desk runs it, or it is not installed) still works and says so.
 
 from __future__ import annotations
 
-import importlib
-import inspect
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from mangodesk.app import Context
@@ -18,9 +17,11 @@ log = logging.getLogger(__name__)
 
 
 class EngineControl:
-    def __init__(self, engine: Any | None = None, problem: str | None = None) -> None:
+    def __init__(self, engine: Any | None = None, problem: str | None = None,
+                 closers: list[Callable[[], None]] | None = None) -> None:
         self.engine = engine
         self.problem = problem
+        self._closers = closers or []
 
     @property
     def available(self) -> bool:
@@ -46,36 +47,44 @@ class EngineControl:
                 else "Automation: not running"
         return "Automation: paused" if self.paused else "Automation: on"
 
-    def stop(self) -> None:
-        if self.engine is not None:
-            self.engine.stop()
+    def close(self) -> None:
+        """Release what the engine's periodic jobs hold (the PMS client); call after the
+        engine stopped (``Context.close`` stops it)."""
+        for close in self._closers:
+            close()
+        self._closers = []
 
 
 def start_engine(context: Context) -> EngineControl:
-    """Build and start the engine if this version has one; never fails the GUI start."""
+    """Build and start the engine, with the PMS sync when a PMS is connected; a failure
+    here is logged and shown in the status bar, and never stops the window opening."""
     try:
-        module = importlib.import_module("mangodesk.engine.engine")
+        from mangodesk.engine.engine import Engine, EngineConfig
     except ImportError:
         return EngineControl(None)
     try:
-        engine_class = module.Engine
-        config_class = getattr(module, "EngineConfig", None)
-        kwargs: dict[str, Any] = {}
-        parameters = inspect.signature(engine_class).parameters
-        available = {"db": context.db, "vendors": context.vendors, "secrets": context.secrets,
-                     "clock": context.clock, "events": context.events,
-                     "context": context, "settings": context.settings}
-        for name in parameters:
-            if name in available:
-                kwargs[name] = available[name]
-        if "config" in parameters and config_class is not None:
-            from_settings = getattr(config_class, "from_settings", None)
-            kwargs["config"] = (from_settings(context.settings) if callable(from_settings)
-                                else config_class())
-        engine = engine_class(**kwargs)
+        engine = Engine(context.db, context.vendors, context.secrets, context.clock,
+                        context.events, EngineConfig.from_settings(context.settings))
+        context.services.engine = engine
+        closers = _add_pms_sync(context, engine)
+        logging.getLogger("apscheduler").setLevel(logging.ERROR)
         engine.start()
     except Exception as exc:
         log.exception("the lifecycle engine could not start")
+        context.services.engine = None
         return EngineControl(None, problem=str(exc))
-    context.services.engine = engine
-    return EngineControl(engine)
+    return EngineControl(engine, closers=closers)
+
+
+def _add_pms_sync(context: Context, engine: Any) -> list[Callable[[], None]]:
+    from mangodesk.pms.base import PmsAuthError
+    from mangodesk.pms.connect import build_beds24_sync
+
+    try:
+        sync = build_beds24_sync(context)
+    except PmsAuthError as exc:
+        log.info("no PMS sync on this desk: %s", exc)
+        return []
+    engine.add_periodic_job("pms-sync", sync.run_scheduled,
+                            context.settings.sync_interval_minutes * 60)
+    return [sync.close]

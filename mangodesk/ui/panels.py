@@ -238,6 +238,7 @@ class ActivityPanel(QWidget):
         self.status.setObjectName("activity_status")
         layout.addWidget(self.status)
         self.file_dialog: QFileDialog | None = None
+        self._generation = 0
 
     def reload(self, *_: object) -> None:
         words = self.search.text().strip() or None
@@ -250,7 +251,12 @@ class ActivityPanel(QWidget):
                 events = [e for e in events if e.actor != "automation"]
             return events
 
+        self._generation += 1
+        generation = self._generation
+
         def loaded(events: list[AuditView]) -> None:
+            if generation != self._generation:
+                return  # typing went on: a newer filter's answer is on its way
             self.model.set_items(events, self.zone)
             self.status.setText(f"{len(events)} entries")
 

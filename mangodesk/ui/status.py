@@ -35,7 +35,7 @@ def read_status(context: Context) -> DeskStatus:
                 .where(AccessCode.state.in_([CodeState.PENDING, CodeState.FAILED,
                                              CodeState.REVOKING]))
                 .group_by(AccessCode.state)
-            ).tuples()
+            )
         }
         retrying = session.scalar(
             select(func.count(AccessCode.id)).where(

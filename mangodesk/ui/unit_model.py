@@ -216,13 +216,15 @@ class UnitFilterProxy(QSortFilterProxyModel):
     def set_search(self, query: str) -> None:
         words = query.casefold().split()
         if words != self._words:
+            self.beginFilterChange()
             self._words = words
-            self.invalidateRowsFilter()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def set_unit_filter(self, which: UnitFilter) -> None:
         if which != self._filter:
+            self.beginFilterChange()
             self._filter = which
-            self.invalidateRowsFilter()
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
 
     def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
         model = self.sourceModel()
