@@ -15,7 +15,7 @@ from mangodesk.settings import Settings
 from mangodesk.ui.engine_control import EngineControl, start_engine
 from mangodesk.ui.events import EventRelay
 from mangodesk.ui.main_window import MainWindow
-from mangodesk.ui.notify import FallbackPresenter, Tray, app_icon, tray_available
+from mangodesk.ui.notify import AlertPresenter, FallbackPresenter, Tray, app_icon, tray_available
 from mangodesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -57,11 +57,11 @@ class Desk:
             self.window.alerts_panel.count_changed.connect(self.tray.set_alert_count)
             tray = self.tray
             self.window.tray_visible = lambda: tray.icon.isVisible()
-        presenters = []
+        presenters: list[tuple[Callable[[], bool], AlertPresenter]] = []
         if self.tray is not None:
             tray = self.tray
-            presenters.append((lambda: tray.icon.isVisible() and tray.icon.supportsMessages(),
-                               tray))
+            presenters.append((lambda: tray_available() and tray.icon.isVisible()
+                               and tray.icon.supportsMessages(), tray))
         presenters.append((lambda: True, self.window))
         self.window.presenter = FallbackPresenter(presenters)
         self.window.quit_requested.connect(self._quit)

@@ -53,7 +53,7 @@ class CommunicationsDialog(QDialog):
         self.booking_box = QComboBox(self)
         self.booking_box.setObjectName("booking")
         self.booking_box.setMinimumWidth(360)
-        self.booking_box.currentIndexChanged.connect(self.render)
+        self.booking_box.currentIndexChanged.connect(self.update_preview)
         form.addRow("Booking", self.booking_box)
         self.context_box = QComboBox(self)
         self.context_box.setObjectName("template_context")
@@ -68,7 +68,7 @@ class CommunicationsDialog(QDialog):
         self.context_box.setModel(contexts)
         self.context_box.setCurrentIndex(
             list(TemplateContext).index(TemplateContext.SCHEDULED_CHECKIN))
-        self.context_box.currentIndexChanged.connect(self.render)
+        self.context_box.currentIndexChanged.connect(self.update_preview)
         form.addRow("Email", self.context_box)
         layout.addLayout(form)
 
@@ -121,9 +121,9 @@ class CommunicationsDialog(QDialog):
         upcoming = next((n for n, b in enumerate(bookings) if b.departure >= today), 0)
         self.booking_box.setCurrentIndex(upcoming)
         self.booking_box.blockSignals(False)
-        self.render()
+        self.update_preview()
 
-    def render(self) -> None:
+    def update_preview(self) -> None:
         booking_id = self.booking_box.currentData()
         chosen = self.context_box.currentData(CONTEXT_ROLE)
         if booking_id is None or chosen is None:

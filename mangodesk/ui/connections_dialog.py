@@ -22,7 +22,7 @@ from PySide6.QtWidgets import (
 
 from mangodesk.app import Context
 from mangodesk.domain.types import ConnectionStatus, VendorKind
-from mangodesk.services.views import ConnectionView
+from mangodesk.services.views import ConnectionView, LockView
 from mangodesk.ui.forms import ERROR_COLOUR, ask, plain_message
 from mangodesk.ui.tasks import TaskRunner
 from mangodesk.ui.wizard_dialog import ConnectWizardDialog
@@ -206,10 +206,14 @@ class ConnectionsDialog(QDialog):
         if conn is None:
             return
         self._said(f"Fetching the lock list of {conn.display_name}…")
+
+        def fetched(locks: list[LockView]) -> None:
+            self._said(f"{len(locks)} locks in the list.")
+            self._changed()
+
         self.runner.run(lambda: self.context.services.connections.refresh_locks(conn.id),
-                        lambda locks: (self._said(f"{len(locks)} locks in the list."),
-                                       self._changed()),
-                        self._failed, owner=self, label=f"Fetching {conn.display_name} locks…")
+                        fetched, self._failed, owner=self,
+                        label=f"Fetching {conn.display_name} locks…")
 
     def remove_selected(self) -> None:
         conn = self.selected()
@@ -226,11 +230,13 @@ class ConnectionsDialog(QDialog):
         def answered(value: object) -> None:
             if not isinstance(value, bool):
                 return
+            def removed(units: int) -> None:
+                self._said(f"Removed {conn.display_name}; {units} code(s) revoked or released.")
+                self._changed()
+
             self.runner.run(
                 lambda: self.context.services.connections.remove(conn.id, revoke_codes=value),
-                lambda n: (self._said(f"Removed {conn.display_name}; {n} unit(s) unlinked."),
-                           self._changed()),
-                self._failed, owner=self, label=f"Removing {conn.display_name}…")
+                removed, self._failed, owner=self, label=f"Removing {conn.display_name}…")
 
         ask(self, "Remove connection",
             f"Remove “{conn.display_name}”? Its units are unlinked.",

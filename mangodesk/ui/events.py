@@ -15,16 +15,16 @@ from mangodesk.domain.events import Event, EventBus, EventKind
 
 
 class EventRelay(QObject):
-    event = Signal(object)  # Event
+    received = Signal(object)  # Event
     data_changed = Signal()  # anything that may change the grid: code, link, alert, sync
 
     def __init__(self, bus: EventBus, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self._unsubscribe: Callable[[], None] | None = bus.subscribe(self._from_any_thread)
-        self.event.connect(self._on_event)
+        self.received.connect(self._on_event)
 
     def _from_any_thread(self, event: Event) -> None:
-        self.event.emit(event)
+        self.received.emit(event)
 
     def _on_event(self, event: Event) -> None:
         if event.kind != EventKind.SYNC_PROGRESS:

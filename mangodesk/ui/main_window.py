@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import date
+from functools import partial
 from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
@@ -141,7 +142,7 @@ class MainWindow(QMainWindow):
         self._clock_timer.timeout.connect(self.refresh)
         self._clock_timer.start()
         self.relay.data_changed.connect(self._refresh_timer.start)
-        self.relay.event.connect(self._on_event)
+        self.relay.received.connect(self._on_event)
         self.runner.busy_changed.connect(self._on_busy)
         self.runner.default_failure = self.show_error
         self.table.selectionModel().currentChanged.connect(self._update_actions)
@@ -252,7 +253,7 @@ class MainWindow(QMainWindow):
             bar.addPermanentWidget(label)
 
     def _action(self, label: str, shortcut: str | QKeySequence.StandardKey | None,
-                slot: Callable[[], None], name: str) -> QAction:
+                slot: Callable[[], object], name: str) -> QAction:
         action = QAction(label, self)
         action.setObjectName(name)
         if shortcut is not None:
@@ -297,7 +298,7 @@ class MainWindow(QMainWindow):
         self.filter_actions: dict[UnitFilter, QAction] = {}
         for which, label in FILTER_LABELS.items():
             action = self._action(label, FILTER_SHORTCUTS[which],
-                                  lambda w=which: self.set_filter(w), f"show_{which.value}")
+                                  partial(self.set_filter, which), f"show_{which.value}")
             view_menu.addAction(action)
             self.filter_actions[which] = action
         view_menu.addSeparator()
@@ -305,7 +306,7 @@ class MainWindow(QMainWindow):
                                                 ("Alerts", "tab_alerts"),
                                                 ("Activity", "tab_activity")]):
             view_menu.addAction(self._action(label, f"Alt+{number + 1}",
-                                             lambda n=number: self.tabs.setCurrentIndex(n),
+                                             partial(self.tabs.setCurrentIndex, number),
                                              name))
         view_menu.addSeparator()
         self.refresh_action = self._action("Refresh", QKeySequence.StandardKey.Refresh,
@@ -329,13 +330,13 @@ class MainWindow(QMainWindow):
         toolbar.setMovable(False)
         toolbar.setFloatable(False)
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
-        for action in (self.get_started_action, None, self.link_action, self.unlink_action,
-                       None, self.passcodes_action, self.new_passcode_action,
-                       self.details_action, None, self.comms_action):
-            if action is None:
+        groups = [[self.get_started_action], [self.link_action, self.unlink_action],
+                  [self.passcodes_action, self.new_passcode_action, self.details_action],
+                  [self.comms_action]]
+        for number, group in enumerate(groups):
+            if number:
                 toolbar.addSeparator()
-            else:
-                toolbar.addAction(action)
+            toolbar.addActions(group)
         self.addToolBar(toolbar)
 
     # ------------------------------------------------------------------ loading

@@ -208,7 +208,7 @@ class PasscodesDialog(QDialog):
         button.setObjectName(label.lower().replace(" ", "_"))
         button.setToolTip(f"{label}  ({QKeySequence(shortcut).toString()})")
         button.clicked.connect(slot)
-        QShortcut(QKeySequence(shortcut), self, activated=slot)
+        QShortcut(QKeySequence(shortcut), self, slot)
         row.addWidget(button)
         return button
 
@@ -395,7 +395,7 @@ class PasscodeEditor(QDialog):
         self.generate_button.setObjectName("generate")
         self.generate_button.setToolTip("Pick a random code the lock accepts  (Ctrl+G)")
         self.generate_button.clicked.connect(self.generate)
-        QShortcut(QKeySequence("Ctrl+G"), self, activated=self.generate)
+        QShortcut(QKeySequence("Ctrl+G"), self, self.generate)
         row.addWidget(self.code_edit, 1)
         row.addWidget(self.generate_button)
         self.form.add_field("code", "Code", code_row, hint=self._code_hint())
