@@ -12,7 +12,7 @@ from sqlalchemy import select
 
 from mangodesk.domain.clock import Clock
 from mangodesk.domain.events import EventBus
-from mangodesk.pms.base import PmsAuthError
+from mangodesk.pms.base import PmsAuthError, PmsError
 from mangodesk.pms.beds24 import CONNECT_FIX, Beds24Adapter, Beds24Settings
 from mangodesk.pms.sync import SyncEngine
 from mangodesk.store.db import Database
@@ -40,7 +40,14 @@ def load_beds24_settings(db: Database) -> Beds24Settings | None:
         state = session.scalars(select(SyncState).where(SyncState.source == BEDS24_SOURCE)).first()
         if state is None or not state.settings or not state.settings.get("base_url"):
             return None
-        return Beds24Settings.from_json(state.settings)
+        try:
+            return Beds24Settings.from_json(state.settings)
+        except (TypeError, ValueError) as exc:
+            raise PmsError(
+                "The saved Beds24 connection settings are damaged.",
+                "Connect Beds24 again (mangodesk pms-connect) to replace them.",
+                transient=False,
+            ) from exc
 
 
 def save_beds24_settings(db: Database, settings: Beds24Settings) -> None:

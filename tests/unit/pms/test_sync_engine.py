@@ -14,6 +14,7 @@ from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.events import EventBus
 from mangodesk.domain.types import BookingStatus, UnitKind
 from mangodesk.pms.base import BookingPage, PmsBooking, PmsError, PmsProperty, PmsUnit
+from mangodesk.pms.connect import load_beds24_settings
 from mangodesk.pms.sync import SyncEngine
 from mangodesk.store.db import Database, sqlite_url
 from mangodesk.store.models import Booking, SyncState, Unit
@@ -204,3 +205,11 @@ def test_an_overlapping_run_is_refused(engine: SyncEngine) -> None:
 def test_close_closes_the_adapter(engine: SyncEngine, adapter: ScriptedAdapter) -> None:
     engine.close()
     assert adapter.closed
+
+
+def test_damaged_connection_settings_are_a_clear_error(db: Database) -> None:
+    with db.transaction() as session:
+        session.add(SyncState(source="beds24", settings={
+            "base_url": "https://beds24.com/api/v2", "property_ids": ["not a number"]}))
+    with pytest.raises(PmsError, match="settings are damaged"):
+        load_beds24_settings(db)
