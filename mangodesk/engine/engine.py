@@ -474,6 +474,8 @@ class Engine:
                 return candidate
             if job.pin is None and candidate.name == job.label:
                 return candidate
+            if job.pin is None and _same_mobile_key(candidate, job):
+                return candidate
         return None
 
     # ------------------------------------------------------------------ outcomes
@@ -883,6 +885,18 @@ class Engine:
             log.exception("could not release the engine lease; it expires by itself")
         self.events.publish(Event(EventKind.ENGINE_STATE, data={"running": False}))
         return idle
+
+
+def _same_mobile_key(candidate: VendorCode, job: _Job) -> bool:
+    """A mobile key carries no label of ours (Flexipass): recognise it by the guest's email
+    and a window overlapping ours on the same lock."""
+    if not (candidate.mobile_key_sent_to and job.guest_email):
+        return False
+    if candidate.mobile_key_sent_to.casefold() != job.guest_email.casefold():
+        return False
+    if candidate.valid_from is None or candidate.valid_to is None:
+        return True
+    return candidate.valid_from < job.valid_to and job.valid_from < candidate.valid_to
 
 
 __all__ = ["DryRunStep", "Engine", "EngineConfig", "Outcome"]

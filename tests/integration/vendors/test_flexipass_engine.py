@@ -125,3 +125,19 @@ def test_a_lost_create_answer_never_sends_a_second_key(
     assert code.state == CodeState.ACTIVE
     assert list(sim.keys) == [code.vendor_ref]
     assert len(sim.mails_sent) == 1
+
+
+def test_a_cancellation_after_a_lost_create_answer_deletes_the_key_that_was_sent(
+    engine: Engine, world: World, sim: FlexipassSimulator, clock: FixedClock
+) -> None:
+    booking = world.add_booking(ARRIVAL, DEPARTURE, "102")
+    sim.hang_next(after_apply=True, path=wire.CREATE_KEY)
+    engine.tick()
+    assert len(sim.keys) == 1  # the key exists and was mailed, but we never heard back
+    assert world.code().vendor_ref is None
+
+    world.set_booking(booking, status=BookingStatus.CANCELLED)
+    clock.advance(CONFIG.retry_interval + timedelta(seconds=1))
+    engine.tick()
+    assert sim.keys == {}, "the guest's key must be deleted even though its answer was lost"
+    assert world.code().state == CodeState.REVOKED
