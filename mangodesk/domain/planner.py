@@ -316,6 +316,14 @@ def _plan_booking(
             continue
         start_moves = start != code.valid_from
         end_moves = end != code.valid_to
+        if start_moves and traits.max_lead is not None and start - now > traits.max_lead:
+            # The vendor refuses access sent this far ahead (Inlet: 72 h), so moving the
+            # code would be refused too: withdraw it; a new one follows at the new issue time.
+            actions.append(RevokeCode(
+                code.id, "The stay moved further ahead than this provider accepts codes; a "
+                "new code will be issued closer to the new check-in."))
+            covered.discard(code.unit_id)
+            continue
         if (start_moves and not traits.can_move_start) or (end_moves and not traits.can_move_end):
             actions.append(RevokeCode(code.id, "The dates changed and this lock cannot move them."))
             covered.discard(code.unit_id)

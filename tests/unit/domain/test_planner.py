@@ -184,6 +184,19 @@ def test_check_in_moved_earlier_updates_the_same_code() -> None:
                                     "The booking's dates changed.")]
 
 
+def test_check_in_moved_beyond_the_vendors_max_lead_withdraws_the_code() -> None:
+    inlet = {101: PlanUnitLink(101, 1001, replace(AUTOMATED, max_lead=timedelta(hours=72)))}
+    now = CHECK_IN - timedelta(hours=24)
+    later = booking(arrival=date(2026, 6, 20), departure=date(2026, 6, 22))
+    actions = run(now, [later], [code()], links=inlet)
+    assert len(actions) == 1 and isinstance(actions[0], RevokeCode)
+    assert actions[0].code_id == 50
+    # moved, but still within 72 h: an ordinary update
+    nearer = booking(arrival=date(2026, 6, 11))
+    assert run(now, [nearer], [code()], links=inlet) == [
+        UpdateWindow(50, CHECK_IN + timedelta(days=1), CHECK_OUT, "The booking's dates changed.")]
+
+
 def test_stay_extended_updates_the_end() -> None:
     actions = run(CHECK_IN, [booking(departure=date(2026, 6, 15))], [code()])
     assert actions == [UpdateWindow(50, CHECK_IN, CHECK_OUT + timedelta(days=3),
