@@ -50,13 +50,19 @@ def load_beds24_settings(db: Database) -> Beds24Settings | None:
             ) from exc
 
 
-def save_beds24_settings(db: Database, settings: Beds24Settings) -> None:
+def save_beds24_settings(
+    db: Database, settings: Beds24Settings, *, restart_sync: bool = False
+) -> None:
+    """Store the settings; ``restart_sync`` forgets the sync position so the next sync is a
+    full load (after connecting, possibly to another account or with other properties)."""
     with db.transaction() as session:
         state = session.scalars(select(SyncState).where(SyncState.source == BEDS24_SOURCE)).first()
         if state is None:
             state = SyncState(source=BEDS24_SOURCE, consecutive_failures=0, bookings_seen=0)
             session.add(state)
         state.settings = settings.to_json()
+        if restart_sync:
+            state.cursor = None
 
 
 @dataclass
@@ -105,7 +111,7 @@ def connect_beds24(
             timezone=report.timezone,
             page_overlap_minutes=settings.page_overlap_minutes,
         )
-    save_beds24_settings(db, settings)
+    save_beds24_settings(db, settings, restart_sync=True)
     return report
 
 

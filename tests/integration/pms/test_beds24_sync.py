@@ -15,6 +15,7 @@ from sqlalchemy.orm import selectinload
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.events import Event, EventBus, EventKind
 from mangodesk.domain.types import AlertSubject, BookingStatus, UnitKind
+from mangodesk.pms.connect import connect_beds24, load_beds24_settings
 from mangodesk.pms.sync import SyncEngine, SyncProgress, read_sync_status, sync_alert_key
 from mangodesk.sim.beds24 import Beds24Simulator
 from mangodesk.store.alerts import open_alert
@@ -30,6 +31,7 @@ from mangodesk.store.models import (
     SyncState,
     Unit,
 )
+from mangodesk.store.secrets import SecretStore
 from tests.integration.pms.conftest import EngineFactory, add_codes
 
 
@@ -380,3 +382,15 @@ def test_revoked_access_is_alerted_at_once_with_the_fix(
         assert alert is not None
         assert "(the last attempt failed): Beds24 no longer accepts" in alert.message
         assert "invite code" in (alert.fix or "")
+
+
+def test_connecting_again_makes_the_next_sync_a_full_load(
+    engine: SyncEngine, sim: Beds24Simulator, db: Database, secret_store: SecretStore,
+    clock: FixedClock,
+) -> None:
+    assert engine.run_once().ok
+    assert not engine.run_once().full
+    settings = load_beds24_settings(db)
+    assert settings is not None
+    connect_beds24(db, secret_store, clock, sim.create_invite_code(), settings)
+    assert engine.run_once().full
