@@ -45,6 +45,11 @@ INFO_ITEM_CODE = "LOCK_PIN"
 # On a full (first) load, also fetch bookings that left this many days ago.
 FULL_LOAD_PAST_DAYS = 7
 
+# What staff read after a failed call: it is retried, and a failure never takes codes away.
+RETRY_FIX = (
+    "Mangodesk will try again at the next sync; no booking or door code is removed because "
+    "of this."
+)
 CONNECT_FIX = (
     "In Beds24 open Settings › Marketplace › API, create an invite code (with the bookings, "
     "bookings-personal and properties scopes), then connect Mangodesk again with that code."
@@ -374,7 +379,7 @@ class Beds24Adapter:
         except httpx.TimeoutException as exc:
             raise PmsError(
                 f"Beds24 did not answer in time ({_describe(path)}).",
-                "Mangodesk will try again at the next sync; nothing stored was changed.",
+                RETRY_FIX,
             ) from exc
         except httpx.TransportError as exc:
             raise PmsError(
@@ -412,7 +417,7 @@ class Beds24Adapter:
         if status >= 500:
             raise PmsError(
                 f"Beds24 had a problem answering ({what}, HTTP {status}).",
-                "Mangodesk will try again at the next sync; nothing stored was changed.",
+                RETRY_FIX,
             )
         body = self._parse_json(response, what)
         error_text = _error_text(body)
@@ -437,7 +442,7 @@ class Beds24Adapter:
             raise PmsError(
                 f"Beds24 sent an unexpected reply ({what}): expected an object, got "
                 f"{type(body).__name__}.",
-                "Mangodesk will try again at the next sync; nothing stored was changed.",
+                RETRY_FIX,
             )
         return _Reply(body=body, headers=response.headers, server_time=_server_time(response))
 
@@ -449,7 +454,7 @@ class Beds24Adapter:
             raise PmsError(
                 f"Beds24 sent a reply Mangodesk cannot read ({what}, HTTP "
                 f"{response.status_code}, not valid JSON).",
-                "Mangodesk will try again at the next sync; nothing stored was changed.",
+                RETRY_FIX,
             ) from exc
 
     def _pages(self, path: str, params: Sequence[tuple[str, str]]) -> Iterator[_Reply]:
@@ -462,7 +467,7 @@ class Beds24Adapter:
             if not isinstance(data, list):
                 raise PmsError(
                     f"Beds24 sent a reply without a list of {_describe(path)} (page {page}).",
-                    "Mangodesk will try again at the next sync; nothing stored was changed.",
+                    RETRY_FIX,
                 )
             pages = reply.body.get("pages")
             next_exists = pages.get("nextPageExists") if isinstance(pages, dict) else None
@@ -470,13 +475,13 @@ class Beds24Adapter:
                 raise PmsError(
                     f"Beds24 sent a page of {_describe(path)} without paging information "
                     f"(page {page}).",
-                    "Mangodesk will try again at the next sync; nothing stored was changed.",
+                    RETRY_FIX,
                 )
             if next_exists and not data:
                 raise PmsError(
                     f"Beds24 sent an empty page in the middle of the {_describe(path)} "
                     f"(page {page}).",
-                    "Mangodesk will try again at the next sync; nothing stored was changed.",
+                    RETRY_FIX,
                 )
             yield reply
             if not next_exists:
@@ -572,7 +577,7 @@ class Beds24Adapter:
             if len(raw_bookings) != len(reply.body["data"]):
                 raise PmsError(
                     f"Beds24 sent a malformed booking list (page {number}).",
-                    "Mangodesk will try again at the next sync; nothing stored was changed.",
+                    RETRY_FIX,
                 )
             raw_bookings = self._complete_groups(raw_bookings)
             bookings = merge_groups(raw_bookings)
@@ -600,8 +605,9 @@ class Beds24Adapter:
             group = booking.get("bookingGroup")
             master = booking.get("masterId")
             ids = group.get("ids") if isinstance(group, dict) else None
+            group_master = group.get("master") if isinstance(group, dict) else None
             if isinstance(ids, list) and any(i not in present for i in ids):
-                wanted.add(int(group.get("master") or master or booking["id"]))  # type: ignore[union-attr]
+                wanted.add(int(group_master or master or booking["id"]))
             elif isinstance(master, int) and master and group is None and master not in present:
                 wanted.add(master)
         if not wanted:
@@ -623,7 +629,7 @@ class Beds24Adapter:
             if isinstance(ids, list) and any(i not in present for i in ids):
                 raise PmsError(
                     f"Beds24 did not send every room of booking group {booking.get('masterId')}.",
-                    "Mangodesk will try again at the next sync; nothing stored was changed.",
+                    RETRY_FIX,
                 )
         return merged
 
@@ -745,7 +751,7 @@ def _checked_zone(name: str) -> str:
 def _malformed(what: str, detail: str) -> PmsError:
     return PmsError(
         f"Beds24 sent {what} Mangodesk cannot read: {detail}.",
-        "Mangodesk will try again at the next sync; nothing stored was changed.",
+        RETRY_FIX,
     )
 
 
