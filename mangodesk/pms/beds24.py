@@ -974,7 +974,8 @@ def _group_booking(key: int, rooms: list[_Room]) -> PmsBooking:
         name = " ".join(str(g.get(k) or "").strip() for k in ("firstName", "lastName")).strip()
         name = name or None
     modified = [m for m in (_parse_instant(r.raw.get("modifiedTime")) for r in rooms) if m]
-    channel = lead.get("channel") or lead.get("apiSource") or "direct"
+    # apiSource is the name Beds24 shows staff ("Booking.com", "Airbnb.com", "Direct").
+    channel = lead.get("apiSource") or lead.get("channel") or "Direct"
     return PmsBooking(
         pms_id=str(key),
         property_pms_id=str(rooms[0].property_id),
