@@ -42,6 +42,8 @@ DEFAULT_OVERLAP = timedelta(minutes=10)
 TOKEN_REFRESH_MARGIN = timedelta(minutes=10)
 # The booking info item that carries door codes back to Beds24 (as its lock apps do).
 INFO_ITEM_CODE = "LOCK_PIN"
+# A paging loop that never ends is a server fault, not a hotel with a million bookings.
+MAX_PAGES = 5000
 # On a full (first) load, also fetch bookings that left this many days ago.
 FULL_LOAD_PAST_DAYS = 7
 
@@ -487,6 +489,11 @@ class Beds24Adapter:
             if not next_exists:
                 return
             page += 1
+            if page > MAX_PAGES:
+                raise PmsError(
+                    f"Beds24 kept announcing more pages of {_describe(path)} (over {MAX_PAGES}).",
+                    RETRY_FIX,
+                )
 
     # ------------------------------------------------------------------ properties
 

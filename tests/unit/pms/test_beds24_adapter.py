@@ -263,6 +263,17 @@ def test_paging_continues_until_next_page_exists_is_false(
     assert pages[2].bookings[0].status is BookingStatus.CANCELLED
 
 
+def test_endless_paging_is_stopped(
+    api: respx.MockRouter, adapter: Beds24Adapter, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("mangodesk.pms.beds24.MAX_PAGES", 3)
+    route = api.get("/bookings").mock(
+        return_value=httpx.Response(200, json=page([booking(1)], True)))
+    with pytest.raises(PmsError, match="kept announcing more pages"):
+        all_pages(adapter, "2026-03-10T10:00:00Z")
+    assert route.call_count == 3
+
+
 def test_a_booking_group_becomes_one_booking_with_a_unit_per_room(
     api: respx.MockRouter, adapter: Beds24Adapter
 ) -> None:
