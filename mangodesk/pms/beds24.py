@@ -849,12 +849,22 @@ def parse_room_units(room: Any, order: int) -> list[PmsUnit]:
     return [
         PmsUnit(
             pms_id=unit_pms_id(room_id, uid),
-            name=uname if len(listed) > 1 or uname != str(uid) else name,
+            name=_physical_unit_name(name, uname, uid, len(listed)),
             kind=kind,
             sort_order=base_order + i,
         )
         for i, (uid, uname) in enumerate(listed)
     ]
+
+
+def _physical_unit_name(room_name: str, unit_name: str, unit_id: int, count: int) -> str:
+    """A bare unit number ("101") says little in a guest email: prefix the room type
+    ("Double room 101"). Descriptive unit names are kept as Beds24 has them."""
+    if count == 1 and unit_name == str(unit_id):
+        return room_name
+    if unit_name.isdigit():
+        return f"{room_name} {unit_name}"
+    return unit_name
 
 
 def map_status(status: Any, sub_status: Any) -> BookingStatus:

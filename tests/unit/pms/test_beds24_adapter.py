@@ -407,7 +407,7 @@ def test_properties_map_rooms_units_beds_and_times(
     assert (prop.pms_id, prop.name, prop.timezone) == ("7", "Fjord Hotel", "Europe/Oslo")
     assert (prop.checkin_time, prop.checkout_time) == (time(14, 0), time(10, 30))
     units = {u.pms_id: u for u in prop.units}
-    assert units["70-1"].name == "101" and units["70-1"].kind is UnitKind.ROOM
+    assert units["70-1"].name == "Double 101" and units["70-1"].kind is UnitKind.ROOM
     assert units["71-1"].kind is UnitKind.APARTMENT and units["71-1"].name == "Loft"
     assert units["72"].kind is UnitKind.ROOM and units["72"].parent_pms_id is None
     assert units["72-2"].kind is UnitKind.BED and units["72-2"].parent_pms_id == "72"
