@@ -39,6 +39,7 @@ from mangodesk.vendors.base import (
     VendorCode,
     VendorError,
 )
+from mangodesk.vendors.redaction import install_query_redaction
 
 log = logging.getLogger(__name__)
 
@@ -70,37 +71,6 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _RETRY_LATER = "Mangodesk will try again in a few minutes."
 
 
-# The company token travels in every URL, and httpx logs request URLs at INFO: blank it out
-# of httpx's log records so it never reaches a log file, whatever the logging level.
-_TOKEN_IN_URL = re.compile(rf"({wire.COMPANY_TOKEN_PARAM}=)[^&\s\"']*")
-
-
-def redact_company_token(text: str) -> str:
-    return _TOKEN_IN_URL.sub(r"\1•••", text)
-
-
-class _RedactCompanyToken(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                redact_company_token(str(arg)) if isinstance(arg, str | httpx.URL) else arg
-                for arg in record.args
-            )
-        if isinstance(record.msg, str):
-            record.msg = redact_company_token(record.msg)
-        return True
-
-
-_LOG_FILTER = _RedactCompanyToken()
-
-
-def _install_log_redaction() -> None:
-    for name in ("httpx", "httpcore"):
-        logger = logging.getLogger(name)
-        if _LOG_FILTER not in logger.filters:
-            logger.addFilter(_LOG_FILTER)
-
-
 def _body(response: httpx.Response) -> Any:
     try:
         return response.json()
@@ -127,7 +97,7 @@ class FlexipassAdapter:
         self._zone = _zone(str(config.settings.get(TIME_ZONE_FIELD) or ""))
         self._key_type = int(config.settings.get(KEY_TYPE_SETTING) or wire.DEFAULT_MOBILE_KEY_TYPE)
         self._clock = clock or SystemClock()
-        _install_log_redaction()
+        install_query_redaction((wire.COMPANY_TOKEN_PARAM,))
         base_url = str(config.settings.get(BASE_URL_SETTING) or wire.DEFAULT_BASE_URL)
         self._client = httpx.Client(
             base_url=base_url.rstrip("/"),

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import logging
-import re
 import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
@@ -51,6 +50,7 @@ from mangodesk.vendors.base import (
     VendorCode,
     VendorError,
 )
+from mangodesk.vendors.redaction import install_query_redaction
 
 log = logging.getLogger(__name__)
 
@@ -337,38 +337,9 @@ def _is_loopback_host(host: str) -> bool:
         return False
 
 
-# TTLock reads carry the access token (and, for a look-up, the PIN) in the query string, and
-# httpx logs every request URL at INFO: redact those values in httpx's log records.
-_SENSITIVE_QUERY = re.compile(
-    r"((?:accessToken|clientSecret|client_secret|password|refresh_token|keyboardPwd|"
-    r"newKeyboardPwd|searchStr)=)[^&\s\"']*"
-)
-
-
-def redact_query(text: str) -> str:
-    return _SENSITIVE_QUERY.sub(r"\1•••", text)
-
-
-class _RedactSecretsInUrls(logging.Filter):
-    def filter(self, record: logging.LogRecord) -> bool:
-        if isinstance(record.args, tuple):
-            record.args = tuple(
-                redact_query(str(arg)) if isinstance(arg, str | httpx.URL) else arg
-                for arg in record.args
-            )
-        if isinstance(record.msg, str):
-            record.msg = redact_query(record.msg)
-        return True
-
-
-_LOG_FILTER = _RedactSecretsInUrls()
-
-
-def _install_log_redaction() -> None:
-    for name in ("httpx", "httpcore"):
-        logger = logging.getLogger(name)
-        if _LOG_FILTER not in logger.filters:
-            logger.addFilter(_LOG_FILTER)
+# TTLock reads carry the access token (and, for a look-up, the PIN) in the query string.
+_SENSITIVE_QUERY_PARAMETERS = ("accessToken", "clientSecret", "client_secret", "password",
+                               "refresh_token", "keyboardPwd", "newKeyboardPwd", "searchStr")
 
 
 # Calls through one gateway are serialised inside the process too (the engine serialises by
@@ -406,7 +377,7 @@ class TTLockAdapter:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         settings = config.settings
-        _install_log_redaction()
+        install_query_redaction(_SENSITIVE_QUERY_PARAMETERS)
         self._clock: Clock = clock or SystemClock()
         self.api_base = _normalised_base(str(settings.get("api_base") or EU_API_BASE))
         self._username = str(settings.get("username") or "").strip()
