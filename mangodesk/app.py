@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
@@ -99,3 +100,19 @@ def attach_engine(context: Context) -> Engine:
         )
     engine: Engine = context.services.engine
     return engine
+
+
+def schedule_pms_sync(context: Context, engine: Engine) -> Callable[[], None] | None:
+    """Run the Beds24 sync on the engine's scheduler when Beds24 is connected. Returns what
+    closes the sync's HTTP client, or None when no PMS is connected."""
+    from mangodesk.pms.base import PmsAuthError
+    from mangodesk.pms.connect import build_beds24_sync
+
+    try:
+        sync = build_beds24_sync(context)
+    except PmsAuthError as exc:
+        log.warning("no PMS sync: %s", exc)
+        return None
+    engine.add_periodic_job("pms-sync", sync.run_scheduled,
+                            context.settings.sync_interval_minutes * 60)
+    return sync.close

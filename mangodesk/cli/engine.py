@@ -20,11 +20,12 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from mangodesk.app import attach_engine, schedule_pms_sync
 from mangodesk.cli import add_json_flag, print_json
 from mangodesk.domain.errors import ValidationError
 from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.stay import local_instant
-from mangodesk.engine.engine import Engine, EngineConfig
+from mangodesk.engine.engine import Engine
 from mangodesk.store.models import Property
 
 if TYPE_CHECKING:
@@ -65,30 +66,18 @@ def stop_file(context: Context) -> Path:
 
 
 def engine_for(context: Context) -> Engine:
-    """The context's engine, or one built from its parts (and registered with it)."""
-    existing = getattr(context.services, "engine", None)
-    if isinstance(existing, Engine):
-        return existing
-    engine = Engine(context.db, context.vendors, context.secrets, context.clock,
-                    context.events, EngineConfig.from_settings(context.settings))
-    context.services.engine = engine
-    return engine
+    """The context's engine (built once by the composition root)."""
+    return attach_engine(context)
 
 
 def _add_pms_sync(context: Context, engine: Engine) -> Callable[[], None]:
     """Schedule the Beds24 sync when it is connected; returns what closes its client."""
-    from mangodesk.pms.base import PmsAuthError
-    from mangodesk.pms.connect import build_beds24_sync
-
-    try:
-        sync = build_beds24_sync(context)
-    except PmsAuthError as exc:
-        log.warning("no PMS sync: %s", exc)
-        print(f"Note: {exc.message} Bookings will not be updated until it is connected.")
+    close = schedule_pms_sync(context, engine)
+    if close is None:
+        print("Note: Mangodesk is not connected to a PMS, so bookings will not be updated "
+              "until it is (mangodesk pms-connect).")
         return lambda: None
-    engine.add_periodic_job("pms-sync", sync.run_scheduled,
-                            context.settings.sync_interval_minutes * 60)
-    return sync.close
+    return close
 
 
 def _log_alert(event: Event) -> None:
