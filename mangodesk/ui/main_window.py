@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
-from datetime import date
 from functools import partial
 from zoneinfo import ZoneInfo
 
@@ -49,9 +48,11 @@ from mangodesk.ui.unit_model import (
     FILTER_LABELS,
     ROW_ROLE,
     Column,
+    GridRows,
     UnitFilter,
     UnitFilterProxy,
     UnitTableModel,
+    prepare_rows,
 )
 from mangodesk.ui.wizard_dialog import ConnectWizardDialog
 from mangodesk.vendors.base import Capabilities, LockDetails
@@ -355,23 +356,24 @@ class MainWindow(QMainWindow):
         self._loading = True
         context = self.context
 
-        def load() -> tuple[list[UnitRow], ZoneInfo, date, DeskStatus, bool]:
+        def load() -> tuple[GridRows, DeskStatus, bool]:
             prop = context.services.units.property()
             zone = ZoneInfo(prop.timezone if prop else "UTC")
             today = context.clock.now().astimezone(zone).date()
-            return (context.services.units.list_units(), zone, today, read_status(context),
-                    context.services.connections.any_connected())
+            grid = prepare_rows(context.services.units.list_units(), today=today, zone=zone)
+            return grid, read_status(context), context.services.connections.any_connected()
 
         self.runner.run(load, self._loaded, self._load_failed, owner=self,
                         label="Loading units…")
 
-    def _loaded(self, result: tuple[list[UnitRow], ZoneInfo, date, DeskStatus, bool]) -> None:
-        rows, zone, today, status, connected = result
+    def _loaded(self, result: tuple[GridRows, DeskStatus, bool]) -> None:
+        grid, status, connected = result
+        rows = grid.rows
         first = self._seen_alerts is None and self.model.rowCount() == 0
-        self.zone = zone
-        self.activity_panel.zone = zone
+        self.zone = grid.zone
+        self.activity_panel.zone = grid.zone
         selected = self.current_unit()
-        self.model.set_rows(rows, today=today, zone=zone)
+        self.model.set_rows(grid)
         if selected is not None:
             self.select_unit(selected.id)
         elif first and self.proxy.rowCount():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, timedelta
 from enum import StrEnum
 from typing import Any
@@ -41,6 +42,71 @@ HEADERS = ["Unit", "Kind", "Lock", "Provider", "Code and validity", "Next arriva
 _STATE_ORDER = {"failed": 0, "pending": 1, "active": 2, "scheduled": 3, "idle": 4, "unlinked": 5}
 
 
+@dataclass(frozen=True)
+class GridRows:
+    """Rows with their cell texts, sort keys and search text worked out: plain data that a
+    worker prepares so the GUI thread only swaps it in."""
+
+    rows: list[UnitRow]
+    today: date
+    zone: ZoneInfo
+    search: list[str]
+    texts: list[list[str]]
+    keys: list[list[Any]]
+
+
+def prepare_rows(rows: list[UnitRow], *, today: date, zone: ZoneInfo) -> GridRows:
+    columns = range(len(HEADERS))
+    return GridRows(
+        rows=list(rows), today=today, zone=zone,
+        search=[_haystack(r) for r in rows],
+        texts=[[cell_text(r, c, today, zone) for c in columns] for r in rows],
+        keys=[[sort_key(r, c, today, zone) for c in columns] for r in rows],
+    )
+
+
+def cell_text(row: UnitRow, column: int, today: date, zone: ZoneInfo) -> str:
+    if column == Column.UNIT:
+        return row.name
+    if column == Column.KIND:
+        return text.KIND_TEXT.get(row.kind, str(row.kind))
+    if column == Column.LOCK:
+        return row.lock_name or "—"
+    if column == Column.PROVIDER:
+        return text.PROVIDER_TEXT.get(row.provider, str(row.provider)) if row.provider else ""
+    if column == Column.CODE:
+        return _code_text(row, zone)
+    if column == Column.ARRIVAL:
+        if row.next_arrival is None:
+            return ""
+        day = text.relative_day(row.next_arrival, today)
+        return f"{day} · {row.next_guest}" if row.next_guest else day
+    if column == Column.STATE:
+        return text.unit_status(row.status, row.failed_codes).text
+    return ""
+
+def _code_text(row: UnitRow, zone: ZoneInfo) -> str:
+    if row.code_valid_from is None or row.code_valid_to is None:
+        return ""
+    what = row.code or (f"Mobile key → {row.mobile_key_sent_to}"
+                        if row.mobile_key_sent_to else "code pending")
+    return f"{what}   {text.validity(row.code_valid_from, row.code_valid_to, zone)}"
+
+def sort_key(row: UnitRow, column: int, today: date, zone: ZoneInfo) -> Any:
+    # Plain ints and strings only: Qt compares these natively (tuples it cannot).
+    if column == Column.UNIT:
+        return f"{row.sort_order:09d} {row.name.casefold()}"
+    if column == Column.STATE:
+        return _STATE_ORDER.get(row.status, 9) * 1_000_000_000 + row.sort_order
+    if column == Column.ARRIVAL:
+        return (row.next_arrival or date.max).toordinal()
+    if column == Column.CODE:
+        return row.code_valid_from.timestamp() if row.code_valid_from else float("inf")
+    if column == Column.PROVIDER:
+        return (text.PROVIDER_TEXT.get(row.provider, "") if row.provider else "~").casefold()
+    return cell_text(row, column, today, zone).casefold()
+
+
 class UnitTableModel(QAbstractTableModel):
     """Rows are immutable :class:`UnitRow` values; a refresh replaces them in one go."""
 
@@ -48,6 +114,9 @@ class UnitTableModel(QAbstractTableModel):
         super().__init__()
         self._rows: list[UnitRow] = []
         self._search: list[str] = []
+        # Texts and sort keys are computed once per refresh, not on every paint or sort.
+        self._texts: list[list[str]] = []
+        self._keys: list[list[Any]] = []
         self._zone = zone or ZoneInfo("UTC")
         self._today = today or date.today()
 
@@ -64,21 +133,31 @@ class UnitTableModel(QAbstractTableModel):
     def search_text(self, row: int) -> str:
         return self._search[row]
 
-    def set_rows(self, rows: list[UnitRow], *, today: date, zone: ZoneInfo) -> None:
-        """Replace the rows. Same units in the same order (the usual refresh after an
-        event) only repaints, so selection and scroll position stay where they were."""
-        self._zone, self._today = zone, today
+    def set_rows(self, rows: list[UnitRow] | GridRows, *, today: date | None = None,
+                 zone: ZoneInfo | None = None) -> None:
+        """Replace the rows (prepared on a worker with :func:`prepare_rows`, or here).
+        Same units in the same order (the usual refresh after an event) only repaints, so
+        selection and scroll position stay where they were."""
+        if isinstance(rows, GridRows):
+            grid = rows
+        else:
+            assert today is not None and zone is not None
+            grid = prepare_rows(rows, today=today, zone=zone)
+        self._zone, self._today = grid.zone, grid.today
+        rows = grid.rows
         same_shape = [r.id for r in rows] == [r.id for r in self._rows]
         if same_shape and rows:
-            self._rows = list(rows)
-            self._search = [_haystack(r) for r in rows]
+            self._fill(grid)
             self.dataChanged.emit(self.index(0, 0),
                                   self.index(len(rows) - 1, len(HEADERS) - 1))
             return
         self.beginResetModel()
-        self._rows = list(rows)
-        self._search = [_haystack(r) for r in rows]
+        self._fill(grid)
         self.endResetModel()
+
+    def _fill(self, grid: GridRows) -> None:
+        self._rows, self._search = grid.rows, grid.search
+        self._texts, self._keys = grid.texts, grid.keys
 
     def row_for_unit(self, unit_id: int) -> int | None:
         for number, row in enumerate(self._rows):
@@ -107,9 +186,9 @@ class UnitTableModel(QAbstractTableModel):
         row = self._rows[index.row()]
         column = index.column()
         if role == Qt.ItemDataRole.DisplayRole:
-            return self._display(row, column)
+            return self._texts[index.row()][column]
         if role == SORT_ROLE:
-            return self._sort_key(row, column)
+            return self._keys[index.row()][column]
         if role == ROW_ROLE:
             return row
         if role == Qt.ItemDataRole.ToolTipRole:
@@ -124,47 +203,6 @@ class UnitTableModel(QAbstractTableModel):
                 and row.lock_id is not None and not row.lock_manageable:
             return QBrush(QColor(text.UNIT_STATUS["failed"].colour))
         return None
-
-    # ------------------------------------------------------------------ cells
-
-    def _display(self, row: UnitRow, column: int) -> str:
-        if column == Column.UNIT:
-            return row.name
-        if column == Column.KIND:
-            return text.KIND_TEXT.get(row.kind, str(row.kind))
-        if column == Column.LOCK:
-            return row.lock_name or "—"
-        if column == Column.PROVIDER:
-            return text.PROVIDER_TEXT.get(row.provider, str(row.provider)) if row.provider else ""
-        if column == Column.CODE:
-            return self._code_text(row)
-        if column == Column.ARRIVAL:
-            if row.next_arrival is None:
-                return ""
-            day = text.relative_day(row.next_arrival, self._today)
-            return f"{day} · {row.next_guest}" if row.next_guest else day
-        if column == Column.STATE:
-            return text.unit_status(row.status, row.failed_codes).text
-        return ""
-
-    def _code_text(self, row: UnitRow) -> str:
-        if row.code_valid_from is None or row.code_valid_to is None:
-            return ""
-        what = row.code or (f"Mobile key → {row.mobile_key_sent_to}"
-                            if row.mobile_key_sent_to else "code pending")
-        return f"{what}   {text.validity(row.code_valid_from, row.code_valid_to, self._zone)}"
-
-    def _sort_key(self, row: UnitRow, column: int) -> Any:
-        # Plain ints and strings only: Qt compares these natively (tuples it cannot).
-        if column == Column.UNIT:
-            return f"{row.sort_order:09d} {row.name.casefold()}"
-        if column == Column.STATE:
-            return _STATE_ORDER.get(row.status, 9) * 1_000_000_000 + row.sort_order
-        if column == Column.ARRIVAL:
-            return (row.next_arrival or date.max).toordinal()
-        if column == Column.CODE:
-            return row.code_valid_from.timestamp() if row.code_valid_from else float("inf")
-        return self._display(row, column).casefold()
 
     def _tooltip(self, row: UnitRow, column: int) -> str | None:
         if column == Column.LOCK and row.lock_id is not None and not row.lock_manageable:

@@ -72,11 +72,13 @@ def bare_desk(qtbot: Any, bare_context: Context) -> Iterator[Desk]:
     close_desk(qtbot, desk)
 
 def close_desk(qtbot: Any, desk: Desk) -> None:
-    qtbot.waitUntil(lambda: desk.runner.running == 0)
-    for widget in QApplication.topLevelWidgets():
-        if widget is not desk.window and widget.isVisible():
-            widget.close()
-    desk.close()
+    try:
+        qtbot.waitUntil(lambda: desk.runner.running == 0, timeout=40_000)
+    finally:
+        for widget in QApplication.topLevelWidgets():
+            if widget is not desk.window and widget.isVisible():
+                widget.close()
+        desk.close()
 
 def idle(qtbot: Any, runner: TaskRunner) -> None:
     """Wait until every background task delivered its result on the GUI thread."""
@@ -102,7 +104,7 @@ def click_box(qtbot: Any, name: str, button_text: str) -> str:
     button.click()
     return said
 
-def find_widget(qtbot: Any, kind: type[QWidget], name: str) -> Any:
+def find_widget(qtbot: Any, kind: type[QWidget], name: str, *, timeout: int = 5000) -> Any:
     found: list[QWidget] = []
 
     def visible() -> bool:
@@ -110,6 +112,6 @@ def find_widget(qtbot: Any, kind: type[QWidget], name: str) -> Any:
                     if isinstance(w, kind) and w.objectName() == name and w.isVisible()]
         return bool(found)
 
-    qtbot.waitUntil(visible)
+    qtbot.waitUntil(visible, timeout=timeout)
     return found[0]
 

@@ -1,0 +1,200 @@
+"""Desk window at hotel-chain scale: 2,000 units and 20,000 codes.
+
+Prints: time to show the main window (until the grid holds every unit), time per search
+keystroke and per filter switch, and peak memory. Each figure comes with a baseline
+measured in the same run, so the ratios mean something on any machine:
+- showing the window vs. the bare service call that loads the same rows;
+- a keystroke vs. a plain Python scan of the same rows for the same text.
+
+Run:  QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_gui.py
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import sys
+import tempfile
+import time
+import tracemalloc
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
+
+from PySide6.QtWidgets import QApplication
+from sqlalchemy import insert
+
+from mangodesk.app import Context, build_context
+from mangodesk.domain.clock import FixedClock
+from mangodesk.domain.types import (
+    BookingStatus,
+    CodeOrigin,
+    CodeState,
+    ConnectionStatus,
+    UnitKind,
+    VendorKind,
+)
+from mangodesk.paths import Paths
+from mangodesk.settings import Settings
+from mangodesk.store.models import (
+    AccessCode,
+    Booking,
+    BookingUnit,
+    Connection,
+    Lock,
+    Property,
+    Unit,
+    UnitLink,
+)
+from mangodesk.store.secrets import MemoryKeyring, SecretStore
+from mangodesk.ui.application import Desk, make_qapplication
+from mangodesk.ui.unit_model import UnitFilter
+
+UNITS = 2_000
+CODES_PER_UNIT = 10  # 20,000 codes
+NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
+GUESTS = ["Ingrid Berg", "Lars Hansen", "Sofia Rossi", "James Carter", "Amélie Dubois",
+          "Kenji Watanabe", "Maria Nowak", "Olu Adeyemi", "Chen Wei", "Elena Petrova"]
+STATES = [CodeState.EXPIRED] * 6 + [CodeState.ACTIVE, CodeState.SCHEDULED, CodeState.PENDING,
+                                    CodeState.REVOKED]
+
+
+def seed(context: Context) -> None:
+    """Bulk rows straight into the tables: the benchmark measures the desk, not seeding."""
+    with context.db.transaction() as session:
+        prop = Property(name="Chain hotel", timezone="Europe/Oslo", pms_id="bench")
+        session.add(prop)
+        conn = Connection(kind=VendorKind.MANUAL, display_name="Manual", settings={},
+                          status=ConnectionStatus.CONNECTED, created_at=NOW)
+        session.add(conn)
+        session.flush()
+        session.execute(insert(Unit), [
+            {"id": n + 1, "property_id": prop.id, "pms_id": f"u{n}", "name": f"Room {n + 1:04d}",
+             "kind": UnitKind.ROOM, "active": True, "sort_order": n} for n in range(UNITS)])
+        session.execute(insert(Lock), [
+            {"id": n + 1, "connection_id": conn.id, "vendor_lock_id": f"L{n}",
+             "name": f"Keypad {n + 1:04d}", "attributes": {}, "manageable": n % 97 != 0,
+             "serial_key": f"L{n}", "present": True, "refreshed_at": NOW}
+            for n in range(UNITS)])
+        session.execute(insert(UnitLink), [
+            {"unit_id": n + 1, "lock_id": n + 1, "linked_at": NOW, "linked_by": "bench"}
+            for n in range(UNITS) if n % 10 != 9])  # a tenth stay unlinked
+        session.execute(insert(Booking), [
+            {"id": n + 1, "property_id": prop.id, "pms_id": f"B{n}",
+             "status": BookingStatus.CONFIRMED,
+             "arrival": (NOW + timedelta(days=n % 14)).date(),
+             "departure": (NOW + timedelta(days=n % 14 + 3)).date(),
+             "guest_name": f"{GUESTS[n % len(GUESTS)]} {n}", "pms_modified_at": NOW,
+             "synced_at": NOW} for n in range(UNITS)])
+        session.execute(insert(BookingUnit), [
+            {"booking_id": n + 1, "unit_id": n + 1} for n in range(UNITS)])
+        codes = []
+        for n in range(UNITS):
+            for k in range(CODES_PER_UNIT):
+                state = STATES[k]
+                if state == CodeState.PENDING and n % 50 == 0:
+                    state = CodeState.FAILED
+                start = NOW + timedelta(days=3 * (k - 6), hours=n % 24)
+                codes.append({
+                    "unit_id": n + 1, "lock_id": n + 1, "origin": CodeOrigin.MANUAL,
+                    "code": f"{(n * CODES_PER_UNIT + k) % 1_000_000:06d}",
+                    "vendor_ref": f"r{n}-{k}", "valid_from": start,
+                    "valid_to": start + timedelta(days=3), "guest_name": GUESTS[k],
+                    "state": state, "managed": True, "attempts": 0,
+                    "created_at": NOW, "updated_at": NOW})
+        session.execute(insert(AccessCode), codes)
+
+
+def wait_for(app: QApplication, condition: object, timeout: float = 60.0) -> None:
+    deadline = time.perf_counter() + timeout
+    while not condition():  # type: ignore[operator]
+        app.processEvents()
+        if time.perf_counter() > deadline:
+            raise TimeoutError("the desk did not finish in time")
+        time.sleep(0.0005)
+
+
+def main() -> int:
+    app = make_qapplication()
+    with tempfile.TemporaryDirectory() as base:
+        context = build_context(Paths.under(Path(base)), Settings(),
+                                secrets=SecretStore(MemoryKeyring()), clock=FixedClock(NOW))
+        seed(context)
+        rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+
+        started = time.perf_counter()
+        rows = context.services.units.list_units()
+        load_s = time.perf_counter() - started
+        assert len(rows) == UNITS
+
+        started = time.perf_counter()
+        desk = Desk(context, use_tray=False)
+        desk.start()
+        wait_for(app, lambda: desk.window.model.rowCount() == UNITS)
+        app.processEvents()
+        show_s = time.perf_counter() - started
+
+        # Memory in a second, separate pass: tracing slows Python down, so it must not
+        # run during the timings.
+        tracemalloc.start()
+        traced = Desk(context, use_tray=False)
+        traced.start()
+        wait_for(app, lambda: traced.window.model.rowCount() == UNITS)
+        app.processEvents()
+        _, peak_show = tracemalloc.get_traced_memory()
+        tracemalloc.stop()
+        wait_for(app, lambda: traced.runner.running == 0)
+        traced.close()
+
+        window = desk.window
+        typed = "room 12"
+        keystrokes = []
+        for end in range(1, len(typed) + 1):
+            started = time.perf_counter()
+            window.search.setText(typed[:end])
+            app.processEvents()
+            keystrokes.append(time.perf_counter() - started)
+        shown_after_typing = window.proxy.rowCount()
+        scans = []
+        haystacks = [window.model.search_text(r) for r in range(window.model.rowCount())]
+        for end in range(1, len(typed) + 1):
+            words = typed[:end].split()
+            started = time.perf_counter()
+            matches = sum(1 for h in haystacks if all(w in h for w in words))
+            scans.append(time.perf_counter() - started)
+        assert matches == shown_after_typing
+        window.search.clear()
+        switches = []
+        for which in [UnitFilter.ATTENTION, UnitFilter.UNLINKED, UnitFilter.ARRIVING_TODAY,
+                      UnitFilter.ARRIVING_TOMORROW, UnitFilter.ALL]:
+            started = time.perf_counter()
+            window.set_filter(which)
+            app.processEvents()
+            switches.append(time.perf_counter() - started)
+        rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        wait_for(app, lambda: desk.runner.running == 0)
+        desk.close()
+        context.close()
+
+    per_key = statistics.median(keystrokes)
+    per_scan = statistics.median(scans)
+    print(f"Desk GUI benchmark: {UNITS:,} units, {UNITS * CODES_PER_UNIT:,} codes "
+          f"(Python {sys.version.split()[0]}, Qt platform {app.platformName()})")
+    print(f"  load rows (service only, baseline)   {load_s * 1000:8.1f} ms")
+    print(f"  show main window with every row      {show_s * 1000:8.1f} ms   "
+          f"({show_s / load_s:.2f}x the bare load)")
+    print(f"  search keystroke, median / worst     {per_key * 1000:8.2f} ms / "
+          f"{max(keystrokes) * 1000:.2f} ms   ({per_key / per_scan:.1f}x a plain Python scan "
+          f"of {per_scan * 1000:.2f} ms)")
+    print(f"  filter switch, median / worst        {statistics.median(switches) * 1000:8.2f} ms"
+          f" / {max(switches) * 1000:.2f} ms")
+    print(f"  Python heap peak while showing       {peak_show / 1e6:8.1f} MB")
+    print(f"  process peak RSS                     {rss_after / 1024:8.1f} MB "
+          f"(+{(rss_after - rss_before) / 1024:.1f} MB for the window)")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
