@@ -10,6 +10,7 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
     QMessageBox,
+    QSizePolicy,
     QVBoxLayout,
     QWidget,
 )
@@ -33,6 +34,9 @@ class FieldForm(QFormLayout):
 
     def add_field(self, name: str, label: str, widget: QWidget, *, hint: str = "") -> QLabel:
         holder = QWidget()
+        # The row takes the form's full width, so hints and reasons wrap there and not
+        # at the width of a narrow input (a date edit).
+        holder.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Preferred)
         column = QVBoxLayout(holder)
         column.setContentsMargins(0, 0, 0, 4)
         column.setSpacing(2)

@@ -217,7 +217,7 @@ class MainWindow(QMainWindow):
         header = self.table.horizontalHeader()
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        widths = {Column.UNIT: 160, Column.KIND: 85, Column.LOCK: 170, Column.PROVIDER: 105,
+        widths = {Column.UNIT: 160, Column.KIND: 80, Column.LOCK: 170, Column.PROVIDER: 105,
                   Column.CODE: 260, Column.ARRIVAL: 190, Column.STATE: 150}
         for column, width in widths.items():
             header.resizeSection(column, width)

@@ -124,11 +124,12 @@ class CodeTableModel(QAbstractTableModel):
             return f"{guest} ({code.booking_ref})" if code.booking_ref else guest
         if column == 3:
             origin = text.ORIGIN_TEXT[code.origin]
-            return origin if code.managed else f"{origin}, not managed"
+            return origin if code.managed else f"{origin} (unmanaged)"
         if column == 4:
             return text.CODE_STATE[code.state].text
-        if column == 5:
-            return str(code.attempts) if code.attempts else ""
+        if column == 5:  # only where attempts matter: while sending, or after giving up
+            busy = code.state in (CodeState.PENDING, CodeState.REVOKING, CodeState.FAILED)
+            return str(code.attempts) if code.attempts and busy else ""
         if column == 6:
             return (code.last_error or "").splitlines()[0] if code.last_error else ""
         return ""
@@ -152,7 +153,7 @@ class PasscodesDialog(QDialog):
             if unit.provider else Capabilities(automated=False)
         self.editor: PasscodeEditor | None = None
         self.setWindowTitle(f"Passcodes — {unit.name}")
-        self.resize(940, 420)
+        self.resize(1000, 420)
 
         layout = QVBoxLayout(self)
         lock_line = QLabel(self._lock_line())
@@ -173,7 +174,7 @@ class PasscodesDialog(QDialog):
         self.table.verticalHeader().setDefaultSectionSize(26)
         header = self.table.horizontalHeader()
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        for column, width in enumerate([110, 230, 170, 150, 90, 70]):
+        for column, width in enumerate([100, 200, 170, 180, 90, 70]):
             header.resizeSection(column, width)
         header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table, 1)
@@ -234,6 +235,8 @@ class PasscodesDialog(QDialog):
         self.model.set_codes(codes)
         if selected is not None:
             self.select_code(selected.id)
+        elif codes:
+            self.table.selectRow(0)  # keyboard users can act at once
         self._update_buttons()
 
     def selected_code(self) -> CodeView | None:
@@ -373,7 +376,7 @@ class PasscodeEditor(QDialog):
         self.context, self.runner, self.unit = context, runner, unit
         self.caps, self.zone, self.code = caps, zone, code
         self.setWindowTitle("Edit passcode" if code else f"New passcode — {unit.name}")
-        self.setMinimumWidth(520)
+        self.setMinimumWidth(600)
         self._busy = False
 
         layout = QVBoxLayout(self)
@@ -557,6 +560,7 @@ class PasscodeEditor(QDialog):
         if problems:
             for name, message in problems.items():
                 self.form.show_error(name, message)
+            self._fit()
             return
         data = PasscodeInput(
             valid_from=self.when(self.from_edit),
@@ -584,11 +588,16 @@ class PasscodeEditor(QDialog):
 
     def show_error(self, error: Exception) -> None:
         self._set_busy(False)
-        if isinstance(error, ValidationError) and error.field \
-                and self.form.show_error(error.field, str(error)):
-            return
-        self.form_error.setText(plain_message(error))
-        self.form_error.show()
+        if not (isinstance(error, ValidationError) and error.field
+                and self.form.show_error(error.field, str(error))):
+            self.form_error.setText(plain_message(error))
+            self.form_error.show()
+        self._fit()
+
+    def _fit(self) -> None:
+        """Grow to show a reason that appeared under a field, instead of clipping it."""
+        self.layout().activate()
+        self.resize(self.width(), max(self.height(), self.sizeHint().height()))
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy

@@ -41,7 +41,7 @@ CODE_STATE: dict[CodeState, StateLook] = {
 ORIGIN_TEXT: dict[CodeOrigin, str] = {
     CodeOrigin.BOOKING: "Booking",
     CodeOrigin.MANUAL: "Created by staff",
-    CodeOrigin.IMPORTED: "Found on the lock",
+    CodeOrigin.IMPORTED: "Found on lock",
 }
 
 KIND_TEXT: dict[UnitKind, str] = {

@@ -88,8 +88,7 @@ def cell_text(row: UnitRow, column: int, today: date, zone: ZoneInfo) -> str:
 def _code_text(row: UnitRow, zone: ZoneInfo) -> str:
     if row.code_valid_from is None or row.code_valid_to is None:
         return ""
-    what = row.code or (f"Mobile key → {row.mobile_key_sent_to}"
-                        if row.mobile_key_sent_to else "code pending")
+    what = row.code or ("Mobile key" if row.mobile_key_sent_to else "code pending")
     return f"{what}   {text.validity(row.code_valid_from, row.code_valid_to, zone)}"
 
 def sort_key(row: UnitRow, column: int, today: date, zone: ZoneInfo) -> Any:
@@ -207,8 +206,11 @@ class UnitTableModel(QAbstractTableModel):
     def _tooltip(self, row: UnitRow, column: int) -> str | None:
         if column == Column.LOCK and row.lock_id is not None and not row.lock_manageable:
             return "Mangodesk cannot send codes to this lock."
-        if column == Column.CODE and row.code_guest:
-            return f"Guest: {row.code_guest}"
+        if column == Column.CODE and (row.code_guest or row.mobile_key_sent_to):
+            sent = f"Mobile key sent to {row.mobile_key_sent_to}" \
+                if row.mobile_key_sent_to else ""
+            guest = f"Guest: {row.code_guest}" if row.code_guest else ""
+            return "\n".join(p for p in (guest, sent) if p)
         if column == Column.PROVIDER and row.connection_name:
             return row.connection_name
         if column == Column.STATE and row.status == "failed":

@@ -357,7 +357,7 @@ class ConnectWizardDialog(QDialog):
         self.certificate_text.setText(
             failing.message.split(" Its fingerprint is")[0] if failing else
             "The server presents a certificate Mangodesk does not know yet.")
-        self.fingerprint.setText(self.wizard.fingerprint or "")
+        self.fingerprint.setText(_grouped(self.wizard.fingerprint or ""))
         self.certificate_fix.setText(
             failing.fix if failing and failing.fix else
              "Compare this fingerprint with the one shown on the server. If they match, "
@@ -413,6 +413,15 @@ class ConnectWizardDialog(QDialog):
     def _failed(self, error: Exception) -> None:
         self.wizard.connect_failed(error)
         self.show_step()
+
+
+def _grouped(fingerprint: str, per_line: int = 16) -> str:
+    """A long fingerprint in lines of 16 pairs, as certificate viewers show it, so it can
+    be compared with the server's screen pair by pair."""
+    pairs = fingerprint.split(":")
+    if len(pairs) <= per_line:
+        return fingerprint
+    return "\n".join(":".join(pairs[i:i + per_line]) for i in range(0, len(pairs), per_line))
 
 
 def _escape(value: str) -> str:
