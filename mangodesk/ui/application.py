@@ -68,7 +68,8 @@ class Desk:
 
     def start(self) -> None:
         if self.tray is not None:
-            self.tray.show()
+            if tray_available():  # the menu is still built, so pausing stays in sync
+                self.tray.show()
             self.tray.set_paused(self.engine.paused)
         self.window.show()
         self.window.refresh()

@@ -162,11 +162,10 @@ class ConnectionsDialog(QDialog):
         self.remove_button.setEnabled(conn is not None)
 
     def _failed(self, error: Exception) -> None:
-        self.report.setStyleSheet(f"color: {ERROR_COLOUR};")
-        self.report.setText(plain_message(error))
+        self._said(plain_message(error), problem=True)
 
-    def _said(self, message: str) -> None:
-        self.report.setStyleSheet("")
+    def _said(self, message: str, *, problem: bool = False) -> None:
+        self.report.setStyleSheet(f"color: {ERROR_COLOUR};" if problem else "")
         self.report.setText(message)
 
     def _changed(self, *_: object) -> None:
@@ -195,7 +194,7 @@ class ConnectionsDialog(QDialog):
             lines = [report.summary] + [
                 f"{'✓' if s.ok else '✗'} {s.name}: {s.message}"
                 + (f" {s.fix}" if s.fix and not s.ok else "") for s in report.steps]
-            (self._said if report.ok else lambda t: self._failed(ValueError(t)))("\n".join(lines))
+            self._said("\n".join(lines), problem=not report.ok)
 
         self._said(f"Testing {conn.display_name}…")
         self.runner.run(lambda: self.context.services.connections.test(conn.id), tested,
