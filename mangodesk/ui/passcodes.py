@@ -596,7 +596,9 @@ class PasscodeEditor(QDialog):
 
     def _fit(self) -> None:
         """Grow to show a reason that appeared under a field, instead of clipping it."""
-        self.layout().activate()
+        layout = self.layout()
+        if layout is not None:
+            layout.activate()
         self.resize(self.width(), max(self.height(), self.sizeHint().height()))
 
     def _set_busy(self, busy: bool) -> None:
