@@ -189,7 +189,10 @@ def main() -> int:
           f"{max(keystrokes) * 1000:.2f} ms   ({per_key / per_scan:.1f}x a plain Python scan "
           f"of {per_scan * 1000:.2f} ms)")
     print(f"  filter switch, median / worst        {statistics.median(switches) * 1000:8.2f} ms"
-          f" / {max(switches) * 1000:.2f} ms")
+          f" / {max(switches) * 1000:.2f} ms   (worst: back to all units, re-sorting them)")
+    print("    " + ", ".join(f"{name} {t * 1000:.0f} ms" for name, t in
+                             zip(["attention", "unlinked", "today", "tomorrow", "all"],
+                                 switches, strict=True)))
     print(f"  Python heap peak while showing       {peak_show / 1e6:8.1f} MB")
     print(f"  process peak RSS                     {rss_after / 1024:8.1f} MB "
           f"(+{(rss_after - rss_before) / 1024:.1f} MB for the window)")

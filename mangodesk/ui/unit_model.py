@@ -132,6 +132,9 @@ class UnitTableModel(QAbstractTableModel):
     def search_text(self, row: int) -> str:
         return self._search[row]
 
+    def sort_key_at(self, row: int, column: int) -> Any:
+        return self._keys[row][column]
+
     def set_rows(self, rows: list[UnitRow] | GridRows, *, today: date | None = None,
                  zone: ZoneInfo | None = None) -> None:
         """Replace the rows (prepared on a worker with :func:`prepare_rows`, or here).
@@ -265,6 +268,15 @@ class UnitFilterProxy(QSortFilterProxyModel):
             self.beginFilterChange()
             self._filter = which
             self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def lessThan(self, left: AnyIndex, right: AnyIndex) -> bool:
+        """Compare the precomputed sort keys directly, without a round trip through
+        data() and QVariant for each comparison."""
+        model = self.sourceModel()
+        assert isinstance(model, UnitTableModel)
+        column = left.column()
+        return bool(model.sort_key_at(left.row(), column)
+                    < model.sort_key_at(right.row(), column))
 
     def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
         model = self.sourceModel()
