@@ -243,6 +243,15 @@ class MainWindow(QMainWindow):
         self.busy_label.hide()
         bar.addWidget(self.busy_bar)
         bar.addWidget(self.busy_label)
+        # Bookings arriving from the PMS page by page (a first sync can take minutes).
+        self.sync_bar = QProgressBar(bar)
+        self.sync_bar.setObjectName("sync_progress")
+        self.sync_bar.setRange(0, 0)  # the PMS does not say how many pages are left
+        self.sync_bar.setMaximumWidth(110)
+        self.sync_bar.setMaximumHeight(12)
+        self.sync_bar.setTextVisible(False)
+        self.sync_bar.hide()
+        bar.addPermanentWidget(self.sync_bar)
         self.codes_label = QLabel(bar)
         self.codes_label.setObjectName("codes_state")
         self.sync_label = QLabel(bar)
@@ -565,6 +574,14 @@ class MainWindow(QMainWindow):
             self.check_alerts()
         elif event.kind == EventKind.ENGINE_STATE:
             self._update_status()
+        elif event.kind == EventKind.SYNC_PROGRESS:
+            more = bool(event.data.get("has_more"))
+            self.sync_bar.setVisible(more)
+            if more:
+                count = int(event.data.get("bookings") or 0)
+                self.sync_label.setText(f"Syncing bookings… {count} so far")
+        elif event.kind == EventKind.SYNC_FINISHED:
+            self.sync_bar.hide()
 
     def check_alerts(self) -> None:
         """Load open alerts; present the ones not seen before (tray or window)."""

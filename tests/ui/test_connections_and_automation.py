@@ -3,11 +3,13 @@ pausing automation, and the keyboard path into a unit."""
 
 from __future__ import annotations
 
+import threading
 from typing import Any
 
 from PySide6.QtCore import Qt
 
 from mangodesk.app import Context
+from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.types import ConnectionStatus, VendorKind
 from mangodesk.ui.application import Desk
 from mangodesk.ui.connections_dialog import ConnectionsDialog
@@ -135,3 +137,19 @@ def test_enter_on_a_unit_opens_its_passcodes_or_link(qtbot: Any, context: Contex
         assert link is not None and link.isVisible() and link.unit.id == unlinked.id
     finally:
         close_desk(qtbot, desk)
+
+
+def test_a_long_pms_sync_shows_progress_in_the_status_bar(qtbot: Any, desk: Desk) -> None:
+    def publish(event: Event) -> None:
+        worker = threading.Thread(target=desk.context.events.publish, args=(event,))
+        worker.start()
+        worker.join()
+
+    window = desk.window
+    publish(Event(EventKind.SYNC_PROGRESS, data={"pages": 3, "bookings": 300,
+                                                 "has_more": True, "full": True}))
+    qtbot.waitUntil(lambda: not window.sync_bar.isHidden())
+    assert window.sync_label.text() == "Syncing bookings… 300 so far"
+    publish(Event(EventKind.SYNC_FINISHED, data={"ok": True}))
+    qtbot.waitUntil(window.sync_bar.isHidden)
+    idle(qtbot, desk.runner)
