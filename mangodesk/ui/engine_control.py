@@ -1,8 +1,8 @@
 """The lifecycle engine as the desk sees it: running or not, paused or not.
 
-The engine (``mangodesk.engine.engine.Engine``) is built by :func:`start_engine` when that
-module exists; the window only talks to this wrapper, so a desk without an engine (another
-desk runs it, or it is not installed) still works and says so.
+The engine is built and started by :func:`start_engine`; the window only talks to this
+wrapper, so a desk without an engine (tests, or an engine that failed to start) still works
+and says so in the status bar.
 """
 
 from __future__ import annotations
@@ -56,35 +56,23 @@ class EngineControl:
 
 
 def start_engine(context: Context) -> EngineControl:
-    """Build and start the engine, with the PMS sync when a PMS is connected; a failure
-    here is logged and shown in the status bar, and never stops the window opening."""
+    """Build and start the engine, with the PMS sync when a PMS is connected (the same
+    helpers ``mangodesk run`` uses); a failure here is logged and shown in the status bar,
+    and never stops the window opening."""
+    from mangodesk.app import attach_engine, schedule_pms_sync
+
+    closers: list[Callable[[], None]] = []
     try:
-        from mangodesk.engine.engine import Engine, EngineConfig
-    except ImportError:
-        return EngineControl(None)
-    try:
-        engine = Engine(context.db, context.vendors, context.secrets, context.clock,
-                        context.events, EngineConfig.from_settings(context.settings))
-        context.services.engine = engine
-        closers = _add_pms_sync(context, engine)
+        engine = attach_engine(context)
+        close_sync = schedule_pms_sync(context, engine)
+        if close_sync is not None:
+            closers.append(close_sync)
         logging.getLogger("apscheduler").setLevel(logging.ERROR)
         engine.start()
     except Exception as exc:
         log.exception("the lifecycle engine could not start")
         context.services.engine = None
+        for close in closers:
+            close()
         return EngineControl(None, problem=str(exc))
     return EngineControl(engine, closers=closers)
-
-
-def _add_pms_sync(context: Context, engine: Any) -> list[Callable[[], None]]:
-    from mangodesk.pms.base import PmsAuthError
-    from mangodesk.pms.connect import build_beds24_sync
-
-    try:
-        sync = build_beds24_sync(context)
-    except PmsAuthError as exc:
-        log.info("no PMS sync on this desk: %s", exc)
-        return []
-    engine.add_periodic_job("pms-sync", sync.run_scheduled,
-                            context.settings.sync_interval_minutes * 60)
-    return [sync.close]
