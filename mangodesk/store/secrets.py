@@ -80,7 +80,7 @@ class SecretStore:
 class MemoryKeyring(keyring.backend.KeyringBackend):
     """An in-process keyring for tests and the throwaway demo profile. Never persisted."""
 
-    priority = 0  # type: ignore[assignment]
+    priority = 0
 
     def __init__(self) -> None:
         super().__init__()  # type: ignore[no-untyped-call]

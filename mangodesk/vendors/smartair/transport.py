@@ -198,7 +198,7 @@ def build_http_client(
 
 
 
-class HttpxTransport(Transport):  # type: ignore[misc]
+class HttpxTransport(Transport):
     """zeep's transport, but every request goes through one ``httpx.Client`` with timeouts.
 
     Local WSDL/XSD files are read from disk by zeep's ``load``; anything remote goes through
