@@ -47,7 +47,7 @@ class ConnectWizardDialog(QDialog):
                        else ConnectWizard(specs))
         self.setWindowTitle(f"Sign in again — {existing.display_name}" if existing
                             else "Smart Locks — Get Started")
-        self.setMinimumSize(560, 460)
+        self.setMinimumSize(600, 460)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
         layout = QVBoxLayout(self)
@@ -181,6 +181,8 @@ class ConnectWizardDialog(QDialog):
         scroll = QScrollArea(self.credentials_page)
         scroll.setWidgetResizable(True)
         scroll.setFrameShape(QScrollArea.Shape.NoFrame)
+        # Fields and wrapped hints follow the dialog's width; only tall forms scroll.
+        scroll.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
         scroll.setWidget(holder)
         self.credentials_layout.addWidget(scroll)
 
