@@ -21,6 +21,7 @@ import httpx
 from mangodesk.domain.clock import Clock, SystemClock
 from mangodesk.domain.types import VendorKind
 from mangodesk.vendors import flexipass_contract as wire
+from mangodesk.vendors import http
 from mangodesk.vendors.base import (
     AlreadyGoneError,
     AmbiguousError,
@@ -68,7 +69,6 @@ FLEXIPASS_CAPABILITIES = Capabilities(
 )
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_RETRY_LATER = "Mangodesk will try again in a few minutes."
 
 
 def _body(response: httpx.Response) -> Any:
@@ -362,25 +362,11 @@ class FlexipassAdapter:
             )
         query = {wire.COMPANY_TOKEN_PARAM: self._company_token, **(params or {})}
         headers = {"Authorization": wire.basic_auth_value(self._username, self._password)}
-        try:
-            return self._client.request(method, path, json=json, params=query, headers=headers)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise TransientError(
-                "Mangodesk could not reach Flexipass.",
-                "Check this computer's internet connection. " + _RETRY_LATER,
-            ) from exc
-        except httpx.UnsupportedProtocol as exc:
-            raise PermanentError(
-                "The Flexipass server address is not valid.",
-                "Check the address in the connection settings.",
-            ) from exc
-        except httpx.TransportError as exc:
-            if sent_creates:
-                raise AmbiguousError(
-                    "Flexipass did not answer after the request was sent, so the key may exist.",
-                    "Mangodesk will check the door's keys before trying again.",
-                ) from exc
-            raise TransientError("Flexipass did not answer in time.", _RETRY_LATER) from exc
+        return http.send(
+            self._client, method, path, vendor="Flexipass",
+            created_thing="the key" if sent_creates else None, check_place="the door's keys",
+            json=json, params=query, headers=headers,
+        )
 
     @staticmethod
     def _raise_for_status(response: httpx.Response) -> None:
@@ -406,14 +392,7 @@ class FlexipassAdapter:
                 "Mangodesk will keep trying; if this lasts, check the lock system's connection.",
                 vendor_code=code,
             )
-        if status == 429 or status >= 500:
-            retry_after = response.headers.get("Retry-After")
-            raise TransientError(
-                f"Flexipass is not answering properly right now (error {status}).",
-                _RETRY_LATER,
-                vendor_code=code,
-                retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
-            )
+        http.raise_if_overloaded(response, "Flexipass", code)
         if status == 404 or code == wire.ERR_DOOR_NOT_FOUND:
             raise PermanentError(
                 "Flexipass does not know this door any more.",

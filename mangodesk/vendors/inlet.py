@@ -21,6 +21,7 @@ import httpx
 from mangodesk.domain.clock import Clock, SystemClock
 from mangodesk.domain.errors import mask_code
 from mangodesk.domain.types import VendorKind
+from mangodesk.vendors import http
 from mangodesk.vendors import inlet_contract as wire
 from mangodesk.vendors.base import (
     AlreadyGoneError,
@@ -63,7 +64,6 @@ HIDDEN_REASONS = {
     "no_pin": "no PIN-code support",
 }
 
-_RETRY_LATER = "Mangodesk will try again in a few minutes."
 
 
 def hidden_reason(lock: wire.InletLock) -> str | None:
@@ -330,25 +330,11 @@ class InletAdapter:
                 "Open the connection settings and enter the API token from Inlet.",
             )
         headers = {wire.AUTH_HEADER: wire.auth_header_value(self._token)}
-        try:
-            return self._client.request(method, path, json=json, params=params, headers=headers)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            raise TransientError(
-                "Mangodesk could not reach Inlet.",
-                "Check this computer's internet connection. " + _RETRY_LATER,
-            ) from exc
-        except httpx.UnsupportedProtocol as exc:
-            raise PermanentError(
-                "The Inlet server address is not valid.",
-                "Check the address in the connection settings.",
-            ) from exc
-        except httpx.TransportError as exc:
-            if sent_creates:
-                raise AmbiguousError(
-                    "Inlet did not answer after the request was sent, so the code may exist.",
-                    "Mangodesk will check the lock's codes before trying again.",
-                ) from exc
-            raise TransientError("Inlet did not answer in time.", _RETRY_LATER) from exc
+        return http.send(
+            self._client, method, path, vendor="Inlet",
+            created_thing="the code" if sent_creates else None, check_place="the lock's codes",
+            json=json, params=params, headers=headers,
+        )
 
     @staticmethod
     def _raise_for_status(response: httpx.Response) -> None:
@@ -369,14 +355,7 @@ class InletAdapter:
                 "Mangodesk will keep trying; if this lasts, check the lock's power and network.",
                 vendor_code=code,
             )
-        if status == 429 or status >= 500:
-            retry_after = response.headers.get("Retry-After")
-            raise TransientError(
-                f"Inlet is not answering properly right now (error {status}).",
-                _RETRY_LATER,
-                vendor_code=code,
-                retry_after=float(retry_after) if retry_after and retry_after.isdigit() else None,
-            )
+        http.raise_if_overloaded(response, "Inlet", code)
         if code == wire.ERR_LOCK_NOT_FOUND or status == 404:
             raise PermanentError(
                 "Inlet does not know this lock any more.",
