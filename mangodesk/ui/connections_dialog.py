@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,12 +24,12 @@ from mangodesk.app import Context
 from mangodesk.domain.types import ConnectionStatus, VendorKind
 from mangodesk.services.views import ConnectionView, LockView
 from mangodesk.ui.forms import ERROR_COLOUR, ask, plain_message
+from mangodesk.ui.panels import ITEM_ROLE, ListModel
 from mangodesk.ui.tasks import TaskRunner
 from mangodesk.ui.wizard_dialog import ConnectWizardDialog
 from mangodesk.vendors.base import ConnectionReport
 
 AnyIndex = QModelIndex | QPersistentModelIndex
-ITEM_ROLE = Qt.ItemDataRole.UserRole + 1
 HEADERS = ("Name", "Provider", "Locks", "Status")
 STATUS_TEXT = {
     ConnectionStatus.CONNECTED: ("Connected", "#1d6b36"),
@@ -38,42 +38,16 @@ STATUS_TEXT = {
 }
 
 
-class ConnectionModel(QAbstractTableModel):
-    def __init__(self) -> None:
-        super().__init__()
-        self.items: list[ConnectionView] = []
+class ConnectionModel(ListModel):
+    headers = HEADERS
 
-    def set_items(self, items: list[ConnectionView]) -> None:
-        self.beginResetModel()
-        self.items = list(items)
-        self.endResetModel()
-
-    def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(self.items)
-
-    def columnCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
-        return 0 if parent.isValid() else len(HEADERS)
-
-    def headerData(self, section: int, orientation: Qt.Orientation,
-                   role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
-                and 0 <= section < len(HEADERS):
-            return HEADERS[section]
-        return None
-
-    def data(self, index: AnyIndex, role: int = Qt.ItemDataRole.DisplayRole) -> Any:
-        if not index.isValid() or not 0 <= index.row() < len(self.items):
-            return None
-        item = self.items[index.row()]
-        if role == ITEM_ROLE:
-            return item
+    def cell(self, item: ConnectionView, column: int, role: int) -> Any:
         status, colour = STATUS_TEXT.get(item.status, (str(item.status), "#5c5c5c"))
         if role == Qt.ItemDataRole.DisplayRole:
-            return [item.display_name, item.provider_name, str(item.lock_count), status][
-                index.column()]
-        if role == Qt.ItemDataRole.ToolTipRole and index.column() == 3:
+            return [item.display_name, item.provider_name, str(item.lock_count), status][column]
+        if role == Qt.ItemDataRole.ToolTipRole and column == 3:
             return item.status_message
-        if role == Qt.ItemDataRole.ForegroundRole and index.column() == 3:
+        if role == Qt.ItemDataRole.ForegroundRole and column == 3:
             return QBrush(QColor(colour))
         return None
 

@@ -65,10 +65,10 @@ class ListModel(QAbstractTableModel):
 
     headers: tuple[str, ...] = ()
 
-    def __init__(self, zone: ZoneInfo) -> None:
+    def __init__(self, zone: ZoneInfo | None = None) -> None:
         super().__init__()
         self.items: list[Any] = []
-        self.zone = zone
+        self.zone = zone or ZoneInfo("UTC")
 
     def set_items(self, items: list[Any], zone: ZoneInfo | None = None) -> None:
         self.beginResetModel()
