@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from PySide6.QtCore import QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -29,7 +29,6 @@ from mangodesk.ui.tasks import TaskRunner
 from mangodesk.ui.wizard_dialog import ConnectWizardDialog
 from mangodesk.vendors.base import ConnectionReport
 
-AnyIndex = QModelIndex | QPersistentModelIndex
 HEADERS = ("Name", "Provider", "Locks", "Status")
 STATUS_TEXT = {
     ConnectionStatus.CONNECTED: ("Connected", "#1d6b36"),
