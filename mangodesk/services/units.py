@@ -7,15 +7,18 @@ Built with a handful of set-based queries, not one query per unit, so 2,000 unit
 from __future__ import annotations
 
 from collections import defaultdict
+from dataclasses import replace
 from datetime import date, datetime
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
-from mangodesk.domain.types import BookingStatus, CodeState, UnitKind
+from mangodesk.domain.types import AlertSubject, BookingStatus, CodeState, UnitKind
 from mangodesk.services.base import ServiceBase
 from mangodesk.services.views import BookingView, UnitRow
 from mangodesk.store.models import (
     AccessCode,
+    Alert,
     Booking,
     BookingUnit,
     Connection,
@@ -68,11 +71,15 @@ class UnitService(ServiceBase):
                 .order_by(Booking.arrival.desc())
             ):
                 arrivals[unit_id] = (arrival, guest)  # ascending overwrite keeps the earliest
+            alerts = _open_alerts_by_unit(session, links)
             rows = []
             for unit in units:
                 link = links.get(unit.id)
-                rows.append(self._row(unit, names, link, codes.get(unit.id, []),
-                                      arrivals.get(unit.id), now))
+                row = self._row(unit, names, link, codes.get(unit.id, []),
+                                arrivals.get(unit.id), now)
+                if alerts.get(unit.id):
+                    row = replace(row, open_alerts=alerts[unit.id])
+                rows.append(row)
             return rows
 
     def unit(self, unit_id: int) -> UnitRow:
@@ -170,6 +177,37 @@ class UnitService(ServiceBase):
             failed_codes=failed,
             mobile_key_sent_to=current.mobile_key_sent_to if current else None,
         )
+
+
+def _open_alerts_by_unit(
+    session: Session, links: dict[int, tuple[Lock, Connection]]
+) -> dict[int, int]:
+    """Open (unacknowledged, uncleared) alerts counted against the units they concern: a
+    code's unit, or every unit linked to an alerted lock."""
+    counts: dict[int, int] = defaultdict(int)
+    open_alerts = session.execute(
+        select(Alert.subject_kind, Alert.subject_id)
+        .where(Alert.acknowledged_at.is_(None), Alert.cleared_at.is_(None),
+               Alert.subject_id.is_not(None))
+    ).all()
+    code_ids = [subject for kind, subject in open_alerts if kind == AlertSubject.CODE]
+    code_units = dict(session.execute(
+        select(AccessCode.id, AccessCode.unit_id).where(AccessCode.id.in_(code_ids))
+    ).all()) if code_ids else {}
+    units_by_lock: dict[int, list[int]] = defaultdict(list)
+    for unit_id, (lock, _conn) in links.items():
+        units_by_lock[lock.id].append(unit_id)
+    for kind, subject in open_alerts:
+        if subject is None:
+            continue
+        if kind == AlertSubject.CODE:
+            code_unit = code_units.get(subject)
+            if code_unit is not None:
+                counts[code_unit] += 1
+        elif kind == AlertSubject.LOCK:
+            for unit_id in units_by_lock.get(subject, []):
+                counts[unit_id] += 1
+    return counts
 
 
 def _current_code(codes: list[AccessCode], now: datetime) -> AccessCode | None:

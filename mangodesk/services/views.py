@@ -93,6 +93,7 @@ class UnitRow:
     status: str  # active, scheduled, pending, failed, unlinked, idle
     failed_codes: int
     mobile_key_sent_to: str | None = None
+    open_alerts: int = 0  # unacknowledged alerts about this unit's codes or its lock
 
 
 @dataclass(frozen=True)

@@ -239,7 +239,8 @@ FILTER_LABELS: dict[UnitFilter, str] = {
 
 
 def needs_attention(row: UnitRow) -> bool:
-    return row.status == "failed" or (row.lock_id is not None and not row.lock_manageable)
+    return (row.status == "failed" or row.open_alerts > 0
+            or (row.lock_id is not None and not row.lock_manageable))
 
 
 class UnitFilterProxy(QSortFilterProxyModel):

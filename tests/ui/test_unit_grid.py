@@ -140,3 +140,13 @@ def test_a_refresh_of_the_same_units_keeps_the_rows(qtbot: Any) -> None:
     with qtbot.waitSignal(model.modelReset):
         model.set_rows(ROWS[:2], today=TODAY, zone=OSLO)
     assert model.rowCount() == 2
+
+
+def test_an_open_alert_puts_a_unit_under_needs_attention() -> None:
+    from dataclasses import replace
+
+    rows = [replace(r, open_alerts=1) if r.name == "Room 101" else r for r in ROWS]
+    proxy = UnitFilterProxy()
+    proxy.setSourceModel(model_with(rows))
+    proxy.set_unit_filter(UnitFilter.ATTENTION)
+    assert "Room 101" in shown(proxy)

@@ -65,3 +65,25 @@ def test_relinking_to_another_lock_with_codes_needs_the_decision(ctx: Context) -
         ctx.services.links.link(uid, manual_lock_name="New keypad")
     ctx.services.links.link(uid, manual_lock_name="New keypad", revoke_codes=True)
     assert ctx.services.units.unit(uid).lock_name == "New keypad"
+
+
+def test_open_alerts_count_against_the_unit_until_acknowledged(ctx: Context) -> None:
+    from mangodesk.domain.types import AlertSeverity, AlertSubject
+    from mangodesk.store.alerts import raise_alert
+
+    uid = unit_id(ctx, "Room 103")
+    lock_id = ctx.services.links.link(uid, manual_lock_name="Room 103 keypad")
+    code = ctx.services.passcodes.create(uid, PasscodeInput(
+        NOW + timedelta(hours=1), NOW + timedelta(days=2), code="4711"))
+    with ctx.db.transaction() as session:
+        raise_alert(session, dedupe_key="t1", severity=AlertSeverity.ERROR,
+                    subject_kind=AlertSubject.CODE, subject_id=code.id,
+                    message="The vendor refused the code.", fix=None, now=NOW)
+        lock_alert, _ = raise_alert(session, dedupe_key="t2", severity=AlertSeverity.WARNING,
+                                    subject_kind=AlertSubject.LOCK, subject_id=lock_id,
+                                    message="Battery low.", fix=None, now=NOW)
+        lock_alert_id = lock_alert.id
+    assert ctx.services.units.unit(uid).open_alerts == 2
+    assert ctx.services.units.unit(unit_id(ctx, "Room 104")).open_alerts == 0
+    ctx.services.alerts.acknowledge(lock_alert_id)
+    assert ctx.services.units.unit(uid).open_alerts == 1
