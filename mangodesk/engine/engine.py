@@ -45,6 +45,7 @@ from mangodesk.domain.types import (
 from mangodesk.engine.dryrun import DryRunStep, simulate
 from mangodesk.engine.outbox import OPEN_STATUSES
 from mangodesk.engine.planning import (
+    CLEANUP,
     alert_event,
     apply_actions,
     capabilities_of,
@@ -157,6 +158,7 @@ class _Job:
     check_lock_first: bool
     create_was_tried: bool
     attempts: int
+    cleanup: bool = False  # deleting an expired code to free a slot: the code stays expired
 
 
 @dataclass
@@ -411,6 +413,7 @@ class Engine:
                 check_lock_first=bool(payload.get("check_lock_first")),
                 create_was_tried=create_was_tried,
                 attempts=attempts + 1,
+                cleanup=bool(payload.get(CLEANUP)),
             )
 
     def _adapter(self, connection_id: int) -> VendorAdapter:
@@ -516,7 +519,9 @@ class Engine:
         if _rowcount(done) == 0:
             return Outcome.SKIPPED  # reset by someone else meanwhile (e.g. Retry now)
         values: dict[str, Any] = {"last_error": None, "updated_at": now}
-        if job.kind == OperationKind.REVOKE:
+        if job.kind == OperationKind.REVOKE and job.cleanup:
+            verb = "over; deleted to free a slot on"
+        elif job.kind == OperationKind.REVOKE:
             values["state"] = CodeState.REVOKED
             verb = "removed from"
         else:
@@ -579,6 +584,13 @@ class Engine:
             events.append(code_event(code, retrying_at=operation.next_attempt_at.isoformat(),
                                      attempts=operation.attempts))
             return Outcome.RETRY_LATER
+        if job.cleanup:
+            # The code no longer opens the door: a failed clean-up is housekeeping, not an
+            # emergency. A lock that fills up says so when the next code cannot be added.
+            operation.status = OperationStatus.FAILED
+            log.warning("could not delete expired code %d from %s: %s", code.id,
+                        job.lock_name, error.message)
+            return Outcome.GAVE_UP
         return self._give_up(session, operation, code, error, now, events)
 
     def _next_attempt(self, now: datetime, retry_after: float | None) -> datetime:

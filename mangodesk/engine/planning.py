@@ -55,6 +55,7 @@ from mangodesk.store.models import (
     BookingUnit,
     Connection,
     Lock,
+    Operation,
     Property,
     Unit,
     UnitLink,
@@ -66,6 +67,7 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
+CLEANUP = "cleanup"  # operation payload flag: delete an expired code to free a lock slot
 # States whose codes matter to the planner: the ones on (or possibly on) a lock.
 SNAPSHOT_STATES = (
     CodeState.SCHEDULED,
@@ -297,7 +299,7 @@ def apply_actions(
         elif isinstance(action, RevokeCode):
             _revoke(session, action, now, actor, applied)
         elif isinstance(action, ExpireCode):
-            _expire(session, action, now, actor, applied)
+            _expire(session, action, snapshot, now, actor, applied)
         else:
             _blocked(session, action, now, applied)
     return applied
@@ -424,8 +426,8 @@ def _revoke(session: Session, action: RevokeCode, now: datetime, actor: str,
     applied.events.append(code_event(code))
 
 
-def _expire(session: Session, action: ExpireCode, now: datetime, actor: str,
-            applied: Applied) -> None:
+def _expire(session: Session, action: ExpireCode, snapshot: Snapshot, now: datetime,
+            actor: str, applied: Applied) -> None:
     code = session.get(AccessCode, action.code_id)
     if code is None or not _still_ours(code):
         return
@@ -436,6 +438,15 @@ def _expire(session: Session, action: ExpireCode, now: datetime, actor: str,
             operation.updated_at = now
     code.state = CodeState.EXPIRED
     code.updated_at = now
+    caps = snapshot.capabilities.get(code.lock_id)
+    if caps is not None and caps.max_codes_per_lock is not None and code.vendor_ref:
+        # Expired codes stay stored on such locks (TTLock: 250 slots) until deleted, and a
+        # full lock refuses new guests: delete ours once it is over. The code stays expired.
+        session.add(Operation(
+            access_code_id=code.id, kind=OperationKind.REVOKE, status=OperationStatus.QUEUED,
+            payload={CLEANUP: True}, attempts=0, next_attempt_at=now, created_at=now,
+            updated_at=now,
+        ))
     audit.record(
         session, actor=actor, action="code.expire", subject_kind="access_code",
         subject_id=code.id, now=now,

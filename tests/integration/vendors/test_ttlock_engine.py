@@ -141,3 +141,43 @@ def test_booking_to_code_on_the_simulated_lock_and_back(context: Context, sim: T
     writes = [r.params for r in sim.requests if r.path.startswith("/v3/keyboardPwd/")]
     assert [p.get("addType") or p.get("changeType") or p.get("deleteType")
             for p in writes] == ["2", "2", "2"]
+
+
+def test_a_finished_stay_is_deleted_from_the_lock_to_free_its_slot(
+    context: Context, sim: TTLockSimulator, clock: FixedClock
+) -> None:
+    """TTLock keeps expired codes in its 250 slots until they are deleted."""
+    services = context.services
+    services.connections.connect(VendorKind.TTLOCK, sim.connection_values(), "TTLock")
+    with context.db.transaction() as session:
+        prop = Property(name="Hotel Fjord", timezone=ZONE, checkin_time=time(15, 0),
+                        checkout_time=time(11, 0), lead_minutes=48 * 60,
+                        automation_enabled=True)
+        session.add(prop)
+        session.flush()
+        unit = Unit(property_id=prop.id, pms_id="101", name="Room 101")
+        session.add(unit)
+        session.flush()
+        booking = Booking(property_id=prop.id, pms_id="B-7", status=BookingStatus.CONFIRMED,
+                          arrival=date(2026, 3, 11), departure=date(2026, 3, 12),
+                          guest_name="Bo Lind")
+        booking.units = [BookingUnit(unit_id=unit.id)]
+        session.add(booking)
+        unit_id = unit.id
+        lock_id = session.scalar(select(Lock.id).where(Lock.vendor_lock_id == str(ROOM_101)))
+    assert lock_id is not None
+    services.links.link(unit_id, lock_id=lock_id)
+    engine = attach_engine(context)
+    engine.plan_and_enqueue()
+    engine.run_due()
+    (ours,) = [c for c in codes(context) if c.origin == CodeOrigin.BOOKING]
+    assert ours.state == CodeState.ACTIVE and sim.code(ROOM_101, str(ours.code)) is not None
+
+    clock.set(datetime(2026, 3, 12, 10, 30, tzinfo=UTC))  # after 11:00 Oslo check-out
+    engine.plan_and_enqueue()
+    engine.run_due()
+    (ours,) = [c for c in codes(context) if c.origin == CodeOrigin.BOOKING]
+    assert ours.state == CodeState.EXPIRED  # expired for staff, not "revoked"
+    assert sim.code(ROOM_101, str(ours.code)) is None  # and its slot is free on the lock
+    assert sim.code(ROOM_101, "2580") is not None  # imported codes are never cleaned up
+    assert services.alerts.list() == []
