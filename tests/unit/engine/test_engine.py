@@ -18,7 +18,7 @@ from mangodesk.domain.types import (
     OperationStatus,
 )
 from mangodesk.engine.engine import Engine
-from mangodesk.store.models import AuditEvent, Operation
+from mangodesk.store.models import AccessCode, AuditEvent, Operation
 from mangodesk.vendors.base import (
     AlreadyGoneError,
     AuthError,
@@ -399,3 +399,37 @@ def test_a_stale_plan_does_not_override_a_staff_revoke(engine: Engine, world: Wo
                                 snapshot, engine_clock.now())
     assert applied.operations == 0
     assert world.code().valid_to == code.valid_to
+
+
+def test_expired_codes_are_deleted_from_slot_limited_locks_and_a_failed_cleanup_is_quiet(
+    world: World, engine_clock: FixedClock, secret_store: object
+) -> None:
+    from mangodesk.domain.events import EventBus
+    from mangodesk.domain.pinrules import PinRules
+    from mangodesk.store.secrets import SecretStore
+    from mangodesk.vendors.base import Capabilities
+    from mangodesk.vendors.registry import VendorRegistry
+    from tests.fakes.vendor import fake_spec
+
+    assert isinstance(secret_store, SecretStore)
+    limited = FakeVendor(Capabilities(automated=True, pin_rules=PinRules(),
+                                      max_codes_per_lock=250))
+    engine = Engine(world.db, VendorRegistry([fake_spec(limited)]), secret_store,
+                    engine_clock, EventBus(), CONFIG)
+    try:
+        world.add_booking(ARRIVAL, DEPARTURE, "101")
+        world.add_booking(ARRIVAL, DEPARTURE, "102")
+        engine.tick()
+        assert len(limited.pins_on("lock-101")) == 1 and len(limited.pins_on("lock-102")) == 1
+        limited.fail("revoke_code", PermanentError("The lock is gone."), times=1)
+        engine_clock.set(ISSUE_AT + timedelta(days=4))  # both stays are over
+        engine.tick()
+        engine.tick()
+        assert limited.count("revoke_code") == 2  # one failed, one freed its slot
+        assert sorted(len(limited.pins_on(lock)) for lock in ("lock-101", "lock-102")) == [0, 1]
+        with world.db.session() as session:
+            states = {c.state for c in session.scalars(select(AccessCode))}
+        assert states == {CodeState.EXPIRED}
+        assert world.alerts() == []
+    finally:
+        engine.stop(5)
