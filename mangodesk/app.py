@@ -113,6 +113,12 @@ def schedule_pms_sync(context: Context, engine: Engine) -> Callable[[], None] | 
     except PmsAuthError as exc:
         log.warning("no PMS sync: %s", exc)
         return None
-    engine.add_periodic_job("pms-sync", sync.run_scheduled,
-                            context.settings.sync_interval_minutes * 60)
+    interval = context.settings.sync_interval_minutes * 60
+    engine.add_periodic_job("pms-sync", sync.run_scheduled, interval)
+    if context.settings.write_back_codes:
+        engine.add_periodic_job(
+            "pms-write-back",
+            lambda: context.services.write_back.run_scheduled(sync.adapter, sync.source),
+            min(interval, 60.0),
+        )
     return sync.close

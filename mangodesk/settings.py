@@ -28,6 +28,8 @@ class Settings:
     worker_threads: int = 8
     per_connection_concurrency: int = 4
     close_to_tray: bool = True
+    # Copy door codes to the PMS booking (Beds24 info item) for the PMS's own guest emails.
+    write_back_codes: bool = False
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -93,10 +95,10 @@ def _from_mapping(raw: dict[str, Any], path: Path) -> Settings:
                     f"The settings file {path} has an invalid database_url.",
                     "Use a text value such as postgresql+psycopg://host/db, or remove it.",
                 )
-        elif key == "close_to_tray":
+        elif key in ("close_to_tray", "write_back_codes"):
             if not isinstance(value, bool):
                 raise ConfigError(
-                    f"The settings file {path} has an invalid value for “close_to_tray”.",
+                    f"The settings file {path} has an invalid value for “{key}”.",
                     "Use true or false. Mangodesk did not change the file.",
                 )
         elif key == "staff_name":

@@ -11,6 +11,7 @@ from mangodesk.services.links import LinkService
 from mangodesk.services.messages import MessageService
 from mangodesk.services.passcodes import PasscodeService
 from mangodesk.services.units import UnitService
+from mangodesk.services.writeback import CodeWriteBack
 
 if TYPE_CHECKING:
     from mangodesk.app import Context
@@ -28,6 +29,7 @@ class Services:
         self.messages = MessageService(context)
         self.alerts = AlertService(context)
         self.audit = AuditService(context)
+        self.write_back = CodeWriteBack(context)
         # The lifecycle engine, when this process runs it (set by the front end).
         self.engine: Any = None
 

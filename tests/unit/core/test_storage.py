@@ -89,6 +89,7 @@ def test_settings_round_trip(tmp_path: Path) -> None:
         ('{"max_attempts": "thirty"}', "invalid value for “max_attempts”"),
         ('{"retry_interval_minutes": -5}', "invalid value"),
         ('{"close_to_tray": "yes"}', "close_to_tray"),
+        ('{"write_back_codes": 1}', "write_back_codes"),
     ],
 )
 def test_a_bad_settings_file_names_the_file_and_is_not_overwritten(

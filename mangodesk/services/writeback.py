@@ -1,0 +1,84 @@
+"""Door codes copied to the PMS booking, so guest emails sent by the PMS itself can show them.
+
+Durable without a table of its own: a cursor over access-code changes (kept in the PMS's
+sync_state) says which bookings changed since the last successful pass. Writing is "set the
+booking's lines to this", so a pass repeated after a crash or a failure does no harm.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime
+
+from sqlalchemy import select
+
+from mangodesk.domain.template import NO_CODE_TEXT, TemplateContext
+from mangodesk.pms.base import PmsAdapter, PmsError
+from mangodesk.services.base import ServiceBase
+from mangodesk.store.models import AccessCode, Booking, SyncState
+
+log = logging.getLogger(__name__)
+
+CURSOR_KEY = "write_back_cursor"
+
+
+class CodeWriteBack(ServiceBase):
+    def run_once(self, adapter: PmsAdapter, source: str) -> int:
+        """Write the codes of every booking whose codes changed since the last pass.
+        Returns how many bookings were written. A transient PMS failure stops the pass
+        without moving the cursor (the next pass writes them again)."""
+        started = self.now()
+        cursor = self._cursor(source)
+        with self.ctx.db.session() as session:
+            query = (
+                select(Booking.id, Booking.pms_id)
+                .join(AccessCode, AccessCode.booking_id == Booking.id)
+                .distinct()
+                .order_by(Booking.id)
+            )
+            if cursor is not None:
+                # ">=": a change in the same instant as the last pass is written again rather
+                # than missed; writing the same lines twice changes nothing in the PMS.
+                query = query.where(AccessCode.updated_at >= cursor)
+            changed = list(session.execute(query).all())
+        written = 0
+        for booking_id, pms_id in changed:
+            text = self.ctx.services.messages.render_access_codes(
+                booking_id, TemplateContext.MANUAL)
+            lines = [line for line in text.splitlines() if not line.endswith(NO_CODE_TEXT)]
+            try:
+                adapter.write_back_codes(pms_id, lines)
+            except PmsError as exc:
+                if exc.transient:
+                    log.warning("write-back of booking %s stopped: %s", pms_id, exc.message)
+                    return written
+                log.warning("write-back of booking %s skipped: %s", pms_id, exc.message)
+                continue
+            written += 1
+        self._save_cursor(source, started)
+        return written
+
+    def run_scheduled(self, adapter: PmsAdapter, source: str) -> None:
+        """For the engine's periodic job: never raises."""
+        try:
+            count = self.run_once(adapter, source)
+        except Exception:
+            log.exception("writing door codes back to %s failed", source)
+            return
+        if count:
+            log.info("wrote the door codes of %d booking(s) back to %s", count, source)
+
+    def _cursor(self, source: str) -> datetime | None:
+        with self.ctx.db.session() as session:
+            state = session.scalars(select(SyncState).where(SyncState.source == source)).first()
+            raw = (state.settings or {}).get(CURSOR_KEY) if state else None
+        return datetime.fromisoformat(raw) if isinstance(raw, str) else None
+
+    def _save_cursor(self, source: str, instant: datetime) -> None:
+        with self.ctx.db.transaction() as session:
+            state = session.scalars(select(SyncState).where(SyncState.source == source)).first()
+            if state is None:
+                state = SyncState(source=source, consecutive_failures=0, bookings_seen=0,
+                                  settings={})
+                session.add(state)
+            state.settings = {**(state.settings or {}), CURSOR_KEY: instant.isoformat()}
