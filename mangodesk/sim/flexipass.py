@@ -8,16 +8,12 @@ token rejected, HTTP 5xx, a hang before or after the request is carried out, doo
 
 from __future__ import annotations
 
-import json
-import threading
-from collections import deque
-from dataclasses import dataclass
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from mangodesk.domain.types import VendorKind
-from mangodesk.sim.base import DemoVendor, LoopbackServer
+from mangodesk.sim.base import DemoVendor
+from mangodesk.sim.jsonapi import JsonApiSimulator
 from mangodesk.vendors import flexipass_contract as wire
 from mangodesk.vendors.flexipass import (
     COMPANY_TOKEN_FIELD,
@@ -55,16 +51,10 @@ def demo_doors() -> list[wire.FlexipassDoor]:
     return rooms + common
 
 
-@dataclass
-class _Fault:
-    status: int | None = None
-    hang: bool = False
-    after_apply: bool = False
-    path: str | None = None  # only a request to this path (None: the next request)
-
-
-class FlexipassSimulator:
+class FlexipassSimulator(JsonApiSimulator):
     """Flexipass's web API on 127.0.0.1. Thread-safe; inspect ``keys`` and ``mails_sent``."""
+
+    vendor_name = "Flexipass"
 
     def __init__(
         self,
@@ -74,6 +64,7 @@ class FlexipassSimulator:
         company_token: str = DEMO_COMPANY_TOKEN,
         doors: list[wire.FlexipassDoor] | None = None,
     ) -> None:
+        super().__init__()
         self.username = username
         self.password = password
         self.company_token = company_token
@@ -86,33 +77,6 @@ class FlexipassSimulator:
         self._offline: set[str] = set()
         self._keys: dict[str, wire.FlexipassKey] = {}
         self._next_id = 123456
-        self._faults: deque[_Fault] = deque()
-        self._state = threading.Lock()
-        self._release = threading.Event()
-        self._server: LoopbackServer | None = None
-
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> FlexipassSimulator:
-        simulator = self
-
-        class Handler(_FlexipassHandler):
-            sim = simulator
-
-        self._server = LoopbackServer(Handler).start()
-        return self
-
-    def stop(self) -> None:
-        self._release.set()
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the Flexipass simulator is not running")
-        return self._server.base_url
 
     # ------------------------------------------------------------------ test API
 
@@ -128,30 +92,7 @@ class FlexipassSimulator:
             else:
                 self._offline.add(door)
 
-    def fail_next(self, status: int = 503, count: int = 1, *, path: str | None = None) -> None:
-        with self._state:
-            self._faults.extend(_Fault(status=status, path=path) for _ in range(count))
-
-    def hang_next(self, *, after_apply: bool = False, path: str | None = None) -> None:
-        with self._state:
-            self._faults.append(_Fault(hang=True, after_apply=after_apply, path=path))
-
-    def release_hung(self) -> None:
-        self._release.set()
-
     # ------------------------------------------------------------------ request handling
-
-    def next_fault(self, path: str) -> _Fault | None:
-        """Take the first queued fault meant for a request to ``path``."""
-        with self._state:
-            for fault in self._faults:
-                if fault.path is None or fault.path == path:
-                    self._faults.remove(fault)
-                    return fault
-            return None
-
-    def wait_released(self) -> None:
-        self._release.wait()
 
     def handle(self, method: str, url: str, auth: str | None, body: Any) -> tuple[int, Any]:
         parts = urlsplit(url)
@@ -250,50 +191,6 @@ class FlexipassSimulator:
             if key.door == door and key.check_in < end and key.check_out > start
         ]
         return 200, keys
-
-
-class _FlexipassHandler(BaseHTTPRequestHandler):
-    sim: FlexipassSimulator
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        fault = self.sim.next_fault(urlsplit(self.path).path)
-        if fault is not None and fault.status is not None:
-            self._reply(fault.status, {"error": "ServerError", "message": "Simulated failure"})
-            return
-        if fault is not None and fault.hang and not fault.after_apply:
-            self._hang()
-            return
-        status, payload = self.sim.handle(
-            self.command, self.path, self.headers.get("Authorization"), body
-        )
-        if fault is not None and fault.hang:
-            self._hang()
-            return
-        self._reply(status, payload)
-
-    def _hang(self) -> None:
-        self.sim.wait_released()
-        self.close_connection = True
-
-    def _reply(self, status: int, payload: Any) -> None:
-        data = json.dumps(payload).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PUT = do_DELETE = _serve
 
 
 def start_for_demo() -> DemoVendor:

@@ -8,20 +8,17 @@ Python API; the demo mode starts it with :func:`start_for_demo`.
 
 from __future__ import annotations
 
-import json
 import random
-import threading
 import uuid
-from collections import deque
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from http.server import BaseHTTPRequestHandler
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 from mangodesk.domain.clock import Clock, SystemClock
 from mangodesk.domain.types import VendorKind
-from mangodesk.sim.base import DemoVendor, LoopbackServer
+from mangodesk.sim.base import DemoVendor
+from mangodesk.sim.jsonapi import JsonApiSimulator
 from mangodesk.vendors import inlet_contract as wire
 from mangodesk.vendors.inlet import TOKEN_FIELD
 
@@ -71,16 +68,11 @@ class SimGrant:
     email: str | None
 
 
-@dataclass
-class _Fault:
-    status: int | None = None  # answer with this HTTP status
-    hang: bool = False  # never answer (until released)
-    after_apply: bool = False  # carry the request out first (the answer is lost)
-    path: str | None = None  # only a request to this path (None: the next request)
-
-
-class InletSimulator:
+class InletSimulator(JsonApiSimulator):
     """Inlet's partner API on 127.0.0.1. Thread-safe; inspect ``grants`` in tests."""
+
+    vendor_name = "Inlet"
+    auth_header = wire.AUTH_HEADER
 
     def __init__(
         self,
@@ -90,6 +82,7 @@ class InletSimulator:
         clock: Clock | None = None,
         seed: int = 7,
     ) -> None:
+        super().__init__()
         self.token = token
         self.clock = clock or SystemClock()
         self.auth_rejected = False
@@ -97,34 +90,7 @@ class InletSimulator:
         initial = locks if locks is not None else demo_locks()
         self._locks = {lock.lock_id: lock for lock in initial}
         self._grants: dict[str, SimGrant] = {}
-        self._faults: deque[_Fault] = deque()
         self._random = random.Random(seed)
-        self._state = threading.Lock()
-        self._release = threading.Event()
-        self._server: LoopbackServer | None = None
-
-    # ------------------------------------------------------------------ lifecycle
-
-    def start(self) -> InletSimulator:
-        simulator = self
-
-        class Handler(_InletHandler):
-            sim = simulator
-
-        self._server = LoopbackServer(Handler).start()
-        return self
-
-    def stop(self) -> None:
-        self._release.set()
-        if self._server is not None:
-            self._server.stop()
-            self._server = None
-
-    @property
-    def base_url(self) -> str:
-        if self._server is None:
-            raise RuntimeError("the Inlet simulator is not running")
-        return self._server.base_url
 
     # ------------------------------------------------------------------ test API
 
@@ -137,32 +103,10 @@ class InletSimulator:
         with self._state:
             self._locks[lock_id] = replace(self._locks[lock_id], online=online)
 
-    def fail_next(self, status: int = 503, count: int = 1, *, path: str | None = None) -> None:
-        """Answer the next ``count`` requests with ``status`` without carrying them out."""
-        with self._state:
-            self._faults.extend(_Fault(status=status, path=path) for _ in range(count))
-
-    def hang_next(self, *, after_apply: bool = False, path: str | None = None) -> None:
-        """Never answer the next request; with ``after_apply`` it is carried out first."""
-        with self._state:
-            self._faults.append(_Fault(hang=True, after_apply=after_apply, path=path))
-
-    def release_hung(self) -> None:
-        self._release.set()
+    def failure_body(self) -> Any:
+        return wire.error_body("ServerError", "Simulated failure")
 
     # ------------------------------------------------------------------ request handling
-
-    def next_fault(self, path: str) -> _Fault | None:
-        """Take the first queued fault meant for a request to ``path``."""
-        with self._state:
-            for fault in self._faults:
-                if fault.path is None or fault.path == path:
-                    self._faults.remove(fault)
-                    return fault
-            return None
-
-    def wait_released(self) -> None:
-        self._release.wait()
 
     def handle(self, method: str, url: str, auth: str | None,
                body: Any) -> tuple[int, dict[str, Any]]:
@@ -262,51 +206,6 @@ class InletSimulator:
             return problem
         del self._grants[reference_id]
         return 204, {}
-
-
-class _InletHandler(BaseHTTPRequestHandler):
-    sim: InletSimulator
-    protocol_version = "HTTP/1.1"
-
-    def log_message(self, format: str, *args: Any) -> None:
-        return None
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length) if length else b""
-        try:
-            body = json.loads(raw) if raw else None
-        except ValueError:
-            body = None
-        fault = self.sim.next_fault(urlsplit(self.path).path)
-        if fault is not None and fault.status is not None:
-            self._reply(fault.status, wire.error_body("ServerError", "Simulated failure"))
-            return
-        if fault is not None and fault.hang and not fault.after_apply:
-            self._hang()
-            return
-        status, payload = self.sim.handle(
-            self.command, self.path, self.headers.get(wire.AUTH_HEADER), body
-        )
-        if fault is not None and fault.hang:
-            self._hang()
-            return
-        self._reply(status, payload)
-
-    def _hang(self) -> None:
-        self.sim.wait_released()
-        self.close_connection = True
-
-    def _reply(self, status: int, payload: dict[str, Any]) -> None:
-        data = json.dumps(payload).encode() if status != 204 else b""
-        self.send_response(status)
-        if data:
-            self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    do_GET = do_POST = do_PUT = do_DELETE = _serve
 
 
 def start_for_demo() -> DemoVendor:
