@@ -36,6 +36,12 @@ def register(subparsers: Any) -> None:
     add_json_flag(p)
     p.set_defaults(func=cmd_connect)
 
+    p = subparsers.add_parser("connection-rename", help="rename a lock provider connection")
+    p.add_argument("connection", type=int, help="connection number (see `connections`)")
+    p.add_argument("name", help="the new name, e.g. 'TTLock annex'")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_connection_rename)
+
     p = subparsers.add_parser("locks", help="list the locks of a connection")
     p.add_argument("connection", type=int, help="connection number (see `connections`)")
     p.add_argument("--refresh", action="store_true", help="fetch the list from the provider")
@@ -216,6 +222,11 @@ def cmd_connect(args: argparse.Namespace, make_context: Any) -> int:
     return _out(args, result.connection,
                 f"Connected: {result.connection.display_name} — {result.report.summary} "
                 f"({len(result.locks)} locks).")
+
+
+def cmd_connection_rename(args: argparse.Namespace, make_context: Any) -> int:
+    view = make_context().services.connections.rename(args.connection, args.name)
+    return _out(args, view, f"Connection {view.id} is now called “{view.display_name}”.")
 
 
 def cmd_locks(args: argparse.Namespace, make_context: Any) -> int:

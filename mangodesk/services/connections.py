@@ -184,6 +184,24 @@ class ConnectionService(ServiceBase):
         self.changed()
         return report
 
+    def rename(self, connection_id: int, display_name: str) -> ConnectionView:
+        """The name staff see for a connection, e.g. "TTLock – annex building"."""
+        name = " ".join(display_name.split())
+        if not name:
+            raise ValidationError("Enter a name for this connection.", field="display_name")
+        if len(name) > 200:
+            raise ValidationError("A connection name can be at most 200 characters.",
+                                  field="display_name")
+        with self.ctx.db.transaction() as session:
+            conn = self._load(session, connection_id)
+            before = conn.display_name
+            conn.display_name = name
+            self.audit(session, "rename", "connection", conn.id,
+                       f"Renamed connection “{before}” to “{name}”",
+                       before={"name": before}, after={"name": name})
+        self.changed()
+        return self.get(connection_id)
+
     def test(self, connection_id: int) -> ConnectionReport:
         with self.ctx.db.session() as session:
             conn = self._load(session, connection_id)

@@ -12,6 +12,7 @@ from PySide6.QtWidgets import (
     QDialog,
     QHBoxLayout,
     QHeaderView,
+    QInputDialog,
     QLabel,
     QMessageBox,
     QPushButton,
@@ -90,6 +91,7 @@ class ConnectionsDialog(QDialog):
         self.reauth_button = self._button("Sign in again…", row, self.sign_in_again)
         self.test_button = self._button("Test", row, self.test_selected)
         self.refresh_button = self._button("Refresh locks", row, self.refresh_selected)
+        self.rename_button = self._button("Rename…", row, self.rename_selected)
         row.addStretch(1)
         self.remove_button = self._button("Remove…", row, self.remove_selected)
         close = QPushButton("Close", self)
@@ -132,6 +134,7 @@ class ConnectionsDialog(QDialog):
             self.context.vendors.spec(conn.kind).fields) if conn else False)
         self.test_button.setEnabled(vendor)
         self.refresh_button.setEnabled(vendor)
+        self.rename_button.setEnabled(conn is not None)
         self.remove_button.setEnabled(conn is not None)
 
     def _failed(self, error: Exception) -> None:
@@ -186,6 +189,24 @@ class ConnectionsDialog(QDialog):
         self.runner.run(lambda: self.context.services.connections.refresh_locks(conn.id),
                         fetched, self._failed, owner=self,
                         label=f"Fetching {conn.display_name} locks…")
+
+    def rename_selected(self) -> None:
+        conn = self.selected()
+        if conn is None:
+            return
+        dialog = QInputDialog(self)
+        dialog.setObjectName("rename_connection")
+        dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        dialog.setWindowTitle("Rename connection")
+        dialog.setLabelText("Name in Mangodesk, e.g. “TTLock annex building”:")
+        dialog.setTextValue(conn.display_name)
+
+        def chosen(name: str) -> None:
+            self.runner.run(lambda: self.context.services.connections.rename(conn.id, name),
+                            self._changed, self._failed, owner=self, label="Renaming…")
+
+        dialog.textValueSelected.connect(chosen)
+        dialog.open()
 
     def remove_selected(self) -> None:
         conn = self.selected()

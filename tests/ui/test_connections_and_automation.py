@@ -153,3 +153,31 @@ def test_a_long_pms_sync_shows_progress_in_the_status_bar(qtbot: Any, desk: Desk
     publish(Event(EventKind.SYNC_FINISHED, data={"ok": True}))
     qtbot.waitUntil(window.sync_bar.isHidden)
     idle(qtbot, desk.runner)
+
+
+def _rename_box() -> Any:
+    from PySide6.QtWidgets import QApplication, QInputDialog
+
+    return next(w for w in QApplication.topLevelWidgets()
+                if isinstance(w, QInputDialog) and w.objectName() == "rename_connection"
+                and w.isVisible())
+
+
+def test_renaming_a_connection(qtbot: Any, desk: Desk) -> None:
+    dialog = open_connections(qtbot, desk)
+    select_kind(dialog, VendorKind.MANUAL)
+    dialog.rename_button.click()
+    box = _rename_box()
+    assert box.textValue() == "Manual"
+    box.setTextValue("Keypads, main building")
+    box.accept()
+    idle(qtbot, desk.runner)
+    assert [c.display_name for c in dialog.model.items] == ["Keypads, main building"]
+    dialog.rename_button.click()
+    empty = _rename_box()
+    empty.setTextValue("   ")
+    empty.accept()
+    idle(qtbot, desk.runner)
+    assert "Enter a name" in dialog.report.text()
+    assert [c.display_name for c in dialog.model.items] == ["Keypads, main building"]
+    dialog.close()

@@ -89,6 +89,7 @@ def test_link_add_list_render_audit(data_dir: Path, capsys: pytest.CaptureFixtur
         (["unlink", "Room 104"], "not linked"),
         (["connect", "acme"], "is not a lock provider"),
         (["link", "Room 104", "--manual", "   "], "Type a lock name"),
+        (["connection-rename", "99", "Annex"], "no lock connection number 99"),
     ],
 )
 def test_bad_input_exits_non_zero_with_one_line_and_writes_nothing(

@@ -87,3 +87,14 @@ def test_open_alerts_count_against_the_unit_until_acknowledged(ctx: Context) -> 
     assert ctx.services.units.unit(unit_id(ctx, "Room 104")).open_alerts == 0
     ctx.services.alerts.acknowledge(lock_alert_id)
     assert ctx.services.units.unit(uid).open_alerts == 1
+
+
+def test_renaming_a_connection(ctx: Context) -> None:
+    conn = ctx.services.connections.ensure_manual()
+    renamed = ctx.services.connections.rename(conn.id, "  Keypads   main building ")
+    assert renamed.display_name == "Keypads main building"
+    assert ctx.services.audit.list()[0].summary == (
+        "Renamed connection “Manual” to “Keypads main building”")
+    with pytest.raises(ValidationError, match="Enter a name"):
+        ctx.services.connections.rename(conn.id, "   ")
+    assert ctx.services.connections.get(conn.id).display_name == "Keypads main building"
