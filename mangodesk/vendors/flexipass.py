@@ -50,7 +50,6 @@ COMPANY_TOKEN_FIELD = "company_token"  # noqa: S105 - likewise
 TIME_ZONE_FIELD = "time_zone"
 BASE_URL_SETTING = "base_url"
 KEY_TYPE_SETTING = "mobile_key_type"
-DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=10.0, pool=10.0)
 # The window read back by list_codes: keys that may still open a door, and future ones.
 LIST_PAST = timedelta(days=31)
 LIST_FUTURE = timedelta(days=550)
@@ -69,13 +68,6 @@ FLEXIPASS_CAPABILITIES = Capabilities(
 )
 
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-
-
-def _body(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
 
 
 class FlexipassAdapter:
@@ -99,11 +91,7 @@ class FlexipassAdapter:
         self._clock = clock or SystemClock()
         install_query_redaction((wire.COMPANY_TOKEN_PARAM,))
         base_url = str(config.settings.get(BASE_URL_SETTING) or wire.DEFAULT_BASE_URL)
-        self._client = httpx.Client(
-            base_url=base_url.rstrip("/"),
-            timeout=timeout or DEFAULT_TIMEOUT,
-            headers={"Accept": "application/json"},
-        )
+        self._client = http.json_client(base_url, timeout or http.DEFAULT_TIMEOUT)
 
     # ------------------------------------------------------------------ protocol
 
@@ -172,7 +160,7 @@ class FlexipassAdapter:
         response = self._send("POST", wire.KEY_LIST, json=body)
         self._raise_for_status(response)
         try:
-            keys = wire.parse_keys(_body(response))
+            keys = wire.parse_keys(http.json_or_none(response))
         except ValueError as exc:
             raise self._unreadable() from exc
         return [self._vendor_code(key) for key in keys]
@@ -206,7 +194,7 @@ class FlexipassAdapter:
         response = self._send("POST", wire.CREATE_KEY, json=body, sent_creates=True)
         self._raise_for_status(response)
         try:
-            key_id = wire.parse_key_id(_body(response))
+            key_id = wire.parse_key_id(http.json_or_none(response))
         except ValueError as exc:
             raise AmbiguousError(
                 "Flexipass accepted the request but its answer could not be read.",
@@ -233,7 +221,7 @@ class FlexipassAdapter:
             raise self._gone()
         self._raise_for_status(response)
         try:
-            current = wire.parse_key(_body(response))
+            current = wire.parse_key(http.json_or_none(response))
         except ValueError as exc:
             raise self._unreadable() from exc
         body = wire.key_body(
@@ -305,7 +293,7 @@ class FlexipassAdapter:
         response = self._send("POST", wire.KEY_LIST, json=wire.list_body(door, check_in, check_out))
         self._raise_for_status(response)
         try:
-            keys = wire.parse_keys(_body(response))
+            keys = wire.parse_keys(http.json_or_none(response))
         except ValueError as exc:
             raise self._unreadable() from exc
         for key in keys:
@@ -327,7 +315,7 @@ class FlexipassAdapter:
         response = self._send("GET", wire.DOOR_LIST)
         self._raise_for_status(response)
         try:
-            return wire.parse_doors(_body(response))
+            return wire.parse_doors(http.json_or_none(response))
         except ValueError as exc:
             raise self._unreadable() from exc
 
@@ -373,7 +361,7 @@ class FlexipassAdapter:
         status = response.status_code
         if status < 400:
             return
-        code, message = wire.parse_error(_body(response))
+        code, message = wire.parse_error(http.json_or_none(response))
         if status == 401 or code == wire.ERR_BAD_CREDENTIALS:
             raise AuthError(
                 "Flexipass rejected the username or password.",

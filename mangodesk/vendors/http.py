@@ -10,6 +10,22 @@ import httpx
 from mangodesk.vendors.base import AmbiguousError, PermanentError, TransientError
 
 RETRY_LATER = "Mangodesk will try again in a few minutes."
+DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=10.0, pool=10.0)
+
+
+def json_client(base_url: str, timeout: httpx.Timeout) -> httpx.Client:
+    """A client for a JSON REST vendor: its base URL, an explicit timeout (httpx's default
+    is too short for a vendor that answers slowly, none would hang a worker)."""
+    return httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout,
+                        headers={"Accept": "application/json"})
+
+
+def json_or_none(response: httpx.Response) -> Any:
+    """The reply's JSON, or None when it has none (an HTML error page, an empty 204)."""
+    try:
+        return response.json()
+    except ValueError:
+        return None
 
 
 def send(

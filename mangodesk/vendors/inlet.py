@@ -47,7 +47,6 @@ log = logging.getLogger(__name__)
 TOKEN_FIELD = "api_token"  # noqa: S105 - the name of the secret field, not a secret
 BASE_URL_SETTING = "base_url"
 MAX_LEAD = timedelta(hours=wire.MAX_LEAD_HOURS)
-DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=10.0, pool=10.0)
 
 INLET_CAPABILITIES = Capabilities(
     automated=True,
@@ -82,13 +81,6 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-def _body(response: httpx.Response) -> Any:
-    try:
-        return response.json()
-    except ValueError:
-        return None
-
-
 class InletAdapter:
     """One Inlet property account, reached over HTTPS with the account's API token."""
 
@@ -105,11 +97,7 @@ class InletAdapter:
         self._token = config.secrets.get(TOKEN_FIELD, "")
         self._clock = clock or SystemClock()
         base_url = str(config.settings.get(BASE_URL_SETTING) or wire.DEFAULT_BASE_URL)
-        self._client = httpx.Client(
-            base_url=base_url.rstrip("/"),
-            timeout=timeout or DEFAULT_TIMEOUT,
-            headers={"Accept": "application/json"},
-        )
+        self._client = http.json_client(base_url, timeout or http.DEFAULT_TIMEOUT)
 
     # ------------------------------------------------------------------ protocol
 
@@ -185,7 +173,7 @@ class InletAdapter:
         )
         self._raise_for_status(response)
         try:
-            grants = wire.parse_grants(_body(response))
+            grants = wire.parse_grants(http.json_or_none(response))
         except ValueError as exc:
             raise self._unreadable() from exc
         return [self._vendor_code(grant) for grant in grants]
@@ -203,7 +191,7 @@ class InletAdapter:
         response = self._send("POST", wire.GRANT_ACCESS_PATH, json=body, sent_creates=True)
         self._raise_for_status(response)
         try:
-            grant = wire.parse_grant(_body(response))
+            grant = wire.parse_grant(http.json_or_none(response))
         except ValueError as exc:
             raise AmbiguousError(
                 "Inlet accepted the request but its answer could not be read.",
@@ -240,7 +228,7 @@ class InletAdapter:
         pin = code.pin
         # An empty or short answer to an update is fine: the window is what changed.
         with contextlib.suppress(ValueError):
-            pin = wire.parse_grant(_body(response)).code_formatted or pin
+            pin = wire.parse_grant(http.json_or_none(response)).code_formatted or pin
         return VendorCode(code.vendor_ref, pin, valid_from, valid_to, code.name)
 
     def revoke_code(self, vendor_lock_id: str, code: VendorCode) -> None:
@@ -271,7 +259,7 @@ class InletAdapter:
         response = self._send("GET", wire.LOCKS_PATH)
         self._raise_for_status(response)
         try:
-            return wire.parse_locks(_body(response))
+            return wire.parse_locks(http.json_or_none(response))
         except ValueError as exc:
             raise self._unreadable() from exc
 
@@ -341,7 +329,7 @@ class InletAdapter:
         status = response.status_code
         if status < 400:
             return
-        code, message = wire.parse_error(_body(response))
+        code, message = wire.parse_error(http.json_or_none(response))
         detail = f" ({message})" if message else ""
         if status in (401, 403) or code == wire.ERR_UNAUTHORIZED:
             raise AuthError(
