@@ -79,6 +79,15 @@ class AmbiguousError(VendorError):
 # --------------------------------------------------------------------------- capabilities
 
 
+class PinScope(StrEnum):
+    """Which existing codes a vendor compares a new PIN against before it accepts it; a PIN
+    Mangodesk proposes must be free in the same scope, or the vendor refuses it."""
+
+    LOCK_LIVE = "lock_live"  # codes on the same lock whose windows overlap the new one
+    LOCK_ALL = "lock_all"  # every code stored on the lock, expired ones included (TTLock)
+    SITE_OVERLAPPING = "site_overlapping"  # overlapping stays anywhere on the site (Smartair)
+
+
 @dataclass(frozen=True)
 class Capabilities:
     automated: bool
@@ -93,6 +102,7 @@ class Capabilities:
     max_codes_per_lock: int | None = None
     needs_gateway: bool = False
     max_lead: timedelta | None = None  # the vendor refuses codes issued earlier than this
+    pin_scope: PinScope = PinScope.LOCK_LIVE
 
 
 # --------------------------------------------------------------------------- values

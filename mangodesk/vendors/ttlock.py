@@ -44,6 +44,7 @@ from mangodesk.vendors.base import (
     LockInfo,
     PermanentError,
     PinRules,
+    PinScope,
     ProviderSpec,
     ReportStep,
     TransientError,
@@ -90,6 +91,7 @@ TTLOCK_CAPABILITIES = Capabilities(
     time_granularity=timedelta(minutes=1),
     max_codes_per_lock=MAX_CODES_PER_LOCK,
     needs_gateway=True,
+    pin_scope=PinScope.LOCK_ALL,  # a PIN of any stored code, expired included, is refused
 )
 
 

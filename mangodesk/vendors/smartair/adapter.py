@@ -34,6 +34,7 @@ from mangodesk.vendors.base import (
     LockInfo,
     PermanentError,
     PinRules,
+    PinScope,
     ProviderSpec,
     VendorCode,
     VendorError,
@@ -79,6 +80,7 @@ SMARTAIR_CAPABILITIES = Capabilities(
     can_move_end=True,
     can_change_pin=False,
     time_granularity=timedelta(minutes=1),  # Smartair stores activation to the minute
+    pin_scope=PinScope.SITE_OVERLAPPING,  # a PIN is refused if any overlapping stay has it
 )
 
 
