@@ -144,8 +144,11 @@ class LockInfo:
     vendor_lock_id: str
     name: str
     attributes: Mapping[str, Any] = field(default_factory=dict)
-    manageable: bool = True
+    manageable: bool = True  # False: refused at link and at New passcode, with the reason
     unmanageable_reason: str | None = None
+    # Linkable, but Mangodesk never sends codes to it (a TTLock lock without a gateway): the
+    # unit shows this reason ("codes not automatic: no gateway") and no create is attempted.
+    codes_not_automatic_reason: str | None = None
     # Calls sharing this key are serialised (TTLock: the gateway id). Defaults to the lock id.
     serial_key: str | None = None
 
