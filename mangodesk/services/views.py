@@ -40,6 +40,7 @@ class LockView:
     unmanageable_reason: str | None
     attributes: dict[str, object]
     linked_unit_names: tuple[str, ...] = ()
+    codes_not_automatic_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -94,6 +95,10 @@ class UnitRow:
     failed_codes: int
     mobile_key_sent_to: str | None = None
     open_alerts: int = 0  # unacknowledged alerts about this unit's codes or its lock
+    # Why Mangodesk sends this unit's lock no codes (e.g. "no gateway"); None when it does.
+    codes_not_automatic_reason: str | None = None
+    # Other units linked to the same lock: their guests' codes open this door too.
+    shared_with: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
