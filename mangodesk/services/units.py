@@ -72,6 +72,10 @@ class UnitService(ServiceBase):
             ):
                 arrivals[unit_id] = (arrival, guest)  # ascending overwrite keeps the earliest
             alerts = _open_alerts_by_unit(session, links)
+            unit_names_by_lock: dict[int, list[str]] = defaultdict(list)
+            all_names = dict(session.execute(select(Unit.id, Unit.name)).all())
+            for linked_unit, (linked_lock, _conn) in links.items():
+                unit_names_by_lock[linked_lock.id].append(all_names.get(linked_unit, ""))
             rows = []
             for unit in units:
                 link = links.get(unit.id)
@@ -79,6 +83,11 @@ class UnitService(ServiceBase):
                                 arrivals.get(unit.id), now)
                 if alerts.get(unit.id):
                     row = replace(row, open_alerts=alerts[unit.id])
+                if link is not None:
+                    shared = tuple(sorted(n for n in unit_names_by_lock[link[0].id]
+                                          if n != unit.name))
+                    row = replace(row, shared_with=shared,
+                                  codes_not_automatic_reason=link[0].codes_not_automatic_reason)
                 rows.append(row)
             return rows
 
