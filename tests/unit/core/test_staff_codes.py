@@ -104,8 +104,9 @@ def make_desk(tmp_path: Path, secret_store: SecretStore, fake: FakeVendor,
                         attributes={}, manageable=name != "lock-old",
                         unmanageable_reason="passcode version too old"
                         if name == "lock-old" else None,
-                        codes_not_automatic_reason=not_automatic if name == "lock-103" else None,
                         present=True)
+            if name == "lock-103" and not_automatic:
+                lock.codes_not_automatic_reason = not_automatic
             session.add(lock)
             session.flush()
             locks[name] = lock.id
