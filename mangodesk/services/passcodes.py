@@ -217,6 +217,11 @@ class PasscodeService(ServiceBase):
             booking = code.booking if code.origin == CodeOrigin.BOOKING else None
             if booking is not None and stop_codes is None:
                 raise RevokeDecisionNeeded(code.guest_name or booking.guest_name)
+            if booking is not None and stop_codes is False and \
+                    code.lock.connection.kind == VendorKind.MANUAL:
+                raise ValidationError(
+                    "Mangodesk cannot set a new code on a manual lock.", field="stop_codes",
+                    fix="Set a new code on the keypad yourself and add it with New passcode.")
             before = _audit_state(code)
             if code.lock.connection.kind == VendorKind.MANUAL:
                 code.state = CodeState.REVOKED
