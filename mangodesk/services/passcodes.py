@@ -422,6 +422,7 @@ def code_view(code: AccessCode) -> CodeView:
         managed=code.managed,
         attempts=code.attempts,
         last_error=code.last_error,
+        booking_codes_stopped=bool(code.booking and code.booking.codes_stopped),
     )
 
 

@@ -63,6 +63,7 @@ class CodeView:
     managed: bool
     attempts: int
     last_error: str | None
+    booking_codes_stopped: bool = False  # staff stopped codes for this code's booking
 
     @property
     def needs_attention(self) -> bool:
