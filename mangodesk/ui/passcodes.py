@@ -192,7 +192,7 @@ class PasscodesDialog(QDialog):
         self.edit_button = self._button("Edit", "Ctrl+E", self.edit_selected, buttons)
         self.revoke_button = self._button("Revoke", "Del", self.revoke_selected, buttons)
         self.retry_button = self._button("Retry now", "Ctrl+R", self.retry_selected, buttons)
-        self.resume_button = self._button("Resume codes", "Ctrl+U", self.resume_selected,
+        self.resume_button = self._button("Resume codes", "Ctrl+Shift+R", self.resume_selected,
                                           buttons)
         self.resume_button.setToolTip("Issue codes again for the selected code's booking "
                                       "(staff stopped them when revoking)")
