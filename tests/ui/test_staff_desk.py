@@ -141,3 +141,36 @@ def test_the_new_passcode_dialog_states_the_retry_rule(qtbot: Any, desk: Desk,
     texts = " ".join(label.text() for label in editor.findChildren(type(dialog.error_line)))
     assert "tries again every 5 minutes, up to 30 times" in texts
     editor.reject()
+
+
+def test_the_demo_menu_changes_a_booking_in_the_simulated_pms(qtbot: Any,
+                                                               tmp_path: Any) -> None:
+    from PySide6.QtWidgets import QInputDialog
+
+    from mangodesk.demo import DemoPowers, start_demo
+    from mangodesk.paths import Paths
+    from mangodesk.settings import Settings
+    from tests.ui.conftest import close_desk, find_widget
+
+    demo = start_demo(Paths.under(tmp_path / "demo"), Settings())
+    try:
+        desk = Desk(demo.context, use_tray=False, demo=DemoPowers(demo))
+        desk.start()
+        qtbot.waitUntil(lambda: desk.window.model.rowCount() > 0 and desk.runner.running == 0)
+        menu = desk.window.demo_menu
+        names = [a.objectName() for a in menu.menu.actions()]
+        assert {"demo_move_later", "demo_shorten", "demo_cancel"} <= set(names)
+        today = demo.context.clock.now().date()
+        future = next(b for b in menu.powers.bookings()
+                  if demo.pms.booking(b.pms_id).arrival > today)
+        next(a for a in menu.menu.actions() if a.objectName() == "demo_cancel").trigger()
+        picker = find_widget(qtbot, QInputDialog, "demo_pick_booking")
+        picker.setTextValue(future.label)
+        picker.accept()
+        idle(qtbot, desk.runner)
+        assert "cancelled in the PMS" in desk.window.statusBar().currentMessage()
+        booking = demo.context.services.units.find_booking(str(future.pms_id))
+        assert booking.status == "cancelled"
+        close_desk(qtbot, desk)
+    finally:
+        demo.context.close()
