@@ -422,7 +422,9 @@ def _end_now(now: datetime, code: PlanCode, traits: LockTraits,
     if not code.on_vendor:
         return [ExpireCode(code.id, reason)]
     end = ceil_to(now, traits.time_granularity)
-    if not traits.can_move_end or end <= code.valid_from or end >= code.valid_to:
+    if end >= code.valid_to:
+        return []  # already ended now (our earlier update): it expires by itself
+    if not traits.can_move_end or end <= code.valid_from:
         return [RevokeCode(code.id, reason, ends_stay=True)]
     return [UpdateWindow(code.id, code.valid_from, end, reason, ends_stay=True)]
 

@@ -83,6 +83,14 @@ def test_stay_shortened_to_earlier_today_ends_the_code_now() -> None:
                                     ends_stay=True)]
 
 
+def test_a_code_already_ended_now_is_not_revoked_on_the_next_pass() -> None:
+    now = datetime(2026, 6, 11, 15, 0, 20, tzinfo=UTC)
+    ended = code(valid_to=datetime(2026, 6, 11, 15, 1, tzinfo=UTC))
+    assert run(now, [booking(departure=date(2026, 6, 11))], [ended]) == []
+    later = now + timedelta(minutes=1)
+    assert run(later, [booking(departure=date(2026, 6, 11))], [ended]) == [ExpireCode(50)]
+
+
 def test_shortened_stay_on_a_lock_that_cannot_move_an_end_is_revoked() -> None:
     traits = replace(AUTOMATED, can_move_end=False)
     links = {101: PlanUnitLink(101, 1001, traits, lock_name="Room 101")}
