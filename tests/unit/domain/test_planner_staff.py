@@ -6,6 +6,9 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from mangodesk.domain.planner import (
     CreateCode,
     ExpireCode,
@@ -18,6 +21,7 @@ from mangodesk.domain.planner import (
     PlanUnitLink,
     RevokeCode,
     UpdateWindow,
+    ceil_to,
     plan,
 )
 from mangodesk.domain.types import BookingStatus, CodeOrigin, CodeState
@@ -160,3 +164,37 @@ def test_a_lock_without_gateway_gets_no_create_and_the_desk_is_told_why() -> Non
     actions = run(CHECK_IN, [booking()], links=links)
     assert len(actions) == 1 and isinstance(actions[0], IssueBlocked)
     assert "no gateway" in actions[0].message and "Room 101" in actions[0].message
+
+
+# ------------------------------------------------------------------ property: never left open
+
+
+@given(
+    nights=st.integers(min_value=1, max_value=5),
+    cut=st.integers(min_value=0, max_value=4),
+    minutes_after=st.integers(min_value=0, max_value=3 * 24 * 60),
+    can_move_end=st.booleans(),
+    granularity=st.sampled_from([1, 15, 60]),
+)
+def test_a_shortened_stay_never_leaves_a_code_open_past_now(
+        nights: int, cut: int, minutes_after: int, can_move_end: bool, granularity: int) -> None:
+    step = timedelta(minutes=granularity)
+    traits = replace(AUTOMATED, can_move_end=can_move_end, time_granularity=step)
+    links = {101: PlanUnitLink(101, 1001, traits, lock_name="Room 101")}
+    old_out = CHECK_IN + timedelta(days=nights, hours=-4)  # 11:00 Oslo, nights later
+    live = code(valid_to=old_out)
+    departure = date(2026, 6, 10) + timedelta(days=max(1, nights - cut))
+    shortened = booking(departure=departure)
+    now = CHECK_IN + timedelta(minutes=minutes_after)
+    actions = run(now, [shortened], [live], links)
+    new_out = datetime.combine(departure, time(9, 0), tzinfo=UTC)  # 11:00 Oslo in June
+    if now >= old_out or not now >= new_out:
+        return  # not the case under test: the old window is over, or the stay is not over
+    if not actions:
+        assert live.valid_to <= ceil_to(now, step)
+        return
+    (action,) = actions
+    if isinstance(action, UpdateWindow):
+        assert action.ends_stay and action.valid_to == ceil_to(now, step) < old_out
+    else:
+        assert isinstance(action, RevokeCode) and action.ends_stay
