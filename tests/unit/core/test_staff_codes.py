@@ -348,3 +348,21 @@ def test_a_lock_without_gateway_links_but_never_gets_a_create(desk: Desk) -> Non
     with pytest.raises(ValidationError, match="not automatic on Door 103: no gateway"):
         desk.ctx.services.passcodes.create(
             desk.unit("Room 103"), PasscodeInput(NOW, NOW + timedelta(days=1), code="739164"))
+
+
+def test_a_staff_passcode_on_an_offline_gateway_follows_the_30_attempt_rule(
+        desk: Desk) -> None:
+    desk.run()  # the guests' codes are on their locks first
+    desk.fake.fail("create_code", TransientError("The lock's gateway is offline."), times=30)
+    view = desk.ctx.services.passcodes.create(
+        desk.unit("Room 101"), PasscodeInput(NOW + timedelta(days=1), NOW + timedelta(days=2),
+                                             code="739164", guest_name="Plumber"))
+    for _ in range(29):
+        desk.run(minutes=6)
+        assert desk.ctx.services.passcodes.get(view.id).state == CodeState.PENDING
+    desk.run(minutes=6)
+    failed = desk.ctx.services.passcodes.get(view.id)
+    assert failed.state == CodeState.FAILED and "gateway is offline" in (failed.last_error or "")
+    assert [c.pin for c in desk.fake.calls if c.method == "create_code"].count("739164") == 30
+    with desk.ctx.db.session() as session:
+        assert session.scalars(select(Alert).where(Alert.subject_id == view.id)).all()
