@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from mangodesk.domain.types import (
     AlertSeverity,
@@ -100,6 +100,8 @@ class UnitRow:
     codes_not_automatic_reason: str | None = None
     # Other units linked to the same lock: their guests' codes open this door too.
     shared_with: tuple[str, ...] = ()
+    # The next guest's own arrival estimate from the PMS: shown, never the code's start.
+    next_guest_expected_at: time | None = None
 
 
 @dataclass(frozen=True)

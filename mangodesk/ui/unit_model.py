@@ -233,6 +233,10 @@ class UnitTableModel(QAbstractTableModel):
                 if row.mobile_key_sent_to else ""
             guest = f"Guest: {row.code_guest}" if row.code_guest else ""
             return "\n".join(p for p in (guest, sent) if p)
+        if column == Column.ARRIVAL and row.next_guest_expected_at is not None:
+            return (f"The guest expects to arrive at {row.next_guest_expected_at:%H:%M} (from "
+                    "the PMS). The door code still starts at the check-in time; give an early "
+                    "check-in by editing the guest's code.")
         if column == Column.PROVIDER and row.connection_name:
             return row.connection_name
         if column == Column.STATE and row.status == "failed":

@@ -174,3 +174,19 @@ def test_the_demo_menu_changes_a_booking_in_the_simulated_pms(qtbot: Any,
         close_desk(qtbot, desk)
     finally:
         demo.context.close()
+
+
+def test_the_guests_expected_arrival_is_shown_not_used(qtbot: Any, desk: Desk,
+                                                        context: Context) -> None:
+    from datetime import time
+
+    from PySide6.QtCore import Qt
+
+    with context.db.transaction() as session:
+        booking = session.scalars(sql_select(Booking).where(Booking.pms_id == "B-1003")).one()
+        booking.arrival_time = time(9, 0)
+    refreshed(qtbot, desk)
+    row = [desk.window.proxy.index(r, Column.UNIT).data()
+           for r in range(desk.window.proxy.rowCount())].index("Room 103")
+    tip = desk.window.proxy.index(row, Column.ARRIVAL).data(Qt.ItemDataRole.ToolTipRole)
+    assert "expects to arrive at 09:00" in tip and "check-in time" in tip
