@@ -57,11 +57,6 @@ class SharedLockNeedsConfirmation(ValidationError):
 
 
 class LinkService(ServiceBase):
-    def other_units_on_lock(self, unit_id: int, lock_id: int) -> tuple[str, ...]:
-        """Names of the other units already linked to ``lock_id`` (to ask before sharing)."""
-        with self.ctx.db.session() as session:
-            return _other_units(session, unit_id, lock_id)
-
     def link(
         self,
         unit_id: int,

@@ -366,3 +366,16 @@ def test_a_staff_passcode_on_an_offline_gateway_follows_the_30_attempt_rule(
     assert [c.pin for c in desk.fake.calls if c.method == "create_code"].count("739164") == 30
     with desk.ctx.db.session() as session:
         assert session.scalars(select(Alert).where(Alert.subject_id == view.id)).all()
+
+
+def test_relink_with_revoke_swaps_the_lock_and_revokes_the_old_code(desk: Desk) -> None:
+    desk.run()
+    code = live_code(desk, "Room 101")
+    desk.fake.add_existing("lock-103", "135790", name="Cleaner")
+    desk.ctx.services.links.link(desk.unit("Room 101"), lock_id=desk.locks["lock-103"],
+                                 revoke_codes=True)
+    row = desk.ctx.services.units.unit(desk.unit("Room 101"))
+    assert row.lock_id == desk.locks["lock-103"]
+    assert desk.ctx.services.passcodes.get(code.id).state == CodeState.REVOKING
+    imported = [c for c in desk.codes("Room 101") if c.origin == CodeOrigin.IMPORTED]
+    assert [c.code for c in imported] == ["135790"]
