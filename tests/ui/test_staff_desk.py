@@ -190,3 +190,17 @@ def test_the_guests_expected_arrival_is_shown_not_used(qtbot: Any, desk: Desk,
            for r in range(desk.window.proxy.rowCount())].index("Room 103")
     tip = desk.window.proxy.index(row, Column.ARRIVAL).data(Qt.ItemDataRole.ToolTipRole)
     assert "expects to arrive at 09:00" in tip and "check-in time" in tip
+
+
+def test_a_pin_clash_in_the_dialog_names_the_other_code(qtbot: Any, desk: Desk) -> None:
+    dialog = open_passcodes(qtbot, desk, "Room 101")
+    guest = dialog.model.codes[0].guest_name
+    dialog.new_button.click()
+    editor = dialog.editor
+    assert editor is not None
+    editor.code_edit.setText("482915")  # the current guest's code on the same keypad
+    editor.save_button.click()
+    qtbot.waitUntil(lambda: bool(editor.form.error_text("code")))
+    said = editor.form.error_text("code")
+    assert f"{guest}'s code on Room 101" in said and "482915" not in said
+    editor.reject()
