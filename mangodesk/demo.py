@@ -11,6 +11,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -62,6 +63,7 @@ class Demo:
     context: Context
     vendors: list[DemoVendor] = field(default_factory=list)
     stoppers: list[Callable[[], None]] = field(default_factory=list)
+    pms: Any = None  # the simulated Beds24 account, when the demo syncs from it
 
     def stop(self) -> None:
         for stop in self.stoppers + [v.stop for v in self.vendors]:
@@ -105,6 +107,7 @@ def _sync_from_simulated_pms(demo: Demo) -> bool:
 
         simulator, values = start_for_demo(context.clock.now().date(), rooms=16)
         demo.stoppers.append(simulator.stop)
+        demo.pms = simulator
         connect_beds24(context.db, context.secrets, context.clock, values["invite_code"],
                        Beds24Settings(base_url=values["base_url"], timezone=values["timezone"]))
         sync = build_beds24_sync(context)
@@ -223,3 +226,133 @@ def seed_manual_locks(context: Context, now: datetime) -> None:
 
 def _at(day: date, wall: time) -> datetime:
     return local_instant(day, wall, HOTEL_ZONE)
+
+
+# --------------------------------------------------------------------------- demo powers
+
+
+@dataclass(frozen=True)
+class DemoBooking:
+    """A booking of the simulated PMS, as the Demo menu lists it."""
+
+    pms_id: int
+    label: str
+
+
+# TTLock write endpoints (what a vendor failure or a lost reply hits).
+TTLOCK_WRITES = ("/v3/keyboardPwd/add", "/v3/keyboardPwd/change", "/v3/keyboardPwd/delete")
+
+
+class DemoPowers:
+    """What the Demo menu lets a person do to see the lifecycle react: change a booking in
+    the simulated PMS (then sync at once), or make a simulated vendor fail or lose a reply.
+    Only ever built for ``--demo``; every call blocks (run it off the GUI thread)."""
+
+    def __init__(self, demo: Demo) -> None:
+        self.demo = demo
+
+    @property
+    def has_pms(self) -> bool:
+        return self.demo.pms is not None
+
+    def bookings(self) -> list[DemoBooking]:
+        """Confirmed bookings of the simulated PMS that have not ended, earliest first."""
+        if self.demo.pms is None:
+            return []
+        today = self.demo.context.clock.now().date()
+        found = []
+        for booking in sorted(self.demo.pms.bookings.values(),
+                              key=lambda b: (b.arrival, b.id)):
+            if booking.status == "cancelled" or booking.departure <= today:
+                continue
+            room = self.demo.pms.room(booking.room_id).name
+            guest = f"{booking.first_name} {booking.last_name}".strip() or "guest"
+            found.append(DemoBooking(booking.id, f"{booking.id} · {guest} · {room} · "
+                                                 f"{booking.arrival:%d %b} → "
+                                                 f"{booking.departure:%d %b}"))
+        return found
+
+    def move_booking(self, pms_id: int, days: int) -> str:
+        booking = self._pms().booking(pms_id)
+        arrival = booking.arrival + timedelta(days=days)
+        departure = booking.departure + timedelta(days=days)
+        self._pms().change_dates(pms_id, arrival, departure)
+        return self._synced(f"Booking {pms_id} moved to {arrival:%d %b} → {departure:%d %b}.")
+
+    def shorten_booking(self, pms_id: int) -> str:
+        """The guest left early and the PMS is told after the fact: departure today."""
+        booking = self._pms().booking(pms_id)
+        today = self.demo.context.clock.now().date()
+        departure = max(today, booking.arrival + timedelta(days=1))
+        self._pms().change_dates(pms_id, booking.arrival, departure)
+        return self._synced(f"Booking {pms_id} now leaves {departure:%d %b}.")
+
+    def cancel_booking(self, pms_id: int) -> str:
+        self._pms().cancel(pms_id)
+        return self._synced(f"Booking {pms_id} cancelled in the PMS.")
+
+    def vendor_names(self) -> list[str]:
+        return [vendor.display_name for vendor in self.demo.vendors]
+
+    def fail_vendor(self, name: str, times: int = 3) -> str:
+        """The vendor answers its next few calls with a server error (retried later)."""
+        simulator = self._simulator(name)
+        from mangodesk.sim.jsonapi import JsonApiSimulator
+        from mangodesk.sim.smartair import Fault as SmartairFault
+        from mangodesk.sim.smartair import SmartairSimulator
+        from mangodesk.sim.ttlock import TTLockSimulator
+
+        if isinstance(simulator, TTLockSimulator):
+            for path in TTLOCK_WRITES:
+                simulator.inject_http_status(path, 503, times)
+        elif isinstance(simulator, JsonApiSimulator):
+            simulator.fail_next(503, times)
+        elif isinstance(simulator, SmartairSimulator):
+            simulator.inject("*", SmartairFault(html_500=True), times)
+        else:
+            raise ValueError(f"{name} cannot be made to fail in the demo")
+        return f"{name} fails its next {times} calls with a server error."
+
+    def lose_reply(self, name: str) -> str:
+        """The vendor carries out its next write and the answer never arrives."""
+        simulator = self._simulator(name)
+        from mangodesk.sim.jsonapi import JsonApiSimulator
+        from mangodesk.sim.smartair import Fault as SmartairFault
+        from mangodesk.sim.smartair import SmartairSimulator
+        from mangodesk.sim.ttlock import TTLockSimulator
+
+        if isinstance(simulator, TTLockSimulator):
+            for path in TTLOCK_WRITES:
+                simulator.lose_answers(path)
+        elif isinstance(simulator, JsonApiSimulator):
+            simulator.hang_next(after_apply=True)
+        elif isinstance(simulator, SmartairSimulator):
+            simulator.inject("*", SmartairFault(hang=True, after_apply=True))
+        else:
+            raise ValueError(f"{name} cannot lose a reply in the demo")
+        return f"{name} carries out its next call but its reply is lost."
+
+    def _pms(self) -> Any:
+        if self.demo.pms is None:
+            raise ValueError("This demo has no simulated PMS.")
+        return self.demo.pms
+
+    def _simulator(self, name: str) -> object:
+        vendor = next((v for v in self.demo.vendors if v.display_name == name), None)
+        if vendor is None:
+            raise ValueError(f"There is no demo vendor called {name}.")
+        # A demo vendor's ``stop`` is its simulator's bound method: that is the simulator.
+        return getattr(vendor.stop, "__self__", None)
+
+    def _synced(self, done: str) -> str:
+        from mangodesk.pms.connect import build_beds24_sync
+
+        sync = build_beds24_sync(self.demo.context)
+        try:
+            # A full read: a change made within the same second as the last sync would fall
+            # before the incremental cursor (Beds24 times have whole seconds).
+            sync.run_once(full=True)
+        finally:
+            sync.close()
+        self.demo.context.services.wake_engine()
+        return done + " Synced."

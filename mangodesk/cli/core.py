@@ -53,6 +53,8 @@ def register(subparsers: Any) -> None:
     target = p.add_mutually_exclusive_group(required=True)
     target.add_argument("--lock", type=int, help="lock number (see `locks`)")
     target.add_argument("--manual", metavar="NAME", help="a Manual lock name, e.g. 'Front Door'")
+    p.add_argument("--shared", action="store_true",
+                   help="the lock already opens another unit: link it anyway (a shared door)")
     _codes_decision(p)
     add_json_flag(p)
     p.set_defaults(func=cmd_link)
@@ -90,10 +92,23 @@ def register(subparsers: Any) -> None:
     add_json_flag(p)
     p.set_defaults(func=cmd_code_edit)
 
-    p = subparsers.add_parser("code-revoke", help="revoke a passcode")
+    p = subparsers.add_parser(
+        "code-revoke", help="revoke a passcode (a booking's code: --stop or --reissue)")
     p.add_argument("code_id", type=int)
+    decision = p.add_mutually_exclusive_group()
+    decision.add_argument("--stop", dest="stop_codes", action="store_const", const=True,
+                          help="a booking's code: issue this booking no more codes until "
+                               "`code-resume`")
+    decision.add_argument("--reissue", dest="stop_codes", action="store_const", const=False,
+                          help="a booking's code: issue a new code at once (tell the guest)")
     add_json_flag(p)
     p.set_defaults(func=cmd_code_revoke)
+
+    p = subparsers.add_parser(
+        "code-resume", help="issue codes again for a booking whose codes were stopped")
+    p.add_argument("booking", help="PMS booking reference or local number")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_code_resume)
 
     p = subparsers.add_parser("code-retry", help="retry a failed passcode now")
     p.add_argument("code_id", type=int)
@@ -182,8 +197,14 @@ def cmd_units(args: argparse.Namespace, make_context: Any) -> int:
     rows = make_context().services.units.list_units()
     lines = [f"{'#':>4}  {'Unit':<20} {'Lock':<20} {'Status':<10} Code"]
     for r in rows:
+        notes = []
+        if r.shared_with:
+            notes.append(f"shared with {', '.join(r.shared_with)}")
+        if r.codes_not_automatic_reason:
+            notes.append(f"codes not automatic: {r.codes_not_automatic_reason}")
         lines.append(f"{r.id:>4}  {r.name[:20]:<20} {(r.lock_name or '—')[:20]:<20} "
-                     f"{r.status:<10} {mask_code(r.code) if r.code else ''}")
+                     f"{r.status:<10} {mask_code(r.code) if r.code else ''}"
+                     + (f"  ({'; '.join(notes)})" if notes else ""))
     return _out(args, rows, "\n".join(lines))
 
 
@@ -244,7 +265,7 @@ def cmd_link(args: argparse.Namespace, make_context: Any) -> int:
     ctx = make_context()
     unit_id = _unit_id(ctx, args.unit)
     lock_id = ctx.services.links.link(unit_id, lock_id=args.lock, manual_lock_name=args.manual,
-                                      revoke_codes=args.revoke_codes)
+                                      revoke_codes=args.revoke_codes, shared=args.shared)
     row = ctx.services.units.unit(unit_id)
     return _out(args, {"unit_id": unit_id, "lock_id": lock_id},
                 f"Linked {row.name} to {row.lock_name}.")
@@ -295,10 +316,23 @@ def cmd_code_edit(args: argparse.Namespace, make_context: Any) -> int:
 
 def cmd_code_revoke(args: argparse.Namespace, make_context: Any) -> int:
     ctx = make_context()
-    view = ctx.services.passcodes.revoke(args.code_id)
+    view = ctx.services.passcodes.revoke(args.code_id, stop_codes=args.stop_codes)
     note = (" Change the code on the physical lock yourself." if view.kind == VendorKind.MANUAL
             else "")
+    if view.booking_ref and args.stop_codes:
+        note += (f" No more codes for booking {view.booking_ref} until "
+                 f"`code-resume {view.booking_ref}`.")
+    elif view.booking_ref and args.stop_codes is False:
+        note += " A new code is on its way: tell the guest (see `alerts`)."
     return _out(args, view, f"Passcode {view.id} {view.state}.{note}")
+
+
+def cmd_code_resume(args: argparse.Namespace, make_context: Any) -> int:
+    ctx = make_context()
+    booking = ctx.services.units.find_booking(args.booking)
+    ctx.services.passcodes.resume_codes(booking.id)
+    return _out(args, {"booking": booking.pms_id, "codes_stopped": False},
+                f"Codes resumed for booking {booking.pms_id}.")
 
 
 def cmd_code_retry(args: argparse.Namespace, make_context: Any) -> int:

@@ -6,8 +6,12 @@ issued). The engine turns actions into database rows and queued vendor operation
 run replays the planner over future instants. Rules: DESIGN.md "Access-code lifecycle".
 
 What the planner never does: touch manual or imported codes, touch codes staff stopped
-managing, or revoke anything because a booking is missing (a vanished booking or a failed sync
-means "nothing"; only an explicit status revokes).
+managing, issue codes for a booking staff stopped codes for, send codes to a lock that cannot
+take them automatically, or revoke anything because a booking is missing (a vanished booking
+or a failed sync means "nothing"; only an explicit status revokes).
+
+A stay's window is the property's check-in and check-out times on the booking's dates, or the
+staff's early check-in / late check-out; never the guest's free-text arrival time from the PMS.
 """
 
 from __future__ import annotations
@@ -75,6 +79,8 @@ class PlanUnitLink:
     manageable: bool = True
     unmanageable_reason: str | None = None
     lock_name: str = ""
+    # Linkable but never sent codes (a TTLock lock without a gateway): why, for the desk.
+    codes_not_automatic_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -85,10 +91,13 @@ class PlanBooking:
     arrival: date
     departure: date
     unit_ids: tuple[int, ...]
-    arrival_time: time | None = None
+    arrival_time: time | None = None  # the guest's own estimate: shown, never used
     departure_time: time | None = None
     guest_name: str | None = None
     guest_email: str | None = None
+    codes_stopped: bool = False  # staff revoked and chose "stop codes for this booking"
+    checkin_override: time | None = None  # staff's early check-in (local wall time)
+    checkout_override: time | None = None  # staff's late check-out (local wall time)
 
 
 @dataclass(frozen=True)
@@ -103,6 +112,9 @@ class PlanCode:
     booking_id: int | None = None
     pin: str | None = None
     managed: bool = True
+    # Whether the vendor may hold it (created, or a create sent): a shortened stay must then
+    # be ended on the lock, not just marked expired here.
+    on_vendor: bool = True
 
 
 # --------------------------------------------------------------------------- actions
@@ -129,6 +141,7 @@ class UpdateWindow:
     valid_from: datetime
     valid_to: datetime
     reason: str
+    ends_stay: bool = False  # the new end is "now": the stay is over once the vendor has it
 
 
 @dataclass(frozen=True)
@@ -136,6 +149,7 @@ class RevokeCode:
     code_id: int
     reason: str
     guest_must_not_enter: bool = False  # cancelled: a failed revoke is the gravest alert
+    ends_stay: bool = False  # the stay is over: once removed the code counts as expired
 
 
 @dataclass(frozen=True)
@@ -173,12 +187,15 @@ def ceil_to(instant: datetime, step: timedelta) -> datetime:
 
 
 def booking_window(booking: PlanBooking, prop: PlanProperty) -> StayWindow:
+    """The property's check-in/check-out times (or the staff's early/late override) on the
+    booking's dates. The PMS's arrival time is the guest's guess, typed free-hand: using it
+    would open the door before the previous guest leaves, or lock an early guest out."""
     return stay_window(
         booking.arrival,
         booking.departure,
         prop.timezone,
-        arrival_time=booking.arrival_time,
-        departure_time=booking.departure_time,
+        arrival_time=booking.checkin_override,
+        departure_time=booking.checkout_override,
         default_checkin=prop.checkin_time,
         default_checkout=prop.checkout_time,
     )
@@ -312,7 +329,7 @@ def _plan_booking(
         if (start, end) == (code.valid_from, code.valid_to):
             continue
         if now >= stay.check_out_at:
-            actions.append(ExpireCode(code.id, "The stay was shortened and is now over."))
+            actions.extend(_end_now(now, code, traits, "The stay was shortened and is now over."))
             continue
         start_moves = start != code.valid_from
         end_moves = end != code.valid_to
@@ -331,7 +348,7 @@ def _plan_booking(
             continue
         actions.append(UpdateWindow(code.id, start, end, "The booking's dates changed."))
 
-    wants = booking.status.wants_access
+    wants = booking.status.wants_access and not booking.codes_stopped
     for unit_id in booking.unit_ids:
         if unit_id in covered or not wants:
             continue
@@ -340,6 +357,16 @@ def _plan_booking(
             continue
         traits = link.traits
         if not issue_at(stay, prop, traits) <= now < stay.check_out_at:
+            continue
+        if link.codes_not_automatic_reason:
+            actions.append(IssueBlocked(
+                booking.id, unit_id, link.lock_id,
+                f"Codes are not automatic on {link.lock_name or link.lock_id} "
+                f"({link.codes_not_automatic_reason}), so Mangodesk did not create a code for "
+                f"{booking.guest_name or 'this stay'}.",
+                "Set a code for the guest on the lock with the vendor's app, or add a gateway "
+                "to the lock.",
+            ))
             continue
         if not link.manageable:
             actions.append(IssueBlocked(
@@ -381,8 +408,25 @@ def _early_checkout(now: datetime, code: PlanCode, traits: LockTraits) -> list[P
     if end >= code.valid_to:
         return []
     if not traits.can_move_end or end <= code.valid_from:
-        return [RevokeCode(code.id, "The guest checked out.")]
-    return [UpdateWindow(code.id, code.valid_from, end, "The guest checked out early.")]
+        return [RevokeCode(code.id, "The guest checked out.", ends_stay=True)]
+    return [UpdateWindow(code.id, code.valid_from, end, "The guest checked out early.",
+                         ends_stay=True)]
+
+
+def _end_now(now: datetime, code: PlanCode, traits: LockTraits,
+             reason: str) -> list[PlannedAction]:
+    """The wanted window is already over but the code still opens the door until its old
+    end: end it on the lock now (move the end to now, or remove it where the vendor cannot
+    move an end or the code has not started); only a code the vendor never got is simply
+    marked expired here."""
+    if not code.on_vendor:
+        return [ExpireCode(code.id, reason)]
+    end = ceil_to(now, traits.time_granularity)
+    if end >= code.valid_to:
+        return []  # already ended now (our earlier update): it expires by itself
+    if not traits.can_move_end or end <= code.valid_from:
+        return [RevokeCode(code.id, reason, ends_stay=True)]
+    return [UpdateWindow(code.id, code.valid_from, end, reason, ends_stay=True)]
 
 
 def _pick_moved_pin(

@@ -60,14 +60,16 @@ from mangodesk.store.models import (
     Unit,
     UnitLink,
 )
-from mangodesk.vendors.base import Capabilities
-from mangodesk.vendors.registry import VendorRegistry
+from mangodesk.vendors.base import Capabilities, PinScope
+from mangodesk.vendors.registry import VendorRegistry, default_specs
 
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 CLEANUP = "cleanup"  # operation payload flag: delete an expired code to free a lock slot
+# Operation payload flag: this update/revoke ends a stay that is already over (contract 7).
+ENDS_STAY = "ends_stay"
 # States whose codes matter to the planner: the ones on (or possibly on) a lock.
 SNAPSHOT_STATES = (
     CodeState.SCHEDULED,
@@ -142,9 +144,10 @@ def load_snapshot(
     capabilities: dict[int, Capabilities] = {}
     lock_names: dict[int, str] = {}
     caps_by_kind: dict[str, Capabilities] = {}
-    for (unit_id, lock_id, lock_name, manageable, reason, present, kind) in session.execute(
+    for (unit_id, lock_id, lock_name, manageable, reason, present, kind,
+         not_automatic) in session.execute(
         select(UnitLink.unit_id, Lock.id, Lock.name, Lock.manageable, Lock.unmanageable_reason,
-               Lock.present, Connection.kind)
+               Lock.present, Connection.kind, Lock.codes_not_automatic_reason)
         .join(Lock, UnitLink.lock_id == Lock.id)
         .join(Connection, Lock.connection_id == Connection.id)
     ):
@@ -161,6 +164,7 @@ def load_snapshot(
             unmanageable_reason=reason
             or (None if present else "the provider no longer lists it"),
             lock_name=lock_name,
+            codes_not_automatic_reason=not_automatic,
         )
     codes = [
         PlanCode(
@@ -174,12 +178,15 @@ def load_snapshot(
             booking_id=booking_id,
             pin=pin,
             managed=managed,
+            on_vendor=vendor_ref is not None
+            or CodeState(state) not in (CodeState.FAILED, CodeState.SCHEDULED),
         )
         for code_id, lock_id, unit_id, origin, state, valid_from, valid_to, booking_id, pin,
-        managed in session.execute(
+        managed, vendor_ref in session.execute(
             select(AccessCode.id, AccessCode.lock_id, AccessCode.unit_id, AccessCode.origin,
                    AccessCode.state, AccessCode.valid_from, AccessCode.valid_to,
-                   AccessCode.booking_id, AccessCode.code, AccessCode.managed)
+                   AccessCode.booking_id, AccessCode.code, AccessCode.managed,
+                   AccessCode.vendor_ref)
             .where(AccessCode.state.in_(SNAPSHOT_STATES))
         )
     ]
@@ -214,7 +221,8 @@ def _load_bookings(
     refs: dict[int, str] = {}
     columns = (Booking.id, Booking.property_id, Booking.status, Booking.arrival,
                Booking.departure, Booking.arrival_time, Booking.departure_time,
-               Booking.guest_name, Booking.guest_email, Booking.pms_id)
+               Booking.guest_name, Booking.guest_email, Booking.pms_id, Booking.codes_stopped,
+               Booking.checkin_override, Booking.checkout_override)
     rows: list[Any] = []
     for part in chunks(ids):
         rows.extend(session.execute(select(*columns).where(Booking.id.in_(part))).all())
@@ -225,7 +233,8 @@ def _load_bookings(
         ):
             units[booking_id].append(unit_id)
     for (booking_id, property_id, status, arrival, departure, arrival_time, departure_time,
-         guest_name, guest_email, pms_id) in rows:
+         guest_name, guest_email, pms_id, codes_stopped, checkin_override,
+         checkout_override) in rows:
         bookings.append(PlanBooking(
             id=booking_id,
             property_id=property_id,
@@ -237,6 +246,9 @@ def _load_bookings(
             departure_time=departure_time,
             guest_name=guest_name,
             guest_email=guest_email,
+            codes_stopped=bool(codes_stopped),
+            checkin_override=checkin_override,
+            checkout_override=checkout_override,
         ))
         refs[booking_id] = pms_id
     return bookings, refs
@@ -253,19 +265,74 @@ class Applied:
     operations: int = 0
 
 
+_DEFAULT_SCOPES: dict[str, PinScope] = {}
+
+
+def pin_scope_of_lock(session: Session, lock_id: int) -> PinScope:
+    """The scope the shipped provider of this lock checks a new PIN in."""
+    if not _DEFAULT_SCOPES:
+        _DEFAULT_SCOPES.update({str(spec.kind): spec.capabilities.pin_scope
+                                for spec in default_specs()})
+    kind = session.scalar(select(Connection.kind).join(Lock, Lock.connection_id == Connection.id)
+                          .where(Lock.id == lock_id))
+    return _DEFAULT_SCOPES.get(str(kind), PinScope.LOCK_LIVE)
+
+
+@dataclass(frozen=True)
+class PinHolder:
+    """A code that already has a PIN where the vendor will check a new one."""
+
+    code_id: int
+    pin: str
+    description: str  # "Ada Smith's code on Room 101 (12 Jun 15:00 to 14 Jun 11:00 UTC)"
+
+
+def pin_holders(session: Session, lock_id: int, start: datetime | None, end: datetime | None,
+                except_id: int | None = None, *,
+                scope: PinScope | None = None) -> list[PinHolder]:
+    """Every code the vendor compares a new PIN on ``lock_id`` against: the lock's live codes
+    overlapping the window (most vendors), every code stored on the lock, expired ones
+    included (TTLock), or overlapping codes on any lock of the same site (Smartair).
+    Without a window: every live code in scope."""
+    scope = scope or pin_scope_of_lock(session, lock_id)
+    query = (select(AccessCode, Lock.name, Unit.name)
+             .join(Lock, Lock.id == AccessCode.lock_id)
+             .outerjoin(Unit, Unit.id == AccessCode.unit_id)
+             .where(AccessCode.code.is_not(None)))
+    if scope == PinScope.LOCK_ALL:
+        # Expired codes stay stored on the lock until deleted; a revoked one is gone.
+        query = query.where(AccessCode.lock_id == lock_id,
+                            AccessCode.state != CodeState.REVOKED)
+    else:
+        if scope == PinScope.SITE_OVERLAPPING:
+            site = select(Lock.connection_id).where(Lock.id == lock_id).scalar_subquery()
+            query = query.where(Lock.connection_id == site)
+        else:
+            query = query.where(AccessCode.lock_id == lock_id)
+        query = query.where(AccessCode.state.not_in((CodeState.REVOKED, CodeState.EXPIRED)))
+        if start is not None and end is not None:
+            query = query.where(AccessCode.valid_from < end, AccessCode.valid_to > start)
+    holders = []
+    for code, lock_name, unit_name in session.execute(query.order_by(AccessCode.id)):
+        if code.id == except_id or not code.code:
+            continue
+        whose = f"{code.guest_name}'s code" if code.guest_name else f"code number {code.id}"
+        where = unit_name or lock_name
+        if unit_name and unit_name != lock_name:
+            where = f"{unit_name} ({lock_name})"
+        state = CodeState(code.state)
+        when = ("expired, still stored on the lock" if state == CodeState.EXPIRED else
+                f"{code.valid_from:%d %b %H:%M} to {code.valid_to:%d %b %H:%M} UTC")
+        holders.append(PinHolder(code.id, code.code, f"{whose} on {where} ({when})"))
+    return holders
+
+
 def taken_pins(session: Session, lock_id: int, start: datetime, end: datetime,
-               except_id: int | None = None) -> set[str]:
-    """PINs of every live code on the lock (ours, manual or imported) overlapping the window."""
-    rows = session.execute(
-        select(AccessCode.id, AccessCode.code).where(
-            AccessCode.lock_id == lock_id,
-            AccessCode.code.is_not(None),
-            AccessCode.state.not_in((CodeState.REVOKED, CodeState.EXPIRED)),
-            AccessCode.valid_from < end,
-            AccessCode.valid_to > start,
-        )
-    )
-    return {pin for code_id, pin in rows if pin and code_id != except_id}
+               except_id: int | None = None, *, scope: PinScope | None = None) -> set[str]:
+    """PINs a new code on the lock must avoid, in the scope the vendor checks (see
+    :func:`pin_holders`): ours, manual and imported codes alike."""
+    return {holder.pin for holder in pin_holders(session, lock_id, start, end, except_id,
+                                                 scope=scope)}
 
 
 def choose_pin(rules: PinRules, taken: set[str], wanted: str | None) -> tuple[str, bool]:
@@ -326,7 +393,7 @@ def _create(session: Session, action: CreateCode, snapshot: Snapshot, now: datet
     kept = action.pin is not None
     if caps.pin_rules is not None and not caps.vendor_generates_pin and not caps.mobile_key:
         taken = taken_pins(session, action.lock_id, action.valid_from, action.valid_to,
-                           except_id=action.replaces_code_id)
+                           except_id=action.replaces_code_id, scope=caps.pin_scope)
         try:
             pin, kept = choose_pin(caps.pin_rules, taken, action.pin)
         except NoFreePinError as exc:
@@ -395,7 +462,12 @@ def _update(session: Session, action: UpdateWindow, now: datetime, actor: str,
     code.valid_to = action.valid_to
     code.updated_at = now
     if code.vendor_ref is not None or open_operations(session, code.id):
-        enqueue(session, code, OperationKind.UPDATE, now, {"reason": action.reason})
+        payload: dict[str, Any] = {"reason": action.reason}
+        if action.ends_stay:
+            payload[ENDS_STAY] = True
+        operation = enqueue(session, code, OperationKind.UPDATE, now, payload)
+        if action.ends_stay and not operation.payload.get(ENDS_STAY):
+            operation.payload = {**operation.payload, ENDS_STAY: True}  # folded into a queued one
         applied.operations += 1
     # else: nothing is on the lock yet (a failed create): "Retry now" uses the new window.
     audit.record(
@@ -414,8 +486,11 @@ def _revoke(session: Session, action: RevokeCode, now: datetime, actor: str,
     if code is None or not _still_ours(code):
         return
     before = {"state": str(code.state)}
-    enqueue(session, code, OperationKind.REVOKE, now,
-            {"reason": action.reason, "guest_must_not_enter": action.guest_must_not_enter})
+    payload: dict[str, Any] = {"reason": action.reason,
+                               "guest_must_not_enter": action.guest_must_not_enter}
+    if action.ends_stay:
+        payload[ENDS_STAY] = True
+    enqueue(session, code, OperationKind.REVOKE, now, payload)
     applied.operations += 1
     audit.record(
         session, actor=actor, action="code.plan_revoke", subject_kind="access_code",
@@ -431,8 +506,11 @@ def _expire(session: Session, action: ExpireCode, snapshot: Snapshot, now: datet
     code = session.get(AccessCode, action.code_id)
     if code is None or not _still_ours(code):
         return
+    operations = open_operations(session, code.id)
+    if any(operation.payload.get(ENDS_STAY) for operation in operations):
+        return  # the code is being ended on the lock; it expires once the vendor has it
     before = {"state": str(code.state)}
-    for operation in open_operations(session, code.id):
+    for operation in operations:
         if operation.status == OperationStatus.QUEUED:
             operation.status = OperationStatus.CANCELLED
             operation.updated_at = now

@@ -356,6 +356,7 @@ class ConnectionService(ServiceBase):
             lock.attributes = dict(info.attributes)
             lock.manageable = info.manageable
             lock.unmanageable_reason = info.unmanageable_reason
+            lock.codes_not_automatic_reason = info.codes_not_automatic_reason
             lock.serial_key = info.serial_key or f"{conn.id}:{info.vendor_lock_id}"
             lock.present = True
             lock.refreshed_at = now
@@ -375,6 +376,7 @@ def lock_view(lock: Lock, conn: Connection, linked: tuple[str, ...] = ()) -> Loc
         manageable=lock.manageable,
         unmanageable_reason=lock.unmanageable_reason,
         attributes=dict(lock.attributes),
+        codes_not_automatic_reason=lock.codes_not_automatic_reason,
         linked_unit_names=linked,
     )
 

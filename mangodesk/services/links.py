@@ -2,6 +2,10 @@
 
 Linking to a vendor lock imports the codes already on it as "imported" codes: shown, avoided
 when generating new PINs, never changed by automation. Manual locks are typed names.
+
+A lock already linked to another unit is only linked again when staff confirm it is shared
+(both units' guests get codes on that door). Re-linking reads the new lock first and swaps the
+link in one transaction, so a vendor that cannot be reached leaves the unit as it was.
 """
 
 from __future__ import annotations
@@ -37,6 +41,21 @@ class LinkDecisionNeeded(ValidationError):
         self.live_codes = live_codes
 
 
+class SharedLockNeedsConfirmation(ValidationError):
+    """The lock already opens another unit: staff must confirm both units share it."""
+
+    def __init__(self, lock_name: str, other_units: tuple[str, ...]) -> None:
+        others = " and ".join(other_units)
+        super().__init__(
+            f"{lock_name} already opens {others}; both units' guests will get codes on this "
+            "door.",
+            field="lock",
+            fix="Confirm that the door is shared (CLI: --shared), or choose another lock.",
+        )
+        self.lock_name = lock_name
+        self.other_units = other_units
+
+
 class LinkService(ServiceBase):
     def link(
         self,
@@ -45,9 +64,11 @@ class LinkService(ServiceBase):
         lock_id: int | None = None,
         manual_lock_name: str | None = None,
         revoke_codes: bool | None = None,
+        shared: bool = False,
     ) -> int:
         """Link a unit to a stored vendor lock, or to a Manual lock by name. Returns the lock
-        id. Re-linking a unit with live codes needs ``revoke_codes`` decided."""
+        id. Re-linking a unit with live codes needs ``revoke_codes`` decided; a lock that
+        already opens another unit needs ``shared``."""
         if (lock_id is None) == (manual_lock_name is None):
             raise ValidationError("Choose a lock, or type a lock name for a manual lock.",
                                   field="lock")
@@ -59,8 +80,7 @@ class LinkService(ServiceBase):
         assert lock_id is not None
         if current == lock_id:
             return lock_id
-        if current is not None:
-            self.unlink(unit_id, revoke_codes=revoke_codes)
+        now = self.now()
         with self.ctx.db.session() as session:
             lock = session.get(Lock, lock_id)
             if lock is None or not lock.present:
@@ -68,22 +88,42 @@ class LinkService(ServiceBase):
                     "That lock is no longer in the provider's list.",
                     "Refresh the lock list and pick the lock again.",
                 )
+            if not lock.manageable:
+                raise ValidationError(
+                    f"{lock.name} cannot take codes from Mangodesk: "
+                    f"{lock.unmanageable_reason or 'the provider does not allow it'}.",
+                    field="lock", fix="Choose another lock for this unit.")
+            others = _other_units(session, unit_id, lock_id)
+            if others and not shared:
+                raise SharedLockNeedsConfirmation(lock.name, others)
+            if current is not None:
+                live = _live_managed_codes(session, unit_id, current, now)
+                if live and revoke_codes is None:
+                    raise LinkDecisionNeeded(_load_unit(session, unit_id).name, len(live))
             conn = lock.connection
-            imported = self._fetch_existing(conn, lock)
-        now = self.now()
+            imported = self._fetch_existing(conn, lock)  # may fail: nothing changed yet
         with self.ctx.db.transaction() as session:
             unit = _load_unit(session, unit_id)
+            released = ""
+            if unit.link is not None:
+                released = self._unlink_in(session, unit, revoke_codes, now)
+                session.flush()
             lock = session.get(Lock, lock_id)
             assert lock is not None
             session.add(UnitLink(unit_id=unit.id, lock_id=lock.id, linked_at=now,
                                  linked_by=self.ctx.actor))
             count = self._import_codes(session, unit, lock, imported)
             summary = f"Linked {unit.name} to {lock.name}"
+            if others:
+                summary += f" (shared with {', '.join(others)})"
             if count:
                 summary += f" and imported {count} existing code(s)"
+            summary += released
             self.audit(session, "link", "unit", unit.id, summary,
-                       after={"lock": lock.name, "imported": count})
+                       after={"lock": lock.name, "imported": count,
+                              "shared_with": list(others)})
         self.changed()
+        self._wake()
         return lock_id
 
     def unlink(self, unit_id: int, *, revoke_codes: bool | None = None) -> int:
@@ -96,28 +136,39 @@ class LinkService(ServiceBase):
             link = unit.link
             if link is None:
                 raise ValidationError(f"{unit.name} is not linked to a lock.", field="unit")
-            live = _live_managed_codes(session, unit.id, link.lock_id, now)
-            if live and revoke_codes is None:
-                raise LinkDecisionNeeded(unit.name, len(live))
+            count = len(_live_managed_codes(session, unit.id, link.lock_id, now))
             lock_name = link.lock.name
-            manual = link.lock.connection.kind == VendorKind.MANUAL
-            for code in live:
-                if revoke_codes and not manual:
-                    enqueue(session, code, OperationKind.REVOKE, now)
-                elif revoke_codes:
-                    code.state = CodeState.REVOKED
-                    code.updated_at = now
-                else:
-                    code.managed = False
-                    code.updated_at = now
-            session.delete(link)
-            what = "revoked" if revoke_codes else "kept unmanaged"
+            released = self._unlink_in(session, unit, revoke_codes, now)
             self.audit(session, "unlink", "unit", unit.id,
-                       f"Unlinked {unit.name} from {lock_name}"
-                       + (f"; {len(live)} code(s) {what}" if live else ""))
+                       f"Unlinked {unit.name} from {lock_name}{released}")
         self.changed()
         self._wake()
-        return len(live)
+        return count
+
+    @staticmethod
+    def _unlink_in(session: Session, unit: Unit, revoke_codes: bool | None,
+                   now: datetime) -> str:
+        """Remove the unit's link and revoke or release its live codes, in the caller's
+        transaction. Returns the audit wording for the codes."""
+        link = unit.link
+        assert link is not None
+        live = _live_managed_codes(session, unit.id, link.lock_id, now)
+        if live and revoke_codes is None:
+            raise LinkDecisionNeeded(unit.name, len(live))
+        manual = link.lock.connection.kind == VendorKind.MANUAL
+        for code in live:
+            if revoke_codes and not manual:
+                enqueue(session, code, OperationKind.REVOKE, now)
+            elif revoke_codes:
+                code.state = CodeState.REVOKED
+                code.updated_at = now
+            else:
+                code.managed = False
+                code.updated_at = now
+        session.delete(link)
+        unit.link = None
+        what = "revoked" if revoke_codes else "kept unmanaged"
+        return f"; {len(live)} code(s) {what}" if live else ""
 
     # ------------------------------------------------------------------ helpers
 
@@ -200,6 +251,13 @@ def _load_unit(session: Session, unit_id: int) -> Unit:
         raise NotFoundError(f"There is no unit number {unit_id}.",
                             "Pick a unit from the list; it may have been removed in the PMS.")
     return unit
+
+
+def _other_units(session: Session, unit_id: int, lock_id: int) -> tuple[str, ...]:
+    return tuple(session.scalars(
+        select(Unit.name).join(UnitLink, UnitLink.unit_id == Unit.id)
+        .where(UnitLink.lock_id == lock_id, Unit.id != unit_id).order_by(Unit.name)
+    ))
 
 
 def _live_managed_codes(session: Session, unit_id: int, lock_id: int,

@@ -28,7 +28,10 @@ class MessageService(ServiceBase):
             assert prop is not None
             window = stay_window(
                 booking.arrival, booking.departure, prop.timezone,
-                arrival_time=booking.arrival_time, departure_time=booking.departure_time,
+                # The code's window: the property's times or staff's early/late override,
+                # never the guest's typed arrival time.
+                arrival_time=booking.checkin_override,
+                departure_time=booking.checkout_override,
                 default_checkin=prop.checkin_time, default_checkout=prop.checkout_time,
             )
             keys = []

@@ -3,6 +3,11 @@
 On a Manual lock the code is simply recorded (staff set it on the keypad themselves). On an
 automated lock the intent is stored with an outbox operation in one transaction and the
 engine carries it out with the vendor, with retries.
+
+A booking's code revoked by staff stays revoked: staff either stop codes for the booking (the
+planner issues none until they lift it) or ask for a new code at once (the desk is told to
+pass the new code on). Editing a booking code's times is an early check-in / late check-out
+that is kept on the booking across later PMS syncs.
 """
 
 from __future__ import annotations
@@ -14,7 +19,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mangodesk.domain.errors import NotFoundError, ValidationError, mask_code
+from mangodesk.domain.stay import zone
 from mangodesk.domain.types import (
+    AlertSeverity,
+    AlertSubject,
     CodeOrigin,
     CodeState,
     OperationKind,
@@ -22,13 +30,28 @@ from mangodesk.domain.types import (
     VendorKind,
 )
 from mangodesk.engine.outbox import enqueue
+from mangodesk.engine.planning import pin_holders
 from mangodesk.services.base import ServiceBase
 from mangodesk.services.views import CodeView
-from mangodesk.store.models import AccessCode, Booking, Lock, Operation, Unit
+from mangodesk.store.alerts import raise_alert
+from mangodesk.store.models import AccessCode, Booking, Lock, Operation, Property, Unit
 from mangodesk.vendors.base import Capabilities, LockDetails
 from mangodesk.vendors.resolve import adapter_for
 
 MAX_GUEST_NAME = 200
+
+
+class RevokeDecisionNeeded(ValidationError):
+    """Revoking a booking's code: staff must say whether the guest gets a new code."""
+
+    def __init__(self, guest: str | None) -> None:
+        super().__init__(
+            f"This code belongs to {guest or 'a booking'}: choose whether the booking gets "
+            "no more codes, or a new code at once.",
+            field="stop_codes",
+            fix="Choose “Revoke and stop codes for this booking” or “Revoke and issue a new "
+                "code” (CLI: --stop or --reissue).",
+        )
 
 
 @dataclass(frozen=True)
@@ -89,6 +112,7 @@ class PasscodeService(ServiceBase):
         with self.ctx.db.transaction() as session:
             unit = _unit(session, unit_id)
             lock = _linked_lock(session, unit)
+            _check_takes_codes(lock)
             caps = self.ctx.vendors.spec(lock.connection.kind).capabilities
             valid_from, valid_to = _check_window(data.valid_from, data.valid_to)
             guest_name = _check_guest(data.guest_name)
@@ -157,6 +181,8 @@ class PasscodeService(ServiceBase):
                     and code.state == CodeState.ACTIVE and code.valid_from <= now:
                 raise ValidationError("The start of a code already in use cannot be moved.",
                                       field="valid_from")
+            if code.origin == CodeOrigin.BOOKING and code.booking is not None and window_changed:
+                self._keep_staff_times(session, code, code.booking, valid_from, valid_to)
             code.code = new_pin
             code.valid_from, code.valid_to = valid_from, valid_to
             if data.guest_name is not None:
@@ -175,14 +201,27 @@ class PasscodeService(ServiceBase):
         self.ctx.services.wake_engine()
         return view
 
-    def revoke(self, code_id: int) -> CodeView:
+    def revoke(self, code_id: int, *, stop_codes: bool | None = None) -> CodeView:
         """Revoke a code. On Manual locks this only records it: staff must change the
-        physical lock themselves (the dialog says so)."""
+        physical lock themselves (the dialog says so).
+
+        A booking's code needs ``stop_codes`` decided: True marks the booking "codes
+        stopped" (automation issues it nothing until :meth:`resume_codes`); False issues a
+        new code with a new PIN at once and raises a notice to tell the guest. Returns the
+        revoked code."""
         now = self.now()
         with self.ctx.db.transaction() as session:
             code = _code(session, code_id)
             if code.state in (CodeState.REVOKED, CodeState.REVOKING):
                 return code_view(code)
+            booking = code.booking if code.origin == CodeOrigin.BOOKING else None
+            if booking is not None and stop_codes is None:
+                raise RevokeDecisionNeeded(code.guest_name or booking.guest_name)
+            if booking is not None and stop_codes is False and \
+                    code.lock.connection.kind == VendorKind.MANUAL:
+                raise ValidationError(
+                    "Mangodesk cannot set a new code on a manual lock.", field="stop_codes",
+                    fix="Set a new code on the keypad yourself and add it with New passcode.")
             before = _audit_state(code)
             if code.lock.connection.kind == VendorKind.MANUAL:
                 code.state = CodeState.REVOKED
@@ -190,13 +229,101 @@ class PasscodeService(ServiceBase):
             else:
                 code.managed = True
                 enqueue(session, code, OperationKind.REVOKE, now)
-            self.audit(session, "revoke_code", "code", code.id,
-                       f"Revoked passcode {mask_code(code.code)}", before=before,
-                       after=_audit_state(code))
+            summary = f"Revoked passcode {mask_code(code.code)}"
+            after = _audit_state(code)
+            if booking is not None and stop_codes:
+                booking.codes_stopped = True
+                summary += f" and stopped codes for booking {booking.pms_id}"
+                after["decision"] = "stop codes"
+            elif booking is not None:
+                replacement = self._reissue(session, code, booking, now)
+                summary += (f" and issued a new code {mask_code(replacement.code)} "
+                            f"for booking {booking.pms_id}")
+                after["decision"] = "new code"
+                after["new_code_id"] = replacement.id
+            self.audit(session, "revoke_code", "code", code.id, summary, before=before,
+                       after=after)
             view = code_view(code)
         self.changed(subject_id=view.id)
         self.ctx.services.wake_engine()
         return view
+
+    def resume_codes(self, booking_id: int) -> None:
+        """Lift "codes stopped" on a booking: automation issues its codes again."""
+        with self.ctx.db.transaction() as session:
+            booking = _booking(session, booking_id)
+            assert booking is not None
+            if not booking.codes_stopped:
+                raise ValidationError(
+                    f"Codes are not stopped for booking {booking.pms_id}.",
+                    fix="Nothing to do: Mangodesk issues this booking's codes automatically.")
+            booking.codes_stopped = False
+            self.audit(session, "resume_codes", "booking", booking.id,
+                       f"Codes resumed for booking {booking.pms_id} "
+                       f"({booking.guest_name or 'guest'})",
+                       before={"codes_stopped": True}, after={"codes_stopped": False})
+        self.changed(subject_id=booking_id)
+        self.ctx.services.wake_engine()
+
+    def _reissue(self, session: Session, old: AccessCode, booking: Booking,
+                 now: datetime) -> AccessCode:
+        """A new code for the same booking, unit and window, never the revoked PIN."""
+        lock = old.lock
+        caps = self.ctx.vendors.spec(lock.connection.kind).capabilities
+        pin: str | None = None
+        if caps.pin_rules is not None and not caps.vendor_generates_pin and not caps.mobile_key:
+            from mangodesk.domain.pins import generate_pin
+
+            taken = {h.pin for h in pin_holders(session, lock.id, old.valid_from, old.valid_to,
+                                                scope=caps.pin_scope)}
+            pin = generate_pin(caps.pin_rules, taken)
+        code = AccessCode(
+            unit_id=old.unit_id, lock_id=old.lock_id, origin=CodeOrigin.BOOKING,
+            booking_id=booking.id, code=pin, valid_from=old.valid_from, valid_to=old.valid_to,
+            guest_name=old.guest_name or booking.guest_name, state=CodeState.PENDING,
+            managed=True, attempts=0, created_at=now, updated_at=now,
+        )
+        session.add(code)
+        session.flush()
+        payload: dict[str, object] = {"reason": "Staff revoked the old code and asked for a "
+                                                "new one.", "replaces_code_id": old.id}
+        if booking.guest_email:
+            payload["guest_email"] = booking.guest_email
+        enqueue(session, code, OperationKind.CREATE, now, payload)
+        unit = old.unit.name if old.unit else lock.name
+        guest = code.guest_name or "the guest"
+        new_code = (f"the new code {mask_code(pin)}" if pin else
+                    "a new key (sent by the provider)")
+        message = (f"Tell {guest} the new door code for {unit}: {new_code} replaces the "
+                   "revoked one.")
+        raise_alert(
+            session, dedupe_key=f"code:{code.id}:reissued", severity=AlertSeverity.WARNING,
+            subject_kind=AlertSubject.CODE, subject_id=code.id, message=message,
+            fix="Give the guest the new code once it shows as active in the Passcodes panel.",
+            now=now,
+        )
+        self.audit(session, "reissue_code", "code", code.id,
+                   f"New passcode {mask_code(pin)} for {guest} on {unit} replaces revoked "
+                   f"code {mask_code(old.code)}", after=_audit_state(code))
+        return code
+
+    def _keep_staff_times(self, session: Session, code: AccessCode, booking: Booking,
+                          valid_from: datetime, valid_to: datetime) -> None:
+        """An edited booking code is an early check-in / late check-out: store the local times
+        on the booking so the planner keeps them, also on new dates from a later sync."""
+        prop = session.get(Property, booking.property_id)
+        assert prop is not None
+        tz = zone(prop.timezone)
+        start, end = valid_from.astimezone(tz), valid_to.astimezone(tz)
+        if start.date() != booking.arrival or end.date() != booking.departure:
+            raise ValidationError(
+                f"A guest code keeps the booking's dates ({booking.arrival:%d %b} to "
+                f"{booking.departure:%d %b}); only the check-in and check-out times can be "
+                "changed here.", field="valid_from",
+                fix="Change the dates of the booking in the PMS; the code follows them.")
+        checkin, checkout = start.time().replace(tzinfo=None), end.time().replace(tzinfo=None)
+        booking.checkin_override = None if checkin == prop.checkin_time else checkin
+        booking.checkout_override = None if checkout == prop.checkout_time else checkout
 
     def retry_now(self, code_id: int) -> CodeView:
         """Give a failed code a fresh set of attempts, starting now."""
@@ -236,7 +363,8 @@ class PasscodeService(ServiceBase):
                                       field="code")
             from mangodesk.domain.pins import generate_pin
 
-            taken = _taken_pins(session, lock.id, None, None, None)
+            taken = {h.pin for h in pin_holders(session, lock.id, None, None,
+                                                scope=caps.pin_scope)}
             return generate_pin(caps.pin_rules, taken)
 
     # ------------------------------------------------------------------ helpers
@@ -252,7 +380,9 @@ class PasscodeService(ServiceBase):
                 raise ValidationError("This lock provider chooses the code itself; leave the "
                                       "code empty.", field="code")
             return None
-        taken = _taken_pins(session, lock.id, valid_from, valid_to, exclude_id)
+        holders = pin_holders(session, lock.id, valid_from, valid_to, exclude_id,
+                              scope=caps.pin_scope)
+        taken = {holder.pin for holder in holders}
         if not typed:
             if lock.connection.kind == VendorKind.MANUAL:
                 raise ValidationError("Enter the key code that is set on the lock.",
@@ -263,10 +393,12 @@ class PasscodeService(ServiceBase):
         problem = pin_problem(typed, rules, allow_weak=manual)
         if problem:
             raise ValidationError(problem, field="code")
-        if typed in taken:
+        clash = next((holder for holder in holders if holder.pin == typed), None)
+        if clash is not None:
             raise ValidationError(
-                f"Another code on {lock.name} is already {mask_code(typed)} for overlapping "
-                "dates.", field="code", fix="Choose a different code, or press Generate.")
+                f"The code {mask_code(typed)} is already used by {clash.description}; "
+                f"{_scope_words(caps)}", field="code",
+                fix="Choose a different code, or press Generate.")
         return typed
 
 
@@ -290,6 +422,7 @@ def code_view(code: AccessCode) -> CodeView:
         managed=code.managed,
         attempts=code.attempts,
         last_error=code.last_error,
+        booking_codes_stopped=bool(code.booking and code.booking.codes_stopped),
     )
 
 
@@ -346,19 +479,28 @@ def _check_guest(name: str | None) -> str | None:
     return name or None
 
 
-def _taken_pins(session: Session, lock_id: int, valid_from: datetime | None,
-                valid_to: datetime | None, exclude_id: int | None) -> set[str]:
-    """PINs on this lock (ours, manual or imported) whose validity overlaps the window."""
-    query = select(AccessCode.code).where(
-        AccessCode.lock_id == lock_id,
-        AccessCode.code.is_not(None),
-        AccessCode.state.not_in([CodeState.REVOKED, CodeState.EXPIRED]),
-    )
-    if valid_from is not None and valid_to is not None:
-        query = query.where(AccessCode.valid_from < valid_to, AccessCode.valid_to > valid_from)
-    if exclude_id is not None:
-        query = query.where(AccessCode.id != exclude_id)
-    return {c for c in session.scalars(query) if c}
+def _scope_words(caps: Capabilities) -> str:
+    from mangodesk.vendors.base import PinScope
+
+    if caps.pin_scope == PinScope.LOCK_ALL:
+        return "this lock refuses a code that any code stored on it has, expired ones included."
+    if caps.pin_scope == PinScope.SITE_OVERLAPPING:
+        return "the lock system refuses a code used by any overlapping stay on the site."
+    return "two codes on one lock cannot be the same for overlapping dates."
+
+
+def _check_takes_codes(lock: Lock) -> None:
+    """Refuse at once what the vendor would refuse after 30 tries."""
+    if not lock.manageable:
+        raise ValidationError(
+            f"{lock.name} cannot take codes from Mangodesk: "
+            f"{lock.unmanageable_reason or 'the provider does not allow it'}.",
+            field="unit", fix="Give the guest a key or code another way.")
+    if lock.codes_not_automatic_reason:
+        raise ValidationError(
+            f"Codes are not automatic on {lock.name}: {lock.codes_not_automatic_reason}.",
+            field="unit",
+            fix="Set the code on the lock with the vendor's app, or add a gateway to the lock.")
 
 
 def _span(start: datetime, end: datetime) -> str:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections import defaultdict
 from dataclasses import replace
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -60,9 +60,10 @@ class UnitService(ServiceBase):
             ):
                 assert code.unit_id is not None
                 codes[code.unit_id].append(code)
-            arrivals: dict[int, tuple[date, str | None]] = {}
-            for unit_id, arrival, guest in session.execute(
-                select(BookingUnit.unit_id, Booking.arrival, Booking.guest_name)
+            arrivals: dict[int, tuple[date, str | None, time | None]] = {}
+            for unit_id, arrival, guest, expected in session.execute(
+                select(BookingUnit.unit_id, Booking.arrival, Booking.guest_name,
+                       Booking.arrival_time)
                 .join(Booking, Booking.id == BookingUnit.booking_id)
                 .where(
                     Booking.status.in_([BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN]),
@@ -70,8 +71,13 @@ class UnitService(ServiceBase):
                 )
                 .order_by(Booking.arrival.desc())
             ):
-                arrivals[unit_id] = (arrival, guest)  # ascending overwrite keeps the earliest
+                # descending order, so the last write is the earliest arrival
+                arrivals[unit_id] = (arrival, guest, expected)
             alerts = _open_alerts_by_unit(session, links)
+            unit_names_by_lock: dict[int, list[str]] = defaultdict(list)
+            all_names = dict(session.execute(select(Unit.id, Unit.name)).all())
+            for linked_unit, (linked_lock, _conn) in links.items():
+                unit_names_by_lock[linked_lock.id].append(all_names.get(linked_unit, ""))
             rows = []
             for unit in units:
                 link = links.get(unit.id)
@@ -79,6 +85,11 @@ class UnitService(ServiceBase):
                                 arrivals.get(unit.id), now)
                 if alerts.get(unit.id):
                     row = replace(row, open_alerts=alerts[unit.id])
+                if link is not None:
+                    shared = tuple(sorted(n for n in unit_names_by_lock[link[0].id]
+                                          if n != unit.name))
+                    row = replace(row, shared_with=shared,
+                                  codes_not_automatic_reason=link[0].codes_not_automatic_reason)
                 rows.append(row)
             return rows
 
@@ -136,7 +147,7 @@ class UnitService(ServiceBase):
         names: dict[int, str],
         link: tuple[Lock, Connection] | None,
         codes: list[AccessCode],
-        arrival: tuple[date, str | None] | None,
+        arrival: tuple[date, str | None, time | None] | None,
         now: datetime,
     ) -> UnitRow:
         lock, conn = link if link else (None, None)
@@ -173,6 +184,7 @@ class UnitService(ServiceBase):
             code_state=current.state if current else None,
             next_arrival=arrival[0] if arrival else None,
             next_guest=arrival[1] if arrival else None,
+            next_guest_expected_at=arrival[2] if arrival else None,
             status=status,
             failed_codes=failed,
             mobile_key_sent_to=current.mobile_key_sent_to if current else None,

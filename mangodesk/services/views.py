@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 from mangodesk.domain.types import (
     AlertSeverity,
@@ -40,6 +40,7 @@ class LockView:
     unmanageable_reason: str | None
     attributes: dict[str, object]
     linked_unit_names: tuple[str, ...] = ()
+    codes_not_automatic_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -62,6 +63,7 @@ class CodeView:
     managed: bool
     attempts: int
     last_error: str | None
+    booking_codes_stopped: bool = False  # staff stopped codes for this code's booking
 
     @property
     def needs_attention(self) -> bool:
@@ -94,6 +96,12 @@ class UnitRow:
     failed_codes: int
     mobile_key_sent_to: str | None = None
     open_alerts: int = 0  # unacknowledged alerts about this unit's codes or its lock
+    # Why Mangodesk sends this unit's lock no codes (e.g. "no gateway"); None when it does.
+    codes_not_automatic_reason: str | None = None
+    # Other units linked to the same lock: their guests' codes open this door too.
+    shared_with: tuple[str, ...] = ()
+    # The next guest's own arrival estimate from the PMS: shown, never the code's start.
+    next_guest_expected_at: time | None = None
 
 
 @dataclass(frozen=True)

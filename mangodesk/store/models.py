@@ -132,6 +132,12 @@ class Booking(Base):
     channel: Mapped[str | None] = mapped_column(String(64))
     pms_modified_at: Mapped[datetime | None]
     synced_at: Mapped[datetime | None]
+    # Staff revoked the guest's code and chose "stop codes": automation issues none until lifted.
+    codes_stopped: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Early check-in / late check-out set by staff (local wall times); kept across PMS syncs
+    # and applied to whatever dates the PMS sends next. None: the property's times.
+    checkin_override: Mapped[time | None] = mapped_column(Time)
+    checkout_override: Mapped[time | None] = mapped_column(Time)
 
     units: Mapped[list[BookingUnit]] = relationship(
         back_populates="booking", cascade="all, delete-orphan"
@@ -178,6 +184,8 @@ class Lock(Base):
     attributes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     manageable: Mapped[bool] = mapped_column(Boolean, default=True)
     unmanageable_reason: Mapped[str | None] = mapped_column(Text)
+    # Linkable, but Mangodesk never sends it codes (TTLock without a gateway): shown on the unit.
+    codes_not_automatic_reason: Mapped[str | None] = mapped_column(Text)
     serial_key: Mapped[str | None] = mapped_column(String(200))
     present: Mapped[bool] = mapped_column(Boolean, default=True)  # still in the vendor's list
     refreshed_at: Mapped[datetime | None]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 from PySide6.QtWidgets import QApplication
 
 from mangodesk.app import Context, build_context
+from mangodesk.demo import DemoPowers
 from mangodesk.paths import Paths
 from mangodesk.settings import Settings
 from mangodesk.ui.engine_control import EngineControl, start_engine
@@ -41,12 +42,14 @@ class Desk:
     """
 
     def __init__(self, context: Context, *, engine: EngineControl | None = None,
-                 use_tray: bool | None = None) -> None:
+                 use_tray: bool | None = None, demo: DemoPowers | None = None) -> None:
         self.context = context
         self.runner = TaskRunner()
         self.relay = EventRelay(context.events)
         self.engine = engine or EngineControl(None)
         self.window = MainWindow(context, self.runner, self.relay, self.engine)
+        if demo is not None:
+            self.window.add_demo_menu(demo)
         self.tray: Tray | None = None
         if use_tray if use_tray is not None else tray_available():
             self.tray = Tray()
@@ -95,17 +98,20 @@ def run_gui(paths: Paths, settings: Settings, *, demo: bool = False) -> int:
     app = make_qapplication()
     app.setQuitOnLastWindowClosed(False)  # the tray keeps running; quit is explicit
     cleanup: list[Callable[[], None]] = []
+    powers: DemoPowers | None = None
     if demo:
         from mangodesk.demo import start_demo
 
-        context = start_demo(paths, settings).context
+        running_demo = start_demo(paths, settings)
+        context = running_demo.context
+        powers = DemoPowers(running_demo)
     else:
         context = build_context(paths, settings)
     cleanup.append(context.close)
     try:
         engine = start_engine(context)
         cleanup.append(engine.close)
-        desk = Desk(context, engine=engine)
+        desk = Desk(context, engine=engine, demo=powers)
         cleanup.insert(0, desk.close)
         desk.start()
         return int(app.exec())

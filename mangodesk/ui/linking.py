@@ -23,7 +23,7 @@ from PySide6.QtWidgets import (
 
 from mangodesk.app import Context
 from mangodesk.domain.types import ConnectionStatus, VendorKind
-from mangodesk.services.links import LinkDecisionNeeded
+from mangodesk.services.links import LinkDecisionNeeded, SharedLockNeedsConfirmation
 from mangodesk.services.views import ConnectionView, LockView, UnitRow
 from mangodesk.ui.forms import ERROR_COLOUR, FieldForm, ask, plain_message
 from mangodesk.ui.tasks import TaskRunner
@@ -55,6 +55,30 @@ def ask_revoke_or_keep(parent: QWidget, unit_name: str, live_codes: int, manual:
                name="revoke_or_keep")
 
 
+def ask_share_lock(parent: QWidget, question: SharedLockNeedsConfirmation,
+                   on_share: Callable[[], None]) -> QMessageBox:
+    """The lock already opens another unit: link it as a shared door only when staff say so
+    (Cancel is the default)."""
+    def answered(value: object) -> None:
+        if value == "share":
+            on_share()
+
+    box = ask(parent, "Shared door", question.message,
+              [("Link as a shared door", "share"), ("Cancel", None)], answered,
+              informative="Every guest of each of these units gets a code that opens this "
+                          "door. Choose Cancel to pick another lock.",
+              icon=QMessageBox.Icon.Warning, name="confirm_shared_lock")
+    make_cancel_default(box)
+    return box
+
+
+def make_cancel_default(box: QMessageBox) -> None:
+    """Enter answers Cancel: a careless keypress must not take the risky choice."""
+    cancel = box.escapeButton()
+    if isinstance(cancel, QPushButton):
+        box.setDefaultButton(cancel)
+
+
 class LinkDialog(QDialog):
     linked = Signal(int)  # lock id
 
@@ -67,6 +91,7 @@ class LinkDialog(QDialog):
         self.setMinimumWidth(480)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self._busy = False
+        self._decisions: tuple[bool | None, bool] = (None, False)  # revoke codes, shared
 
         layout = QVBoxLayout(self)
         current = (f"Now linked to {unit.lock_name}. Linking another lock replaces it."
@@ -173,6 +198,8 @@ class LinkDialog(QDialog):
                 label += f"  (linked to {', '.join(others)})"
             if not lock.manageable:
                 label += f"  — {lock.unmanageable_reason or 'cannot be managed'}"
+            elif lock.codes_not_automatic_reason:
+                label += f"  — codes not automatic: {lock.codes_not_automatic_reason}"
             item = QStandardItem(label)
             item.setData(lock.id, LOCK_ROLE)
             item.setEnabled(lock.manageable)
@@ -203,9 +230,10 @@ class LinkDialog(QDialog):
 
     # ------------------------------------------------------------------ linking
 
-    def submit(self, revoke_codes: bool | None = None) -> None:
+    def submit(self, revoke_codes: bool | None = None, shared: bool = False) -> None:
         if self._busy:
             return
+        self._decisions = (revoke_codes, shared)
         self.form.clear_errors()
         self.form_error.hide()
         links = self.context.services.links
@@ -217,7 +245,8 @@ class LinkDialog(QDialog):
                 return
 
             def work() -> int:
-                return links.link(unit_id, manual_lock_name=name, revoke_codes=revoke_codes)
+                return links.link(unit_id, manual_lock_name=name, revoke_codes=revoke_codes,
+                                  shared=shared)
         else:
             item = self.lock_model.item(self.lock_box.currentIndex()) \
                 if self.lock_box.currentIndex() >= 0 else None
@@ -227,7 +256,8 @@ class LinkDialog(QDialog):
             lock_id = int(item.data(LOCK_ROLE))
 
             def work() -> int:
-                return links.link(unit_id, lock_id=lock_id, revoke_codes=revoke_codes)
+                return links.link(unit_id, lock_id=lock_id, revoke_codes=revoke_codes,
+                                  shared=shared)
 
         self._set_busy(True)
         self.runner.run(work, self._linked, self.show_error, owner=self,
@@ -240,10 +270,14 @@ class LinkDialog(QDialog):
 
     def show_error(self, error: Exception) -> None:
         self._set_busy(False)
+        revoke_codes, shared = self._decisions
+        if isinstance(error, SharedLockNeedsConfirmation):
+            ask_share_lock(self, error, lambda: self.submit(revoke_codes, shared=True))
+            return
         if isinstance(error, LinkDecisionNeeded):
             def decided(revoke: bool | None) -> None:
                 if revoke is not None:
-                    self.submit(revoke_codes=revoke)
+                    self.submit(revoke_codes=revoke, shared=shared)
 
             ask_revoke_or_keep(self, self.unit.name, error.live_codes,
                                self.unit.provider == VendorKind.MANUAL, decided)

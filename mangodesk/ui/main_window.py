@@ -29,12 +29,14 @@ from PySide6.QtWidgets import (
 )
 
 from mangodesk.app import Context
+from mangodesk.demo import DemoPowers
 from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.types import AlertSeverity
 from mangodesk.services.views import AlertView, UnitRow
 from mangodesk.ui import text
 from mangodesk.ui.comms import CommunicationsDialog
 from mangodesk.ui.connections_dialog import ConnectionsDialog
+from mangodesk.ui.demo_menu import DemoMenu
 from mangodesk.ui.engine_control import EngineControl
 from mangodesk.ui.events import EventRelay
 from mangodesk.ui.forms import plain_message, tell
@@ -566,6 +568,15 @@ class MainWindow(QMainWindow):
 
     def show_error(self, error: Exception) -> None:
         tell(self, "Mangodesk", plain_message(error), name="error")
+
+    def add_demo_menu(self, powers: DemoPowers) -> DemoMenu:
+        """The Demo menu: only built for ``--demo``."""
+        def done(message: str) -> None:
+            self.statusBar().showMessage(message, 15000)
+            self.refresh_all()
+
+        self.demo_menu = DemoMenu(self, self.runner, powers, done, self.show_error)
+        return self.demo_menu
 
     # ------------------------------------------------------------------ alerts
 

@@ -44,6 +44,7 @@ from mangodesk.services.passcodes import PasscodeInput
 from mangodesk.services.views import CodeView, UnitRow
 from mangodesk.ui import text
 from mangodesk.ui.forms import ERROR_COLOUR, FieldForm, ask, plain_message, tell
+from mangodesk.ui.linking import make_cancel_default
 from mangodesk.ui.tasks import TaskRunner
 from mangodesk.vendors.base import Capabilities, LockDetails
 
@@ -191,6 +192,10 @@ class PasscodesDialog(QDialog):
         self.edit_button = self._button("Edit", "Ctrl+E", self.edit_selected, buttons)
         self.revoke_button = self._button("Revoke", "Del", self.revoke_selected, buttons)
         self.retry_button = self._button("Retry now", "Ctrl+R", self.retry_selected, buttons)
+        self.resume_button = self._button("Resume codes", "Ctrl+Shift+R", self.resume_selected,
+                                          buttons)
+        self.resume_button.setToolTip("Issue codes again for the selected code's booking "
+                                      "(staff stopped them when revoking)")
         buttons.addStretch(1)
         self.details_button = self._button("Details", "Ctrl+I", self.show_details, buttons)
         close = QPushButton("Close", self)
@@ -259,6 +264,9 @@ class PasscodesDialog(QDialog):
         self.edit_button.setEnabled(not ended)
         self.revoke_button.setEnabled(not ended)
         self.retry_button.setEnabled(code is not None and code.state == CodeState.FAILED)
+        stopped = code is not None and code.booking_codes_stopped
+        self.resume_button.setVisible(stopped)
+        self.resume_button.setEnabled(stopped)
 
     def _failed(self, error: Exception) -> None:
         self.error_line.setText(plain_message(error))
@@ -272,6 +280,16 @@ class PasscodesDialog(QDialog):
     # ------------------------------------------------------------------ actions
 
     def new_passcode(self) -> None:
+        reason = (None if self.unit.lock_manageable else "the provider does not allow it")
+        if self.unit.codes_not_automatic_reason:
+            reason = f"codes are not automatic ({self.unit.codes_not_automatic_reason})"
+        if reason is not None:
+            tell(self, "New passcode",
+                 f"Mangodesk cannot set codes on {self.unit.lock_name}: {reason}.",
+                 informative="Set the code on the lock with the vendor's app, or give the "
+                             "guest a key another way.",
+                 icon=QMessageBox.Icon.Warning, name="cannot_take_codes")
+            return
         self._open_editor(None)
 
     def edit_selected(self) -> None:
@@ -304,6 +322,9 @@ class PasscodesDialog(QDialog):
         else:
             what = f"The code {shown} is removed from the lock; nobody can use it any more."
         guest = f" for {code.guest_name}" if code.guest_name else ""
+        if code.origin == CodeOrigin.BOOKING and code.booking_id is not None:
+            self._ask_booking_revoke(code, what)
+            return
 
         def answered(value: object) -> None:
             if value == "revoke":
@@ -313,6 +334,41 @@ class PasscodesDialog(QDialog):
         ask(self, "Revoke passcode", f"Revoke the passcode{guest}?",
             [("Revoke", "revoke"), ("Cancel", None)], answered, informative=what,
             icon=QMessageBox.Icon.Warning, name="confirm_revoke")
+
+    def _ask_booking_revoke(self, code: CodeView, what: str) -> None:
+        """A booking's code: revoke and stop, or revoke and issue a new code at once.
+        Cancel is the default; automation never silently re-issues a revoked code."""
+        guest = code.guest_name or "the guest"
+        booking = f" (booking {code.booking_ref})" if code.booking_ref else ""
+        informative = (
+            f"{what}\n\n"
+            "Revoke and stop codes: Mangodesk issues no more codes for this booking until you "
+            "press Resume codes.\n\n"
+            f"Revoke and issue a new code: a new code is created at once; tell {guest} the "
+            "new code.")
+
+        def answered(value: object) -> None:
+            if value not in ("stop", "reissue"):
+                return
+            stop = value == "stop"
+            self.runner.run(
+                lambda: self.context.services.passcodes.revoke(code.id, stop_codes=stop),
+                self._done, self._failed, owner=self, label="Revoking…")
+
+        box = ask(self, "Revoke guest code", f"Revoke the code of {guest}{booking}?",
+                  [("Revoke and stop codes for this booking", "stop"),
+                   ("Revoke and issue a new code", "reissue"), ("Cancel", None)],
+                  answered, informative=informative, icon=QMessageBox.Icon.Warning,
+                  name="confirm_revoke")
+        make_cancel_default(box)
+
+    def resume_selected(self) -> None:
+        code = self.selected_code()
+        if code is None or not code.booking_codes_stopped or code.booking_id is None:
+            return
+        booking_id = code.booking_id
+        self.runner.run(lambda: self.context.services.passcodes.resume_codes(booking_id),
+                        self._done, self._failed, owner=self, label="Resuming codes…")
 
     def retry_selected(self) -> None:
         code = self.selected_code()
@@ -444,9 +500,13 @@ class PasscodeEditor(QDialog):
 
     def _intro(self) -> str:
         if self.code is not None:
-            return f"{self.unit.name} · {self.unit.lock_name}"
-        return ("For a maintenance visit, an owner stay or friends: a code outside the "
-                f"booking flow on {self.unit.lock_name}.")
+            intro = f"{self.unit.name} · {self.unit.lock_name}"
+        else:
+            intro = ("For a maintenance visit, an owner stay or friends: a code outside the "
+                     f"booking flow on {self.unit.lock_name}.")
+        if self.caps.automated and self.unit.provider != VendorKind.MANUAL:
+            intro += "\n" + retry_rule(self.context)
+        return intro
 
     def _vendor_chooses(self) -> bool:
         return self.caps.pin_rules is None or self.caps.vendor_generates_pin
@@ -604,6 +664,15 @@ class PasscodeEditor(QDialog):
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy
         self.save_button.setEnabled(not busy)
+
+
+def retry_rule(context: Context) -> str:
+    """What happens when the lock or its gateway cannot be reached, in the desk's settings."""
+    settings = context.settings
+    minutes = settings.retry_interval_minutes
+    every = f"{minutes:g} minute" + ("" if minutes == 1 else "s")
+    return (f"If the lock or its gateway is offline, Mangodesk tries again every {every}, up "
+            f"to {settings.max_attempts} times, and then alerts you.")
 
 
 def tell_not_linked(parent: QWidget, unit: UnitRow) -> None:

@@ -71,7 +71,7 @@ def cell_text(row: UnitRow, column: int, today: date, zone: ZoneInfo) -> str:
     if column == Column.KIND:
         return text.KIND_TEXT.get(row.kind, str(row.kind))
     if column == Column.LOCK:
-        return row.lock_name or "—"
+        return lock_text(row)
     if column == Column.PROVIDER:
         return text.PROVIDER_TEXT.get(row.provider, str(row.provider)) if row.provider else ""
     if column == Column.CODE:
@@ -84,6 +84,18 @@ def cell_text(row: UnitRow, column: int, today: date, zone: ZoneInfo) -> str:
     if column == Column.STATE:
         return text.unit_status(row.status, row.failed_codes).text
     return ""
+
+def lock_text(row: UnitRow) -> str:
+    """The lock, marked when other units share it or when it gets no automatic codes."""
+    if row.lock_name is None:
+        return "—"
+    shown = row.lock_name
+    if row.shared_with:
+        shown += f"  ⇄ shared with {', '.join(row.shared_with)}"
+    if row.codes_not_automatic_reason:
+        shown += f"  · codes not automatic: {row.codes_not_automatic_reason}"
+    return shown
+
 
 def _code_text(row: UnitRow, zone: ZoneInfo) -> str:
     if row.code_valid_from is None or row.code_valid_to is None:
@@ -202,18 +214,29 @@ class UnitTableModel(QAbstractTableModel):
             if role == Qt.ItemDataRole.BackgroundRole:
                 return QBrush(QColor(look.background))
         if role == Qt.ItemDataRole.ForegroundRole and column == Column.LOCK \
-                and row.lock_id is not None and not row.lock_manageable:
+                and row.lock_id is not None and (not row.lock_manageable
+                                                 or row.codes_not_automatic_reason):
             return QBrush(QColor(text.UNIT_STATUS["failed"].colour))
         return None
 
     def _tooltip(self, row: UnitRow, column: int) -> str | None:
         if column == Column.LOCK and row.lock_id is not None and not row.lock_manageable:
             return "Mangodesk cannot send codes to this lock."
+        if column == Column.LOCK and row.codes_not_automatic_reason:
+            return (f"Codes not automatic: {row.codes_not_automatic_reason}. Set guests' codes "
+                    "on the lock with the vendor's app.")
+        if column == Column.LOCK and row.shared_with:
+            return (f"This door also opens for the guests of {', '.join(row.shared_with)}: "
+                    "each unit's guests get codes on it.")
         if column == Column.CODE and (row.code_guest or row.mobile_key_sent_to):
             sent = f"Mobile key sent to {row.mobile_key_sent_to}" \
                 if row.mobile_key_sent_to else ""
             guest = f"Guest: {row.code_guest}" if row.code_guest else ""
             return "\n".join(p for p in (guest, sent) if p)
+        if column == Column.ARRIVAL and row.next_guest_expected_at is not None:
+            return (f"The guest expects to arrive at {row.next_guest_expected_at:%H:%M} (from "
+                    "the PMS). The door code still starts at the check-in time; give an early "
+                    "check-in by editing the guest's code.")
         if column == Column.PROVIDER and row.connection_name:
             return row.connection_name
         if column == Column.STATE and row.status == "failed":
@@ -240,7 +263,8 @@ FILTER_LABELS: dict[UnitFilter, str] = {
 
 def needs_attention(row: UnitRow) -> bool:
     return (row.status == "failed" or row.open_alerts > 0
-            or (row.lock_id is not None and not row.lock_manageable))
+            or (row.lock_id is not None and not row.lock_manageable)
+            or row.codes_not_automatic_reason is not None)
 
 
 class UnitFilterProxy(QSortFilterProxyModel):

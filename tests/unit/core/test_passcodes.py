@@ -18,9 +18,10 @@ START = NOW + timedelta(days=1)
 END = NOW + timedelta(days=3)
 
 
-def linked(ctx: Context, name: str = "Room 101", lock: str = "Front Door") -> int:
+def linked(ctx: Context, name: str = "Room 101", lock: str = "Front Door",
+           shared: bool = False) -> int:
     uid = unit_id(ctx, name)
-    ctx.services.links.link(uid, manual_lock_name=lock)
+    ctx.services.links.link(uid, manual_lock_name=lock, shared=shared)
     return uid
 
 
@@ -72,7 +73,7 @@ def test_unknown_and_unlinked_units_are_refused(ctx: Context) -> None:
 
 def test_same_code_for_overlapping_dates_on_one_lock_is_refused(ctx: Context) -> None:
     first = linked(ctx, "Room 101", "Front Door")
-    second = linked(ctx, "Room 102", "Front Door")  # one lock shared by two units
+    second = linked(ctx, "Room 102", "Front Door", shared=True)  # one lock, two units
     ctx.services.passcodes.create(first, PasscodeInput(START, END, code="8675"))
     with pytest.raises(ValidationError, match="already"):
         ctx.services.passcodes.create(second, PasscodeInput(START, END, code="8675"))

@@ -213,12 +213,13 @@ def test_early_check_out_by_status_ends_the_code_now() -> None:
     now = CHECK_IN + timedelta(hours=20, seconds=30)
     actions = run(now, [booking(status=BookingStatus.CHECKED_OUT)], [code()])
     assert actions == [UpdateWindow(50, CHECK_IN, ceil_to(now, timedelta(minutes=1)),
-                                    "The guest checked out early.")]
+                                    "The guest checked out early.", ends_stay=True)]
 
 
-def test_shortened_stay_already_over_expires_locally() -> None:
+def test_shortened_stay_already_over_expires_locally_when_the_vendor_never_got_it() -> None:
     now = CHECK_IN + timedelta(days=1, hours=2)
-    actions = run(now, [booking(departure=date(2026, 6, 11))], [code()])
+    actions = run(now, [booking(departure=date(2026, 6, 11))],
+                  [code(state=CodeState.FAILED, on_vendor=False)])
     assert [type(a) for a in actions] == [ExpireCode]
 
 
