@@ -326,5 +326,12 @@ def cmd_audit(args: argparse.Namespace, make_context: Any) -> int:
     if args.csv:
         sys.stdout.write(service.export_csv(rows))
         return 0
-    text = "\n".join(f"{e.at:%Y-%m-%d %H:%M}  {e.actor:<12} {e.summary}" for e in rows)
-    return _out(args, rows, text or "No activity yet.")
+    zone = service.zone()
+
+    def line(event: Any) -> str:
+        what = getattr(event, "sentence", "") or event.summary
+        return f"{event.at.astimezone(zone):%Y-%m-%d %H:%M}  {event.actor:<12} {what}"
+
+    text = "\n".join(line(e) for e in rows)
+    heading = f"Times in {zone.key} (hotel time).\n"
+    return _out(args, rows, heading + text if text else "No activity yet.")

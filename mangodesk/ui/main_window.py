@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from mangodesk.app import Context
 from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.types import AlertSeverity
+from mangodesk.services.activity import AlertLine
 from mangodesk.services.views import AlertView, UnitRow
 from mangodesk.ui import text
 from mangodesk.ui.comms import CommunicationsDialog
@@ -123,6 +124,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self._units_page(), "Units")
         self.alerts_panel = AlertsPanel(context, runner, self.tabs)
         self.alerts_panel.count_changed.connect(self._alert_count_changed)
+        self.alerts_panel.open_unit.connect(self.open_unit_passcodes)
+        self.alerts_panel.open_connection.connect(lambda _: self.show_connections())
         self.tabs.addTab(self.alerts_panel, "Alerts")
         self.activity_panel = ActivityPanel(context, runner, self.tabs)
         self.tabs.addTab(self.activity_panel, "Activity")
@@ -486,6 +489,15 @@ class MainWindow(QMainWindow):
         else:
             self.show_passcodes()
 
+    def open_unit_passcodes(self, unit_id: int) -> PasscodesDialog | None:
+        """From an alert: show that unit in the grid and open its Passcodes."""
+        self.set_filter(UnitFilter.ALL)
+        self.search.clear()
+        if not self.select_unit(unit_id):
+            self.statusBar().showMessage("That unit is no longer in the list.", 5000)
+            return None
+        return self.show_passcodes()
+
     def show_passcodes(self) -> PasscodesDialog | None:
         unit = self._unit_or_tell(linked=True)
         if unit is None:
@@ -601,12 +613,13 @@ class MainWindow(QMainWindow):
                 count = len(alerts)
                 self.presenter.present(
                     ALERT_TITLES.get(worst.severity, "Mangodesk"),
-                    f"{count} open alert{'s' if count != 1 else ''}. Latest: {worst.message}",
-                    worst.severity)
+                    f"{count} open alert{'s' if count != 1 else ''}. Latest: "
+                    f"{alert_headline(worst)}", worst.severity)
             return
         for alert in sorted((a for a in alerts if a.id not in self._seen_alerts),
                             key=lambda a: a.id):
-            body = f"{alert.message} {alert.fix}" if alert.fix else alert.message
+            headline = alert_headline(alert)
+            body = f"{headline} {alert.fix}" if alert.fix else headline
             self.presenter.present(ALERT_TITLES.get(alert.severity, "Mangodesk"), body,
                                    alert.severity)
         self._seen_alerts = ids | self._seen_alerts
@@ -694,6 +707,11 @@ class MainWindow(QMainWindow):
             return
         event.accept()
         self.quit_requested.emit()
+
+
+def alert_headline(alert: AlertView) -> str:
+    """Unit and provider first ("Double room 104 · TTLock lock Room 101 — …")."""
+    return alert.headline if isinstance(alert, AlertLine) else alert.message
 
 
 _SEVERITY_RANK = {AlertSeverity.INFO: 0, AlertSeverity.WARNING: 1, AlertSeverity.ERROR: 2,

@@ -532,7 +532,7 @@ def test_activity_log_filters_and_exports_csv(qtbot: Any, desk: Desk, tmp_path: 
     panel.export_to(str(target))
     idle(qtbot, desk.runner)
     rows = list(csv.reader(target.read_text(encoding="utf-8").splitlines()))
-    assert rows[0][0] == "when (UTC)" and len(rows) == 2
+    assert rows[0][0] == "when (Europe/Oslo)" and len(rows) == 2
     assert "Room 102" in rows[1][5]
     panel.who.setCurrentIndex(2)  # automation only
     idle(qtbot, desk.runner)
