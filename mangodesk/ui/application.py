@@ -12,6 +12,7 @@ from PySide6.QtWidgets import QApplication
 from mangodesk.app import Context, build_context
 from mangodesk.paths import Paths
 from mangodesk.settings import Settings
+from mangodesk.sim.base import DemoVendor
 from mangodesk.ui.engine_control import EngineControl, start_engine
 from mangodesk.ui.events import EventRelay
 from mangodesk.ui.main_window import MainWindow
@@ -95,10 +96,12 @@ def run_gui(paths: Paths, settings: Settings, *, demo: bool = False) -> int:
     app = make_qapplication()
     app.setQuitOnLastWindowClosed(False)  # the tray keeps running; quit is explicit
     cleanup: list[Callable[[], None]] = []
+    demo_vendors: list[DemoVendor] | None = None
     if demo:
         from mangodesk.demo import start_demo
 
-        context = start_demo(paths, settings).context
+        running = start_demo(paths, settings)
+        context, demo_vendors = running.context, running.vendors
     else:
         context = build_context(paths, settings)
     cleanup.append(context.close)
@@ -106,6 +109,8 @@ def run_gui(paths: Paths, settings: Settings, *, demo: bool = False) -> int:
         engine = start_engine(context)
         cleanup.append(engine.close)
         desk = Desk(context, engine=engine)
+        if demo_vendors is not None:
+            desk.window.set_demo(demo_vendors)
         cleanup.insert(0, desk.close)
         desk.start()
         return int(app.exec())

@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
 from mangodesk.app import Context
 from mangodesk.domain.types import ConnectionStatus, VendorKind
 from mangodesk.services.views import ConnectionView, LockView
+from mangodesk.sim.base import DemoVendor
 from mangodesk.ui.forms import ERROR_COLOUR, ask, plain_message
 from mangodesk.ui.panels import ITEM_ROLE, ListModel
 from mangodesk.ui.tasks import TaskRunner
@@ -56,10 +57,12 @@ class ConnectionsDialog(QDialog):
     changed = Signal()
 
     def __init__(self, context: Context, runner: TaskRunner,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None,
+                 demo: dict[VendorKind, DemoVendor] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("connections")
         self.context, self.runner = context, runner
+        self.demo = demo  # in the demo, its wizards reach the simulators only
         self.setWindowTitle("Smart Locks")
         self.setMinimumSize(680, 360)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -149,7 +152,8 @@ class ConnectionsDialog(QDialog):
         self.changed.emit()
 
     def get_started(self) -> None:
-        dialog = ConnectWizardDialog(self.context, self.runner, parent=self)
+        dialog = ConnectWizardDialog(self.context, self.runner, parent=self,
+                                     demo=self.demo)
         dialog.connected.connect(self._changed)
         dialog.open()
 
@@ -157,7 +161,8 @@ class ConnectionsDialog(QDialog):
         conn = self.selected()
         if conn is None:
             return
-        dialog = ConnectWizardDialog(self.context, self.runner, existing=conn, parent=self)
+        dialog = ConnectWizardDialog(self.context, self.runner, existing=conn, parent=self,
+                                     demo=self.demo)
         dialog.connected.connect(self._changed)
         dialog.open()
 

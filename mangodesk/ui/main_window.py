@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QTableView,
@@ -30,15 +31,16 @@ from PySide6.QtWidgets import (
 
 from mangodesk.app import Context
 from mangodesk.domain.events import Event, EventKind
-from mangodesk.domain.types import AlertSeverity
+from mangodesk.domain.types import AlertSeverity, VendorKind
 from mangodesk.services.activity import AlertLine
 from mangodesk.services.views import AlertView, UnitRow
+from mangodesk.sim.base import DemoVendor
 from mangodesk.ui import text
 from mangodesk.ui.comms import CommunicationsDialog
 from mangodesk.ui.connections_dialog import ConnectionsDialog
 from mangodesk.ui.engine_control import EngineControl
 from mangodesk.ui.events import EventRelay
-from mangodesk.ui.forms import plain_message, tell
+from mangodesk.ui.forms import ask, plain_message, tell
 from mangodesk.ui.linking import LinkDialog, unlink
 from mangodesk.ui.notify import AlertPresenter, MessageBar
 from mangodesk.ui.panels import ActivityPanel, AlertsPanel
@@ -70,6 +72,10 @@ FILTER_SHORTCUTS = {
     UnitFilter.ARRIVING_TOMORROW: "Ctrl+5",
 }
 
+QUIT_WARNING = ("Door codes stop being issued while Mangodesk is closed: new guests get no code "
+                "and ended stays keep theirs. The always-on service (`mangodesk run`) keeps "
+                "them going if it is installed on an always-on computer.")
+
 ALERT_TITLES = {
     AlertSeverity.INFO: "Mangodesk",
     AlertSeverity.WARNING: "Mangodesk needs attention",
@@ -96,9 +102,11 @@ class MainWindow(QMainWindow):
         self._reload_again = False
         self._seen_alerts: set[int] | None = None  # None until the first load
         self._quitting = False
+        self._quit_box: QMessageBox | None = None
         self._told_about_tray = False
         self.tray_visible: Callable[[], bool] = lambda: False
         self.presenter: AlertPresenter = self  # replaced by the application (tray first)
+        self.demo: dict[VendorKind, DemoVendor] | None = None  # set in --demo (set_demo)
         self.setWindowTitle("Mangodesk")
         self.resize(1200, 740)
 
@@ -113,8 +121,10 @@ class MainWindow(QMainWindow):
         self.message_bar = MessageBar(central)
         self.message_bar.show_alerts.connect(self.show_alerts)
         self.setup_banner = self._setup_banner(central)
+        self.paused_banner = self._paused_banner(central)
         bars = QVBoxLayout()
         bars.setContentsMargins(10, 8, 10, 0)
+        bars.addWidget(self.paused_banner)
         bars.addWidget(self.message_bar)
         bars.addWidget(self.setup_banner)
         outer.addLayout(bars)
@@ -167,6 +177,26 @@ class MainWindow(QMainWindow):
         button = QPushButton("Get Started", banner)
         button.setObjectName("banner_get_started")
         button.clicked.connect(self.get_started)
+        row.addWidget(button)
+        banner.hide()
+        return banner
+
+    def _paused_banner(self, parent: QWidget) -> QFrame:
+        """While automation is paused a coloured bar stays on top: nothing goes to the locks."""
+        banner = QFrame(parent)
+        banner.setObjectName("paused_banner")
+        banner.setStyleSheet("#paused_banner { background: #8a5a00; border-radius: 4px; }"
+                             " #paused_banner QLabel { color: white; font-weight: bold; }")
+        row = QHBoxLayout(banner)
+        row.setContentsMargins(10, 6, 6, 6)
+        label = QLabel("Automation is paused: no door codes are created, changed or removed "
+                       "until you resume.", banner)
+        label.setObjectName("paused_text")
+        label.setWordWrap(True)
+        row.addWidget(label, 1)
+        button = QPushButton("Resume", banner)
+        button.setObjectName("resume")
+        button.clicked.connect(lambda: self.set_paused(False))
         row.addWidget(button)
         banner.hide()
         return banner
@@ -555,14 +585,19 @@ class MainWindow(QMainWindow):
         self.runner.run(lambda: self.context.services.passcodes.lock_details(unit.id), shown,
                         failed, owner=self, label=f"Asking for the details of {unit.lock_name}…")
 
+    def set_demo(self, vendors: list[DemoVendor]) -> None:
+        """The demo: say so in the title, and point every wizard at the simulators."""
+        self.demo = {vendor.kind: vendor for vendor in vendors}
+        self.setWindowTitle("Mangodesk — Demo — simulated")
+
     def get_started(self) -> ConnectWizardDialog:
-        dialog = ConnectWizardDialog(self.context, self.runner, parent=self)
+        dialog = ConnectWizardDialog(self.context, self.runner, parent=self, demo=self.demo)
         dialog.connected.connect(lambda _: self._refresh_timer.start())
         dialog.open()
         return dialog
 
     def show_connections(self) -> ConnectionsDialog:
-        dialog = ConnectionsDialog(self.context, self.runner, self)
+        dialog = ConnectionsDialog(self.context, self.runner, self, demo=self.demo)
         dialog.changed.connect(self._refresh_timer.start)
         dialog.open()
         return dialog
@@ -649,6 +684,7 @@ class MainWindow(QMainWindow):
         self.engine_label.setText(self.engine.describe())
         self.engine_label.setToolTip(self.engine.problem or "")
         self.pause_action.setChecked(self.engine.paused)
+        self.paused_banner.setVisible(self.engine.paused)
         status = self._status
         if status is None:
             return
@@ -688,9 +724,30 @@ class MainWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
-    def quit(self) -> None:
-        self._quitting = True
-        self.quit_requested.emit()
+    def quit(self) -> QMessageBox | None:
+        """Ask first: closing Mangodesk stops the codes this desk issues. Cancel is the
+        default, so Enter never quits by accident."""
+        if self._quitting:
+            self.quit_requested.emit()
+            return None
+        if self._quit_box is not None and self._quit_box.isVisible():
+            return self._quit_box
+        self.show_window()
+
+        def answered(value: object) -> None:
+            self._quit_box = None
+            if value:
+                self._quitting = True
+                self.quit_requested.emit()
+
+        box = ask(self, "Quit Mangodesk?", "Quit Mangodesk?",
+                  [("Quit", True), ("Keep running", None)], answered,
+                  informative=QUIT_WARNING, icon=QMessageBox.Icon.Warning, name="quit_question")
+        keep = next(b for b in box.buttons() if b.text() == "Keep running")
+        if isinstance(keep, QPushButton):
+            box.setDefaultButton(keep)
+        self._quit_box = box
+        return box
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing keeps Mangodesk running in the tray (codes are issued at night too),
@@ -704,6 +761,10 @@ class MainWindow(QMainWindow):
                     "Mangodesk is still running",
                     "Door codes keep being issued. Open the window again from the tray icon; "
                     "quit from its menu.", AlertSeverity.INFO)
+            return
+        if not self._quitting:
+            event.ignore()  # the question decides; closing must not stop codes silently
+            self.quit()
             return
         event.accept()
         self.quit_requested.emit()

@@ -67,7 +67,7 @@ class ListModel(QAbstractTableModel):
     """A read-only table of frozen views; subclasses say how each cell reads."""
 
     headers: tuple[str, ...] = ()
-    zoned_column: int | None = 0  # whose header names the zone its times are in
+    zoned_column: int | None = None  # whose header names the zone its times are in
 
     def __init__(self, zone: ZoneInfo | None = None) -> None:
         super().__init__()
@@ -123,6 +123,7 @@ def audit_sentence(item: AuditView) -> str:
 
 class AlertModel(ListModel):
     headers = ("Raised", "Severity", "Unit · Lock", "What happened", "What to do")
+    zoned_column = 0
 
     def cell(self, item: AlertView, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
@@ -141,6 +142,7 @@ class AlertModel(ListModel):
 
 class AuditModel(ListModel):
     headers = ("When", "Who", "What")
+    zoned_column = 0
 
     def cell(self, item: AuditView, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
