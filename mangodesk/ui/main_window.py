@@ -36,6 +36,7 @@ from mangodesk.services.activity import AlertLine
 from mangodesk.services.views import AlertView, UnitRow
 from mangodesk.sim.base import DemoVendor
 from mangodesk.ui import text
+from mangodesk.ui.about import AboutDialog
 from mangodesk.ui.comms import CommunicationsDialog
 from mangodesk.ui.connections_dialog import ConnectionsDialog
 from mangodesk.ui.engine_control import EngineControl
@@ -368,6 +369,10 @@ class MainWindow(QMainWindow):
         self.pause_action.setEnabled(self.engine.available)
         automation.addAction(self.pause_action)
 
+        help_menu = menus.addMenu("&Help")
+        self.about_action = self._action("About Mangodesk…", "F1", self.show_about, "about")
+        help_menu.addAction(self.about_action)
+
         toolbar = QToolBar("Actions", self)
         toolbar.setObjectName("toolbar")
         toolbar.setMovable(False)
@@ -604,6 +609,11 @@ class MainWindow(QMainWindow):
 
     def show_communications(self) -> CommunicationsDialog:
         dialog = CommunicationsDialog(self.context, self.runner, self)
+        dialog.open()
+        return dialog
+
+    def show_about(self) -> AboutDialog:
+        dialog = AboutDialog(self.context.paths, self, demo=self.demo is not None)
         dialog.open()
         return dialog
 

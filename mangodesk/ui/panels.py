@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QStandardPaths,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -44,6 +52,13 @@ SEVERITY_TEXT = {
 def _when(instant: datetime, zone: ZoneInfo) -> str:
     moment = instant.astimezone(zone)
     return f"{moment.day} {moment:%b %H:%M}"
+
+
+def documents_folder() -> str:
+    """The user's Documents folder (home when the desktop has none): where staff look for a
+    file they just saved."""
+    found = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return found if found and Path(found).is_dir() else str(Path.home())
 
 
 def _table(parent: QWidget) -> QTableView:
@@ -307,7 +322,9 @@ class ActivityPanel(QWidget):
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setNameFilter("CSV files (*.csv)")
         dialog.setDefaultSuffix("csv")
-        dialog.selectFile("mangodesk-activity.csv")
+        documents = documents_folder()
+        dialog.setDirectory(documents)
+        dialog.selectFile(str(Path(documents) / "mangodesk-activity.csv"))
         dialog.fileSelected.connect(self.export_to)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.file_dialog = dialog
@@ -319,8 +336,6 @@ class ActivityPanel(QWidget):
         audit = self.context.services.audit
 
         def write() -> int:
-            from pathlib import Path
-
             Path(path).write_text(audit.export_csv(events), encoding="utf-8", newline="")
             return len(events)
 
