@@ -608,7 +608,10 @@ class MainWindow(QMainWindow):
         return dialog
 
     def show_communications(self) -> CommunicationsDialog:
-        dialog = CommunicationsDialog(self.context, self.runner, self)
+        unit = self.current_unit()
+        dialog = CommunicationsDialog(self.context, self.runner, self,
+                                      unit_name=unit.name if unit is not None else None,
+                                      today=self.context.clock.now().astimezone(self.zone).date())
         dialog.open()
         return dialog
 

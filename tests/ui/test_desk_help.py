@@ -65,3 +65,38 @@ def test_csv_export_starts_in_the_documents_folder(qtbot: Any, desk: Desk, tmp_p
     assert Path(documents) == tmp_path / "Documents"
     assert Path(dialog.directory().absolutePath()) == tmp_path / "Documents"
     dialog.reject()
+
+
+def test_communications_opens_on_the_selected_units_booking_and_searches(
+        qtbot: Any, desk: Desk) -> None:
+    from PySide6.QtCore import Qt
+
+    from tests.ui.test_desk import select
+
+    select(desk, "Room 103")  # Sofia Rossi arrives tomorrow (B-1003)
+    dialog = desk.window.show_communications()
+    qtbot.waitUntil(lambda: dialog.booking_box.count() > 0)
+    assert dialog.booking_box.currentText().startswith("B-1003")
+    assert dialog.unit_note.text() == "Showing the next booking of Room 103."
+    select(desk, "Room 101")
+    dialog.close()
+    dialog = desk.window.show_communications()
+    qtbot.waitUntil(lambda: dialog.booking_box.count() > 0)
+    assert dialog.booking_box.currentText().startswith("B-1001")
+    assert "current booking of Room 101" in dialog.unit_note.text()
+    # The picker is searchable by guest, booking number and unit, anywhere in the text.
+    completer = dialog.booking_box.completer()
+    assert completer is not None
+    for typed, expected in (("sofia", "B-1003"), ("1005", "B-1005"), ("apartment sol", "B-1005")):
+        completer.setCompletionPrefix(typed)
+        found = [completer.completionModel().index(r, 0).data()
+                 for r in range(completer.completionCount())]
+        assert found and all(expected in f for f in found), (typed, found)
+    line = dialog.booking_box.lineEdit()
+    assert line is not None
+    line.setText("b-1005")  # typed (keyClicks would open the popup, which grabs the keyboard)
+    qtbot.keyClick(line, Qt.Key.Key_Return)
+    qtbot.waitUntil(lambda: dialog.booking_box.currentText().startswith("B-1005"))
+    qtbot.waitUntil(lambda: dialog.preview.toPlainText() == "")  # Sol has no lock here
+    assert dialog.booking_box.currentData() is not None
+    dialog.close()
