@@ -32,6 +32,7 @@ from PySide6.QtWidgets import (
 from mangodesk.app import Context
 from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.types import AlertSeverity, VendorKind
+from mangodesk.pms.sync import SyncResult
 from mangodesk.services.activity import AlertLine
 from mangodesk.services.views import AlertView, UnitRow
 from mangodesk.sim.base import DemoVendor
@@ -41,6 +42,15 @@ from mangodesk.ui.comms import CommunicationsDialog
 from mangodesk.ui.connections_dialog import ConnectionsDialog
 from mangodesk.ui.engine_control import EngineControl
 from mangodesk.ui.events import EventRelay
+from mangodesk.ui.first_run import (
+    Beds24Dialog,
+    Setup,
+    SetupBanner,
+    Stage,
+    read_setup,
+    run_sync_now,
+    sync_result_text,
+)
 from mangodesk.ui.forms import ask, plain_message, tell
 from mangodesk.ui.linking import LinkDialog, unlink
 from mangodesk.ui.notify import AlertPresenter, MessageBar
@@ -123,9 +133,12 @@ class MainWindow(QMainWindow):
         self.message_bar.show_alerts.connect(self.show_alerts)
         self.setup_banner = self._setup_banner(central)
         self.paused_banner = self._paused_banner(central)
+        self.first_run_banner = SetupBanner(central)
+        self.first_run_banner.act.connect(self._first_run_step)
         bars = QVBoxLayout()
         bars.setContentsMargins(10, 8, 10, 0)
         bars.addWidget(self.paused_banner)
+        bars.addWidget(self.first_run_banner)
         bars.addWidget(self.message_bar)
         bars.addWidget(self.setup_banner)
         outer.addLayout(bars)
@@ -369,6 +382,14 @@ class MainWindow(QMainWindow):
         self.pause_action.setEnabled(self.engine.available)
         automation.addAction(self.pause_action)
 
+        self.sync_now_action = self._action("Sync bookings now", "Ctrl+Shift+S",
+                                            self.sync_now, "sync_now")
+        self.connect_pms_action = self._action("Connect Beds24…", "Ctrl+Shift+B",
+                                               self.connect_pms, "connect_pms")
+        automation.addSeparator()
+        automation.addAction(self.sync_now_action)
+        automation.addAction(self.connect_pms_action)
+
         help_menu = menus.addMenu("&Help")
         self.about_action = self._action("About Mangodesk…", "F1", self.show_about, "about")
         help_menu.addAction(self.about_action)
@@ -380,7 +401,7 @@ class MainWindow(QMainWindow):
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         groups = [[self.get_started_action], [self.link_action, self.unlink_action],
                   [self.passcodes_action, self.new_passcode_action, self.details_action],
-                  [self.comms_action]]
+                  [self.comms_action], [self.sync_now_action]]
         for number, group in enumerate(groups):
             if number:
                 toolbar.addSeparator()
@@ -403,18 +424,19 @@ class MainWindow(QMainWindow):
         self._loading = True
         context = self.context
 
-        def load() -> tuple[GridRows, DeskStatus, bool]:
+        def load() -> tuple[GridRows, DeskStatus, bool, Setup]:
             prop = context.services.units.property()
             zone = ZoneInfo(prop.timezone if prop else "UTC")
             today = context.clock.now().astimezone(zone).date()
             grid = prepare_rows(context.services.units.list_units(), today=today, zone=zone)
-            return grid, read_status(context), context.services.connections.any_connected()
+            setup = read_setup(context)
+            return grid, read_status(context), setup.locks_connected, setup
 
         self.runner.run(load, self._loaded, self._load_failed, owner=self,
                         label="Loading units…")
 
-    def _loaded(self, result: tuple[GridRows, DeskStatus, bool]) -> None:
-        grid, status, connected = result
+    def _loaded(self, result: tuple[GridRows, DeskStatus, bool, Setup]) -> None:
+        grid, status, connected, setup = result
         rows = grid.rows
         first = self._seen_alerts is None and self.model.rowCount() == 0
         self.zone = grid.zone
@@ -425,7 +447,10 @@ class MainWindow(QMainWindow):
             self.select_unit(selected.id)
         elif first and self.proxy.rowCount():
             self.table.selectRow(0)
-        self.setup_banner.setVisible(not connected)
+        # One step at a time: Beds24 first on a new profile, then the lock provider.
+        self.first_run_banner.show_stage(setup.stage if setup.stage != Stage.LOCKS
+                                         else Stage.DONE)
+        self.setup_banner.setVisible(not connected and setup.stage != Stage.PMS)
         self._status = status
         self._update_status()
         self._update_count()
@@ -615,6 +640,43 @@ class MainWindow(QMainWindow):
         dialog.open()
         return dialog
 
+    def _first_run_step(self, stage: str) -> None:
+        if stage == Stage.PMS:
+            self.connect_pms()
+        elif stage == Stage.LOCKS:
+            self.get_started()
+        elif stage == Stage.LINK:
+            self.set_filter(UnitFilter.UNLINKED)
+            if self.proxy.rowCount():
+                self.table.selectRow(0)
+                self.link_unit()
+
+    def connect_pms(self) -> Beds24Dialog:
+        """Connect Beds24 from the window (first run, or a new invite code)."""
+        dialog = Beds24Dialog(self.context, self.runner, self)
+        dialog.connected.connect(lambda: self.engine.start_pms_sync(self.context))
+        dialog.synced.connect(self._synced)
+        dialog.next_step.connect(self.get_started)
+        dialog.open()
+        return dialog
+
+    def sync_now(self) -> None:
+        self.sync_now_action.setEnabled(False)
+        self.sync_label.setText("Syncing bookings…")
+
+        def failed(error: Exception) -> None:
+            self.sync_now_action.setEnabled(True)
+            self.show_error(error)
+            self._refresh_timer.start()
+
+        run_sync_now(self.context, self._synced, failed, self.runner, self)
+
+    def _synced(self, result: SyncResult) -> None:
+        self.sync_now_action.setEnabled(True)
+        self.statusBar().showMessage(
+            ("Synced with Beds24: " if result.ok else "") + sync_result_text(result), 10000)
+        self._refresh_timer.start()
+
     def show_about(self) -> AboutDialog:
         dialog = AboutDialog(self.context.paths, self, demo=self.demo is not None)
         dialog.open()
@@ -705,9 +767,12 @@ class MainWindow(QMainWindow):
             self.sync_label.setText(f"Sync failing ({status.sync_failures}×)")
             self.sync_label.setToolTip(status.sync_error)
         elif status.last_sync_at is not None:
-            self.sync_label.setText(
-                f"Synced {text.ago(status.last_sync_at, self.context.clock.now())}")
-            self.sync_label.setToolTip("")
+            when = text.ago(status.last_sync_at, self.context.clock.now())
+            result = f" · {status.last_sync_result}" if status.last_sync_result else ""
+            self.sync_label.setText(f"Synced {when}{result}")
+            at = status.last_sync_at.astimezone(self.zone)
+            self.sync_label.setToolTip(f"Last sync with Beds24 at {at:%d %b %H:%M} "
+                                       f"({self.zone.key}). Sync now: Ctrl+Shift+S")
         else:
             self.sync_label.setText("Not synced with the PMS yet")
         parts = []
