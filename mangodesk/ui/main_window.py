@@ -627,7 +627,8 @@ class MainWindow(QMainWindow):
         return dialog
 
     def show_connections(self) -> ConnectionsDialog:
-        dialog = ConnectionsDialog(self.context, self.runner, self, demo=self.demo)
+        dialog = ConnectionsDialog(self.context, self.runner, self, demo=self.demo,
+                                   paused=self.engine.paused, zone=self.zone)
         dialog.changed.connect(self._refresh_timer.start)
         dialog.open()
         return dialog
