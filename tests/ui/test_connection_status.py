@@ -12,8 +12,8 @@ from mangodesk.services.views import ConnectionView
 from mangodesk.store.models import Connection
 from mangodesk.ui.application import Desk
 from mangodesk.ui.connections_dialog import (
-    ConnectionsDialog,
     CheckOutcome,
+    ConnectionsDialog,
     classify,
     status_words,
 )
