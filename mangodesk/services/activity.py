@@ -274,13 +274,59 @@ def render_entries(session: Session, rows: Iterable[AuditEvent],
                                    if r.subject_kind in _CODE_SUBJECTS and r.subject_id])
     pins = {c.id: (c.code, c.mobile_key_sent_to) for c in session.scalars(
         select(AccessCode).where(AccessCode.id.in_(list(places))))} if places else {}
+    links = unit_links(session, {r.subject_id for r in rows
+                                 if r.subject_kind == "unit" and r.subject_id})
     for row in rows:
         where = places.get(row.subject_id or -1) if row.subject_kind in _CODE_SUBJECTS else None
         pin, mobile = pins.get(row.subject_id or -1, (None, None))
-        sentence = sentence_for(row.action, row.summary, where, pin, mobile,
-                                row.after or {}, zone)
+        if row.action == "link" and row.subject_id in links:
+            sentence = link_sentence(row.summary, links[row.subject_id], row.after or {})
+        elif row.action == "pms_sync":
+            sentence = sync_sentence(row.summary, row.after or {})
+        else:
+            sentence = sentence_for(row.action, row.summary, where, pin, mobile,
+                                    row.after or {}, zone)
         yield ActivityEntry(row.id, row.at, row.actor, row.action, row.subject_kind,
                             row.subject_id, row.summary, sentence, zone.key)
+
+
+def unit_links(session: Session, unit_ids: set[int]) -> dict[int, Where]:
+    """The lock and provider each unit is linked to now."""
+    if not unit_ids:
+        return {}
+    found: dict[int, Where] = {}
+    for unit, lock in session.execute(
+            select(Unit, Lock).join(UnitLink, UnitLink.unit_id == Unit.id)
+            .join(Lock, Lock.id == UnitLink.lock_id).where(Unit.id.in_(unit_ids))):
+        found[unit.id] = Where(unit_id=unit.id, unit_name=unit.name, lock_name=lock.name,
+                               provider=_provider(lock.connection.kind),
+                               connection_id=lock.connection_id)
+    return found
+
+
+def link_sentence(summary: str, where: Where, after: dict[str, Any]) -> str:
+    """``Linked Double room 104 to TTLock lock Room 101`` while that link still stands."""
+    if after.get("lock") not in (None, where.lock_name):
+        return _tidy(summary)  # linked elsewhere since: the stored words are the truth
+    text = f"Linked {where.unit_name} to {where.lock_text}"
+    imported = after.get("imported")
+    if isinstance(imported, int) and imported:
+        text += (f" and took over {imported} code{'s' if imported != 1 else ''} already on "
+                 "the lock")
+    return _tidy(text)
+
+
+def sync_sentence(summary: str, after: dict[str, Any]) -> str:
+    """``Bookings synced from Beds24: 486 read (486 new, 0 changed), 24 units added``."""
+    counts = {key: after.get(key) for key in ("bookings", "created", "updated", "units_added")}
+    if not all(isinstance(v, int) for v in counts.values()):
+        return _tidy(summary)
+    kind = "Full sync" if after.get("full") else "Bookings synced"
+    text = (f"{kind} from Beds24: {counts['bookings']} read ({counts['created']} new, "
+            f"{counts['updated']} changed)")
+    if counts["units_added"]:
+        text += f", {counts['units_added']} units added"
+    return text
 
 
 def _when(value: Any, zone: ZoneInfo) -> str | None:

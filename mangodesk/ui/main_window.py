@@ -83,9 +83,9 @@ FILTER_SHORTCUTS = {
     UnitFilter.ARRIVING_TOMORROW: "Ctrl+5",
 }
 
-QUIT_WARNING = ("Door codes stop being issued while Mangodesk is closed: new guests get no code "
-                "and ended stays keep theirs. The always-on service (`mangodesk run`) keeps "
-                "them going if it is installed on an always-on computer.")
+QUIT_QUESTION = "Quit Mangodesk? Door codes stop being issued while Mangodesk is closed."
+QUIT_WARNING = ("New guests get no code and ended stays keep theirs until it runs again. The "
+                "always-on service (mangodesk run) keeps codes going if it is installed.")
 
 ALERT_TITLES = {
     AlertSeverity.INFO: "Mangodesk",
@@ -619,6 +619,11 @@ class MainWindow(QMainWindow):
         """The demo: say so in the title, and point every wizard at the simulators."""
         self.demo = {vendor.kind: vendor for vendor in vendors}
         self.setWindowTitle("Mangodesk — Demo — simulated")
+        badge = QLabel("Demo — simulated", self.statusBar())
+        badge.setObjectName("demo_badge")
+        badge.setStyleSheet("background: #e4edf8; color: #1f4f8a; padding: 1px 6px; "
+                            "border-radius: 3px;")
+        self.statusBar().addPermanentWidget(badge)
 
     def get_started(self) -> ConnectWizardDialog:
         dialog = ConnectWizardDialog(self.context, self.runner, parent=self, demo=self.demo)
@@ -785,7 +790,9 @@ class MainWindow(QMainWindow):
         elif status.pending:
             parts.append(f"{status.pending} code{'s' if status.pending != 1 else ''} "
                          "being sent")
-        self.codes_label.setText(", ".join(parts) if parts else "All codes sent")
+        nothing_linked = not any(row.lock_id is not None for row in self.model.rows)
+        self.codes_label.setText(", ".join(parts) if parts else
+                                 "No codes yet" if nothing_linked else "All codes sent")
 
     def toggle_pause(self) -> None:
         self.set_paused(not self.engine.paused)
@@ -819,7 +826,7 @@ class MainWindow(QMainWindow):
                 self._quitting = True
                 self.quit_requested.emit()
 
-        box = ask(self, "Quit Mangodesk?", "Quit Mangodesk?",
+        box = ask(self, "Quit Mangodesk?", QUIT_QUESTION,
                   [("Quit", True), ("Keep running", None)], answered,
                   informative=QUIT_WARNING, icon=QMessageBox.Icon.Warning, name="quit_question")
         keep = next(b for b in box.buttons() if b.text() == "Keep running")

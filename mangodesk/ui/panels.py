@@ -192,7 +192,7 @@ class AlertsPanel(QWidget):
         self.table.setToolTip("Double-click an alert to open its unit's passcodes "
                               "(or its connection)")
         header = self.table.horizontalHeader()
-        header.resizeSection(0, 150)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.resizeSection(1, 80)
         header.resizeSection(2, 220)
         header.resizeSection(3, 420)
@@ -281,7 +281,7 @@ class ActivityPanel(QWidget):
         self.table.setObjectName("activity")
         self.table.setModel(self.model)
         header = self.table.horizontalHeader()
-        header.resizeSection(0, 190)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.resizeSection(1, 120)
         header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table, 1)

@@ -158,3 +158,23 @@ def test_cli_audit_says_which_zone_its_times_are_in(tmp_path: Path,
     out = capsys.readouterr().out
     assert out.startswith("Times in Europe/Oslo (hotel time).")
     assert "2026-01-20 22:00" in out and "created on TTLock lock Room 101" in out
+
+
+def test_a_link_names_the_provider_and_a_sync_reads_as_words(ctx: Context) -> None:
+    add_ttlock_code(ctx, "Apartment Sol")
+    with ctx.db.transaction() as session:
+        unit = next(u for u in session.query(Unit) if u.name == "Apartment Sol")
+        audit.record(session, actor="Anna", action="link", subject_kind="unit",
+                     subject_id=unit.id, now=NOW,
+                     summary="Linked Apartment Sol to Room 101 and imported 1 existing code(s)",
+                     after={"lock": "Room 101", "imported": 1})
+        audit.record(session, actor=audit.AUTOMATION, action="pms_sync", subject_kind="sync",
+                     subject_id=1, now=NOW + timedelta(seconds=1),
+                     summary="Full beds24 sync: 12 bookings read in 1 pages, 12 new, 0 changed.",
+                     after={"full": True, "bookings": 12, "created": 12, "updated": 0,
+                            "units_added": 3})
+    sync, link = ctx.services.audit.list()[:2]
+    assert isinstance(sync, ActivityEntry) and isinstance(link, ActivityEntry)
+    assert link.sentence == ("Linked Apartment Sol to TTLock lock Room 101 and took over 1 code "
+                             "already on the lock")
+    assert sync.sentence == "Full sync from Beds24: 12 read (12 new, 0 changed), 3 units added"
