@@ -81,6 +81,7 @@ def fresh(size: tuple[int, int]) -> None:
     shot(desk.window, f"first-run-1-welcome-{tag}")
     simulator, values = beds24(datetime.now(UTC).date(), rooms=12)
     dialog = desk.window.connect_pms()
+    assert dialog is not None
     dialog.advanced.setChecked(True)
     dialog.server.setText(values["base_url"])
     shot(dialog, f"first-run-2-beds24-{tag}")

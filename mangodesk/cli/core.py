@@ -314,10 +314,15 @@ def cmd_render(args: argparse.Namespace, make_context: Any) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace, make_context: Any) -> int:
-    rows = make_context().services.alerts.list(include_closed=args.all)
-    text = "\n".join(f"{a.id:>4} {a.severity.upper():<8} {a.raised_at:%Y-%m-%d %H:%M}  "
-                     f"{a.message}" + (f" — {a.fix}" if a.fix else "") for a in rows)
-    return _out(args, rows, text or "No open alerts.")
+    ctx = make_context()
+    rows = ctx.services.alerts.list(include_closed=args.all)
+    zone = ctx.services.audit.zone()
+    text = "\n".join(f"{a.id:>4} {a.severity.upper():<8} "
+                     f"{a.raised_at.astimezone(zone):%Y-%m-%d %H:%M}  "
+                     f"{getattr(a, 'headline', a.message)}" + (f" — {a.fix}" if a.fix else "")
+                     for a in rows)
+    return _out(args, rows, f"Times in {zone.key} (hotel time).\n{text}" if text
+                else "No open alerts.")
 
 
 def cmd_audit(args: argparse.Namespace, make_context: Any) -> int:

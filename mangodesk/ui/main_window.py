@@ -624,6 +624,9 @@ class MainWindow(QMainWindow):
         badge.setStyleSheet("background: #e4edf8; color: #1f4f8a; padding: 1px 6px; "
                             "border-radius: 3px;")
         self.statusBar().addPermanentWidget(badge)
+        # The demo's bookings come from a simulated Beds24; never offer the real one.
+        self.connect_pms_action.setEnabled(False)
+        self.connect_pms_action.setToolTip("The demo is connected to a simulated Beds24.")
 
     def get_started(self) -> ConnectWizardDialog:
         dialog = ConnectWizardDialog(self.context, self.runner, parent=self, demo=self.demo)
@@ -657,8 +660,11 @@ class MainWindow(QMainWindow):
                 self.table.selectRow(0)
                 self.link_unit()
 
-    def connect_pms(self) -> Beds24Dialog:
+    def connect_pms(self) -> Beds24Dialog | None:
         """Connect Beds24 from the window (first run, or a new invite code)."""
+        if self.demo is not None:
+            self.statusBar().showMessage("The demo is connected to a simulated Beds24.", 5000)
+            return None
         dialog = Beds24Dialog(self.context, self.runner, self)
         dialog.connected.connect(lambda: self.engine.start_pms_sync(self.context))
         dialog.synced.connect(self._synced)

@@ -117,6 +117,7 @@ def test_in_the_demo_a_typed_inlet_token_goes_to_the_simulator_only(
     try:
         desk.window.set_demo([vendor])
         assert "Demo — simulated" in desk.window.windowTitle()
+        assert not desk.window.connect_pms_action.isEnabled()  # no real Beds24 in the demo
         dialog = desk.window.get_started()
         assert "Demo — simulated" in dialog.windowTitle()
         assert dialog.findChild(QLabel, "demo_note") is not None

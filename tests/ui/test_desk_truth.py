@@ -85,3 +85,41 @@ def test_activity_shows_sentences_in_hotel_time_with_the_zone_named(
     assert not any("code.create" in t or "  " in t for t in texts)
     at = context.clock.now().astimezone(window.activity_panel.zone)
     assert model.index(0, 0).data() == f"{at.day} {at:%b %H:%M}"
+
+
+def test_a_connection_alert_opens_the_smart_locks_dialog(qtbot: Any, desk: Desk) -> None:
+    from mangodesk.ui.connections_dialog import ConnectionsDialog
+
+    conn = desk.context.services.connections.list()[0]
+    with desk.context.db.transaction() as session:
+        alerts.raise_alert(session, dedupe_key=f"connection:{conn.id}:sign-in",
+                           severity=AlertSeverity.ERROR, subject_kind=AlertSubject.CONNECTION,
+                           subject_id=conn.id, message="Sign-in needed.", fix=None,
+                           now=desk.context.clock.now())
+    desk.window.show_alerts()
+    idle(qtbot, desk.runner)
+    panel = desk.window.alerts_panel
+    assert panel.model.index(0, 2).data() == "Manual"
+    panel.open_alert(panel.model.index(0, 3))
+    qtbot.waitUntil(lambda: any(isinstance(w, ConnectionsDialog) and w.isVisible()
+                                for w in QApplication.topLevelWidgets()))
+
+
+def test_a_lock_alert_names_the_unit_linked_to_it(qtbot: Any, desk: Desk) -> None:
+    with desk.context.db.session() as session:
+        code = session.get(AccessCode, code_of(desk.context, "Room 103"))
+        assert code is not None
+        lock_id = code.lock_id
+    with desk.context.db.transaction() as session:
+        alerts.raise_alert(session, dedupe_key="lock", severity=AlertSeverity.WARNING,
+                           subject_kind=AlertSubject.LOCK, subject_id=lock_id,
+                           message="The battery is low.", fix=None,
+                           now=desk.context.clock.now())
+    desk.window.show_alerts()
+    idle(qtbot, desk.runner)
+    panel = desk.window.alerts_panel
+    assert panel.model.index(0, 2).data() == "Room 103 · Manual lock Room 103 keypad"
+    panel.open_alert(panel.model.index(0, 3))
+    qtbot.waitUntil(lambda: any(isinstance(w, PasscodesDialog) and w.isVisible()
+                                for w in QApplication.topLevelWidgets()))
+    assert desk.window.current_unit().name == "Room 103"  # type: ignore[union-attr]

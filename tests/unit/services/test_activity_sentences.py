@@ -178,3 +178,22 @@ def test_a_link_names_the_provider_and_a_sync_reads_as_words(ctx: Context) -> No
     assert link.sentence == ("Linked Apartment Sol to TTLock lock Room 101 and took over 1 code "
                              "already on the lock")
     assert sync.sentence == "Full sync from Beds24: 12 read (12 new, 0 changed), 3 units added"
+
+
+def test_cli_alerts_name_the_unit_first_in_hotel_time(tmp_path: Path,
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    from mangodesk.__main__ import main
+
+    base = tmp_path / "desk"
+    context = build_context(Paths.under(base), Settings(), actor="setup")
+    seed_hotel(context, NOW)
+    code_id = add_ttlock_code(context, "Apartment Sol")
+    with context.db.transaction() as session:
+        alerts.raise_alert(session, dedupe_key="x", severity=AlertSeverity.ERROR,
+                           subject_kind=AlertSubject.CODE, subject_id=code_id,
+                           message="Could not be created.", fix=None, now=NOW)
+    context.close()
+    assert main(["--data-dir", str(base), "alerts"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("Times in Europe/Oslo (hotel time).")
+    assert "2026-01-20 22:00  Apartment Sol · TTLock lock Room 101 — Could not be created." in out
