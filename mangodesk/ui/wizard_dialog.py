@@ -97,7 +97,15 @@ class ConnectWizardDialog(QDialog):
         self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.message.setStyleSheet(f"color: {ERROR_COLOUR};")
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.setFixedHeight(self.message.fontMetrics().lineSpacing() * MESSAGE_LINES + 4)
+        # The area keeps its height; a longer text scrolls inside it instead of being cut.
+        self.message_area = QScrollArea(self)
+        self.message_area.setObjectName("message_area")
+        self.message_area.setWidgetResizable(True)
+        self.message_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.message_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.message_area.setFixedHeight(
+            self.message.fontMetrics().lineSpacing() * MESSAGE_LINES + 6)
+        self.message_area.setWidget(self.message)
 
         self.pages = QStackedWidget(self)
         self.provider_page = self._provider_page()
@@ -113,7 +121,7 @@ class ConnectWizardDialog(QDialog):
                      self.certificate_page, self.done_page):
             self.pages.addWidget(page)
         layout.addWidget(self.pages, 1)
-        layout.addWidget(self.message)
+        layout.addWidget(self.message_area)
 
         buttons = QHBoxLayout()
         self.back_button = QPushButton("Back", self)

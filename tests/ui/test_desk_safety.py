@@ -88,15 +88,19 @@ def test_the_wizard_is_not_modal_and_its_error_area_does_not_jump(
     button.click()
     dialog.next_button.click()
     assert dialog.wizard.step == WizardStep.CREDENTIALS
-    height, top = dialog.message.height(), dialog.next_button.geometry().top()
-    assert dialog.message.isVisible() and dialog.message.wordWrap()
-    dialog.wizard.message = ("The provider did not accept the username or password. Check "
-                             "both in the provider's own app, then try again; the account may "
-                             "also be locked after too many tries.")
+    area = dialog.message_area
+    height, top = area.height(), dialog.next_button.geometry().top()
+    assert area.isVisible() and dialog.message.wordWrap()
+    long_text = ("The provider did not accept the username or password. Check both in the "
+                 "provider's own app, then try again; the account may also be locked after "
+                 "too many tries. ") * 3
+    dialog.wizard.message = long_text
     dialog.show_step()
     qtbot.wait(10)
-    assert dialog.message.height() == height
+    assert area.height() == height
     assert dialog.next_button.geometry().top() == top, "the buttons did not move"
+    assert dialog.message.text() == long_text  # all of it, scrolling rather than cut
+    assert dialog.message.height() >= dialog.message.heightForWidth(area.viewport().width())
     dialog.close()
 
 
