@@ -123,3 +123,10 @@ def test_a_lock_alert_names_the_unit_linked_to_it(qtbot: Any, desk: Desk) -> Non
     qtbot.waitUntil(lambda: any(isinstance(w, PasscodesDialog) and w.isVisible()
                                 for w in QApplication.topLevelWidgets()))
     assert desk.window.current_unit().name == "Room 103"  # type: ignore[union-attr]
+
+
+def test_the_grid_says_which_zone_its_validity_times_are_in(desk: Desk) -> None:
+    from mangodesk.ui.unit_model import Column
+
+    header = desk.window.model.headerData(Column.CODE, Qt.Orientation.Horizontal)
+    assert header == "Code and validity (Europe/Oslo)"
