@@ -348,10 +348,15 @@ def cmd_render(args: argparse.Namespace, make_context: Any) -> int:
 
 
 def cmd_alerts(args: argparse.Namespace, make_context: Any) -> int:
-    rows = make_context().services.alerts.list(include_closed=args.all)
-    text = "\n".join(f"{a.id:>4} {a.severity.upper():<8} {a.raised_at:%Y-%m-%d %H:%M}  "
-                     f"{a.message}" + (f" — {a.fix}" if a.fix else "") for a in rows)
-    return _out(args, rows, text or "No open alerts.")
+    ctx = make_context()
+    rows = ctx.services.alerts.list(include_closed=args.all)
+    zone = ctx.services.audit.zone()
+    text = "\n".join(f"{a.id:>4} {a.severity.upper():<8} "
+                     f"{a.raised_at.astimezone(zone):%Y-%m-%d %H:%M}  "
+                     f"{getattr(a, 'headline', a.message)}" + (f" — {a.fix}" if a.fix else "")
+                     for a in rows)
+    return _out(args, rows, f"Times in {zone.key} (hotel time).\n{text}" if text
+                else "No open alerts.")
 
 
 def cmd_audit(args: argparse.Namespace, make_context: Any) -> int:
@@ -360,5 +365,12 @@ def cmd_audit(args: argparse.Namespace, make_context: Any) -> int:
     if args.csv:
         sys.stdout.write(service.export_csv(rows))
         return 0
-    text = "\n".join(f"{e.at:%Y-%m-%d %H:%M}  {e.actor:<12} {e.summary}" for e in rows)
-    return _out(args, rows, text or "No activity yet.")
+    zone = service.zone()
+
+    def line(event: Any) -> str:
+        what = getattr(event, "sentence", "") or event.summary
+        return f"{event.at.astimezone(zone):%Y-%m-%d %H:%M}  {event.actor:<12} {what}"
+
+    text = "\n".join(line(e) for e in rows)
+    heading = f"Times in {zone.key} (hotel time).\n"
+    return _out(args, rows, heading + text if text else "No activity yet.")

@@ -1,19 +1,96 @@
-"""Alerts staff must see, and the activity (audit) log with CSV export."""
+"""Alerts staff must see, and the activity (audit) log with CSV export.
+
+Both read as sentences for a receptionist: an alert names its unit and provider first, and an
+audit row is rendered from its action and subject ("Code ••••8 created on TTLock lock Room 101
+for Double room 104 (Ana Ruiz) after 1 attempt"), with every time in the hotel's zone.
+"""
 
 from __future__ import annotations
 
 import builtins
 import csv
 import io
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import Session
 
+from mangodesk.domain.errors import mask_code
 from mangodesk.domain.events import EventKind
+from mangodesk.domain.types import AlertSubject, VendorKind
 from mangodesk.services.base import ServiceBase
 from mangodesk.services.views import AlertView, AuditView
 from mangodesk.store import alerts
-from mangodesk.store.models import Alert, AuditEvent
+from mangodesk.store.models import (
+    AccessCode,
+    Alert,
+    AuditEvent,
+    Connection,
+    Lock,
+    Property,
+    Unit,
+    UnitLink,
+)
+
+PROVIDER_NAMES: dict[str, str] = {
+    VendorKind.MANUAL: "Manual",
+    VendorKind.TTLOCK: "TTLock",
+    VendorKind.FLEXIPASS: "Flexipass",
+    VendorKind.INLET: "Inlet",
+    VendorKind.SMARTAIR: "TESA Smartair",
+}
+
+
+@dataclass(frozen=True)
+class Where:
+    """The unit and lock an alert or audit row is about, as far as they are known."""
+
+    unit_id: int | None = None
+    unit_name: str | None = None
+    lock_name: str | None = None
+    provider: str | None = None  # e.g. "TTLock"
+    connection_id: int | None = None
+    guest_name: str | None = None
+
+    @property
+    def lock_text(self) -> str | None:
+        """``TTLock lock Room 101``."""
+        if self.lock_name is None:
+            return None
+        return f"{self.provider} lock {self.lock_name}" if self.provider else self.lock_name
+
+    @property
+    def label(self) -> str:
+        """``Double room 104 · TTLock lock Room 101`` (what is known of it)."""
+        lock = self.lock_text
+        if lock is None and self.provider and self.connection_id is not None:
+            lock = self.provider
+        return " · ".join(part for part in (self.unit_name, lock) if part)
+
+
+@dataclass(frozen=True)
+class AlertLine(AlertView):
+    """An open alert with where it is: staff read the unit and provider before the message."""
+
+    where: Where = Where()
+
+    @property
+    def headline(self) -> str:
+        place = self.where.label
+        return f"{place} — {self.message}" if place else self.message
+
+
+@dataclass(frozen=True)
+class ActivityEntry(AuditView):
+    """An audit row with its sentence (hotel time, unit and provider named)."""
+
+    sentence: str = ""
+    zone: str = "UTC"
 
 
 class AlertService(ServiceBase):
@@ -22,7 +99,9 @@ class AlertService(ServiceBase):
             query = select(Alert).order_by(Alert.raised_at.desc(), Alert.id.desc()).limit(limit)
             if not include_closed:
                 query = query.where(Alert.acknowledged_at.is_(None), Alert.cleared_at.is_(None))
-            return [alert_view(a) for a in session.scalars(query)]
+            found = list(session.scalars(query))
+            places = alert_places(session, found)
+            return [alert_view(a, places.get(a.id, Where())) for a in found]
 
     def open_count(self) -> int:
         with self.ctx.db.session() as session:
@@ -41,36 +120,328 @@ class AlertService(ServiceBase):
 
 
 class AuditService(ServiceBase):
+    def zone(self) -> ZoneInfo:
+        """The hotel's zone: every time staff read is in it."""
+        with self.ctx.db.session() as session:
+            return hotel_zone(session)
+
     def list(self, *, text: str | None = None, actor: str | None = None,
              since: datetime | None = None, limit: int = 1000) -> builtins.list[AuditView]:
         with self.ctx.db.session() as session:
+            zone = hotel_zone(session)
             query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
-            if text:
-                like = f"%{text}%"
-                query = query.where(or_(AuditEvent.summary.ilike(like),
-                                        AuditEvent.action.ilike(like)))
             if actor:
                 query = query.where(AuditEvent.actor == actor)
             if since:
                 query = query.where(AuditEvent.at >= since)
-            return [audit_view(e) for e in session.scalars(query.limit(limit))]
+            if not text:
+                rows = list(session.scalars(query.limit(limit)))
+                return list(render_entries(session, rows, zone))
+            # Staff filter by the words they read (the sentence), which the stored summary
+            # may not hold ("TTLock", a unit name): render recent rows and match both.
+            like = f"%{text}%"
+            stored = list(session.scalars(query.where(or_(
+                AuditEvent.summary.ilike(like), AuditEvent.action.ilike(like))).limit(limit)))
+            recent = list(session.scalars(query.limit(max(limit, 2000))))
+            seen: dict[int, AuditEvent] = {e.id: e for e in stored}
+            seen.update((e.id, e) for e in recent)
+            ordered = sorted(seen.values(), key=lambda e: (e.at, e.id), reverse=True)
+            needle = text.casefold()
+            matched = [entry for entry in render_entries(session, ordered, zone)
+                       if needle in entry.sentence.casefold()
+                       or needle in entry.summary.casefold()
+                       or needle in entry.action.casefold()]
+            return builtins.list(matched[:limit])
 
     def export_csv(self, events: builtins.list[AuditView]) -> str:
+        """ISO 8601 instants with the hotel's offset, so a spreadsheet knows the moment."""
+        zone = self.zone()
         buffer = io.StringIO()
         writer = csv.writer(buffer)
-        writer.writerow(["when (UTC)", "who", "action", "subject", "subject id", "summary"])
+        writer.writerow([f"when ({zone.key})", "who", "action", "subject",
+                         "subject id", "what"])
         for event in events:
-            writer.writerow([event.at.strftime("%Y-%m-%d %H:%M:%S"), event.actor, event.action,
-                             event.subject_kind, event.subject_id or "", event.summary])
+            sentence = event.sentence if isinstance(event, ActivityEntry) else event.summary
+            writer.writerow([event.at.astimezone(zone).isoformat(timespec="seconds"),
+                             event.actor, event.action, event.subject_kind,
+                             event.subject_id or "", sentence])
         return buffer.getvalue()
 
 
-def alert_view(alert: Alert) -> AlertView:
-    return AlertView(alert.id, alert.severity, str(alert.subject_kind), alert.subject_id,
+def hotel_zone(session: Session) -> ZoneInfo:
+    name = session.scalars(select(Property.timezone).order_by(Property.id)).first() or "UTC"
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        return ZoneInfo("UTC")
+
+
+def alert_view(alert: Alert, where: Where | None = None) -> AlertLine:
+    return AlertLine(alert.id, alert.severity, str(alert.subject_kind), alert.subject_id,
                      alert.message, alert.fix, alert.raised_at, alert.acknowledged_at,
-                     alert.acknowledged_by, alert.cleared_at)
+                     alert.acknowledged_by, alert.cleared_at, where or Where())
 
 
 def audit_view(event: AuditEvent) -> AuditView:
     return AuditView(event.id, event.at, event.actor, event.action, event.subject_kind,
                      event.subject_id, event.summary)
+
+
+# --------------------------------------------------------------------------- where
+
+def _provider(kind: str | None) -> str | None:
+    return PROVIDER_NAMES.get(str(kind), str(kind)) if kind else None
+
+
+def _units_of_locks(session: Session, lock_ids: set[int]) -> dict[int, builtins.list[Unit]]:
+    found: dict[int, builtins.list[Unit]] = {}
+    if not lock_ids:
+        return found
+    for lock_id, unit in session.execute(
+            select(UnitLink.lock_id, Unit).join(Unit, Unit.id == UnitLink.unit_id)
+            .where(UnitLink.lock_id.in_(lock_ids)).order_by(Unit.name)):
+        found.setdefault(lock_id, []).append(unit)
+    return found
+
+
+def _lock_where(lock: Lock, units: builtins.list[Unit]) -> Where:
+    unit = units[0] if len(units) == 1 else None
+    names = ", ".join(u.name for u in units) or None
+    return Where(unit_id=unit.id if unit else None, unit_name=names, lock_name=lock.name,
+                 provider=_provider(lock.connection.kind), connection_id=lock.connection_id)
+
+
+def code_places(session: Session, code_ids: Iterable[int]) -> dict[int, Where]:
+    """Unit, lock and provider of each code (a code's own unit wins over the lock's)."""
+    ids = {i for i in code_ids if i is not None}
+    if not ids:
+        return {}
+    codes = list(session.scalars(select(AccessCode).where(AccessCode.id.in_(ids))))
+    linked = _units_of_locks(session, {c.lock_id for c in codes if c.unit_id is None})
+    places: dict[int, Where] = {}
+    for code in codes:
+        lock = code.lock
+        base = _lock_where(lock, linked.get(lock.id, []))
+        if code.unit is not None:
+            base = Where(unit_id=code.unit.id, unit_name=code.unit.name, lock_name=lock.name,
+                         provider=base.provider, connection_id=lock.connection_id)
+        places[code.id] = Where(base.unit_id, base.unit_name, base.lock_name, base.provider,
+                                base.connection_id, code.guest_name)
+    return places
+
+
+def alert_places(session: Session, found: builtins.list[Alert]) -> dict[int, Where]:
+    code_ids = {a.subject_id for a in found
+                if a.subject_kind == AlertSubject.CODE and a.subject_id is not None}
+    lock_ids = {a.subject_id for a in found
+                if a.subject_kind == AlertSubject.LOCK and a.subject_id is not None}
+    conn_ids = {a.subject_id for a in found
+                if a.subject_kind == AlertSubject.CONNECTION and a.subject_id is not None}
+    codes = code_places(session, code_ids)
+    locks = {lock.id: lock for lock in session.scalars(select(Lock).where(Lock.id.in_(lock_ids)))}
+    lock_units = _units_of_locks(session, set(locks))
+    conns = {c.id: c for c in session.scalars(
+        select(Connection).where(Connection.id.in_(conn_ids)))}
+    places: dict[int, Where] = {}
+    for alert in found:
+        if alert.subject_id is None:
+            continue
+        if alert.subject_kind == AlertSubject.CODE and alert.subject_id in codes:
+            places[alert.id] = codes[alert.subject_id]
+        elif alert.subject_kind == AlertSubject.LOCK and alert.subject_id in locks:
+            lock = locks[alert.subject_id]
+            places[alert.id] = _lock_where(lock, lock_units.get(lock.id, []))
+        elif alert.subject_kind == AlertSubject.CONNECTION and alert.subject_id in conns:
+            conn = conns[alert.subject_id]
+            provider = _provider(conn.kind)
+            name = conn.display_name if conn.display_name != provider else None
+            places[alert.id] = Where(provider=f"{provider} “{name}”" if name else provider,
+                                     connection_id=conn.id)
+    return places
+
+
+# --------------------------------------------------------------------------- sentences
+
+_CODE_SUBJECTS = {"access_code", "code"}
+_ATTEMPTS = re.compile(r"after (\d+) attempt")
+_REASON = re.compile(r":\s+(.*)$", re.DOTALL)
+
+
+def render_entries(session: Session, rows: Iterable[AuditEvent],
+                   zone: ZoneInfo) -> Iterable[ActivityEntry]:
+    rows = list(rows)
+    places = code_places(session, [r.subject_id for r in rows
+                                   if r.subject_kind in _CODE_SUBJECTS and r.subject_id])
+    pins = {c.id: (c.code, c.mobile_key_sent_to) for c in session.scalars(
+        select(AccessCode).where(AccessCode.id.in_(list(places))))} if places else {}
+    links = unit_links(session, {r.subject_id for r in rows
+                                 if r.subject_kind == "unit" and r.subject_id})
+    for row in rows:
+        where = places.get(row.subject_id or -1) if row.subject_kind in _CODE_SUBJECTS else None
+        pin, mobile = pins.get(row.subject_id or -1, (None, None))
+        if row.action == "link" and row.subject_id in links:
+            sentence = link_sentence(row.summary, links[row.subject_id], row.after or {})
+        elif row.action == "pms_sync":
+            sentence = sync_sentence(row.summary, row.after or {})
+        else:
+            sentence = sentence_for(row.action, row.summary, where, pin, mobile,
+                                    row.after or {}, zone)
+        yield ActivityEntry(row.id, row.at, row.actor, row.action, row.subject_kind,
+                            row.subject_id, row.summary, sentence, zone.key)
+
+
+def unit_links(session: Session, unit_ids: set[int]) -> dict[int, Where]:
+    """The lock and provider each unit is linked to now."""
+    if not unit_ids:
+        return {}
+    found: dict[int, Where] = {}
+    for unit, lock in session.execute(
+            select(Unit, Lock).join(UnitLink, UnitLink.unit_id == Unit.id)
+            .join(Lock, Lock.id == UnitLink.lock_id).where(Unit.id.in_(unit_ids))):
+        found[unit.id] = Where(unit_id=unit.id, unit_name=unit.name, lock_name=lock.name,
+                               provider=_provider(lock.connection.kind),
+                               connection_id=lock.connection_id)
+    return found
+
+
+def link_sentence(summary: str, where: Where, after: dict[str, Any]) -> str:
+    """``Linked Double room 104 to TTLock lock Room 101`` while that link still stands."""
+    if after.get("lock") not in (None, where.lock_name):
+        return _tidy(summary)  # linked elsewhere since: the stored words are the truth
+    text = f"Linked {where.unit_name} to {where.lock_text}"
+    imported = after.get("imported")
+    if isinstance(imported, int) and imported:
+        text += (f" and took over {imported} code{'s' if imported != 1 else ''} already on "
+                 "the lock")
+    return _tidy(text)
+
+
+def sync_sentence(summary: str, after: dict[str, Any]) -> str:
+    """``Bookings synced from Beds24: 486 read (486 new, 0 changed), 24 units added``."""
+    counts = {key: after.get(key) for key in ("bookings", "created", "updated", "units_added")}
+    if not all(isinstance(v, int) for v in counts.values()):
+        return _tidy(summary)
+    kind = "Full sync" if after.get("full") else "Bookings synced"
+    text = (f"{kind} from Beds24: {counts['bookings']} read ({counts['created']} new, "
+            f"{counts['updated']} changed)")
+    if counts["units_added"]:
+        text += f", {counts['units_added']} units added"
+    return text
+
+
+def _when(value: Any, zone: ZoneInfo) -> str | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        instant = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if instant.tzinfo is None:
+        return None
+    moment = instant.astimezone(zone)
+    if moment.year >= 2099:
+        return "no end"
+    if moment.year <= 2000:
+        return "always"
+    return f"{moment.day} {moment:%b %H:%M}"
+
+
+def _window(after: dict[str, Any], zone: ZoneInfo) -> str:
+    start, end = _when(after.get("valid_from"), zone), _when(after.get("valid_to"), zone)
+    if start is None or end is None:
+        return ""
+    if start == "always" and end == "no end":
+        return "always valid"
+    return f"{start} → {end} ({zone.key})"
+
+
+def _what(pin: str | None, mobile: str | None, after: dict[str, Any], summary: str,
+          *, staff: bool) -> str:
+    noun = "Passcode" if staff else "Code"
+    masked = after.get("code") if isinstance(after.get("code"), str) and after.get("code") \
+        else mask_code(pin)
+    if masked:
+        return f"{noun} {masked}"
+    if mobile:
+        return f"Mobile key for {mobile}"
+    if "mobile key" in summary.casefold():
+        return "Mobile key"
+    return "A code" if not staff else "A passcode"
+
+
+def _attempts(summary: str) -> str:
+    match = _ATTEMPTS.search(summary)
+    if match is None:
+        return ""
+    count = int(match.group(1))
+    return f" after {count} attempt{'s' if count != 1 else ''}"
+
+
+def _reason(summary: str) -> str:
+    match = _REASON.search(summary)
+    return match.group(1).strip().rstrip(".") if match else ""
+
+
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
+def _tidy(sentence: str) -> str:
+    return re.sub(r"\s{2,}", " ", sentence).strip()
+
+
+def sentence_for(action: str, summary: str, where: Where | None, pin: str | None,
+                 mobile: str | None, after: dict[str, Any], zone: ZoneInfo) -> str:
+    """One audit row as a sentence; rows that are not about a code keep their summary."""
+    if where is None:
+        return _tidy(summary)
+    lock = where.lock_text or "its lock"
+    unit = where.unit_name
+    whom = (f" for {unit} ({where.guest_name})" if unit and where.guest_name
+            else f" for {unit}" if unit else f" for {where.guest_name}" if where.guest_name
+            else "")
+    staff = action in {"create_code", "edit_code", "revoke_code", "retry_code"}
+    what = _what(pin, mobile, after, summary, staff=staff)
+    window = _window(after, zone)
+    reason = _reason(summary)
+    kind = action.removeprefix("code.")
+    if action.startswith("code.") and kind in {"create", "update", "revoke"}:
+        if "free a slot" in summary:
+            text = f"{what} was over; deleted from {lock}{whom} to free a slot"
+        else:
+            done = {"create": "created on", "update": "updated on", "revoke": "removed from"}
+            text = f"{what} {done[kind]} {lock}{whom}"
+        return _tidy(text + _attempts(summary))
+    if kind.endswith("_failed"):
+        verb = {"create": "create", "update": "change", "revoke": "remove"}.get(
+            kind.removesuffix("_failed"), "send")
+        detail = summary.split(": ", 1)[1] if ": " in summary else ""
+        text = f"Gave up trying to {verb} {_lower_first(what)} on {lock}{whom}"
+        return _tidy(f"{text}: {detail}" if detail else text)
+    if kind == "plan_create":
+        text = f"{what} queued for {lock}{whom}"
+        text += f", {window}" if window else ""
+        return _tidy(f"{text} — {reason}" if reason else text)
+    if kind == "plan_update":
+        text = f"New dates for {_lower_first(what)} on {lock}{whom}"
+        text += f": {window}" if window else ""
+        return _tidy(f"{text} — {reason}" if reason else text)
+    if kind == "plan_revoke":
+        text = f"{what} on {lock}{whom} will be removed"
+        return _tidy(f"{text} — {reason}" if reason else text)
+    if kind == "expire":
+        text = f"{what} on {lock}{whom} expired"
+        return _tidy(f"{text} — {reason}" if reason else text)
+    if kind == "new_pin":
+        return _tidy(f"{summary.rstrip('.')} — on {lock}{whom}")
+    if kind in {"retry", "retry_code"}:
+        return _tidy(f"Retry now for {_lower_first(what)} on {lock}{whom}")
+    if action == "create_code":
+        text = f"{what} created by staff for {lock}{whom}"
+        return _tidy(f"{text}, {window}" if window else text)
+    if action == "edit_code":
+        text = f"{what} on {lock}{whom} changed"
+        return _tidy(f"{text} to {window}" if window else text)
+    if action == "revoke_code":
+        return _tidy(f"{what} on {lock}{whom} revoked by staff")
+    return _tidy(f"{summary.rstrip('.')} — {lock}{whom}")

@@ -13,6 +13,7 @@ from mangodesk.app import Context, build_context
 from mangodesk.demo import DemoPowers
 from mangodesk.paths import Paths
 from mangodesk.settings import Settings
+from mangodesk.sim.base import DemoVendor
 from mangodesk.ui.engine_control import EngineControl, start_engine
 from mangodesk.ui.events import EventRelay
 from mangodesk.ui.main_window import MainWindow
@@ -99,12 +100,14 @@ def run_gui(paths: Paths, settings: Settings, *, demo: bool = False) -> int:
     app.setQuitOnLastWindowClosed(False)  # the tray keeps running; quit is explicit
     cleanup: list[Callable[[], None]] = []
     powers: DemoPowers | None = None
+    demo_vendors: list[DemoVendor] | None = None
     if demo:
         from mangodesk.demo import start_demo
 
         running_demo = start_demo(paths, settings)
         context = running_demo.context
         powers = DemoPowers(running_demo)
+        demo_vendors = running_demo.vendors
     else:
         context = build_context(paths, settings)
     cleanup.append(context.close)
@@ -112,6 +115,8 @@ def run_gui(paths: Paths, settings: Settings, *, demo: bool = False) -> int:
         engine = start_engine(context)
         cleanup.append(engine.close)
         desk = Desk(context, engine=engine, demo=powers)
+        if demo_vendors is not None:
+            desk.window.set_demo(demo_vendors)
         cleanup.insert(0, desk.close)
         desk.start()
         return int(app.exec())

@@ -3,10 +3,13 @@ will see it, with Copy; and in which emails the variable may be used."""
 
 from __future__ import annotations
 
+from datetime import date
+
 from PySide6.QtCore import Qt
 from PySide6.QtGui import QFont, QGuiApplication, QStandardItem, QStandardItemModel
 from PySide6.QtWidgets import (
     QComboBox,
+    QCompleter,
     QDialog,
     QDialogButtonBox,
     QFormLayout,
@@ -20,19 +23,38 @@ from PySide6.QtWidgets import (
 
 from mangodesk.app import Context
 from mangodesk.domain.template import VARIABLE_NAME, TemplateContext
+from mangodesk.domain.types import BookingStatus
 from mangodesk.services.views import BookingView
 from mangodesk.ui.forms import ERROR_COLOUR, plain_message
 from mangodesk.ui.tasks import TaskRunner
 
 CONTEXT_ROLE = Qt.ItemDataRole.UserRole + 1
+CLOSED_STATUSES = {BookingStatus.CANCELLED.value, BookingStatus.NO_SHOW.value}
+
+
+def booking_for_unit(bookings: list[BookingView], unit_name: str | None,
+                     today: date) -> int | None:
+    """Index of the unit's current stay, else its next one (cancelled ones skipped);
+    without a unit, the first booking that has not left yet."""
+    live = [(n, b) for n, b in enumerate(bookings)
+            if b.departure >= today and b.status not in CLOSED_STATUSES]
+    if unit_name is not None:
+        live = [(n, b) for n, b in live if unit_name in b.unit_names]
+    if not live:
+        return None
+    staying = [(n, b) for n, b in live if b.arrival <= today < b.departure]
+    return (staying or sorted(live, key=lambda nb: (nb[1].arrival, nb[0])))[0][0]
 
 
 class CommunicationsDialog(QDialog):
     def __init__(self, context: Context, runner: TaskRunner,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None, *, unit_name: str | None = None,
+                 today: date | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("communications")
         self.context, self.runner = context, runner
+        self.unit_name = unit_name  # opens on this unit's current or next booking
+        self.today = today or context.clock.now().date()
         self.setWindowTitle("Guest communications — access-code variable")
         self.setMinimumSize(560, 440)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
@@ -49,10 +71,27 @@ class CommunicationsDialog(QDialog):
         variable_row.addWidget(copy_variable)
         layout.addLayout(variable_row)
 
+        self.unit_note = QLabel(self)
+        self.unit_note.setObjectName("unit_note")
+        self.unit_note.setWordWrap(True)
+        self.unit_note.hide()
+        layout.addWidget(self.unit_note)
         form = QFormLayout()
         self.booking_box = QComboBox(self)
         self.booking_box.setObjectName("booking")
         self.booking_box.setMinimumWidth(360)
+        # Searchable: typing any part of the guest, booking number or unit narrows the list.
+        self.booking_box.setEditable(True)
+        self.booking_box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+        line = self.booking_box.lineEdit()
+        if line is not None:
+            line.setPlaceholderText("Type a guest, booking number or unit")
+            line.returnPressed.connect(self.pick_typed)
+        completer = self.booking_box.completer()
+        if completer is not None:
+            completer.setFilterMode(Qt.MatchFlag.MatchContains)
+            completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
+            completer.setCompletionMode(QCompleter.CompletionMode.PopupCompletion)
         self.booking_box.currentIndexChanged.connect(self.update_preview)
         form.addRow("Booking", self.booking_box)
         self.context_box = QComboBox(self)
@@ -117,11 +156,35 @@ class CommunicationsDialog(QDialog):
             self.booking_box.addItem(
                 f"{booking.pms_id} · {guest} · {booking.arrival:%d %b} → "
                 f"{booking.departure:%d %b} · {units}", booking.id)
-        today = self.context.clock.now().date()
-        upcoming = next((n for n, b in enumerate(bookings) if b.departure >= today), 0)
-        self.booking_box.setCurrentIndex(upcoming)
+        chosen = booking_for_unit(bookings, self.unit_name, self.today)
+        if self.unit_name is not None:
+            if chosen is None:
+                self.unit_note.setText(f"{self.unit_name} has no current or coming booking: "
+                                       "pick one below.")
+            else:
+                stay = bookings[chosen]
+                when = ("current" if stay.arrival <= self.today < stay.departure
+                        else "next")
+                self.unit_note.setText(f"Showing the {when} booking of {self.unit_name}.")
+            self.unit_note.show()
+        if chosen is None:
+            chosen = booking_for_unit(bookings, None, self.today)
+        self.booking_box.setCurrentIndex(chosen if chosen is not None else 0)
         self.booking_box.blockSignals(False)
         self.update_preview()
+
+    def pick_typed(self) -> None:
+        """Enter after typing part of a booking: take the first booking that contains it."""
+        line = self.booking_box.lineEdit()
+        typed = line.text().strip().casefold() if line is not None else ""
+        if not typed:
+            return
+        for number in range(self.booking_box.count()):
+            if typed in self.booking_box.itemText(number).casefold():
+                self.booking_box.setCurrentIndex(number)
+                if line is not None:
+                    line.setText(self.booking_box.itemText(number))
+                return
 
     def update_preview(self) -> None:
         booking_id = self.booking_box.currentData()

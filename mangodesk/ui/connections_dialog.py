@@ -3,7 +3,10 @@ locks and Remove (which explains what happens to the codes)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QBrush, QColor
@@ -24,43 +27,113 @@ from PySide6.QtWidgets import (
 from mangodesk.app import Context
 from mangodesk.domain.types import ConnectionStatus, VendorKind
 from mangodesk.services.views import ConnectionView, LockView
+from mangodesk.sim.base import DemoVendor
 from mangodesk.ui.forms import ERROR_COLOUR, ask, plain_message
 from mangodesk.ui.panels import ITEM_ROLE, ListModel
 from mangodesk.ui.tasks import TaskRunner
 from mangodesk.ui.wizard_dialog import ConnectWizardDialog
-from mangodesk.vendors.base import ConnectionReport
+from mangodesk.vendors.base import AuthError, ConnectionReport
 
 HEADERS = ("Name", "Provider", "Locks", "Status")
-STATUS_TEXT = {
-    ConnectionStatus.CONNECTED: ("Connected", "#1d6b36"),
-    ConnectionStatus.NEEDS_ATTENTION: ("Needs attention", "#a32020"),
-    ConnectionStatus.DISCONNECTED: ("Removed", "#5c5c5c"),
-}
+RED, AMBER, GREEN = "#a32020", "#8a5a00", "#1d6b36"
+SIGN_IN_PREFIX = "Sign-in needed"  # what the engine writes on an AuthError (contract 8)
+SIGN_IN_WORDS = ("password", "username", "token", "did not accept", "credential",
+                 "sign in again", "unauthor", "not authorised", "not authorized", "log in")
+
+
+@dataclass(frozen=True)
+class CheckOutcome:
+    """The result of this dialog's own Test: the freshest truth about a connection."""
+
+    ok: bool
+    sign_in: bool  # the provider refused the sign-in (not merely unreachable)
+    message: str
+    at: datetime
+    failing_since: datetime | None  # first failed test in a row
+
+
+def classify(report: ConnectionReport | None, error: Exception | None) -> tuple[bool, bool, str]:
+    """(ok, sign-in needed, words) from a Test's report or its exception."""
+    if error is not None:
+        return False, isinstance(error, AuthError), plain_message(error)
+    assert report is not None
+    if report.ok:
+        return True, False, report.summary
+    failing = next((step for step in report.steps if not step.ok), None)
+    words = " ".join(part for part in (report.summary, failing.message if failing else "",
+                                       failing.fix or "" if failing else "") if part)
+    lowered = words.casefold()
+    return False, any(word in lowered for word in SIGN_IN_WORDS), words
+
+
+def status_words(item: ConnectionView, outcome: CheckOutcome | None, paused: bool,
+                 zone: ZoneInfo) -> tuple[str, str, str]:
+    """(text, colour, tooltip) for the Status column: the last real outcome wins."""
+    stored = item.status_message or ""
+    if item.status == ConnectionStatus.DISCONNECTED:
+        return "Removed", "#5c5c5c", stored
+    if outcome is not None and not outcome.ok:
+        if outcome.sign_in:
+            return "Sign-in needed", RED, f"{outcome.message} Press “Sign in again”."
+        since = (outcome.failing_since or outcome.at).astimezone(zone)
+        return f"Unreachable since {since:%H:%M}", RED, outcome.message
+    if item.status == ConnectionStatus.NEEDS_ATTENTION and outcome is None:
+        if stored.startswith(SIGN_IN_PREFIX):
+            return "Sign-in needed", RED, f"{stored} Press “Sign in again”."
+        return "Needs attention", RED, stored
+    if paused:
+        return "Paused", AMBER, "Automation is paused: nothing is sent to the locks."
+    if outcome is not None:
+        return f"OK (tested {outcome.at.astimezone(zone):%H:%M})", GREEN, outcome.message
+    return "OK", GREEN, stored
 
 
 class ConnectionModel(ListModel):
     headers = HEADERS
 
+    def __init__(self) -> None:
+        super().__init__()
+        self.outcomes: dict[int, CheckOutcome] = {}
+        self.paused = False
+
+    def status_of(self, item: ConnectionView) -> tuple[str, str, str]:
+        return status_words(item, self.outcomes.get(item.id), self.paused, self.zone)
+
     def cell(self, item: ConnectionView, column: int, role: int) -> Any:
-        status, colour = STATUS_TEXT.get(item.status, (str(item.status), "#5c5c5c"))
+        status, colour, tip = self.status_of(item)
         if role == Qt.ItemDataRole.DisplayRole:
             return [item.display_name, item.provider_name, str(item.lock_count), status][column]
         if role == Qt.ItemDataRole.ToolTipRole and column == 3:
-            return item.status_message
+            return tip or None
         if role == Qt.ItemDataRole.ForegroundRole and column == 3:
             return QBrush(QColor(colour))
         return None
+
+    def needs_sign_in(self, item: ConnectionView) -> bool:
+        return self.status_of(item)[0] == "Sign-in needed"
+
+    def record_test(self, connection_id: int, ok: bool, sign_in: bool, message: str,
+                    now: datetime) -> None:
+        before = self.outcomes.get(connection_id)
+        since = None if ok else (before.failing_since if before and not before.ok
+                                 and before.failing_since else now)
+        self.outcomes[connection_id] = CheckOutcome(ok, sign_in, message, now, since)
+        self.beginResetModel()
+        self.endResetModel()
 
 
 class ConnectionsDialog(QDialog):
     changed = Signal()
 
     def __init__(self, context: Context, runner: TaskRunner,
-                 parent: QWidget | None = None) -> None:
+                 parent: QWidget | None = None,
+                 demo: dict[VendorKind, DemoVendor] | None = None, *,
+                 paused: bool = False, zone: ZoneInfo | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("connections")
         self.context, self.runner = context, runner
-        self.setWindowTitle("Smart Locks")
+        self.demo = demo  # in the demo, its wizards reach the simulators only
+        self.setWindowTitle("Smart Locks" + (" (Demo — simulated)" if demo is not None else ""))
         self.setMinimumSize(680, 360)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         layout = QVBoxLayout(self)
@@ -69,6 +142,8 @@ class ConnectionsDialog(QDialog):
         intro.setWordWrap(True)
         layout.addWidget(intro)
         self.model = ConnectionModel()
+        self.model.zone = zone or ZoneInfo("UTC")
+        self.model.paused = paused
         self.table = QTableView(self)
         self.table.setObjectName("connection_list")
         self.table.setModel(self.model)
@@ -132,6 +207,10 @@ class ConnectionsDialog(QDialog):
         vendor = conn is not None and conn.kind != VendorKind.MANUAL
         self.reauth_button.setEnabled(vendor and bool(
             self.context.vendors.spec(conn.kind).fields) if conn else False)
+        # A refused sign-in makes "Sign in again" the obvious next press.
+        urgent = conn is not None and self.model.needs_sign_in(conn)
+        self.reauth_button.setDefault(urgent)
+        self.reauth_button.setStyleSheet(f"font-weight: bold; color: {RED};" if urgent else "")
         self.test_button.setEnabled(vendor)
         self.refresh_button.setEnabled(vendor)
         self.rename_button.setEnabled(conn is not None)
@@ -149,7 +228,8 @@ class ConnectionsDialog(QDialog):
         self.changed.emit()
 
     def get_started(self) -> None:
-        dialog = ConnectWizardDialog(self.context, self.runner, parent=self)
+        dialog = ConnectWizardDialog(self.context, self.runner, parent=self,
+                                     demo=self.demo)
         dialog.connected.connect(self._changed)
         dialog.open()
 
@@ -157,7 +237,8 @@ class ConnectionsDialog(QDialog):
         conn = self.selected()
         if conn is None:
             return
-        dialog = ConnectWizardDialog(self.context, self.runner, existing=conn, parent=self)
+        dialog = ConnectWizardDialog(self.context, self.runner, existing=conn, parent=self,
+                                     demo=self.demo)
         dialog.connected.connect(self._changed)
         dialog.open()
 
@@ -167,14 +248,31 @@ class ConnectionsDialog(QDialog):
             return
 
         def tested(report: ConnectionReport) -> None:
+            ok, sign_in, words = classify(report, None)
+            self.model.record_test(conn.id, ok, sign_in, words, self.context.clock.now())
             lines = [report.summary] + [
                 f"{'✓' if s.ok else '✗'} {s.name}: {s.message}"
                 + (f" {s.fix}" if s.fix and not s.ok else "") for s in report.steps]
+            if sign_in:
+                lines.append("Press “Sign in again” to enter the new password or token.")
             self._said("\n".join(lines), problem=not report.ok)
+            self._reselect(conn.id)
+
+        def failed(error: Exception) -> None:
+            ok, sign_in, words = classify(None, error)
+            self.model.record_test(conn.id, ok, sign_in, words, self.context.clock.now())
+            self._failed(error)
+            self._reselect(conn.id)
 
         self._said(f"Testing {conn.display_name}…")
         self.runner.run(lambda: self.context.services.connections.test(conn.id), tested,
-                        self._failed, owner=self, label=f"Testing {conn.display_name}…")
+                        failed, owner=self, label=f"Testing {conn.display_name}…")
+
+    def _reselect(self, connection_id: int) -> None:
+        rows = [c.id for c in self.model.items]
+        if connection_id in rows:
+            self.table.selectRow(rows.index(connection_id))
+        self._update_buttons()
 
     def refresh_selected(self) -> None:
         conn = self.selected()

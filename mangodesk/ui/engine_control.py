@@ -47,6 +47,19 @@ class EngineControl:
                 else "Automation: not running"
         return "Automation: paused" if self.paused else "Automation: on"
 
+    def start_pms_sync(self, context: Context) -> bool:
+        """After Beds24 was connected from the window: sync on the engine's schedule from
+        now on (no restart needed). False without an engine or a PMS."""
+        if self.engine is None:
+            return False
+        from mangodesk.app import schedule_pms_sync
+
+        close_sync = schedule_pms_sync(context, self.engine)
+        if close_sync is None:
+            return False
+        self._closers.append(close_sync)
+        return True
+
     def close(self) -> None:
         """Release what the engine's periodic jobs hold (the PMS client); call after the
         engine stopped (``Context.close`` stops it)."""

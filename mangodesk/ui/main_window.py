@@ -19,6 +19,7 @@ from PySide6.QtWidgets import (
     QLabel,
     QLineEdit,
     QMainWindow,
+    QMessageBox,
     QProgressBar,
     QPushButton,
     QTableView,
@@ -31,15 +32,28 @@ from PySide6.QtWidgets import (
 from mangodesk.app import Context
 from mangodesk.demo import DemoPowers
 from mangodesk.domain.events import Event, EventKind
-from mangodesk.domain.types import AlertSeverity
+from mangodesk.domain.types import AlertSeverity, VendorKind
+from mangodesk.pms.sync import SyncResult
+from mangodesk.services.activity import AlertLine
 from mangodesk.services.views import AlertView, UnitRow
+from mangodesk.sim.base import DemoVendor
 from mangodesk.ui import text
+from mangodesk.ui.about import AboutDialog
 from mangodesk.ui.comms import CommunicationsDialog
 from mangodesk.ui.connections_dialog import ConnectionsDialog
 from mangodesk.ui.demo_menu import DemoMenu
 from mangodesk.ui.engine_control import EngineControl
 from mangodesk.ui.events import EventRelay
-from mangodesk.ui.forms import plain_message, tell
+from mangodesk.ui.first_run import (
+    Beds24Dialog,
+    Setup,
+    SetupBanner,
+    Stage,
+    read_setup,
+    run_sync_now,
+    sync_result_text,
+)
+from mangodesk.ui.forms import ask, plain_message, tell
 from mangodesk.ui.linking import LinkDialog, unlink
 from mangodesk.ui.notify import AlertPresenter, MessageBar
 from mangodesk.ui.panels import ActivityPanel, AlertsPanel
@@ -71,6 +85,10 @@ FILTER_SHORTCUTS = {
     UnitFilter.ARRIVING_TOMORROW: "Ctrl+5",
 }
 
+QUIT_QUESTION = "Quit Mangodesk? Door codes stop being issued while Mangodesk is closed."
+QUIT_WARNING = ("New guests get no code and ended stays keep theirs until it runs again. The "
+                "always-on service (mangodesk run) keeps codes going if it is installed.")
+
 ALERT_TITLES = {
     AlertSeverity.INFO: "Mangodesk",
     AlertSeverity.WARNING: "Mangodesk needs attention",
@@ -97,9 +115,11 @@ class MainWindow(QMainWindow):
         self._reload_again = False
         self._seen_alerts: set[int] | None = None  # None until the first load
         self._quitting = False
+        self._quit_box: QMessageBox | None = None
         self._told_about_tray = False
         self.tray_visible: Callable[[], bool] = lambda: False
         self.presenter: AlertPresenter = self  # replaced by the application (tray first)
+        self.demo: dict[VendorKind, DemoVendor] | None = None  # set in --demo (set_demo)
         self.setWindowTitle("Mangodesk")
         self.resize(1200, 740)
 
@@ -114,8 +134,13 @@ class MainWindow(QMainWindow):
         self.message_bar = MessageBar(central)
         self.message_bar.show_alerts.connect(self.show_alerts)
         self.setup_banner = self._setup_banner(central)
+        self.paused_banner = self._paused_banner(central)
+        self.first_run_banner = SetupBanner(central)
+        self.first_run_banner.act.connect(self._first_run_step)
         bars = QVBoxLayout()
         bars.setContentsMargins(10, 8, 10, 0)
+        bars.addWidget(self.paused_banner)
+        bars.addWidget(self.first_run_banner)
         bars.addWidget(self.message_bar)
         bars.addWidget(self.setup_banner)
         outer.addLayout(bars)
@@ -125,6 +150,8 @@ class MainWindow(QMainWindow):
         self.tabs.addTab(self._units_page(), "Units")
         self.alerts_panel = AlertsPanel(context, runner, self.tabs)
         self.alerts_panel.count_changed.connect(self._alert_count_changed)
+        self.alerts_panel.open_unit.connect(self.open_unit_passcodes)
+        self.alerts_panel.open_connection.connect(lambda _: self.show_connections())
         self.tabs.addTab(self.alerts_panel, "Alerts")
         self.activity_panel = ActivityPanel(context, runner, self.tabs)
         self.tabs.addTab(self.activity_panel, "Activity")
@@ -166,6 +193,26 @@ class MainWindow(QMainWindow):
         button = QPushButton("Get Started", banner)
         button.setObjectName("banner_get_started")
         button.clicked.connect(self.get_started)
+        row.addWidget(button)
+        banner.hide()
+        return banner
+
+    def _paused_banner(self, parent: QWidget) -> QFrame:
+        """While automation is paused a coloured bar stays on top: nothing goes to the locks."""
+        banner = QFrame(parent)
+        banner.setObjectName("paused_banner")
+        banner.setStyleSheet("#paused_banner { background: #8a5a00; border-radius: 4px; }"
+                             " #paused_banner QLabel { color: white; font-weight: bold; }")
+        row = QHBoxLayout(banner)
+        row.setContentsMargins(10, 6, 6, 6)
+        label = QLabel("Automation is paused: no door codes are created, changed or removed "
+                       "until you resume.", banner)
+        label.setObjectName("paused_text")
+        label.setWordWrap(True)
+        row.addWidget(label, 1)
+        button = QPushButton("Resume", banner)
+        button.setObjectName("resume")
+        button.clicked.connect(lambda: self.set_paused(False))
         row.addWidget(button)
         banner.hide()
         return banner
@@ -337,6 +384,18 @@ class MainWindow(QMainWindow):
         self.pause_action.setEnabled(self.engine.available)
         automation.addAction(self.pause_action)
 
+        self.sync_now_action = self._action("Sync bookings now", "Ctrl+Shift+S",
+                                            self.sync_now, "sync_now")
+        self.connect_pms_action = self._action("Connect Beds24…", "Ctrl+Shift+B",
+                                               self.connect_pms, "connect_pms")
+        automation.addSeparator()
+        automation.addAction(self.sync_now_action)
+        automation.addAction(self.connect_pms_action)
+
+        help_menu = menus.addMenu("&Help")
+        self.about_action = self._action("About Mangodesk…", "F1", self.show_about, "about")
+        help_menu.addAction(self.about_action)
+
         toolbar = QToolBar("Actions", self)
         toolbar.setObjectName("toolbar")
         toolbar.setMovable(False)
@@ -344,7 +403,7 @@ class MainWindow(QMainWindow):
         toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextOnly)
         groups = [[self.get_started_action], [self.link_action, self.unlink_action],
                   [self.passcodes_action, self.new_passcode_action, self.details_action],
-                  [self.comms_action]]
+                  [self.comms_action], [self.sync_now_action]]
         for number, group in enumerate(groups):
             if number:
                 toolbar.addSeparator()
@@ -367,18 +426,19 @@ class MainWindow(QMainWindow):
         self._loading = True
         context = self.context
 
-        def load() -> tuple[GridRows, DeskStatus, bool]:
+        def load() -> tuple[GridRows, DeskStatus, bool, Setup]:
             prop = context.services.units.property()
             zone = ZoneInfo(prop.timezone if prop else "UTC")
             today = context.clock.now().astimezone(zone).date()
             grid = prepare_rows(context.services.units.list_units(), today=today, zone=zone)
-            return grid, read_status(context), context.services.connections.any_connected()
+            setup = read_setup(context)
+            return grid, read_status(context), setup.locks_connected, setup
 
         self.runner.run(load, self._loaded, self._load_failed, owner=self,
                         label="Loading units…")
 
-    def _loaded(self, result: tuple[GridRows, DeskStatus, bool]) -> None:
-        grid, status, connected = result
+    def _loaded(self, result: tuple[GridRows, DeskStatus, bool, Setup]) -> None:
+        grid, status, connected, setup = result
         rows = grid.rows
         first = self._seen_alerts is None and self.model.rowCount() == 0
         self.zone = grid.zone
@@ -389,7 +449,10 @@ class MainWindow(QMainWindow):
             self.select_unit(selected.id)
         elif first and self.proxy.rowCount():
             self.table.selectRow(0)
-        self.setup_banner.setVisible(not connected)
+        # One step at a time: Beds24 first on a new profile, then the lock provider.
+        self.first_run_banner.show_stage(setup.stage if setup.stage != Stage.LOCKS
+                                         else Stage.DONE)
+        self.setup_banner.setVisible(not connected and setup.stage != Stage.PMS)
         self._status = status
         self._update_status()
         self._update_count()
@@ -488,6 +551,15 @@ class MainWindow(QMainWindow):
         else:
             self.show_passcodes()
 
+    def open_unit_passcodes(self, unit_id: int) -> PasscodesDialog | None:
+        """From an alert: show that unit in the grid and open its Passcodes."""
+        self.set_filter(UnitFilter.ALL)
+        self.search.clear()
+        if not self.select_unit(unit_id):
+            self.statusBar().showMessage("That unit is no longer in the list.", 5000)
+            return None
+        return self.show_passcodes()
+
     def show_passcodes(self) -> PasscodesDialog | None:
         unit = self._unit_or_tell(linked=True)
         if unit is None:
@@ -545,20 +617,82 @@ class MainWindow(QMainWindow):
         self.runner.run(lambda: self.context.services.passcodes.lock_details(unit.id), shown,
                         failed, owner=self, label=f"Asking for the details of {unit.lock_name}…")
 
+    def set_demo(self, vendors: list[DemoVendor]) -> None:
+        """The demo: say so in the title, and point every wizard at the simulators."""
+        self.demo = {vendor.kind: vendor for vendor in vendors}
+        self.setWindowTitle("Mangodesk — Demo — simulated")
+        badge = QLabel("Demo — simulated", self.statusBar())
+        badge.setObjectName("demo_badge")
+        badge.setStyleSheet("background: #e4edf8; color: #1f4f8a; padding: 1px 6px; "
+                            "border-radius: 3px;")
+        self.statusBar().addPermanentWidget(badge)
+        # The demo's bookings come from a simulated Beds24; never offer the real one.
+        self.connect_pms_action.setEnabled(False)
+        self.connect_pms_action.setToolTip("The demo is connected to a simulated Beds24.")
+
     def get_started(self) -> ConnectWizardDialog:
-        dialog = ConnectWizardDialog(self.context, self.runner, parent=self)
+        dialog = ConnectWizardDialog(self.context, self.runner, parent=self, demo=self.demo)
         dialog.connected.connect(lambda _: self._refresh_timer.start())
         dialog.open()
         return dialog
 
     def show_connections(self) -> ConnectionsDialog:
-        dialog = ConnectionsDialog(self.context, self.runner, self)
+        dialog = ConnectionsDialog(self.context, self.runner, self, demo=self.demo,
+                                   paused=self.engine.paused, zone=self.zone)
         dialog.changed.connect(self._refresh_timer.start)
         dialog.open()
         return dialog
 
     def show_communications(self) -> CommunicationsDialog:
-        dialog = CommunicationsDialog(self.context, self.runner, self)
+        unit = self.current_unit()
+        dialog = CommunicationsDialog(self.context, self.runner, self,
+                                      unit_name=unit.name if unit is not None else None,
+                                      today=self.context.clock.now().astimezone(self.zone).date())
+        dialog.open()
+        return dialog
+
+    def _first_run_step(self, stage: str) -> None:
+        if stage == Stage.PMS:
+            self.connect_pms()
+        elif stage == Stage.LOCKS:
+            self.get_started()
+        elif stage == Stage.LINK:
+            self.set_filter(UnitFilter.UNLINKED)
+            if self.proxy.rowCount():
+                self.table.selectRow(0)
+                self.link_unit()
+
+    def connect_pms(self) -> Beds24Dialog | None:
+        """Connect Beds24 from the window (first run, or a new invite code)."""
+        if self.demo is not None:
+            self.statusBar().showMessage("The demo is connected to a simulated Beds24.", 5000)
+            return None
+        dialog = Beds24Dialog(self.context, self.runner, self)
+        dialog.connected.connect(lambda: self.engine.start_pms_sync(self.context))
+        dialog.synced.connect(self._synced)
+        dialog.next_step.connect(self.get_started)
+        dialog.open()
+        return dialog
+
+    def sync_now(self) -> None:
+        self.sync_now_action.setEnabled(False)
+        self.sync_label.setText("Syncing bookings…")
+
+        def failed(error: Exception) -> None:
+            self.sync_now_action.setEnabled(True)
+            self.show_error(error)
+            self._refresh_timer.start()
+
+        run_sync_now(self.context, self._synced, failed, self.runner, self)
+
+    def _synced(self, result: SyncResult) -> None:
+        self.sync_now_action.setEnabled(True)
+        self.statusBar().showMessage(
+            ("Synced with Beds24: " if result.ok else "") + sync_result_text(result), 10000)
+        self._refresh_timer.start()
+
+    def show_about(self) -> AboutDialog:
+        dialog = AboutDialog(self.context.paths, self, demo=self.demo is not None)
         dialog.open()
         return dialog
 
@@ -612,12 +746,13 @@ class MainWindow(QMainWindow):
                 count = len(alerts)
                 self.presenter.present(
                     ALERT_TITLES.get(worst.severity, "Mangodesk"),
-                    f"{count} open alert{'s' if count != 1 else ''}. Latest: {worst.message}",
-                    worst.severity)
+                    f"{count} open alert{'s' if count != 1 else ''}. Latest: "
+                    f"{alert_headline(worst)}", worst.severity)
             return
         for alert in sorted((a for a in alerts if a.id not in self._seen_alerts),
                             key=lambda a: a.id):
-            body = f"{alert.message} {alert.fix}" if alert.fix else alert.message
+            headline = alert_headline(alert)
+            body = f"{headline} {alert.fix}" if alert.fix else headline
             self.presenter.present(ALERT_TITLES.get(alert.severity, "Mangodesk"), body,
                                    alert.severity)
         self._seen_alerts = ids | self._seen_alerts
@@ -647,6 +782,7 @@ class MainWindow(QMainWindow):
         self.engine_label.setText(self.engine.describe())
         self.engine_label.setToolTip(self.engine.problem or "")
         self.pause_action.setChecked(self.engine.paused)
+        self.paused_banner.setVisible(self.engine.paused)
         status = self._status
         if status is None:
             return
@@ -654,9 +790,12 @@ class MainWindow(QMainWindow):
             self.sync_label.setText(f"Sync failing ({status.sync_failures}×)")
             self.sync_label.setToolTip(status.sync_error)
         elif status.last_sync_at is not None:
-            self.sync_label.setText(
-                f"Synced {text.ago(status.last_sync_at, self.context.clock.now())}")
-            self.sync_label.setToolTip("")
+            when = text.ago(status.last_sync_at, self.context.clock.now())
+            result = f" · {status.last_sync_result}" if status.last_sync_result else ""
+            self.sync_label.setText(f"Synced {when}{result}")
+            at = status.last_sync_at.astimezone(self.zone)
+            self.sync_label.setToolTip(f"Last sync with Beds24 at {at:%d %b %H:%M} "
+                                       f"({self.zone.key}). Sync now: Ctrl+Shift+S")
         else:
             self.sync_label.setText("Not synced with the PMS yet")
         parts = []
@@ -668,7 +807,9 @@ class MainWindow(QMainWindow):
         elif status.pending:
             parts.append(f"{status.pending} code{'s' if status.pending != 1 else ''} "
                          "being sent")
-        self.codes_label.setText(", ".join(parts) if parts else "All codes sent")
+        nothing_linked = not any(row.lock_id is not None for row in self.model.rows)
+        self.codes_label.setText(", ".join(parts) if parts else
+                                 "No codes yet" if nothing_linked else "All codes sent")
 
     def toggle_pause(self) -> None:
         self.set_paused(not self.engine.paused)
@@ -686,9 +827,30 @@ class MainWindow(QMainWindow):
         self.raise_()
         self.activateWindow()
 
-    def quit(self) -> None:
-        self._quitting = True
-        self.quit_requested.emit()
+    def quit(self) -> QMessageBox | None:
+        """Ask first: closing Mangodesk stops the codes this desk issues. Cancel is the
+        default, so Enter never quits by accident."""
+        if self._quitting:
+            self.quit_requested.emit()
+            return None
+        if self._quit_box is not None and self._quit_box.isVisible():
+            return self._quit_box
+        self.show_window()
+
+        def answered(value: object) -> None:
+            self._quit_box = None
+            if value:
+                self._quitting = True
+                self.quit_requested.emit()
+
+        box = ask(self, "Quit Mangodesk?", QUIT_QUESTION,
+                  [("Quit", True), ("Keep running", None)], answered,
+                  informative=QUIT_WARNING, icon=QMessageBox.Icon.Warning, name="quit_question")
+        keep = next(b for b in box.buttons() if b.text() == "Keep running")
+        if isinstance(keep, QPushButton):
+            box.setDefaultButton(keep)
+        self._quit_box = box
+        return box
 
     def closeEvent(self, event: QCloseEvent) -> None:
         """Closing keeps Mangodesk running in the tray (codes are issued at night too),
@@ -703,8 +865,17 @@ class MainWindow(QMainWindow):
                     "Door codes keep being issued. Open the window again from the tray icon; "
                     "quit from its menu.", AlertSeverity.INFO)
             return
+        if not self._quitting:
+            event.ignore()  # the question decides; closing must not stop codes silently
+            self.quit()
+            return
         event.accept()
         self.quit_requested.emit()
+
+
+def alert_headline(alert: AlertView) -> str:
+    """Unit and provider first ("Double room 104 · TTLock lock Room 101 — …")."""
+    return alert.headline if isinstance(alert, AlertLine) else alert.message
 
 
 _SEVERITY_RANK = {AlertSeverity.INFO: 0, AlertSeverity.WARNING: 1, AlertSeverity.ERROR: 2,

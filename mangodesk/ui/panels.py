@@ -3,10 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from PySide6.QtCore import QAbstractTableModel, QModelIndex, QPersistentModelIndex, Qt, Signal
+from PySide6.QtCore import (
+    QAbstractTableModel,
+    QModelIndex,
+    QPersistentModelIndex,
+    QStandardPaths,
+    Qt,
+    Signal,
+)
 from PySide6.QtGui import QBrush, QColor
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,6 +32,7 @@ from PySide6.QtWidgets import (
 
 from mangodesk.app import Context
 from mangodesk.domain.types import AlertSeverity
+from mangodesk.services.activity import ActivityEntry, AlertLine
 from mangodesk.services.views import AlertView, AuditView
 from mangodesk.ui.forms import plain_message
 from mangodesk.ui.notify import SEVERITY_LOOK
@@ -45,6 +54,13 @@ def _when(instant: datetime, zone: ZoneInfo) -> str:
     return f"{moment.day} {moment:%b %H:%M}"
 
 
+def documents_folder() -> str:
+    """The user's Documents folder (home when the desktop has none): where staff look for a
+    file they just saved."""
+    found = QStandardPaths.writableLocation(QStandardPaths.StandardLocation.DocumentsLocation)
+    return found if found and Path(found).is_dir() else str(Path.home())
+
+
 def _table(parent: QWidget) -> QTableView:
     table = QTableView(parent)
     table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
@@ -52,9 +68,11 @@ def _table(parent: QWidget) -> QTableView:
     table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
     table.setAlternatingRowColors(True)
     table.setShowGrid(False)
-    table.setWordWrap(False)
+    table.setWordWrap(True)  # long messages wrap onto more lines instead of being cut
+    table.setTextElideMode(Qt.TextElideMode.ElideNone)
     table.verticalHeader().setVisible(False)
-    table.verticalHeader().setDefaultSectionSize(26)
+    table.verticalHeader().setMinimumSectionSize(26)
+    table.verticalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
     table.horizontalHeader().setDefaultAlignment(
         Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
     return table
@@ -64,6 +82,7 @@ class ListModel(QAbstractTableModel):
     """A read-only table of frozen views; subclasses say how each cell reads."""
 
     headers: tuple[str, ...] = ()
+    zoned_column: int | None = None  # whose header names the zone its times are in
 
     def __init__(self, zone: ZoneInfo | None = None) -> None:
         super().__init__()
@@ -75,6 +94,7 @@ class ListModel(QAbstractTableModel):
         self.items = list(items)
         self.zone = zone or self.zone
         self.endResetModel()
+        self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(self.headers) - 1)
 
     def rowCount(self, parent: AnyIndex = QModelIndex()) -> int:  # noqa: B008
         return 0 if parent.isValid() else len(self.items)
@@ -86,6 +106,8 @@ class ListModel(QAbstractTableModel):
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
                 and 0 <= section < len(self.headers):
+            if section == self.zoned_column:
+                return f"{self.headers[section]} ({zone_label(self.zone)})"
             return self.headers[section]
         return None
 
@@ -101,15 +123,29 @@ class ListModel(QAbstractTableModel):
         raise NotImplementedError
 
 
+def zone_label(zone: ZoneInfo) -> str:
+    """``Europe/Oslo``; the abbreviation alone (CET) is ambiguous across the world."""
+    return zone.key
+
+
+def alert_where(item: AlertView) -> str:
+    return item.where.label if isinstance(item, AlertLine) else ""
+
+
+def audit_sentence(item: AuditView) -> str:
+    return item.sentence if isinstance(item, ActivityEntry) and item.sentence else item.summary
+
+
 class AlertModel(ListModel):
-    headers = ("Raised", "Severity", "What happened", "What to do")
+    headers = ("Raised", "Severity", "Unit · Lock", "What happened", "What to do")
+    zoned_column = 0
 
     def cell(self, item: AlertView, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
             return [_when(item.raised_at, self.zone), SEVERITY_TEXT.get(item.severity, ""),
-                    item.message, item.fix or ""][column]
-        if role == Qt.ItemDataRole.ToolTipRole and column in (2, 3):
-            return item.message if column == 2 else item.fix
+                    alert_where(item), item.message, item.fix or ""][column]
+        if role == Qt.ItemDataRole.ToolTipRole and column in (2, 3, 4):
+            return [alert_where(item), item.message, item.fix][column - 2]
         if column == 1 and role in (Qt.ItemDataRole.ForegroundRole,
                                     Qt.ItemDataRole.BackgroundRole):
             colour, background = SEVERITY_LOOK.get(item.severity,
@@ -120,21 +156,23 @@ class AlertModel(ListModel):
 
 
 class AuditModel(ListModel):
-    headers = ("When", "Who", "Action", "What")
+    headers = ("When", "Who", "What")
+    zoned_column = 0
 
     def cell(self, item: AuditView, column: int, role: int) -> Any:
         if role == Qt.ItemDataRole.DisplayRole:
-            return [_when(item.at, self.zone), item.actor, item.action.replace("_", " "),
-                    item.summary][column]
-        if role == Qt.ItemDataRole.ToolTipRole and column == 3:
-            return item.summary
+            return [_when(item.at, self.zone), item.actor, audit_sentence(item)][column]
+        if role == Qt.ItemDataRole.ToolTipRole and column == 2:
+            return audit_sentence(item)
         return None
 
 
 class AlertsPanel(QWidget):
-    """Open alerts, newest first, with Acknowledge."""
+    """Open alerts, newest first, with Acknowledge; a double-click opens what it is about."""
 
     count_changed = Signal(int)
+    open_unit = Signal(int)  # unit id: show that unit's Passcodes
+    open_connection = Signal(int)  # connection id: show the Smart Locks dialog
 
     def __init__(self, context: Context, runner: TaskRunner,
                  parent: QWidget | None = None) -> None:
@@ -151,11 +189,15 @@ class AlertsPanel(QWidget):
         self.table = _table(self)
         self.table.setObjectName("alerts")
         self.table.setModel(self.model)
+        self.table.setToolTip("Double-click an alert to open its unit's passcodes "
+                              "(or its connection)")
         header = self.table.horizontalHeader()
-        header.resizeSection(0, 110)
-        header.resizeSection(1, 90)
-        header.resizeSection(2, 460)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
+        header.resizeSection(1, 80)
+        header.resizeSection(2, 220)
+        header.resizeSection(3, 420)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.Stretch)
+        self.table.doubleClicked.connect(self.open_alert)
         layout.addWidget(self.table, 1)
         row = QHBoxLayout()
         self.error = QLabel(self)
@@ -180,6 +222,16 @@ class AlertsPanel(QWidget):
 
         self.runner.run(self.context.services.alerts.list, loaded, self._failed, owner=self,
                         label="Loading alerts…")
+
+    def open_alert(self, index: QModelIndex) -> None:
+        """Go where the alert points: the unit's passcodes, else its connection."""
+        alert = self.model.data(index.siblingAtColumn(0), ITEM_ROLE) if index.isValid() else None
+        if not isinstance(alert, AlertLine):
+            return
+        if alert.where.unit_id is not None:
+            self.open_unit.emit(alert.where.unit_id)
+        elif alert.where.connection_id is not None:
+            self.open_connection.emit(alert.where.connection_id)
 
     def acknowledge_selected(self) -> None:
         index = self.table.currentIndex()
@@ -208,7 +260,7 @@ class ActivityPanel(QWidget):
         row = QHBoxLayout()
         self.search = QLineEdit(self)
         self.search.setObjectName("activity_search")
-        self.search.setPlaceholderText("Filter by words, e.g. revoke, Room 101")
+        self.search.setPlaceholderText("Filter by words, e.g. removed, TTLock, Room 101")
         self.search.setClearButtonEnabled(True)
         self.search.textChanged.connect(self.reload)
         row.addWidget(self.search, 1)
@@ -229,10 +281,9 @@ class ActivityPanel(QWidget):
         self.table.setObjectName("activity")
         self.table.setModel(self.model)
         header = self.table.horizontalHeader()
-        header.resizeSection(0, 110)
+        header.setSectionResizeMode(0, QHeaderView.ResizeMode.ResizeToContents)
         header.resizeSection(1, 120)
-        header.resizeSection(2, 120)
-        header.setSectionResizeMode(3, QHeaderView.ResizeMode.Stretch)
+        header.setSectionResizeMode(2, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table, 1)
         self.status = QLabel(self)
         self.status.setObjectName("activity_status")
@@ -245,18 +296,20 @@ class ActivityPanel(QWidget):
         who = self.who.currentData()
         audit = self.context.services.audit
 
-        def load() -> list[AuditView]:
+        def load() -> tuple[list[AuditView], ZoneInfo]:
             events = audit.list(text=words, actor="automation" if who == "automation" else None)
             if who == "staff":
                 events = [e for e in events if e.actor != "automation"]
-            return events
+            return events, audit.zone()
 
         self._generation += 1
         generation = self._generation
 
-        def loaded(events: list[AuditView]) -> None:
+        def loaded(result: tuple[list[AuditView], ZoneInfo]) -> None:
+            events, zone = result
             if generation != self._generation:
                 return  # typing went on: a newer filter's answer is on its way
+            self.zone = zone
             self.model.set_items(events, self.zone)
             self.status.setText(f"{len(events)} entries")
 
@@ -269,7 +322,9 @@ class ActivityPanel(QWidget):
         dialog.setAcceptMode(QFileDialog.AcceptMode.AcceptSave)
         dialog.setNameFilter("CSV files (*.csv)")
         dialog.setDefaultSuffix("csv")
-        dialog.selectFile("mangodesk-activity.csv")
+        documents = documents_folder()
+        dialog.setDirectory(documents)
+        dialog.selectFile(str(Path(documents) / "mangodesk-activity.csv"))
         dialog.fileSelected.connect(self.export_to)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         self.file_dialog = dialog
@@ -281,8 +336,6 @@ class ActivityPanel(QWidget):
         audit = self.context.services.audit
 
         def write() -> int:
-            from pathlib import Path
-
             Path(path).write_text(audit.export_csv(events), encoding="utf-8", newline="")
             return len(events)
 

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 
 from mangodesk.app import Context
 from mangodesk.domain.types import CodeState
-from mangodesk.store.models import AccessCode, SyncState
+from mangodesk.store.models import AccessCode, AuditEvent, SyncState
 
 
 @dataclass(frozen=True)
@@ -24,6 +24,7 @@ class DeskStatus:
     sync_error: str | None
     sync_failures: int
     open_alerts: int
+    last_sync_result: str | None = None  # "12 bookings read (3 new, 2 changed)."
 
 
 def read_status(context: Context) -> DeskStatus:
@@ -47,6 +48,9 @@ def read_status(context: Context) -> DeskStatus:
             select(SyncState).order_by(SyncState.last_attempt_at.desc())
         ).first()
         last_sync = sync.last_success_at if sync else None
+        last_run = session.scalars(
+            select(AuditEvent.after).where(AuditEvent.action == "pms_sync")
+            .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(1)).first()
         sync_error = sync.last_error if sync and sync.consecutive_failures else None
         failures = sync.consecutive_failures if sync else 0
     return DeskStatus(
@@ -57,4 +61,19 @@ def read_status(context: Context) -> DeskStatus:
         sync_error=sync_error,
         sync_failures=failures,
         open_alerts=context.services.alerts.open_count(),
+        last_sync_result=sync_counts(last_run),
     )
+
+
+def sync_counts(after: dict[str, object] | None) -> str | None:
+    """The last sync's result in words, from what the sync recorded in the audit trail."""
+    if not after:
+        return None
+
+    def number(key: str) -> int:
+        value = after.get(key)
+        return int(value) if isinstance(value, int | float | str) and str(value).isdigit() \
+            else 0
+
+    read, new, changed = number("bookings"), number("created"), number("updated")
+    return f"{read} booking{'s' if read != 1 else ''} read ({new} new, {changed} changed)"

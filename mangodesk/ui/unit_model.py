@@ -157,7 +157,10 @@ class UnitTableModel(QAbstractTableModel):
         else:
             assert today is not None and zone is not None
             grid = prepare_rows(rows, today=today, zone=zone)
+        zone_changed = grid.zone != self._zone
         self._zone, self._today = grid.zone, grid.today
+        if zone_changed:
+            self.headerDataChanged.emit(Qt.Orientation.Horizontal, 0, len(HEADERS) - 1)
         rows = grid.rows
         same_shape = [r.id for r in rows] == [r.id for r in self._rows]
         if same_shape and rows:
@@ -191,6 +194,8 @@ class UnitTableModel(QAbstractTableModel):
                    role: int = Qt.ItemDataRole.DisplayRole) -> Any:
         if orientation == Qt.Orientation.Horizontal and role == Qt.ItemDataRole.DisplayRole \
                 and 0 <= section < len(HEADERS):
+            if section == HEADERS.index("Code and validity"):
+                return f"{HEADERS[section]} ({self._zone.key})"  # times are hotel time
             return HEADERS[section]
         return None
 

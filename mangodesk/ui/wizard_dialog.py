@@ -24,29 +24,52 @@ from PySide6.QtWidgets import (
 )
 
 from mangodesk.app import Context
+from mangodesk.domain.errors import ValidationError
+from mangodesk.domain.types import VendorKind
 from mangodesk.services.connections import ConnectResult
 from mangodesk.services.views import ConnectionView
 from mangodesk.services.wizard import ConnectRequest, ConnectWizard, WizardStep
+from mangodesk.sim.base import DemoVendor
 from mangodesk.ui.forms import ERROR_COLOUR, FieldForm
 from mangodesk.ui.tasks import TaskRunner
 from mangodesk.vendors.base import ConnectionReport
 
 OK_COLOUR = "#1d6b36"
+DEMO_NOTE = ("Demo — simulated: every provider here is a simulator on this computer. "
+             "Nothing you type is sent to a real lock provider.")
+MESSAGE_LINES = 3  # the error area keeps this height, so the form never jumps
+
+
+def demo_routing(vendor: DemoVendor) -> dict[str, str]:
+    """The values that decide where a connection goes (server addresses, pinned
+    certificates): in the demo they always point at the simulator, whatever was typed."""
+    routing = dict(vendor.settings)
+    for name, value in vendor.values.items():
+        if value.startswith(("http://", "https://")) or "127.0.0.1" in value \
+                or name in {"server_address", "api_base", "base_url"}:
+            routing[name] = value
+    return routing
 
 
 class ConnectWizardDialog(QDialog):
     connected = Signal(object)  # ConnectionView, or the re-authenticated connection's id
 
     def __init__(self, context: Context, runner: TaskRunner, *,
-                 existing: ConnectionView | None = None, parent: QWidget | None = None) -> None:
+                 existing: ConnectionView | None = None, parent: QWidget | None = None,
+                 demo: dict[VendorKind, DemoVendor] | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("wizard")
         self.context, self.runner = context, runner
+        self.demo = demo  # None outside the demo; in it, every connection goes to a simulator
         specs = context.vendors.specs()
         self.wizard = (ConnectWizard.for_existing(specs, existing) if existing
                        else ConnectWizard(specs))
-        self.setWindowTitle(f"Sign in again — {existing.display_name}" if existing
-                            else "Smart Locks — Get Started")
+        title = (f"Sign in again — {existing.display_name}" if existing
+                 else "Smart Locks — Get Started")
+        self.setWindowTitle(f"{title} (Demo — simulated)" if demo is not None else title)
+        # Non-modal: staff keep working in the main window while a lock server answers.
+        self.setModal(False)
+        self.setWindowModality(Qt.WindowModality.NonModal)
         self.setMinimumSize(600, 460)
         self.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
@@ -59,12 +82,30 @@ class ConnectWizardDialog(QDialog):
         title_font.setBold(True)
         self.title.setFont(title_font)
         layout.addWidget(self.title)
+        if demo is not None:
+            note = QLabel(DEMO_NOTE, self)
+            note.setObjectName("demo_note")
+            note.setWordWrap(True)
+            note.setStyleSheet("background: #e4edf8; color: #1f4f8a; padding: 6px; "
+                               "border-radius: 4px;")
+            layout.addWidget(note)
+        # A fixed, word-wrapped error area: always there (empty when all is well), as tall as
+        # three lines, so an error appearing never pushes the buttons around.
         self.message = QLabel(self)
         self.message.setObjectName("message")
         self.message.setWordWrap(True)
+        self.message.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.message.setStyleSheet(f"color: {ERROR_COLOUR};")
         self.message.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
-        self.message.hide()
+        # The area keeps its height; a longer text scrolls inside it instead of being cut.
+        self.message_area = QScrollArea(self)
+        self.message_area.setObjectName("message_area")
+        self.message_area.setWidgetResizable(True)
+        self.message_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.message_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.message_area.setFixedHeight(
+            self.message.fontMetrics().lineSpacing() * MESSAGE_LINES + 6)
+        self.message_area.setWidget(self.message)
 
         self.pages = QStackedWidget(self)
         self.provider_page = self._provider_page()
@@ -80,7 +121,7 @@ class ConnectWizardDialog(QDialog):
                      self.certificate_page, self.done_page):
             self.pages.addWidget(page)
         layout.addWidget(self.pages, 1)
-        layout.addWidget(self.message)
+        layout.addWidget(self.message_area)
 
         buttons = QHBoxLayout()
         self.back_button = QPushButton("Back", self)
@@ -343,8 +384,9 @@ class ConnectWizardDialog(QDialog):
             steps = self._steps(report, self.credentials_page)
             self.credentials_layout.addWidget(steps)
             return
-        self.message.setVisible(bool(message) and step != WizardStep.CERTIFICATE)
-        self.message.setText(message or "")
+        shown = message if message and step != WizardStep.CERTIFICATE else ""
+        self.message.setText(shown or "")
+        self.message.setToolTip(shown or "")
 
     def _show_field_errors(self) -> None:
         if self.form is None:
@@ -368,9 +410,20 @@ class ConnectWizardDialog(QDialog):
     # ------------------------------------------------------------------ actions
 
     def _provider_chosen(self, number: int) -> None:
-        self.wizard.choose(self.wizard.specs[number].kind)
+        kind = self.wizard.specs[number].kind
+        self.wizard.choose(kind)
         self.wizard.message = None
+        if self.demo is not None:
+            vendor = self.demo.get(kind)
+            if vendor is not None:
+                self.wizard.values = {**self.wizard.values, **vendor.values}
+            elif kind != VendorKind.MANUAL:
+                self.wizard.message = (f"{self.wizard.spec.display_name} has no simulator in "
+                                       "this demo, so it cannot be connected here.")
         self.show_step()
+        if self.demo is not None and self.demo.get(kind) is None \
+                and kind != VendorKind.MANUAL:
+            self.next_button.setEnabled(False)
 
     def _value_edited(self, name: str, value: str) -> None:
         self.wizard.set_value(name, value)
@@ -393,13 +446,34 @@ class ConnectWizardDialog(QDialog):
         if request is not None:
             self._run(request)
 
+    def open(self) -> None:
+        """Shown without blocking the main window (a lock server can take a minute)."""
+        self.show()
+        self.activateWindow()
+
+    def request_values(self, request: ConnectRequest) -> dict[str, str]:
+        """What is sent: in the demo, the address always points at the local simulator."""
+        if self.demo is None:
+            return dict(request.values)
+        vendor = self.demo.get(request.kind)
+        if vendor is None:
+            if request.kind == VendorKind.MANUAL:
+                return dict(request.values)
+            raise WizardRefused(f"{request.kind} has no simulator in this demo.")
+        return {**request.values, **demo_routing(vendor)}
+
     def _run(self, request: ConnectRequest) -> None:
         connections = self.context.services.connections
+        try:
+            values = self.request_values(request)
+        except WizardRefused as refused:
+            self._failed(refused)
+            return
 
         def work() -> ConnectResult | ConnectionReport:
             if request.connection_id is not None:
-                return connections.update_credentials(request.connection_id, request.values)
-            return connections.connect(request.kind, request.values, request.display_name)
+                return connections.update_credentials(request.connection_id, values)
+            return connections.connect(request.kind, values, request.display_name)
 
         self.runner.run(work, self._succeeded, self._failed, owner=self,
                         label=f"Connecting to {self.wizard.spec.display_name}…")
@@ -415,6 +489,10 @@ class ConnectWizardDialog(QDialog):
     def _failed(self, error: Exception) -> None:
         self.wizard.connect_failed(error)
         self.show_step()
+
+
+class WizardRefused(ValidationError):
+    """The demo refuses to connect a provider it has no simulator for."""
 
 
 def _grouped(fingerprint: str, per_line: int = 16) -> str:

@@ -466,6 +466,7 @@ def test_tray_menu_opens_pauses_and_quits(qtbot: Any, context: Context) -> None:
             actions["Open Mangodesk"].trigger()
         with qtbot.waitSignal(desk.window.quit_requested):
             actions["Quit"].trigger()
+            click_box(qtbot, "quit_question", "Quit")
         with qtbot.waitSignal(desk.tray.pause_toggled):
             actions["Pause automation"].trigger()
     finally:
@@ -484,11 +485,13 @@ def test_closing_the_window_keeps_running_in_the_tray(qtbot: Any, desk: Desk) ->
     desk.context.settings.close_to_tray = False
     with qtbot.waitSignal(desk.window.quit_requested):
         desk.window.close()
+        click_box(qtbot, "quit_question", "Quit")
 
 
 def test_without_a_tray_closing_quits(qtbot: Any, desk: Desk) -> None:
     with qtbot.waitSignal(desk.window.quit_requested):
         desk.window.close()
+        click_box(qtbot, "quit_question", "Quit")
 
 
 # --------------------------------------------------------------------------- comms and log
@@ -532,7 +535,7 @@ def test_activity_log_filters_and_exports_csv(qtbot: Any, desk: Desk, tmp_path: 
     panel.export_to(str(target))
     idle(qtbot, desk.runner)
     rows = list(csv.reader(target.read_text(encoding="utf-8").splitlines()))
-    assert rows[0][0] == "when (UTC)" and len(rows) == 2
+    assert rows[0][0] == "when (Europe/Oslo)" and len(rows) == 2
     assert "Room 102" in rows[1][5]
     panel.who.setCurrentIndex(2)  # automation only
     idle(qtbot, desk.runner)

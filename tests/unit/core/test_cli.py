@@ -67,7 +67,7 @@ def test_link_add_list_render_audit(data_dir: Path, capsys: pytest.CaptureFixtur
     assert {"link", "create_code"} <= {a["action"] for a in audit}
     assert all("5821" not in a["summary"] for a in audit)
     assert run(data_dir, "audit", "--csv") == 0
-    assert capsys.readouterr().out.startswith("when (UTC),who,action")
+    assert capsys.readouterr().out.startswith("when (Europe/Oslo),who,action")
 
 
 @pytest.mark.parametrize(
