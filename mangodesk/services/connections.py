@@ -116,6 +116,8 @@ class ConnectionService(ServiceBase):
     ) -> ConnectResult:
         """Validate with the vendor, then store the connection and its lock list."""
         spec = self.ctx.vendors.spec(kind)
+        if any(field.secret for field in spec.fields):
+            self.ctx.secrets.require()  # before the vendor hears of it, not after
         config = self._config_from_values(spec, None, values)
         adapter = spec.factory(config)
         try:
