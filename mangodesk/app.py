@@ -70,11 +70,14 @@ def build_context(
     db = database or Database(settings.database_url or sqlite_url(paths.database_file))
     if migrate:
         db.migrate()
+    identity = db.identity()
+    store = (secrets or SecretStore()).scoped(
+        identity.uuid, adopt_legacy=identity.adopts_legacy_secrets)
     context = Context(
         paths=paths,
         settings=settings,
         db=db,
-        secrets=secrets or SecretStore(),
+        secrets=store,
         clock=clock or SystemClock(),
         vendors=vendors or VendorRegistry(default_specs()),
         events=events or EventBus(),

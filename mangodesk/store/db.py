@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,7 +16,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -21,6 +24,12 @@ from sqlalchemy.orm import Session, sessionmaker
 from mangodesk.domain.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DatabaseId:
+    uuid: str
+    adopts_legacy_secrets: bool
 
 
 def sqlite_url(path: Path) -> str:
@@ -95,6 +104,20 @@ class Database:
                 f"The database at {self.describe()} could not be updated: {exc.orig}.",
                 "Close other copies of Mangodesk and try again.",
             ) from exc
+
+    def identity(self) -> DatabaseId:
+        """The database's own UUID (created by its migration; made here for a database built
+        some other way). Names this profile's secrets in the keyring."""
+        from mangodesk.store.models import DatabaseIdentity
+
+        with self.transaction() as session:
+            row = session.scalars(select(DatabaseIdentity).order_by(DatabaseIdentity.id)).first()
+            if row is None:
+                row = DatabaseIdentity(id=1, uuid=str(uuid.uuid4()),
+                                       created_at=datetime.now(UTC),
+                                       adopts_legacy_secrets=False)
+                session.add(row)
+            return DatabaseId(row.uuid, row.adopts_legacy_secrets)
 
     def describe(self) -> str:
         """The URL without any password, for messages and logs."""

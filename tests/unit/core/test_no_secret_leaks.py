@@ -108,8 +108,8 @@ def test_secrets_only_in_the_keyring(tmp_path: Path) -> None:
         logging.getLogger().removeHandler(handler)
         handler.close()
 
-    assert keyring.get_password("Mangodesk", f"connection:{result.connection.id}:password") \
-        == PASSWORD
+    assert keyring.get_password(ctx.secrets.service,
+                                f"connection:{result.connection.id}:password") == PASSWORD
     files = [p for p in (tmp_path / "profile").rglob("*") if p.is_file()]
     assert any(p.suffix == ".sqlite" for p in files)
     assert paths.log_file in files and paths.log_file.stat().st_size > 0

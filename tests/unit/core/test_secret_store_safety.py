@@ -128,3 +128,38 @@ def test_desks_sharing_one_database_share_the_names(tmp_path: Path) -> None:
     finally:
         first.close()
         second.close()
+
+
+def _database_from_before_namespacing(paths: Paths) -> None:
+    """A profile as the previous version left it: schema 0001 and one TTLock connection."""
+    from alembic import command
+
+    from mangodesk.store.db import Database, _alembic_config, sqlite_url
+
+    paths.ensure()
+    db = Database(sqlite_url(paths.database_file))
+    command.upgrade(_alembic_config(db.engine), "0001_initial")
+    with sqlite3.connect(paths.database_file) as raw:
+        raw.execute("INSERT INTO connection (id, kind, display_name, settings, secret_ref, "
+                    "status, created_at) VALUES (1, 'TTLOCK', 'TTLock', '{}', 'connection:1', "
+                    "'CONNECTED', '2026-01-01 00:00:00')")
+    db.dispose()
+
+
+def test_secrets_under_the_old_shared_names_move_into_the_profile(tmp_path: Path) -> None:
+    shared = MemoryKeyring()
+    shared.set_password(SERVICE_NAME, "connection:1:password", "old-password")
+    paths = Paths.under(tmp_path / "real")
+    _database_from_before_namespacing(paths)
+    fresh = build_context(Paths.under(tmp_path / "temp"), Settings(),
+                          secrets=SecretStore(shared), actor="t")
+    real = build_context(paths, Settings(), secrets=SecretStore(shared), actor="r")
+    try:
+        assert fresh.secrets.get("connection:1:password") is None  # a new profile never adopts
+        assert real.secrets.get("connection:1:password") == "old-password"
+        assert shared.get_password(SERVICE_NAME, "connection:1:password") is None
+        assert shared.get_password(real.secrets.service, "connection:1:password") \
+            == "old-password"
+    finally:
+        fresh.close()
+        real.close()
