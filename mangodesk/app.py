@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 
 from mangodesk.domain.clock import Clock, SystemClock
 from mangodesk.domain.events import EventBus
-from mangodesk.paths import Paths
+from mangodesk.paths import Paths, create_private_file
 from mangodesk.settings import Settings
 from mangodesk.store.db import Database, sqlite_url
 from mangodesk.store.secrets import SecretStore
@@ -67,6 +67,8 @@ def build_context(
     from mangodesk.services.facade import Services
 
     paths.ensure()
+    if database is None and not settings.database_url:
+        create_private_file(paths.database_file)  # SQLite gives -wal/-shm the same mode
     db = database or Database(settings.database_url or sqlite_url(paths.database_file))
     if migrate:
         db.migrate()

@@ -6,16 +6,17 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
+import os
 import shutil
 import sys
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from mangodesk import __version__
 from mangodesk.domain.errors import MangodeskError
-from mangodesk.paths import Paths
+from mangodesk.paths import Paths, create_private_file, restrict_file
 from mangodesk.settings import Settings, load_settings
 from mangodesk.vendors.base import VendorError
 
@@ -37,9 +38,20 @@ def resolve_paths(args: argparse.Namespace) -> tuple[Paths, Callable[[], None]]:
     return Paths.for_user(), lambda: None
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """The log file (and each new one after a rotation) readable by this user only."""
+
+    def _open(self) -> Any:
+        if not os.path.exists(self.baseFilename):
+            create_private_file(Path(self.baseFilename))
+        else:
+            restrict_file(Path(self.baseFilename))
+        return super()._open()
+
+
 def setup_logging(paths: Paths, *, verbose: bool = False) -> logging.Handler:
     paths.ensure()
-    handler = logging.handlers.RotatingFileHandler(
+    handler = PrivateRotatingFileHandler(
         paths.log_file, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
