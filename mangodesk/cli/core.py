@@ -20,6 +20,7 @@ from mangodesk.services.passcodes import PasscodeInput
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("units", help="list units with their lock and current code")
+    p.add_argument("--show", action="store_true", help="show full codes instead of masked")
     add_json_flag(p)
     p.set_defaults(func=cmd_units)
 
@@ -180,10 +181,13 @@ def _parse_when(ctx: Any, text: str | None, *, end: bool, field: str) -> datetim
 
 def cmd_units(args: argparse.Namespace, make_context: Any) -> int:
     rows = make_context().services.units.list_units()
+    if not args.show:
+        rows = [dataclasses.replace(r, code=mask_code(r.code) if r.code else r.code)
+                for r in rows]
     lines = [f"{'#':>4}  {'Unit':<20} {'Lock':<20} {'Status':<10} Code"]
     for r in rows:
         lines.append(f"{r.id:>4}  {r.name[:20]:<20} {(r.lock_name or '—')[:20]:<20} "
-                     f"{r.status:<10} {mask_code(r.code) if r.code else ''}")
+                     f"{r.status:<10} {r.code or ''}")
     return _out(args, rows, "\n".join(lines))
 
 

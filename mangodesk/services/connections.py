@@ -14,6 +14,7 @@ from mangodesk.domain.errors import NotFoundError, ValidationError
 from mangodesk.domain.types import CodeOrigin, CodeState, ConnectionStatus, VendorKind
 from mangodesk.services.base import ServiceBase
 from mangodesk.services.views import ConnectionView, LockView
+from mangodesk.store.alerts import clear_alert
 from mangodesk.store.models import AccessCode, Connection, Lock, Unit, UnitLink
 from mangodesk.vendors.base import (
     ConnectionConfig,
@@ -23,6 +24,11 @@ from mangodesk.vendors.base import (
     VendorError,
 )
 from mangodesk.vendors.resolve import adapter_for, secret_key
+
+
+def sign_in_alert_key(connection_id: int) -> str:
+    """The one alert a rejected sign-in raises for a connection (shared with the engine)."""
+    return f"connection:{connection_id}:sign-in"
 
 
 class ConnectError(ValidationError):
@@ -181,10 +187,20 @@ class ConnectionService(ServiceBase):
             conn.status = ConnectionStatus.CONNECTED
             conn.status_message = report.summary
             self._store_secrets(spec, conn.id, values)
+            clear_alert(session, sign_in_alert_key(conn.id), self.now())
             self.audit(session, "reconnect", "connection", conn.id,
                        f"Updated the sign-in of “{conn.display_name}”")
+        self._replace_running_adapter(connection_id)
         self.changed()
         return report
+
+    def _replace_running_adapter(self, connection_id: int) -> None:
+        """The running engine drops the adapter it built with the old settings or password
+        and works through the waiting operations at once, not after a restart."""
+        engine = self.ctx.services.engine
+        if engine is not None:
+            engine.forget_adapter(connection_id)
+            engine.wake()
 
     def rename(self, connection_id: int, display_name: str) -> ConnectionView:
         """The name staff see for a connection, e.g. "TTLock – annex building"."""
