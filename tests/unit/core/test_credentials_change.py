@@ -11,7 +11,6 @@ import pytest
 from mangodesk.app import Context, attach_engine, build_context
 from mangodesk.domain.types import AlertSeverity, AlertSubject, ConnectionStatus, VendorKind
 from mangodesk.paths import Paths
-from mangodesk.services.connections import sign_in_alert_key
 from mangodesk.settings import Settings
 from mangodesk.sim.ttlock import TTLockSimulator
 from mangodesk.store.alerts import open_alert, raise_alert
@@ -19,6 +18,10 @@ from mangodesk.store.models import Connection
 from mangodesk.store.secrets import SecretStore
 from mangodesk.vendors.registry import VendorRegistry
 from mangodesk.vendors.ttlock import TTLOCK_SPEC
+
+
+def sign_in_alert_key(connection_id: int) -> str:
+    return f"connection:{connection_id}:sign-in"  # contract 8
 
 
 @pytest.fixture
