@@ -11,7 +11,6 @@ import pytest
 from PySide6.QtCore import QMessageLogContext, QtMsgType
 
 from mangodesk.cli import runtime
-from mangodesk.ui.application import install_qt_message_logging, log_qt_message
 from mangodesk.ui.tasks import TaskRunner
 
 
@@ -65,6 +64,8 @@ def test_the_cli_logs_an_unexpected_failure_and_prints_one_line(
 
 
 def test_qt_messages_go_to_the_log(caplog: pytest.LogCaptureFixture) -> None:
+    from mangodesk.ui.application import install_qt_message_logging, log_qt_message
+
     restore = install_qt_message_logging()
     try:
         log_qt_message(QtMsgType.QtWarningMsg, QMessageLogContext(), "QObject::connect: bad")
