@@ -8,12 +8,18 @@ import sys
 from datetime import date, datetime, time
 from typing import Any
 
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
 from mangodesk.cli import add_json_flag, inputs, print_json
 from mangodesk.domain.errors import NotFoundError, ValidationError, mask_code
 from mangodesk.domain.stay import local_instant
 from mangodesk.domain.template import TemplateContext
 from mangodesk.domain.types import VendorKind
 from mangodesk.services.passcodes import PasscodeInput
+from mangodesk.settings import save_settings
+from mangodesk.store.db import database_password_key
+from mangodesk.store.secrets import SecretStore
 
 UNIT_REF = inputs.bounded_text(inputs.MAX_REFERENCE, "unit")
 
@@ -48,6 +54,22 @@ def register(subparsers: Any) -> None:
                    help="read the secrets from standard input, one line each")
     add_json_flag(p)
     p.set_defaults(func=cmd_connect)
+
+    p = subparsers.add_parser(
+        "database", help="use a PostgreSQL database shared by several desks",
+        description="Saves the database address in settings.json and its password in this "
+        "computer's password store (never in settings.json or on the command line). The "
+        "password is read from MANGODESK_DATABASE_PASSWORD, else from standard input with "
+        "--password-stdin, else from a prompt.")
+    p.add_argument("url", type=inputs.bounded_text(2000, "database address"),
+                   help="e.g. postgresql+psycopg://desk@db.hotel.lan:5432/mangodesk "
+                   "(without the password)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from standard input")
+    p.add_argument("--no-password", action="store_true",
+                   help="the server needs no password (for example peer or certificate login)")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_database)
 
     p = subparsers.add_parser("connection-rename", help="rename a lock provider connection")
     p.add_argument("connection", type=inputs.record_id,
@@ -254,6 +276,38 @@ def cmd_connect(args: argparse.Namespace, make_context: Any) -> int:
     return _out(args, result.connection,
                 f"Connected: {result.connection.display_name} — {result.report.summary} "
                 f"({len(result.locks)} locks).")
+
+
+def cmd_database(args: argparse.Namespace, make_context: Any) -> int:
+    paths, settings = args.profile
+    try:
+        parsed = make_url(args.url)
+    except (ArgumentError, ValueError):
+        raise ValidationError(f"“{inputs.shorten(args.url)}” is not a database address.",
+                              field="url", fix="Write it like postgresql+psycopg://user@host"
+                              ":5432/mangodesk.") from None
+    if parsed.get_backend_name() != "postgresql" or not parsed.host or not parsed.database:
+        raise ValidationError("Only a PostgreSQL server can be shared by several desks.",
+                              field="url", fix="Write it like postgresql+psycopg://user@host"
+                              ":5432/mangodesk.")
+    if parsed.password is not None:
+        raise ValidationError(
+            "The address contains a password; it is never given on the command line.",
+            field="url", fix="Leave the password out: it is read from "
+            "MANGODESK_DATABASE_PASSWORD, --password-stdin or a prompt.")
+    url = parsed.render_as_string(hide_password=False)
+    store = SecretStore()
+    if not args.no_password:
+        store.require()
+        password = inputs.read_secret("Database password", "MANGODESK_DATABASE_PASSWORD",
+                                      from_stdin=args.password_stdin)
+        store.set(database_password_key(url), password)
+    settings.database_url = url
+    save_settings(paths.settings_file, settings)
+    return _out(args, {"database_url": url},
+                f"Saved: this desk uses {url} from its next start"
+                + ("" if args.no_password else "; the password is in the password store")
+                + ".")
 
 
 def cmd_connection_rename(args: argparse.Namespace, make_context: Any) -> int:

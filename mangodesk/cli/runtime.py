@@ -135,6 +135,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace,
         except (OSError, ValueError) as exc:
             return fail(f"The profile folder {shorten(str(paths.data_dir.parent), 200)} "
                         f"cannot be used ({type(exc).__name__}: {exc}).", EXIT_FAILED)
+        args.profile = (paths, settings)  # for commands that run before a database opens
         contexts: list[Context] = []
 
         def make_context() -> Context:

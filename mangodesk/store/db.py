@@ -22,6 +22,7 @@ from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mangodesk.domain.errors import ConfigError
+from mangodesk.store.secrets import SecretStore
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,36 @@ class DatabaseId:
 
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.as_posix()}"
+
+
+def database_password_key(url: str) -> str:
+    """The keyring name of a database server's password: the account and the database, never
+    the password itself (settings.json names the server; the keyring holds the password)."""
+    parsed = make_url(url)
+    return (f"database:{parsed.get_backend_name()}://{parsed.username or ''}@"
+            f"{parsed.host or ''}:{parsed.port or ''}/{parsed.database or ''}")
+
+
+def without_password(url: str) -> tuple[str, str | None]:
+    """``url`` with its password removed, and that password (None if it had none)."""
+    parsed = make_url(url)
+    if parsed.password is None:
+        return url, None
+    return (parsed._replace(password=None).render_as_string(hide_password=False),
+            str(parsed.password))
+
+
+def with_password(url: str, secrets: SecretStore) -> str:
+    """``url`` completed with the password kept in the keyring for it (if any)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" or parsed.password is not None:
+        return url
+    if not secrets.available():
+        return url  # a server that needs no password still works; one that does says so
+    password = secrets.get(database_password_key(url))
+    if password is None:
+        return url
+    return parsed.set(password=password).render_as_string(hide_password=False)
 
 
 def _alembic_config(engine: Engine) -> Config:
