@@ -4,6 +4,7 @@ keyring and settings in the database, and keep each connection's lock list."""
 from __future__ import annotations
 
 import builtins
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -122,6 +123,11 @@ class ConnectionService(ServiceBase):
     ) -> ConnectResult:
         """Validate with the vendor, then store the connection and its lock list."""
         spec = self.ctx.vendors.spec(kind)
+        if display_name is not None:
+            _refuse_control_characters(display_name)
+            if len(display_name) > 200:
+                raise ValidationError("A connection name can be at most 200 characters.",
+                                      field="display_name")
         if any(field.secret for field in spec.fields):
             self.ctx.secrets.require()  # before the vendor hears of it, not after
         config = self._config_from_values(spec, None, values)
@@ -204,6 +210,7 @@ class ConnectionService(ServiceBase):
 
     def rename(self, connection_id: int, display_name: str) -> ConnectionView:
         """The name staff see for a connection, e.g. "TTLock – annex building"."""
+        _refuse_control_characters(display_name)
         name = " ".join(display_name.split())
         if not name:
             raise ValidationError("Enter a name for this connection.", field="display_name")
@@ -380,6 +387,14 @@ class ConnectionService(ServiceBase):
         for vendor_id, lock in existing.items():
             if vendor_id not in seen and conn.kind != VendorKind.MANUAL:
                 lock.present = False  # kept: links and history still point at it
+
+
+def _refuse_control_characters(name: str) -> None:
+    """A name is shown in lists, logs and terminals: no line breaks or escape sequences."""
+    if any(unicodedata.category(ch) in ("Cc", "Cf") and ch != "\u200d" for ch in name):
+        raise ValidationError(
+            "A connection name cannot contain control characters (such as a line break or a "
+            "terminal escape).", field="display_name", fix="Type it as plain text.")
 
 
 def lock_view(lock: Lock, conn: Connection, linked: tuple[str, ...] = ()) -> LockView:

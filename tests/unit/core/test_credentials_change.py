@@ -16,6 +16,7 @@ from mangodesk.sim.ttlock import TTLockSimulator
 from mangodesk.store.alerts import open_alert, raise_alert
 from mangodesk.store.models import Connection
 from mangodesk.store.secrets import SecretStore
+from mangodesk.vendors.manual import MANUAL_SPEC
 from mangodesk.vendors.registry import VendorRegistry
 from mangodesk.vendors.ttlock import TTLOCK_SPEC
 
@@ -34,7 +35,7 @@ def sim() -> Iterator[TTLockSimulator]:
 @pytest.fixture
 def context(tmp_path: Path, secret_store: SecretStore) -> Iterator[Context]:
     built = build_context(Paths.under(tmp_path), Settings(), secrets=secret_store,
-                          vendors=VendorRegistry([replace(TTLOCK_SPEC)]), actor="desk")
+                          vendors=VendorRegistry([MANUAL_SPEC, replace(TTLOCK_SPEC)]), actor="desk")
     yield built
     built.close()
 
@@ -74,3 +75,14 @@ def test_a_new_password_replaces_the_running_engines_adapter(
     assert fresh is not stale
     assert fresh.list_locks()  # signs in with the new password
     assert woken == [True]
+
+
+@pytest.mark.parametrize("name", ["Annex\nTTLock", "Annex\x1b[2J", "Annex\u202egnp.exe"])
+def test_a_connection_name_with_control_characters_is_refused(
+        context: Context, name: str) -> None:
+    from mangodesk.domain.errors import ValidationError
+
+    view = context.services.connections.ensure_manual()
+    with pytest.raises(ValidationError, match="control characters"):
+        context.services.connections.rename(view.id, name)
+    assert context.services.connections.get(view.id).display_name == "Manual"
