@@ -303,6 +303,7 @@ class ConnectionService(ServiceBase):
                 lock.present = False
             self.audit(session, "disconnect", "connection", conn.id,
                        f"Removed “{conn.display_name}”")
+        self._replace_running_adapter(connection_id)
         self.changed()
         return affected
 
