@@ -283,7 +283,8 @@ def cmd_database(args: argparse.Namespace, make_context: Any) -> int:
     try:
         parsed = make_url(args.url)
     except (ArgumentError, ValueError):
-        raise ValidationError(f"“{inputs.shorten(args.url)}” is not a database address.",
+        # Not echoed: a mistyped address may still hold a password.
+        raise ValidationError("That is not a database address.",
                               field="url", fix="Write it like postgresql+psycopg://user@host"
                               ":5432/mangodesk.") from None
     if parsed.get_backend_name() != "postgresql" or not parsed.host or not parsed.database:
