@@ -115,7 +115,7 @@ def check_year(day: date, field: str, text: str) -> date:
 
 
 def read_secret(label: str, env_name: str, *, from_stdin: bool = False,
-                stdin: TextIO | None = None) -> str:
+                stdin: TextIO | None = None, stdin_option: bool = True) -> str:
     """A secret from stdin (``--password-stdin``), else from ``env_name``, else a prompt on
     the terminal. Without any of them, a clear refusal rather than a hang or a traceback."""
     stream = stdin if stdin is not None else sys.stdin
@@ -132,7 +132,8 @@ def read_secret(label: str, env_name: str, *, from_stdin: bool = False,
     if stream is None or not stream.isatty():
         raise ValidationError(
             f"There is no terminal to ask for the {label.lower()}.",
-            fix=f"Set {env_name}, or pipe it in with --password-stdin.")
+            fix=f"Set {env_name}, or pipe it in with --password-stdin." if stdin_option
+            else f"Set {env_name}, or run this in a terminal.")
     try:
         return getpass.getpass(f"{label}: ")
     except (EOFError, KeyboardInterrupt):

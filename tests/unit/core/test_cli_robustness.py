@@ -186,3 +186,14 @@ def test_secrets_can_come_from_stdin(capsys: pytest.CaptureFixture[str],
     out = capsys.readouterr().out
     assert code == 0, out
     assert "Connected" in out
+
+
+def test_smartair_doctor_without_a_terminal_says_how_to_give_the_password(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str],
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sys.stdin", io.StringIO(""))
+    monkeypatch.delenv("MANGODESK_OPERATOR_PASSWORD", raising=False)
+    code = run_caught(tmp_path / "desk", "smartair-doctor", "127.0.0.1", "--operator", "desk")
+    err = capsys.readouterr().err
+    assert_refused_cleanly(code, err)
+    assert "MANGODESK_OPERATOR_PASSWORD" in err
