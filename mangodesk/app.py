@@ -10,10 +10,17 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from mangodesk.domain.clock import Clock, SystemClock
+from mangodesk.domain.errors import ConfigError
 from mangodesk.domain.events import EventBus
-from mangodesk.paths import Paths
-from mangodesk.settings import Settings
-from mangodesk.store.db import Database, sqlite_url
+from mangodesk.paths import Paths, create_private_file
+from mangodesk.settings import Settings, save_settings
+from mangodesk.store.db import (
+    Database,
+    database_password_key,
+    sqlite_url,
+    with_password,
+    without_password,
+)
 from mangodesk.store.secrets import SecretStore
 from mangodesk.vendors.registry import VendorRegistry, default_specs
 
@@ -67,14 +74,22 @@ def build_context(
     from mangodesk.services.facade import Services
 
     paths.ensure()
-    db = database or Database(settings.database_url or sqlite_url(paths.database_file))
+    base_store = secrets or SecretStore()
+    if database is None and not settings.database_url:
+        create_private_file(paths.database_file)  # SQLite gives -wal/-shm the same mode
+    if database is None and settings.database_url:
+        url = with_password(move_database_password(paths, settings, base_store), base_store)
+        database = Database(url)
+    db = database or Database(sqlite_url(paths.database_file))
     if migrate:
         db.migrate()
+    identity = db.identity()
+    store = base_store.scoped(identity.uuid, adopt_legacy=identity.adopts_legacy_secrets)
     context = Context(
         paths=paths,
         settings=settings,
         db=db,
-        secrets=secrets or SecretStore(),
+        secrets=store,
         clock=clock or SystemClock(),
         vendors=vendors or VendorRegistry(default_specs()),
         events=events or EventBus(),
@@ -82,6 +97,28 @@ def build_context(
     )
     context.services = Services(context)
     return context
+
+
+def move_database_password(paths: Paths, settings: Settings, secrets: SecretStore) -> str:
+    """A database password written into ``database_url`` in settings.json (older versions
+    could only keep it there) moves into the keyring, and the file keeps the address only.
+    Returns the URL without the password."""
+    assert settings.database_url is not None
+    url, password = without_password(settings.database_url)
+    if password is None:
+        return url
+    if not secrets.available():
+        raise ConfigError(
+            f"The settings file {paths.settings_file} holds the database password in plain "
+            "text, and this computer has no secure password store to move it to.",
+            "Install and unlock a keyring, then start Mangodesk again; it moves the password "
+            "there itself. Mangodesk did not change the file.")
+    secrets.set(database_password_key(url), password)
+    settings.database_url = url
+    save_settings(paths.settings_file, settings)
+    log.info("moved the database password from %s into the password store",
+             paths.settings_file)
+    return url
 
 
 def attach_engine(context: Context) -> Engine:

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from mangodesk.domain.errors import ConfigError
+from mangodesk.paths import make_private_dir
 
 
 @dataclass
@@ -113,8 +114,9 @@ def _from_mapping(raw: dict[str, Any], path: Path) -> Settings:
 
 
 def save_settings(path: Path, settings: Settings) -> None:
-    """Write atomically (temp file + rename) so a crash never leaves half a file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    """Write atomically (temp file + rename) so a crash never leaves half a file. The temp
+    file is created 0600, so the settings are never readable by other users."""
+    make_private_dir(path.parent)
     fd, tmp = tempfile.mkstemp(prefix=".settings-", suffix=".json", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

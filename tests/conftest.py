@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import keyring
+import keyring.backend
 import pytest
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
@@ -67,18 +68,41 @@ def pytest_configure(config: pytest.Config) -> None:
     socket.getaddrinfo = _guarded_getaddrinfo
 
 
+class TestProcessKeyring(keyring.backend.KeyringBackend):
+    """The test process's keyring: an in-memory store set as keyring's backend explicitly
+    (defined here, in the tests, so the app itself never registers a memory backend)."""
+
+    priority = 1  # type: ignore[assignment]
+
+    def __init__(self) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        self.memory = MemoryKeyring()
+
+    def get_password(self, service: str, username: str) -> str | None:
+        return self.memory.get_password(service, username)
+
+    def set_password(self, service: str, username: str, password: str) -> None:
+        self.memory.set_password(service, username, password)
+
+    def delete_password(self, service: str, username: str) -> None:
+        self.memory.delete_password(service, username)
+
+    def names(self) -> list[tuple[str, str]]:
+        return self.memory.names()
+
+
 @pytest.fixture(autouse=True)
-def memory_keyring() -> Iterator[MemoryKeyring]:
+def memory_keyring() -> Iterator[TestProcessKeyring]:
     """Every test gets a fresh in-memory keyring; the real OS keyring is never touched."""
     previous = keyring.get_keyring()
-    backend = MemoryKeyring()
+    backend = TestProcessKeyring()
     keyring.set_keyring(backend)
     yield backend
     keyring.set_keyring(previous)
 
 
 @pytest.fixture
-def secret_store(memory_keyring: MemoryKeyring) -> SecretStore:
+def secret_store(memory_keyring: TestProcessKeyring) -> SecretStore:
     return SecretStore(memory_keyring)
 
 

@@ -12,7 +12,7 @@ import json
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from mangodesk.app import Context
@@ -29,8 +29,19 @@ COMMAND_MODULES = [
 ContextFactory = Callable[[], "Context"]
 
 
+class Parser(argparse.ArgumentParser):
+    """argparse, but a usage error quotes the input cut short and never echoes control
+    characters to the terminal (a 100,000-character argument gives one readable line)."""
+
+    def error(self, message: str) -> NoReturn:
+        from mangodesk.cli.inputs import tidy_message
+
+        self.print_usage(sys.stderr)
+        self.exit(2, f"{self.prog}: error: {tidy_message(message)}\n")
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="mangodesk",
         description="Door codes for every guest's stay. Without a command, opens the desk window.",
     )

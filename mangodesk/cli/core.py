@@ -4,22 +4,29 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import getpass
-import os
 import sys
 from datetime import date, datetime, time
 from typing import Any
 
-from mangodesk.cli import add_json_flag, print_json
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from mangodesk.cli import add_json_flag, inputs, print_json
 from mangodesk.domain.errors import NotFoundError, ValidationError, mask_code
 from mangodesk.domain.stay import local_instant
 from mangodesk.domain.template import TemplateContext
 from mangodesk.domain.types import VendorKind
 from mangodesk.services.passcodes import PasscodeInput
+from mangodesk.settings import save_settings
+from mangodesk.store.db import database_password_key
+from mangodesk.store.secrets import SecretStore
+
+UNIT_REF = inputs.bounded_text(inputs.MAX_REFERENCE, "unit")
 
 
 def register(subparsers: Any) -> None:
     p = subparsers.add_parser("units", help="list units with their lock and current code")
+    p.add_argument("--show", action="store_true", help="show full codes instead of masked")
     add_json_flag(p)
     p.set_defaults(func=cmd_units)
 
@@ -28,31 +35,62 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_connections)
 
     p = subparsers.add_parser(
-        "connect", help="connect a lock provider (secrets from a prompt or MANGODESK_<FIELD>)")
-    p.add_argument("provider", help="manual, ttlock, flexipass, inlet or smartair")
-    p.add_argument("--name", help="a name for this connection")
+        "connect", help="connect a lock provider (secrets from a prompt, MANGODESK_<FIELD> "
+        "or --password-stdin)",
+        description="Passwords, tokens and client secrets are never read from the command "
+        "line, where other users (ps) and the shell history could see them. Each is read from "
+        "the environment variable MANGODESK_<FIELD> (e.g. MANGODESK_PASSWORD), else from "
+        "standard input with --password-stdin (one line per secret, in the order TTLock: "
+        "password, client_secret; Flexipass: password, company_token; Inlet: api_token; "
+        "Smartair: operator_password), else from a prompt.")
+    p.add_argument("provider", type=inputs.bounded_text(40, "provider"),
+                   help="manual, ttlock, flexipass, inlet or smartair")
+    p.add_argument("--name", type=inputs.name, help="a name for this connection")
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
-                   help="a non-secret field, e.g. --set username=desk@hotel.com")
+                   type=inputs.bounded_text(2000, "setting"),
+                   help="a non-secret field, e.g. --set username=desk@hotel.com "
+                   "(secret fields are refused here)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the secrets from standard input, one line each")
     add_json_flag(p)
     p.set_defaults(func=cmd_connect)
 
+    p = subparsers.add_parser(
+        "database", help="use a PostgreSQL database shared by several desks",
+        description="Saves the database address in settings.json and its password in this "
+        "computer's password store (never in settings.json or on the command line). The "
+        "password is read from MANGODESK_DATABASE_PASSWORD, else from standard input with "
+        "--password-stdin, else from a prompt.")
+    p.add_argument("url", type=inputs.bounded_text(2000, "database address"),
+                   help="e.g. postgresql+psycopg://desk@db.hotel.lan:5432/mangodesk "
+                   "(without the password)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the password from standard input")
+    p.add_argument("--no-password", action="store_true",
+                   help="the server needs no password (for example peer or certificate login)")
+    add_json_flag(p)
+    p.set_defaults(func=cmd_database)
+
     p = subparsers.add_parser("connection-rename", help="rename a lock provider connection")
-    p.add_argument("connection", type=int, help="connection number (see `connections`)")
-    p.add_argument("name", help="the new name, e.g. 'TTLock annex'")
+    p.add_argument("connection", type=inputs.record_id,
+                   help="connection number (see `connections`)")
+    p.add_argument("name", type=inputs.name, help="the new name, e.g. 'TTLock annex'")
     add_json_flag(p)
     p.set_defaults(func=cmd_connection_rename)
 
     p = subparsers.add_parser("locks", help="list the locks of a connection")
-    p.add_argument("connection", type=int, help="connection number (see `connections`)")
+    p.add_argument("connection", type=inputs.record_id,
+                   help="connection number (see `connections`)")
     p.add_argument("--refresh", action="store_true", help="fetch the list from the provider")
     add_json_flag(p)
     p.set_defaults(func=cmd_locks)
 
     p = subparsers.add_parser("link", help="link a unit to a lock")
-    p.add_argument("unit", help="unit name or number")
+    p.add_argument("unit", type=UNIT_REF, help="unit name or number")
     target = p.add_mutually_exclusive_group(required=True)
-    target.add_argument("--lock", type=int, help="lock number (see `locks`)")
-    target.add_argument("--manual", metavar="NAME", help="a Manual lock name, e.g. 'Front Door'")
+    target.add_argument("--lock", type=inputs.record_id, help="lock number (see `locks`)")
+    target.add_argument("--manual", metavar="NAME", type=inputs.name,
+                        help="a Manual lock name, e.g. 'Front Door'")
     p.add_argument("--shared", action="store_true",
                    help="the lock already opens another unit: link it anyway (a shared door)")
     _codes_decision(p)
@@ -60,41 +98,41 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_link)
 
     p = subparsers.add_parser("unlink", help="unlink a unit from its lock")
-    p.add_argument("unit", help="unit name or number")
+    p.add_argument("unit", type=UNIT_REF, help="unit name or number")
     _codes_decision(p)
     add_json_flag(p)
     p.set_defaults(func=cmd_unlink)
 
     p = subparsers.add_parser("codes", help="list a unit's passcodes")
-    p.add_argument("unit", help="unit name or number")
+    p.add_argument("unit", type=UNIT_REF, help="unit name or number")
     p.add_argument("--show", action="store_true", help="show full codes instead of masked")
     add_json_flag(p)
     p.set_defaults(func=cmd_codes)
 
     p = subparsers.add_parser("code-add", help="create a passcode (maintenance, owner, friends)")
-    p.add_argument("unit", help="unit name or number")
+    p.add_argument("unit", type=UNIT_REF, help="unit name or number")
     p.add_argument("--from", dest="valid_from", required=True,
                    help="YYYY-MM-DD or YYYY-MM-DDTHH:MM, hotel time")
     p.add_argument("--to", dest="valid_to", required=True,
                    help="YYYY-MM-DD or YYYY-MM-DDTHH:MM, hotel time")
     p.add_argument("--code", help="the code; leave out to generate one")
-    p.add_argument("--guest", help="guest name (optional)")
+    p.add_argument("--guest", type=inputs.name, help="guest name (optional)")
     p.add_argument("--email", help="guest email (mobile keys)")
     add_json_flag(p)
     p.set_defaults(func=cmd_code_add)
 
     p = subparsers.add_parser("code-edit", help="change a passcode's dates or code")
-    p.add_argument("code_id", type=int, help="passcode number (see `codes`)")
+    p.add_argument("code_id", type=inputs.record_id, help="passcode number (see `codes`)")
     p.add_argument("--from", dest="valid_from")
     p.add_argument("--to", dest="valid_to")
     p.add_argument("--code")
-    p.add_argument("--guest")
+    p.add_argument("--guest", type=inputs.name)
     add_json_flag(p)
     p.set_defaults(func=cmd_code_edit)
 
     p = subparsers.add_parser(
         "code-revoke", help="revoke a passcode (a booking's code: --stop or --reissue)")
-    p.add_argument("code_id", type=int)
+    p.add_argument("code_id", type=inputs.record_id)
     decision = p.add_mutually_exclusive_group()
     decision.add_argument("--stop", dest="stop_codes", action="store_const", const=True,
                           help="a booking's code: issue this booking no more codes until "
@@ -106,17 +144,19 @@ def register(subparsers: Any) -> None:
 
     p = subparsers.add_parser(
         "code-resume", help="issue codes again for a booking whose codes were stopped")
-    p.add_argument("booking", help="PMS booking reference or local number")
+    p.add_argument("booking", type=inputs.bounded_text(inputs.MAX_REFERENCE, "booking"),
+                   help="PMS booking reference or local number")
     add_json_flag(p)
     p.set_defaults(func=cmd_code_resume)
 
     p = subparsers.add_parser("code-retry", help="retry a failed passcode now")
-    p.add_argument("code_id", type=int)
+    p.add_argument("code_id", type=inputs.record_id)
     add_json_flag(p)
     p.set_defaults(func=cmd_code_retry)
 
     p = subparsers.add_parser("render", help="the access-code variable for a booking")
-    p.add_argument("booking", help="PMS booking reference or local number")
+    p.add_argument("booking", type=inputs.bounded_text(inputs.MAX_REFERENCE, "booking"),
+                   help="PMS booking reference or local number")
     p.add_argument("--context", default=TemplateContext.BOOKING_CONFIRMED.value,
                    choices=[c.value for c in TemplateContext])
     add_json_flag(p)
@@ -128,8 +168,10 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_alerts)
 
     p = subparsers.add_parser("audit", help="the activity log")
-    p.add_argument("--limit", type=int, default=50)
-    p.add_argument("--search")
+    p.add_argument("--limit", type=inputs.limit, default=50,
+                   help=f"at most this many entries (1 to {inputs.MAX_LIMIT})")
+    p.add_argument("--search", type=inputs.bounded_text(inputs.MAX_SEARCH, "search"),
+                   help="only entries whose text contains this")
     p.add_argument("--csv", action="store_true", help="CSV output")
     add_json_flag(p)
     p.set_defaults(func=cmd_audit)
@@ -161,15 +203,16 @@ def _out(args: argparse.Namespace, value: Any, text: str) -> int:
 
 def _unit_id(ctx: Any, ref: str) -> int:
     rows = ctx.services.units.list_units(include_inactive=True)
-    if ref.isdigit() and any(r.id == int(ref) for r in rows):
+    if ref.isdecimal() and ref.isascii() and any(r.id == int(ref) for r in rows):
         return int(ref)
     matches = [r for r in rows if r.name.casefold() == ref.casefold()]
     if len(matches) == 1:
         return int(matches[0].id)
     if len(matches) > 1:
-        raise ValidationError(f"Several units are called “{ref}”.", field="unit",
+        raise ValidationError(f"Several units are called “{inputs.shorten(ref)}”.", field="unit",
                               fix="Use the unit number from `mangodesk units`.")
-    raise NotFoundError(f"There is no unit “{ref}”.", "See `mangodesk units` for the list.")
+    raise NotFoundError(f"There is no unit “{inputs.shorten(ref)}”.",
+                        "See `mangodesk units` for the list.")
 
 
 def _parse_when(ctx: Any, text: str | None, *, end: bool, field: str) -> datetime | None:
@@ -182,12 +225,13 @@ def _parse_when(ctx: Any, text: str | None, *, end: bool, field: str) -> datetim
     try:
         if "T" in text or " " in text:
             moment = datetime.fromisoformat(text)
+            inputs.check_year(moment.date(), field, text)
             if moment.tzinfo is not None:
                 return moment
             return local_instant(moment.date(), moment.time(), zone_name)
-        day = date.fromisoformat(text)
+        day = inputs.check_year(date.fromisoformat(text), field, text)
     except ValueError:
-        raise ValidationError(f"“{text}” is not a date.", field=field,
+        raise ValidationError(f"“{inputs.shorten(text)}” is not a date.", field=field,
                               fix="Write it as YYYY-MM-DD or YYYY-MM-DDTHH:MM.") from None
     default = (prop.checkout_time if end else prop.checkin_time) if prop else time(0, 0)
     return local_instant(day, default, zone_name)
@@ -195,6 +239,9 @@ def _parse_when(ctx: Any, text: str | None, *, end: bool, field: str) -> datetim
 
 def cmd_units(args: argparse.Namespace, make_context: Any) -> int:
     rows = make_context().services.units.list_units()
+    if not args.show:
+        rows = [dataclasses.replace(r, code=mask_code(r.code) if r.code else r.code)
+                for r in rows]
     lines = [f"{'#':>4}  {'Unit':<20} {'Lock':<20} {'Status':<10} Code"]
     for r in rows:
         notes = []
@@ -203,7 +250,7 @@ def cmd_units(args: argparse.Namespace, make_context: Any) -> int:
         if r.codes_not_automatic_reason:
             notes.append(f"codes not automatic: {r.codes_not_automatic_reason}")
         lines.append(f"{r.id:>4}  {r.name[:20]:<20} {(r.lock_name or '—')[:20]:<20} "
-                     f"{r.status:<10} {mask_code(r.code) if r.code else ''}"
+                     f"{r.status:<10} {r.code or ''}"
                      + (f"  ({'; '.join(notes)})" if notes else ""))
     return _out(args, rows, "\n".join(lines))
 
@@ -220,22 +267,30 @@ def cmd_connect(args: argparse.Namespace, make_context: Any) -> int:
     try:
         kind = VendorKind(args.provider.lower())
     except ValueError:
-        raise ValidationError(f"“{args.provider}” is not a lock provider.", field="provider",
+        raise ValidationError(f"“{inputs.shorten(args.provider)}” is not a lock provider.",
+                              field="provider",
                               fix="Use manual, ttlock, flexipass, inlet or smartair.") from None
     spec = ctx.vendors.spec(kind)
+    secret_fields = [field for field in spec.fields if field.secret]
     values: dict[str, str] = {}
     for item in args.set:
-        name, sep, value = item.partition("=")
+        field_name, sep, value = item.partition("=")
         if not sep:
-            raise ValidationError(f"“{item}” should look like FIELD=VALUE.", field="set")
-        values[name.strip()] = value
-    for field in spec.fields:
-        if field.secret:
-            secret = os.environ.get(f"MANGODESK_{field.name.upper()}")
-            if secret is None and sys.stdin.isatty():
-                secret = getpass.getpass(f"{field.label}: ")
-            if secret:
-                values[field.name] = secret
+            raise ValidationError(f"“{inputs.shorten(item)}” should look like FIELD=VALUE.",
+                                  field="set")
+        field_name = field_name.strip()
+        if any(field.name == field_name for field in secret_fields):
+            raise ValidationError(
+                f"{field_name} is a secret and is never given on the command line (other "
+                "users and the shell history could read it).", field="set",
+                fix=f"Set MANGODESK_{field_name.upper()}, pipe it in with --password-stdin, "
+                    "or leave it out to be asked.")
+        values[field_name] = value
+    if secret_fields:
+        ctx.secrets.require()  # no point asking for a password there is nowhere to keep
+    for field in secret_fields:
+        values[field.name] = inputs.read_secret(
+            field.label, f"MANGODESK_{field.name.upper()}", from_stdin=args.password_stdin)
     if kind == VendorKind.MANUAL:
         view = ctx.services.connections.ensure_manual()
         return _out(args, view, f"Connected: {view.display_name}.")
@@ -243,6 +298,39 @@ def cmd_connect(args: argparse.Namespace, make_context: Any) -> int:
     return _out(args, result.connection,
                 f"Connected: {result.connection.display_name} — {result.report.summary} "
                 f"({len(result.locks)} locks).")
+
+
+def cmd_database(args: argparse.Namespace, make_context: Any) -> int:
+    paths, settings = args.profile
+    try:
+        parsed = make_url(args.url)
+    except (ArgumentError, ValueError):
+        # Not echoed: a mistyped address may still hold a password.
+        raise ValidationError("That is not a database address.",
+                              field="url", fix="Write it like postgresql+psycopg://user@host"
+                              ":5432/mangodesk.") from None
+    if parsed.get_backend_name() != "postgresql" or not parsed.host or not parsed.database:
+        raise ValidationError("Only a PostgreSQL server can be shared by several desks.",
+                              field="url", fix="Write it like postgresql+psycopg://user@host"
+                              ":5432/mangodesk.")
+    if parsed.password is not None:
+        raise ValidationError(
+            "The address contains a password; it is never given on the command line.",
+            field="url", fix="Leave the password out: it is read from "
+            "MANGODESK_DATABASE_PASSWORD, --password-stdin or a prompt.")
+    url = parsed.render_as_string(hide_password=False)
+    store = SecretStore()
+    if not args.no_password:
+        store.require()
+        password = inputs.read_secret("Database password", "MANGODESK_DATABASE_PASSWORD",
+                                      from_stdin=args.password_stdin)
+        store.set(database_password_key(url), password)
+    settings.database_url = url
+    save_settings(paths.settings_file, settings)
+    return _out(args, {"database_url": url},
+                f"Saved: this desk uses {url} from its next start"
+                + ("" if args.no_password else "; the password is in the password store")
+                + ".")
 
 
 def cmd_connection_rename(args: argparse.Namespace, make_context: Any) -> int:
@@ -342,7 +430,12 @@ def cmd_code_retry(args: argparse.Namespace, make_context: Any) -> int:
 
 def cmd_render(args: argparse.Namespace, make_context: Any) -> int:
     ctx = make_context()
-    booking = ctx.services.units.find_booking(args.booking)
+    ref = args.booking
+    if ref.isdigit() and not (ref.isascii() and int(ref) <= inputs.MAX_ID):
+        # Digits no local booking number can have (too large, or not 0-9): not one of ours.
+        raise NotFoundError(f"There is no booking “{inputs.shorten(ref)}”.",
+                            "Check the booking reference in the PMS.")
+    booking = ctx.services.units.find_booking(ref)
     text = ctx.services.messages.render_access_codes(booking.id, TemplateContext(args.context))
     return _out(args, {"booking": booking.pms_id, "text": text}, text)
 

@@ -22,6 +22,7 @@ from sqlalchemy import select
 
 from mangodesk.app import attach_engine, schedule_pms_sync
 from mangodesk.cli import add_json_flag, print_json
+from mangodesk.cli.inputs import LAST_YEAR, shorten
 from mangodesk.domain.errors import ValidationError
 from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.stay import local_instant
@@ -36,6 +37,7 @@ log = logging.getLogger(__name__)
 
 STOP_FILE_NAME = "service.stop"
 STOP_POLL_SECONDS = 1.0
+MAX_PLAN_DAYS = 5 * 365
 
 
 def register(subparsers: Any) -> None:
@@ -55,10 +57,15 @@ def register(subparsers: Any) -> None:
 
 def _parse_date(text: str) -> date:
     try:
-        return date.fromisoformat(text)
+        day = date.fromisoformat(text)
     except ValueError:
         raise argparse.ArgumentTypeError(
-            f"“{text}” is not a date; write it as YYYY-MM-DD, e.g. 2026-07-01") from None
+            f"“{shorten(text)}” is not a date; write it as YYYY-MM-DD, e.g. 2026-07-01"
+        ) from None
+    if day.year > LAST_YEAR:
+        raise argparse.ArgumentTypeError(
+            f"{text} is too far ahead; plan at most {MAX_PLAN_DAYS // 365} years ahead")
+    return day
 
 
 def stop_file(context: Context) -> Path:
@@ -147,6 +154,9 @@ def cmd_plan(args: argparse.Namespace, make_context: ContextFactory) -> int:
     if until <= now:
         raise ValidationError(f"{args.until} is already past; choose a later date.",
                               field="until")
+    if until > now + timedelta(days=MAX_PLAN_DAYS):
+        raise ValidationError(f"{args.until} is too far ahead.", field="until",
+                              fix=f"Plan at most {MAX_PLAN_DAYS // 365} years ahead.")
     steps = engine_for(context).dry_run(until)
     if args.json:
         print_json([step.as_dict() for step in steps])

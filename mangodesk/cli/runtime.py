@@ -6,21 +6,27 @@ from __future__ import annotations
 import argparse
 import logging
 import logging.handlers
+import os
 import shutil
 import sys
 import tempfile
+import threading
 from collections.abc import Callable
 from pathlib import Path
-from typing import TYPE_CHECKING
+from types import TracebackType
+from typing import TYPE_CHECKING, Any
 
 from mangodesk import __version__
+from mangodesk.cli.inputs import shorten, tidy_message
 from mangodesk.domain.errors import MangodeskError
-from mangodesk.paths import Paths
+from mangodesk.paths import Paths, create_private_file, restrict_file
 from mangodesk.settings import Settings, load_settings
 from mangodesk.vendors.base import VendorError
 
 if TYPE_CHECKING:
     from mangodesk.app import Context
+
+log = logging.getLogger(__name__)
 
 EXIT_OK = 0
 EXIT_FAILED = 1
@@ -37,9 +43,20 @@ def resolve_paths(args: argparse.Namespace) -> tuple[Paths, Callable[[], None]]:
     return Paths.for_user(), lambda: None
 
 
+class PrivateRotatingFileHandler(logging.handlers.RotatingFileHandler):
+    """The log file (and each new one after a rotation) readable by this user only."""
+
+    def _open(self) -> Any:
+        if not os.path.exists(self.baseFilename):
+            create_private_file(Path(self.baseFilename))
+        else:
+            restrict_file(Path(self.baseFilename))
+        return super()._open()
+
+
 def setup_logging(paths: Paths, *, verbose: bool = False) -> logging.Handler:
     paths.ensure()
-    handler = logging.handlers.RotatingFileHandler(
+    handler = PrivateRotatingFileHandler(
         paths.log_file, maxBytes=2_000_000, backupCount=5, encoding="utf-8"
     )
     handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
@@ -52,6 +69,38 @@ def setup_logging(paths: Paths, *, verbose: bool = False) -> logging.Handler:
     return handler
 
 
+def install_exception_logging() -> Callable[[], None]:
+    """Make every uncaught exception loud: in the main thread and in any other thread it is
+    written to the log with its traceback (then Python's own handling runs). Returns what
+    puts the previous hooks back."""
+    previous_sys = sys.excepthook
+    previous_thread = threading.excepthook
+
+    def log_uncaught(kind: type[BaseException], error: BaseException,
+                     tb: TracebackType | None) -> None:
+        if not issubclass(kind, KeyboardInterrupt):
+            logging.getLogger("mangodesk").critical(
+                "unexpected error: %s", kind.__name__, exc_info=(kind, error, tb))
+        previous_sys(kind, error, tb)
+
+    def log_thread(hook_args: threading.ExceptHookArgs) -> None:
+        if hook_args.exc_value is not None and not isinstance(hook_args.exc_value, SystemExit):
+            name = hook_args.thread.name if hook_args.thread is not None else "?"
+            logging.getLogger("mangodesk").critical(
+                "unexpected error in thread %s: %s", name, hook_args.exc_type.__name__,
+                exc_info=(hook_args.exc_type, hook_args.exc_value, hook_args.exc_traceback))
+        previous_thread(hook_args)
+
+    sys.excepthook = log_uncaught
+    threading.excepthook = log_thread
+
+    def restore() -> None:
+        sys.excepthook = previous_sys
+        threading.excepthook = previous_thread
+
+    return restore
+
+
 def _quiet_http_libraries(record: logging.LogRecord) -> bool:
     if record.name.startswith(("httpx", "httpcore")):
         return record.levelno >= logging.WARNING
@@ -59,8 +108,9 @@ def _quiet_http_libraries(record: logging.LogRecord) -> bool:
 
 
 def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
-    """One clear line on stderr."""
-    sys.stderr.write(f"mangodesk: {message}\n")
+    """One clear line on stderr (any input it quotes cut short, control characters shown
+    as escapes)."""
+    sys.stderr.write(f"mangodesk: {tidy_message(message)}\n")
     return code
 
 
@@ -72,13 +122,20 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace,
     if args.version:
         print(f"Mangodesk {__version__}")
         return EXIT_OK
-    paths, cleanup = resolve_paths(args)
+    try:
+        paths, cleanup = resolve_paths(args)
+    except (OSError, ValueError) as exc:
+        return fail(f"The profile folder cannot be used: {exc}.", EXIT_FAILED)
     try:
         try:
             settings = load_settings(paths.settings_file)
+            log_handler = setup_logging(paths)
         except MangodeskError as exc:
             return fail(str(exc), EXIT_FAILED)
-        log_handler = setup_logging(paths)
+        except (OSError, ValueError) as exc:
+            return fail(f"The profile folder {shorten(str(paths.data_dir.parent), 200)} "
+                        f"cannot be used ({type(exc).__name__}: {exc}).", EXIT_FAILED)
+        args.profile = (paths, settings)  # for commands that run before a database opens
         contexts: list[Context] = []
 
         def make_context() -> Context:
@@ -88,6 +145,7 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace,
                 contexts.append(build_context(paths, settings))
             return contexts[0]
 
+        restore_hooks = install_exception_logging()
         try:
             if args.command is None:
                 if launch_gui is None:
@@ -105,10 +163,20 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace,
             return fail(str(exc))
         except VendorError as exc:
             return fail(str(exc), EXIT_FAILED)
+        except (KeyboardInterrupt, EOFError):
+            return fail("Stopped before finishing; nothing more was done.", EXIT_FAILED)
+        except Exception:
+            log.exception("the command %s failed unexpectedly", args.command)
+            return fail("An unexpected error stopped this command. The details are in the log "
+                        f"file {paths.log_file}; please send it to your IT contact.",
+                        EXIT_FAILED)
         finally:
-            for context in contexts:
-                context.close()
-            logging.getLogger().removeHandler(log_handler)
-            log_handler.close()
+            try:
+                for context in contexts:
+                    context.close()
+            finally:
+                restore_hooks()
+                logging.getLogger().removeHandler(log_handler)
+                log_handler.close()
     finally:
         cleanup()

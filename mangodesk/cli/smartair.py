@@ -8,13 +8,12 @@ command line (where other users and shell history could read it).
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
 from mangodesk.cli import add_json_flag, print_json
+from mangodesk.cli.inputs import read_secret
 from mangodesk.vendors.base import ConnectionReport
 from mangodesk.vendors.smartair.doctor import run_doctor
 from mangodesk.vendors.smartair.tls import normalise_fingerprint
@@ -59,9 +58,7 @@ def cmd_smartair_doctor(args: argparse.Namespace, make_context: Callable[[], Any
         settings["base_path"] = args.base_path
     if args.plain_http:
         settings["use_http"] = True
-    password = os.environ.get(PASSWORD_ENV)
-    if password is None:
-        password = getpass.getpass("Operator password: ")
+    password = read_secret("Operator password", PASSWORD_ENV, stdin_option=False)
     report = run_doctor(args.address, args.operator, password, settings)
     if args.json:
         print_json(

@@ -8,13 +8,12 @@ line; without ``--invite-code`` it is read from MANGODESK_BEDS24_INVITE_CODE or 
 from __future__ import annotations
 
 import argparse
-import getpass
-import os
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
 
 from mangodesk.cli import add_json_flag, print_json
+from mangodesk.cli.inputs import read_secret
 from mangodesk.pms.base import PmsError
 from mangodesk.pms.beds24 import BEDS24_BASE_URL, Beds24Settings
 from mangodesk.pms.connect import (
@@ -36,7 +35,11 @@ def register(subparsers: Any) -> None:
         "bookings, bookings-personal and properties scopes, then run this once. Mangodesk "
         "keeps the resulting access in this computer's password store.",
     )
-    p.add_argument("--invite-code", help=f"the Beds24 invite code (or set {INVITE_CODE_ENV})")
+    p.add_argument("--invite-code", help="the Beds24 invite code (single use; better: set "
+                   f"{INVITE_CODE_ENV}, use --password-stdin, or be asked, so it never shows "
+                   "in ps or the shell history)")
+    p.add_argument("--password-stdin", action="store_true",
+                   help="read the invite code from standard input")
     p.add_argument("--base-url", default=None, help=f"API address (default {BEDS24_BASE_URL})")
     p.add_argument("--property-id", type=int, action="append", default=None,
                    help="only sync this Beds24 property (repeat for several)")
@@ -69,9 +72,8 @@ def _error(exc: Exception) -> int:
 
 
 def cmd_pms_connect(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
-    code = args.invite_code or os.environ.get(INVITE_CODE_ENV)
-    if not code:
-        code = getpass.getpass("Beds24 invite code: ")
+    code = args.invite_code or read_secret("Beds24 invite code", INVITE_CODE_ENV,
+                                           from_stdin=args.password_stdin)
     ctx = make_context()
     previous = load_beds24_settings(ctx.db)
     settings = Beds24Settings(

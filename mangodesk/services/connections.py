@@ -4,6 +4,7 @@ keyring and settings in the database, and keep each connection's lock list."""
 from __future__ import annotations
 
 import builtins
+import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -14,6 +15,7 @@ from mangodesk.domain.errors import NotFoundError, ValidationError
 from mangodesk.domain.types import CodeOrigin, CodeState, ConnectionStatus, VendorKind
 from mangodesk.services.base import ServiceBase
 from mangodesk.services.views import ConnectionView, LockView
+from mangodesk.store.alerts import clear_alert
 from mangodesk.store.models import AccessCode, Connection, Lock, Unit, UnitLink
 from mangodesk.vendors.base import (
     ConnectionConfig,
@@ -23,6 +25,11 @@ from mangodesk.vendors.base import (
     VendorError,
 )
 from mangodesk.vendors.resolve import adapter_for, secret_key
+
+
+def sign_in_alert_key(connection_id: int) -> str:
+    """The one alert a rejected sign-in raises for a connection (shared with the engine)."""
+    return f"connection:{connection_id}:sign-in"
 
 
 class ConnectError(ValidationError):
@@ -116,6 +123,13 @@ class ConnectionService(ServiceBase):
     ) -> ConnectResult:
         """Validate with the vendor, then store the connection and its lock list."""
         spec = self.ctx.vendors.spec(kind)
+        if display_name is not None:
+            _refuse_control_characters(display_name)
+            if len(display_name) > 200:
+                raise ValidationError("A connection name can be at most 200 characters.",
+                                      field="display_name")
+        if any(field.secret for field in spec.fields):
+            self.ctx.secrets.require()  # before the vendor hears of it, not after
         config = self._config_from_values(spec, None, values)
         adapter = spec.factory(config)
         try:
@@ -179,13 +193,24 @@ class ConnectionService(ServiceBase):
             conn.status = ConnectionStatus.CONNECTED
             conn.status_message = report.summary
             self._store_secrets(spec, conn.id, values)
+            clear_alert(session, sign_in_alert_key(conn.id), self.now())
             self.audit(session, "reconnect", "connection", conn.id,
                        f"Updated the sign-in of “{conn.display_name}”")
+        self._replace_running_adapter(connection_id)
         self.changed()
         return report
 
+    def _replace_running_adapter(self, connection_id: int) -> None:
+        """The running engine drops the adapter it built with the old settings or password
+        and works through the waiting operations at once, not after a restart."""
+        engine = self.ctx.services.engine
+        if engine is not None:
+            engine.forget_adapter(connection_id)
+            engine.wake()
+
     def rename(self, connection_id: int, display_name: str) -> ConnectionView:
         """The name staff see for a connection, e.g. "TTLock – annex building"."""
+        _refuse_control_characters(display_name)
         name = " ".join(display_name.split())
         if not name:
             raise ValidationError("Enter a name for this connection.", field="display_name")
@@ -278,6 +303,7 @@ class ConnectionService(ServiceBase):
                 lock.present = False
             self.audit(session, "disconnect", "connection", conn.id,
                        f"Removed “{conn.display_name}”")
+        self._replace_running_adapter(connection_id)
         self.changed()
         return affected
 
@@ -363,6 +389,14 @@ class ConnectionService(ServiceBase):
         for vendor_id, lock in existing.items():
             if vendor_id not in seen and conn.kind != VendorKind.MANUAL:
                 lock.present = False  # kept: links and history still point at it
+
+
+def _refuse_control_characters(name: str) -> None:
+    """A name is shown in lists, logs and terminals: no line breaks or escape sequences."""
+    if any(unicodedata.category(ch) in ("Cc", "Cf") and ch != "\u200d" for ch in name):
+        raise ValidationError(
+            "A connection name cannot contain control characters (such as a line break or a "
+            "terminal escape).", field="display_name", fix="Type it as plain text.")
 
 
 def lock_view(lock: Lock, conn: Connection, linked: tuple[str, ...] = ()) -> LockView:

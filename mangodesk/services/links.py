@@ -75,6 +75,14 @@ class LinkService(ServiceBase):
         with self.ctx.db.session() as session:
             unit = _load_unit(session, unit_id)
             current = unit.link.lock_id if unit.link else None
+            if manual_lock_name is not None and current is not None and revoke_codes is None:
+                # Refuse before the Manual connection and lock are created, not after.
+                same = (unit.link is not None
+                        and unit.link.lock.connection.kind == VendorKind.MANUAL
+                        and unit.link.lock.vendor_lock_id == " ".join(manual_lock_name.split()))
+                live = _live_managed_codes(session, unit.id, current, self.now())
+                if live and not same:
+                    raise LinkDecisionNeeded(unit.name, len(live))
         if manual_lock_name is not None:
             lock_id = self._manual_lock(manual_lock_name)
         assert lock_id is not None

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -13,18 +16,55 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mangodesk.domain.errors import ConfigError
+from mangodesk.store.secrets import SecretStore
 
 log = logging.getLogger(__name__)
 
 
+@dataclass(frozen=True)
+class DatabaseId:
+    uuid: str
+    adopts_legacy_secrets: bool
+
+
 def sqlite_url(path: Path) -> str:
     return f"sqlite:///{path.as_posix()}"
+
+
+def database_password_key(url: str) -> str:
+    """The keyring name of a database server's password: the account and the database, never
+    the password itself (settings.json names the server; the keyring holds the password)."""
+    parsed = make_url(url)
+    return (f"database:{parsed.get_backend_name()}://{parsed.username or ''}@"
+            f"{parsed.host or ''}:{parsed.port or ''}/{parsed.database or ''}")
+
+
+def without_password(url: str) -> tuple[str, str | None]:
+    """``url`` with its password removed, and that password (None if it had none)."""
+    parsed = make_url(url)
+    if parsed.password is None:
+        return url, None
+    return (parsed._replace(password=None).render_as_string(hide_password=False),
+            str(parsed.password))
+
+
+def with_password(url: str, secrets: SecretStore) -> str:
+    """``url`` completed with the password kept in the keyring for it (if any)."""
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite" or parsed.password is not None:
+        return url
+    if not secrets.available():
+        return url  # a server that needs no password still works; one that does says so
+    password = secrets.get(database_password_key(url))
+    if password is None:
+        return url
+    return parsed.set(password=password).render_as_string(hide_password=False)
 
 
 def _alembic_config(engine: Engine) -> Config:
@@ -95,6 +135,20 @@ class Database:
                 f"The database at {self.describe()} could not be updated: {exc.orig}.",
                 "Close other copies of Mangodesk and try again.",
             ) from exc
+
+    def identity(self) -> DatabaseId:
+        """The database's own UUID (created by its migration; made here for a database built
+        some other way). Names this profile's secrets in the keyring."""
+        from mangodesk.store.models import DatabaseIdentity
+
+        with self.transaction() as session:
+            row = session.scalars(select(DatabaseIdentity).order_by(DatabaseIdentity.id)).first()
+            if row is None:
+                row = DatabaseIdentity(id=1, uuid=str(uuid.uuid4()),
+                                       created_at=datetime.now(UTC),
+                                       adopts_legacy_secrets=False)
+                session.add(row)
+            return DatabaseId(row.uuid, row.adopts_legacy_secrets)
 
     def describe(self) -> str:
         """The URL without any password, for messages and logs."""

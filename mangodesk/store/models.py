@@ -316,3 +316,18 @@ class EngineLease(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     holder: Mapped[str] = mapped_column(String(200))
     expires_at: Mapped[datetime]
+
+
+class DatabaseIdentity(Base):
+    """The database's own identity, created with it: the keyring names of this profile's
+    secrets live under ``uuid``, so profiles never share secrets but desks sharing one
+    database do."""
+
+    __tablename__ = "database_identity"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True)
+    created_at: Mapped[datetime]
+    # True for a database that existed before secrets were namespaced: its secrets may
+    # still sit under the old shared names and are moved under ``uuid`` when first read.
+    adopts_legacy_secrets: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -6,14 +6,18 @@ explain the fix instead of writing secrets to a file.
 
 from __future__ import annotations
 
+from typing import Protocol
+
 import keyring
-import keyring.backend
 import keyring.errors
 from keyring.backends import fail as fail_backend
 
 from mangodesk.domain.errors import SecretStoreUnavailable
 
 SERVICE_NAME = "Mangodesk"
+# The lowest keyring priority keyring itself calls "recommended": below it are the plain-file
+# and null backends of keyrings.alt, and the "fail" keyring used when nothing is installed.
+RECOMMENDED_PRIORITY = 1
 
 NO_BACKEND_MESSAGE = (
     "This computer has no secure password store, so Mangodesk cannot keep lock passwords "
@@ -26,27 +30,80 @@ NO_BACKEND_FIX = (
 )
 
 
-class SecretStore:
-    """Get, set and delete secrets under ``key`` names like ``connection:3:password``."""
+class KeyringLike(Protocol):
+    """What SecretStore needs of a keyring backend (keyring's backends and MemoryKeyring)."""
 
-    def __init__(self, backend: keyring.backend.KeyringBackend | None = None) -> None:
-        self._backend = backend if backend is not None else keyring.get_keyring()
+    def get_password(self, service: str, username: str) -> str | None: ...
+
+    def set_password(self, service: str, username: str, password: str) -> None: ...
+
+    def delete_password(self, service: str, username: str) -> None: ...
+
+
+class SecretStore:
+    """Get, set and delete secrets under ``key`` names like ``connection:3:password``.
+
+    A store bound to a database (:meth:`scoped`) keeps its names under that database's own
+    identity, so a demo or throwaway profile can never read or overwrite a real profile's
+    secrets; desks sharing one database share the names. The unscoped store is for secrets
+    that exist before a database is open (the PostgreSQL password).
+    """
+
+    def __init__(self, backend: KeyringLike | None = None, *, namespace: str | None = None,
+                 adopt_legacy: bool = False) -> None:
+        self._explicit = backend is not None
+        self._backend: KeyringLike = backend if backend is not None else keyring.get_keyring()
+        self.namespace = namespace
+        self._adopt_legacy = adopt_legacy
+
+    def scoped(self, namespace: str, *, adopt_legacy: bool = False) -> SecretStore:
+        """The same password store, with names kept under ``namespace`` (a database's id).
+        With ``adopt_legacy`` a secret still stored under its old, shared name is moved
+        under the namespace the first time it is read."""
+        store = SecretStore(self._backend, namespace=namespace, adopt_legacy=adopt_legacy)
+        store._explicit = self._explicit
+        return store
+
+    @property
+    def service(self) -> str:
+        """The keyring service name secrets are stored under."""
+        return f"{SERVICE_NAME}/{self.namespace}" if self.namespace else SERVICE_NAME
 
     @property
     def backend_name(self) -> str:
         return type(self._backend).__module__ + "." + type(self._backend).__qualname__
 
     def available(self) -> bool:
-        return not isinstance(self._backend, fail_backend.Keyring)
+        """A backend given explicitly (the tests, the demo) is used as given; a discovered
+        one must be one keyring recommends (never a plain file or the "fail" keyring)."""
+        if isinstance(self._backend, fail_backend.Keyring):
+            return False
+        if self._explicit or isinstance(self._backend, MemoryKeyring):
+            return True
+        try:
+            priority = float(self._backend.priority)  # type: ignore[attr-defined]
+        except Exception:
+            return False
+        return priority >= RECOMMENDED_PRIORITY
 
-    def _check(self) -> None:
+    def require(self) -> None:
+        """Refuse, with the fix in words, when there is nowhere safe to keep a secret."""
         if not self.available():
             raise SecretStoreUnavailable(NO_BACKEND_MESSAGE, NO_BACKEND_FIX)
 
     def get(self, key: str) -> str | None:
-        self._check()
+        self.require()
+        value = self._read(self.service, key)
+        if value is None and self._adopt_legacy and self.namespace:
+            value = self._read(SERVICE_NAME, key)
+            if value is not None:
+                self.set(key, value)
+                self._remove(SERVICE_NAME, key)
+        return value
+
+    def _read(self, service: str, key: str) -> str | None:
         try:
-            return self._backend.get_password(SERVICE_NAME, key)
+            return self._backend.get_password(service, key)
         except keyring.errors.KeyringLocked as exc:
             raise SecretStoreUnavailable(
                 "The password store is locked.", "Unlock it (log in again) and retry."
@@ -57,18 +114,23 @@ class SecretStore:
             ) from exc
 
     def set(self, key: str, value: str) -> None:
-        self._check()
+        self.require()
         try:
-            self._backend.set_password(SERVICE_NAME, key, value)
+            self._backend.set_password(self.service, key, value)
         except keyring.errors.KeyringError as exc:
             raise SecretStoreUnavailable(
                 f"The password could not be saved ({type(exc).__name__}).", NO_BACKEND_FIX
             ) from exc
 
     def delete(self, key: str) -> None:
-        self._check()
+        self.require()
+        self._remove(self.service, key)
+        if self._adopt_legacy and self.namespace:
+            self._remove(SERVICE_NAME, key)
+
+    def _remove(self, service: str, key: str) -> None:
         try:
-            self._backend.delete_password(SERVICE_NAME, key)
+            self._backend.delete_password(service, key)
         except keyring.errors.PasswordDeleteError:
             return
         except keyring.errors.KeyringError as exc:
@@ -77,13 +139,16 @@ class SecretStore:
             ) from exc
 
 
-class MemoryKeyring(keyring.backend.KeyringBackend):
-    """An in-process keyring for tests and the throwaway demo profile. Never persisted."""
+class MemoryKeyring:
+    """An in-process password store for tests and the throwaway demo profile. Never persisted.
 
-    priority = 0
+    Deliberately not a ``keyring.backend.KeyringBackend`` subclass: keyring registers every
+    subclass the moment it is defined and may then pick it as "the" backend on a computer
+    without one, which would let ``connect`` report success and forget the password on exit.
+    It is used only where it is passed in explicitly.
+    """
 
     def __init__(self) -> None:
-        super().__init__()  # type: ignore[no-untyped-call]
         self._values: dict[tuple[str, str], str] = {}
 
     def get_password(self, service: str, username: str) -> str | None:
@@ -96,3 +161,7 @@ class MemoryKeyring(keyring.backend.KeyringBackend):
         if (service, username) not in self._values:
             raise keyring.errors.PasswordDeleteError(username)
         del self._values[(service, username)]
+
+    def names(self) -> list[tuple[str, str]]:
+        """Every (service, name) pair stored, for tests that compare profiles."""
+        return sorted(self._values)

@@ -7,6 +7,7 @@ import logging
 import sys
 from collections.abc import Callable
 
+from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
 from PySide6.QtWidgets import QApplication
 
 from mangodesk.app import Context, build_context
@@ -21,6 +22,36 @@ from mangodesk.ui.notify import AlertPresenter, FallbackPresenter, Tray, app_ico
 from mangodesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
+
+
+_QT_LEVELS = {
+    QtMsgType.QtDebugMsg: logging.DEBUG,
+    QtMsgType.QtInfoMsg: logging.INFO,
+    QtMsgType.QtWarningMsg: logging.WARNING,
+    QtMsgType.QtCriticalMsg: logging.ERROR,
+    QtMsgType.QtFatalMsg: logging.CRITICAL,
+}
+
+qt_log = logging.getLogger("mangodesk.qt")
+
+
+def log_qt_message(kind: QtMsgType, context: QMessageLogContext, message: str) -> None:
+    """Qt's own warnings (a broken connection, a missing platform plugin) go to our log with
+    where Qt raised them, instead of a console nobody sees."""
+    where = ""
+    if context is not None and context.file:
+        where = f" ({context.file}:{context.line}, {context.function})"
+    qt_log.log(_QT_LEVELS.get(kind, logging.WARNING), "Qt: %s%s", message, where)
+
+
+def install_qt_message_logging() -> Callable[[], None]:
+    """Send Qt's messages to the log; returns what puts the previous handler back."""
+    previous = qInstallMessageHandler(log_qt_message)
+
+    def restore() -> None:
+        qInstallMessageHandler(previous)
+
+    return restore
 
 
 def make_qapplication(argv: list[str] | None = None) -> QApplication:
@@ -96,9 +127,10 @@ class Desk:
 
 def run_gui(paths: Paths, settings: Settings, *, demo: bool = False) -> int:
     """Open the desk window and run until the user quits. Returns the exit code."""
+    restore_qt_messages = install_qt_message_logging()
+    cleanup: list[Callable[[], None]] = []
     app = make_qapplication()
     app.setQuitOnLastWindowClosed(False)  # the tray keeps running; quit is explicit
-    cleanup: list[Callable[[], None]] = []
     powers: DemoPowers | None = None
     demo_vendors: list[DemoVendor] | None = None
     if demo:
@@ -126,3 +158,4 @@ def run_gui(paths: Paths, settings: Settings, *, demo: bool = False) -> int:
                 step()
             except Exception:
                 log.exception("closing the desk failed")
+        restore_qt_messages()

@@ -19,6 +19,9 @@ from typing import Any, TypeVar
 import shiboken6
 from PySide6.QtCore import QObject, Signal
 
+from mangodesk.domain.errors import MangodeskError
+from mangodesk.vendors.base import VendorError
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -78,6 +81,11 @@ class TaskRunner(QObject):
         try:
             result = work()
         except Exception as exc:
+            if not isinstance(exc, MangodeskError | VendorError):
+                # Staff are told to "send the log file": the traceback must be in it.
+                pending = self._pending.get(token)
+                log.error("background task “%s” failed unexpectedly",
+                          pending.label if pending else "?", exc_info=exc)
             self._emit(token, False, exc)
         else:
             self._emit(token, True, result)
