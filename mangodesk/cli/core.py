@@ -430,12 +430,7 @@ def cmd_code_retry(args: argparse.Namespace, make_context: Any) -> int:
 
 def cmd_render(args: argparse.Namespace, make_context: Any) -> int:
     ctx = make_context()
-    ref = args.booking
-    if ref.isdigit() and not (ref.isascii() and int(ref) <= inputs.MAX_ID):
-        # Digits no local booking number can have (too large, or not 0-9): not one of ours.
-        raise NotFoundError(f"There is no booking “{inputs.shorten(ref)}”.",
-                            "Check the booking reference in the PMS.")
-    booking = ctx.services.units.find_booking(ref)
+    booking = ctx.services.units.find_booking(args.booking)
     text = ctx.services.messages.render_access_codes(booking.id, TemplateContext(args.context))
     return _out(args, {"booking": booking.pms_id, "text": text}, text)
 

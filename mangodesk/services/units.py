@@ -130,10 +130,11 @@ class UnitService(ServiceBase):
 
         with self.ctx.db.session() as session:
             booking = session.scalars(select(Booking).where(Booking.pms_id == reference)).first()
-            if booking is None and reference.isdigit():
+            if booking is None and _is_local_number(reference):
                 booking = session.get(Booking, int(reference))
             if booking is None:
-                raise NotFoundError(f"There is no booking “{reference}”.",
+                shown = reference if len(reference) <= 60 else reference[:59] + "…"
+                raise NotFoundError(f"There is no booking “{shown}”.",
                                     "Check the booking reference in the PMS.")
             return booking_view(booking)
 
@@ -244,3 +245,8 @@ def booking_view(booking: Booking) -> BookingView:
         unit_names=tuple(bu.unit.name for bu in booking.units),
         channel=booking.channel,
     )
+
+
+def _is_local_number(reference: str) -> bool:
+    """A row id the database can hold (plain 0-9 digits; "²" or 30 digits are not one)."""
+    return reference.isascii() and reference.isdigit() and int(reference) <= 2**63 - 1
