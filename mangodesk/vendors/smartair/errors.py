@@ -81,7 +81,6 @@ UNKNOWN_ROOM_ERRORS = frozenset(
 GONE_ON_CANCEL = frozenset({"RESULT_ERROR_CHECKIN_INVALID_ROOM"})
 GONE_ON_CHECKOUT = frozenset({"RESULT_ERROR_CHECKIN_ROOM_NOT_OCCUPIED", "ERROR_ROOM_FREE"})
 PIN_EXISTS_PREFIX = "PIN_ALREADY_EXISTS"
-PRECHECKIN_PIN_EXISTS = "PIN_ALREADY_EXISTS_PRECHECKINPIN"
 
 INSTALLER_HINT = "ask your Smartair installer"
 ASK_INSTALLER = "Ask your Smartair installer"
@@ -130,6 +129,16 @@ class ResultFailure:
     def pin_exists(self) -> bool:
         return self.error_type == "ERROR_DATA_ERROR" and (self.error_detail or "").startswith(
             PIN_EXISTS_PREFIX
+        )
+
+    @property
+    def could_be_ours(self) -> bool:
+        """A create refused because of a stay that may be our own earlier attempt (its
+        answer was lost): the room is taken, or the PIN is in use."""
+        return (
+            self.pin_exists
+            or self.error_type in ROOM_OCCUPIED_ERRORS
+            or self.error_type in ROOM_PREASSIGNED_ERRORS
         )
 
 

@@ -8,20 +8,19 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from mangodesk.cli import build_parser
-from mangodesk.domain.clock import FixedClock
+from mangodesk.domain.clock import SystemClock
 from mangodesk.sim.smartair import DEMO_OPERATOR, DEMO_PASSWORD, Fault, SmartairSimulator
 from mangodesk.vendors.smartair.doctor import run_doctor
 
 
 @pytest.fixture
 def sim() -> Iterator[SmartairSimulator]:
-    simulator = SmartairSimulator(clock=FixedClock(datetime(2026, 3, 10, 12, tzinfo=UTC)))
+    simulator = SmartairSimulator(clock=SystemClock())  # its clock agrees with the doctor's
     simulator.start()
     yield simulator
     simulator.stop()
@@ -58,7 +57,7 @@ def test_all_steps_pass(sim: SmartairSimulator, capsys: pytest.CaptureFixture[st
     code, out = doctor_cli(capsys, monkeypatch, sim.address,
                            "--fingerprint", sim.certificate_fingerprint)
     assert code == 0
-    assert out.count("[OK  ]") == 8 and "[FAIL]" not in out
+    assert out.count("[OK  ]") == 9 and "[FAIL]" not in out and "[WARN]" not in out
     assert "Smartair Server Platform 5.61" in out and "13 rooms found" in out
     assert DEMO_PASSWORD not in out
 
@@ -177,7 +176,7 @@ def test_report_details_carry_what_the_wizard_stores(sim: SmartairSimulator) -> 
     assert accepted.ok, accepted.summary
     assert accepted.details["base_path"] == "ServerPlatform"
     assert accepted.details["site_name"] == "Demo Hotel"
-    assert [step.ok for step in accepted.steps] == [True] * 8
+    assert [step.ok for step in accepted.steps] == [True] * 9
 
 
 def test_bad_fingerprint_argument_is_bad_input(
