@@ -29,7 +29,7 @@ import tempfile
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 from http.server import BaseHTTPRequestHandler
@@ -101,6 +101,7 @@ class Fault:
     drop_answer: bool = False  # close the connection without an answer (after_apply: applied)
     result_type: str | None = None  # answer with this ``type`` instead of RESULT_OK
     raw_body: bytes | None = None  # answer exactly these bytes (HTTP 200, text/xml)
+    meanwhile: Callable[[], None] | None = None  # runs as the request arrives (a race)
 
 
 class SmartairError(Exception):
@@ -681,6 +682,8 @@ class _Handler(BaseHTTPRequestHandler):
             sim.calls.append(operation)
             sim.requests.append(body)
         fault = sim._take_fault(operation)
+        if fault is not None and fault.meanwhile is not None:
+            fault.meanwhile()
         if fault is not None and fault.hang and not fault.after_apply:
             sim._released.wait(timeout=60)
             return

@@ -20,6 +20,7 @@ from mangodesk.vendors.base import (
 )
 
 RESULT_OK = "RESULT_OK"
+RESULT_ERROR = "RESULT_ERROR"
 AUTHENTICATION_ERRORS = frozenset(
     {
         "ERROR_SERVICE_AUTHENTICATION",
@@ -149,13 +150,17 @@ def result_failure(operation: str, result: Any) -> ResultFailure | None:
     like, and a silent "success" would be worse than a retry.
     """
     result_type = value(result, "type")
-    if result_type is None:
+    if result_type is None or str(result_type) not in (RESULT_OK, RESULT_ERROR):
+        # No result, or one this contract does not know: neither success nor a refusal.
         return ResultFailure(operation, None, None, None, type_missing=True)
     if str(result_type) != RESULT_OK:
         return _failure(operation, result)
     for sub in as_list(value(result, "subOperations")):
-        if str(value(sub, "type", "")) != RESULT_OK:
+        sub_type = str(value(sub, "type", ""))
+        if sub_type == RESULT_ERROR:
             return _failure(operation, sub)
+        if sub_type != RESULT_OK:
+            return ResultFailure(operation, None, None, None, type_missing=True)
     return None
 
 
@@ -174,7 +179,7 @@ def error_for(failure: ResultFailure, *, room: str | None = None, mutating: bool
     if failure.type_missing:
         message = (
             f"The Smartair server's answer to {failure.operation} could not be read "
-            "(it carried no result)."
+            "(it carried no result Mangodesk knows)."
         )
         fix = (
             "Mangodesk checks the room and tries again. If this keeps happening, the server "
@@ -197,8 +202,9 @@ def error_for(failure: ResultFailure, *, room: str | None = None, mutating: bool
         )
     if failure.pin_exists:
         return CodeConflictError(
-            "This PIN is already in use on the Smartair system.",
-            "Mangodesk picks another PIN automatically.",
+            "This PIN is already used by another stay on the Smartair system (Smartair "
+            "refuses a PIN that any room has for overlapping dates).",
+            "A different PIN is needed for these dates.",
             vendor_code=code,
         )
     if code in OFFLINE_ERRORS:
