@@ -321,6 +321,18 @@ def test_moves_of_a_pre_checkin_keep_the_pin_and_leave_exactly_the_new_stay(
     assert adapter.list_codes(ROOM)[0].vendor_ref == moved.vendor_ref
 
 
+def test_a_start_move_is_compared_with_the_start_the_server_holds(
+    adapter: SmartairAdapter, sim: SmartairSimulator
+) -> None:
+    """Even when the caller's idea of the current window is already the new one (an older
+    engine passed the new window as the old), the start still moves on the server."""
+    created = adapter.create_code(ROOM, request())
+    later = ARRIVAL + timedelta(hours=3)
+    believed = VendorCode(created.vendor_ref, PIN, later, DEPARTURE)
+    adapter.update_code(ROOM, believed, later, DEPARTURE)
+    assert sim.stays(3) == [("pre", Stay(PIN, later, DEPARTURE))]
+
+
 LIVE_START = NOW - timedelta(hours=20)
 LIVE_END = NOW + timedelta(days=1, hours=-1)
 LIVE_MOVES = {
