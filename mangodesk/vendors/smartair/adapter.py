@@ -39,6 +39,7 @@ from mangodesk.vendors.base import (
     PinRules,
     PinScope,
     ProviderSpec,
+    TransientError,
     VendorCode,
     VendorError,
 )
@@ -308,9 +309,17 @@ class SmartairAdapter:
         return as_list(value(result, "doorData"))
 
     def _room(self, room_id: int) -> Any:
-        for room in self._rooms():
+        rooms = self._rooms()
+        for room in rooms:
             if _soap_int(value(room, "doorId")) == room_id:
                 return room
+        if not rooms:  # as with wrong credentials on some servers: proves nothing
+            raise TransientError(
+                "The Smartair server listed no rooms at all.",
+                "Mangodesk tries again in a few minutes. If it keeps happening, run the "
+                "connection check.",
+                vendor_code="NO_ROOMS",
+            )
         raise PermanentError(
             f"Room {room_id} is not on the Smartair server any more.",
             "Refresh the room list and link the unit to the right Smartair room.",
@@ -347,6 +356,34 @@ class SmartairAdapter:
         wanted = list(windows)
         return next((stay for stay in self._stays(room_id) if is_ours(stay, ref, pin, wanted)),
                     None)
+
+    def _check_readable(self, room: Any, room_id: int, pin: str | None) -> None:
+        """Before calling a code gone: a stay showing our PIN whose id or dates cannot be read
+        is not proof of anything, so say so instead of "gone"."""
+        if not pin:
+            return
+        live_pin = _pin_text(value(room, "keyPad")) == pin
+        occupied = value(room, "roomOccupied")
+        live_unreadable = live_pin and (
+            (occupied is not True and occupied is not False)
+            or (occupied is True and (self._read_time(value(room, "dateActivation")) is None
+                                     or self._read_time(value(room, "dateExpiration")) is None))
+        )
+        pre_unreadable = any(
+            _pin_text(value(pre, "keyPad")) == pin and (
+                _soap_int(value(pre, "preAssignationId")) is None
+                or self._read_time(value(pre, "datePreActivation")) is None
+                or self._read_time(value(pre, "datePreExpiration")) is None)
+            for pre in as_list(value(room, "preAssignations"))
+        )
+        if live_unreadable or pre_unreadable:
+            raise TransientError(
+                f"The Smartair server's list of stays on room {room_id} could not be read "
+                "completely.",
+                "Mangodesk tries again in a few minutes. If it keeps happening, send the log "
+                "file to Mangodesk support.",
+                vendor_code="UNREADABLE_ROOM",
+            )
 
     def _groups(self) -> dict[int, str]:
         """Room groups come only from the wireless-door list; missing groups are fine."""
@@ -522,13 +559,15 @@ class SmartairAdapter:
                 "The code would end before it starts.",
                 "Check the check-in and check-out dates of this stay.",
             )
-        stays = self._stays(room_id)
+        room = self._room(room_id)
+        stays = self._stays(room_id, room)
         held = _held_window(code)
         ours = next((s for s in stays if is_ours(s, ref, code.pin, held)), None)
         if ours is None:
             moved = next((s for s in stays if is_ours(s, None, code.pin, [(start, end)])), None)
             if moved is not None:
                 return moved.vendor_code(code.name)
+            self._check_readable(room, room_id, code.pin)
             raise AlreadyGoneError(
                 f"The code is no longer on room {room_label} in Smartair (it was cancelled or "
                 "checked out there).",
@@ -593,12 +632,16 @@ class SmartairAdapter:
         room_id = _room_id(vendor_lock_id)
         ref = SmartairRef.parse(code.vendor_ref)
         try:
-            ours = self._find(room_id, ref, code.pin, _held_window(code))
+            room = self._room(room_id)
         except PermanentError as error:
             if error.vendor_code == "ROOM_NOT_FOUND":
                 return None  # the room itself is gone, and with it every stay on it
             raise
+        held = _held_window(code)
+        ours = next((stay for stay in self._stays(room_id, room)
+                     if is_ours(stay, ref, code.pin, held)), None)
         if ours is None:
+            self._check_readable(room, room_id, code.pin)
             log.info("Smartair code on room %s already gone", room_id)
             return None
         self._remove(ours, code.pin or ours.pin)

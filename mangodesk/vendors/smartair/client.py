@@ -144,6 +144,19 @@ class ResultElementPlugin(Plugin):
         return envelope, http_headers
 
 
+def unreadable_answer(operation: str, *, mutating: bool) -> VendorError:
+    message = f"The Smartair server's answer to {operation} could not be read."
+    if mutating:
+        return AmbiguousError(message, "Mangodesk checks the room before trying again.",
+                              vendor_code="UNREADABLE")
+    return TransientError(
+        message,
+        "Mangodesk tries again in a few minutes. If it keeps happening, send the log file to "
+        "Mangodesk support.",
+        vendor_code="UNREADABLE",
+    )
+
+
 class SmartairClient:
     """One server, one operator: zeep proxies for GuestsWebService and DoorsWebService.
 
@@ -265,6 +278,7 @@ class SmartairClient:
                 "operatorPassword": self._operator_password,
                 **params,
             }
+        self._transport.expect_answer()
         try:
             return getattr(proxy, operation)(**params)
         except VendorError:
@@ -272,3 +286,9 @@ class SmartairClient:
         except (httpx.HTTPError, zeep.exceptions.Error, etree.XMLSyntaxError, OSError) as error:
             log.info("Smartair %s failed: %s", operation, type(error).__name__)
             raise transport_error(self.address, operation, error, mutating=mutating) from error
+        except Exception as error:
+            if not self._transport.answered:
+                raise  # failed before anything was sent: a fault of ours, kept loud
+            # zeep choked on the answer (deeply nested, wrong types, foreign XML…).
+            log.warning("Smartair %s: the answer could not be read", operation, exc_info=True)
+            raise unreadable_answer(operation, mutating=mutating) from error
