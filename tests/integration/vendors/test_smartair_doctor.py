@@ -6,8 +6,10 @@ new certificate, a wrong context root, a SOAP fault, a wrong password, no licenc
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
@@ -188,3 +190,59 @@ def test_bad_fingerprint_argument_is_bad_input(
     )
     assert args.func(args, lambda: None) == 2
     assert "64 hexadecimal digits" in capsys.readouterr().err
+
+
+class ShiftedClock:
+    """A server clock that runs ahead of this computer's."""
+
+    def __init__(self, ahead: timedelta) -> None:
+        self.ahead = ahead
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.ahead
+
+
+def test_the_cli_shows_the_server_clock_and_warns_about_a_skew(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SmartairSimulator(clock=ShiftedClock(timedelta(minutes=7, seconds=5))) as fast:
+        assert fast.certificate_fingerprint is not None
+        code, out = doctor_cli(capsys, monkeypatch, fast.address, "--fingerprint",
+                               fast.certificate_fingerprint, "--timezone", "UTC")
+    assert code == 0  # a warning is not a failure
+    line = next(line for line in out.splitlines() if "Server clock" in line)
+    assert line.lstrip().startswith("[WARN]")
+    assert "(UTC+00:00, as the server reports it)" in line
+    assert "7 minutes ahead of this computer's clock" in line
+    assert "1 warning" in out
+
+
+def test_the_cli_zone_option_reads_a_local_time_server(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SmartairSimulator(clock=SystemClock(), local_zone="Europe/Madrid") as local:
+        assert local.certificate_fingerprint is not None
+        fingerprint = local.certificate_fingerprint
+        _, right = doctor_cli(capsys, monkeypatch, local.address, "--fingerprint", fingerprint,
+                              "--timezone", "Europe/Madrid")
+        _, wrong = doctor_cli(capsys, monkeypatch, local.address, "--fingerprint", fingerprint,
+                              "--timezone", "UTC")
+        code, bad = doctor_cli(capsys, monkeypatch, local.address, "--fingerprint", fingerprint,
+                               "--timezone", "Mars/Olympus")
+    assert "[OK  ] Server clock" in right and "agrees" in right
+    assert "[WARN] Server clock" in wrong and "hour" in wrong and "Server time zone" in wrong
+    assert code == 1 and "[FAIL] Server clock" in bad and "Mars/Olympus" in bad
+
+
+def test_a_server_without_a_guests_wsdl_is_a_warning_not_a_failure(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SmartairSimulator(clock=SystemClock(), publishes_guests_wsdl=False,
+                           result_element="return") as odd:
+        assert odd.certificate_fingerprint is not None
+        code, out = doctor_cli(capsys, monkeypatch, odd.address, "--fingerprint",
+                               odd.certificate_fingerprint, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["ok"]
+    warnings = {step["name"] for step in report["steps"] if step["warning"]}
+    assert warnings == {"Web services", "Answer format"}
