@@ -9,7 +9,7 @@ uniqueness across the site, operator authentication and the web-services licence
 Where public documentation is silent the simulator assumes (and the adapter must not rely on
 more than this): a pre-check-in whose start is already past turns into a check-in at once; a
 live check-in ends by itself at its expiration; precheckin checks PIN clashes before room
-overlaps; errorCode values are those seen in client test fixtures.
+overlaps (unless told otherwise); errorCode values are those seen in client test fixtures.
 
 It lists each pre-assignment's PIN (``keyPad``, an inferred element). Switches for
 real-site variations: answers in the server's local time without an offset, the order of

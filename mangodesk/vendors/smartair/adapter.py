@@ -550,15 +550,18 @@ class SmartairAdapter:
         """Move a stay to a new window. ``code`` carries the window the server holds now; a
         code without a usable reference is found by its PIN and that window. A stay already
         at the new window (a lost answer, retried) is simply returned."""
-        room_id = _room_id(vendor_lock_id)
-        room_label = str(room_id)
-        ref = SmartairRef.parse(code.vendor_ref)
         start, end = _minute(valid_from), _minute(valid_to)
         if end <= start:
             raise PermanentError(
                 "The code would end before it starts.",
                 "Check the check-in and check-out dates of this stay.",
             )
+        return self._update(_room_id(vendor_lock_id), code, start, end, second_look=False)
+
+    def _update(self, room_id: int, code: VendorCode, start: datetime, end: datetime, *,
+                second_look: bool) -> VendorCode:
+        room_label = str(room_id)
+        ref = SmartairRef.parse(code.vendor_ref)
         room = self._room(room_id)
         stays = self._stays(room_id, room)
         held = _held_window(code)
@@ -589,6 +592,9 @@ class SmartairAdapter:
                     preAssignationId=ours.pre_assignation_id,
                     dateExpiration=self._wire_time(end),
                 )
+                if self._gone_meanwhile("precheckinModifyDate", result, GONE_ON_CANCEL,
+                                        second_look):
+                    return self._update(room_id, code, start, end, second_look=True)
                 self._checked("precheckinModifyDate", result, room=room_label)
             return VendorCode(ours.ref.encode(), pin, start, end, code.name)
         # A live check-in: it started when the server checked it in; only its end can move.
@@ -602,8 +608,18 @@ class SmartairAdapter:
                 "checkinModifyDate", mutating=True, roomId=room_id,
                 dateExpiration=self._wire_time(end),
             )
+            if self._gone_meanwhile("checkinModifyDate", result, GONE_ON_CHECKOUT, second_look):
+                return self._update(room_id, code, start, end, second_look=True)
             self._checked("checkinModifyDate", result, room=room_label)
         return VendorCode(ours.ref.encode(), pin, ours.start, end, code.name)
+
+    @staticmethod
+    def _gone_meanwhile(operation: str, result: Any, gone_answers: frozenset[str],
+                        second_look: bool) -> bool:
+        """The server says the stay we just saw is not there: it turned live or was removed
+        in between. Look once more (then: the live stay's operation, or AlreadyGoneError)."""
+        failure = result_failure(operation, result)
+        return failure is not None and failure.error_type in gone_answers and not second_look
 
     def _checked(self, operation: str, result: Any, *, room: str) -> None:
         failure = result_failure(operation, result)

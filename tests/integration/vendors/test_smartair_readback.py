@@ -25,6 +25,7 @@ from mangodesk.sim.smartair import (
     Stay,
 )
 from mangodesk.vendors.base import (
+    AlreadyGoneError,
     AmbiguousError,
     CodeConflictError,
     CodeRequest,
@@ -331,6 +332,28 @@ def test_a_start_move_is_compared_with_the_start_the_server_holds(
     believed = VendorCode(created.vendor_ref, PIN, later, DEPARTURE)
     adapter.update_code(ROOM, believed, later, DEPARTURE)
     assert sim.stays(3) == [("pre", Stay(PIN, later, DEPARTURE))]
+
+
+def test_a_pre_checkin_cancelled_in_smartair_during_a_move_is_already_gone(
+    adapter: SmartairAdapter, sim: SmartairSimulator
+) -> None:
+    created = adapter.create_code(ROOM, request())
+    sim.inject("precheckinModifyDate",
+               Fault(meanwhile=lambda: sim.rooms[3].preassignments.clear()))
+    with pytest.raises(AlreadyGoneError):
+        adapter.update_code(ROOM, created, ARRIVAL, DEPARTURE + timedelta(days=1))
+
+
+def test_a_pre_checkin_that_goes_live_during_a_move_gets_its_end_moved_as_a_check_in(
+    adapter: SmartairAdapter, sim: SmartairSimulator, clock: FixedClock
+) -> None:
+    created = adapter.create_code(ROOM, request())
+    clock.set(ARRIVAL - timedelta(seconds=1))
+    sim.inject("precheckinModifyDate",
+               Fault(meanwhile=lambda: clock.set(ARRIVAL + timedelta(minutes=1))))
+    moved = adapter.update_code(ROOM, created, ARRIVAL, DEPARTURE + timedelta(days=1))
+    assert sim.stays(3) == [("checkin", Stay(PIN, ARRIVAL, DEPARTURE + timedelta(days=1)))]
+    assert moved.valid_to == DEPARTURE + timedelta(days=1)
 
 
 LIVE_START = NOW - timedelta(hours=20)
