@@ -283,11 +283,8 @@ class SmartairAdapter:
         desk = self._clock.now()
         with self._skew_lock:
             stale = self._skew_read_at is None or abs(desk - self._skew_read_at) > CLOCK_CHECK_EVERY
-            if stale:
-                skew = self._read_skew(desk)
-                if skew is None:
-                    return desk
-                self._skew, self._skew_read_at = skew, desk
+            if stale:  # a server that cannot tell is not asked again for a while either
+                self._skew, self._skew_read_at = self._read_skew(desk), desk
             return desk + (self._skew or timedelta(0))
 
     def _read_skew(self, desk: datetime) -> timedelta | None:
