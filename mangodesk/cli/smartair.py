@@ -8,6 +8,7 @@ command line (where other users and shell history could read it).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, TextIO
@@ -39,6 +40,9 @@ def register(subparsers: Any) -> None:
     p.add_argument("--plain-http", action="store_true",
                    help="use unencrypted HTTP (only if the server has no HTTPS)")
     p.add_argument("--timeout", type=float, default=15.0, help="seconds to wait for an answer")
+    p.add_argument("--timezone", metavar="ZONE",
+                   help="the server's time zone, e.g. Europe/Madrid (default: this computer's "
+                   "zone); the server's clock is shown in it and compared with this computer's")
     add_json_flag(p)
     p.set_defaults(func=cmd_smartair_doctor)
 
@@ -58,6 +62,9 @@ def cmd_smartair_doctor(args: argparse.Namespace, make_context: Callable[[], Any
         settings["base_path"] = args.base_path
     if args.plain_http:
         settings["use_http"] = True
+    zone = args.timezone or local_zone_name()
+    if zone:
+        settings["server_timezone" if args.timezone else "hotel_timezone"] = zone
     password = read_secret("Operator password", PASSWORD_ENV, stdin_option=False)
     report = run_doctor(args.address, args.operator, password, settings)
     if args.json:
@@ -75,13 +82,24 @@ def cmd_smartair_doctor(args: argparse.Namespace, make_context: Callable[[], Any
 
 
 def vars_of(step: Any) -> dict[str, Any]:
-    return {"name": step.name, "ok": step.ok, "message": step.message, "fix": step.fix}
+    return {"name": step.name, "ok": step.ok, "warning": step.warning,
+            "message": step.message, "fix": step.fix}
+
+
+def local_zone_name() -> str | None:
+    """This computer's IANA zone when the system names one (the doctor runs at the hotel)."""
+    try:
+        target = os.path.realpath("/etc/localtime")
+    except OSError:
+        return None
+    marker = "zoneinfo/"
+    return target.split(marker, 1)[1] if marker in target else None
 
 
 def print_report(report: ConnectionReport, address: str, out: TextIO) -> None:
     out.write(f"Checking the Smartair server at {address}\n\n")
     for step in report.steps:
-        mark = "OK  " if step.ok else "FAIL"
+        mark = "FAIL" if not step.ok else "WARN" if step.warning else "OK  "
         out.write(f"  [{mark}] {step.name}: {step.message}\n")
         if step.fix:
             out.write(f"         What to do: {step.fix}\n")

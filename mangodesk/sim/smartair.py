@@ -9,11 +9,17 @@ uniqueness across the site, operator authentication and the web-services licence
 Where public documentation is silent the simulator assumes (and the adapter must not rely on
 more than this): a pre-check-in whose start is already past turns into a check-in at once; a
 live check-in ends by itself at its expiration; precheckin checks PIN clashes before room
-overlaps; errorCode values are those seen in client test fixtures.
+overlaps (unless told otherwise); errorCode values are those seen in client test fixtures.
+
+It lists each pre-assignment's PIN (``keyPad``, an inferred element). Switches for
+real-site variations: answers in the server's local time without an offset, the order of
+the room and PIN checks, a result element called ``return``, no published Guests WSDL.
 
 Faults for tests: result errors by errorType (authentication, licence, lock offline…), slow
 answers, a hang until the simulator stops, a SOAP Fault, an HTML 500 page, an unknown extra
-element before ``type``, a missing ``type``, and a checkout whose nested sub-result fails.
+element before ``type``, a missing ``type``, another ``type``, raw reply bytes, a
+connection closed without an answer (before or after applying the operation), and a
+checkout whose nested sub-result fails.
 """
 
 from __future__ import annotations
@@ -23,14 +29,15 @@ import tempfile
 import threading
 import time
 from collections import defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 from xml.sax.saxutils import escape
+from zoneinfo import ZoneInfo
 
 from lxml import etree
 
@@ -91,6 +98,10 @@ class Fault:
     missing_type: bool = False
     nested_error: str | None = None  # checkout: top level OK, this errorType in subOperations
     after_apply: bool = False  # misbehave only after carrying the operation out
+    drop_answer: bool = False  # close the connection without an answer (after_apply: applied)
+    result_type: str | None = None  # answer with this ``type`` instead of RESULT_OK
+    raw_body: bytes | None = None  # answer exactly these bytes (HTTP 200, text/xml)
+    meanwhile: Callable[[], None] | None = None  # runs as the request arrives (a race)
 
 
 class SmartairError(Exception):
@@ -113,11 +124,15 @@ def _minute(instant: datetime) -> datetime:
     return instant.astimezone(UTC).replace(second=0, microsecond=0)
 
 
-def _xml_time(instant: datetime) -> str:
-    return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+def _xml_time(instant: datetime, zone: tzinfo | None = None) -> str:
+    """UTC with ``Z``; with a zone, that zone's wall time WITHOUT an offset (as servers that
+    answer in their local time do)."""
+    if zone is None:
+        return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return instant.astimezone(zone).strftime("%Y-%m-%dT%H:%M:%S")
 
 
-def _parse_time(text: str | None) -> datetime | None:
+def _parse_time(text: str | None, zone: tzinfo = UTC) -> datetime | None:
     if not text:
         return None
     try:
@@ -125,7 +140,7 @@ def _parse_time(text: str | None) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)  # the simulated server's local time is UTC
+        parsed = parsed.replace(tzinfo=zone)  # no offset: the server's own local time
     return _minute(parsed)
 
 
@@ -174,7 +189,17 @@ class SmartairSimulator:
         use_tls: bool = True,
         site_name: str = "Demo Hotel",
         platform_version: str = "5.61",
+        local_zone: str | None = None,
+        room_checked_before_pin: bool = False,
+        result_element: str = "operationResult",
+        publishes_guests_wsdl: bool = True,
     ) -> None:
+        """``local_zone``: the server answers in this zone's wall time without an offset and
+        reads offset-less times in it (None: UTC with ``Z``). ``room_checked_before_pin``:
+        precheckin refuses an overlapping room before a clashing PIN (the order real servers
+        use is not documented). ``result_element``: the name of each answer's result child
+        (some JAX-WS servers call it ``return``). ``publishes_guests_wsdl``: False answers
+        ``GuestsWebService?wsdl`` with 404 while the service itself works."""
         self.clock = clock or SystemClock()
         self.rooms = {room.door_id: room for room in (rooms if rooms is not None else demo_rooms())}
         self.operator_name = operator_name
@@ -183,6 +208,10 @@ class SmartairSimulator:
         self.use_tls = use_tls
         self.site_name = site_name
         self.platform_version = platform_version
+        self.local_zone: tzinfo | None = ZoneInfo(local_zone) if local_zone else None
+        self.room_checked_before_pin = room_checked_before_pin
+        self.result_element = result_element
+        self.publishes_guests_wsdl = publishes_guests_wsdl
         self.licensed = True
         self.calls: list[str] = []  # operation names in arrival order
         self.requests: list[bytes] = []  # raw request bodies (tests check the wire)
@@ -274,6 +303,21 @@ class SmartairSimulator:
                         if stay.end > now:
                             room.checkin = Stay(stay.pin, stay.start, stay.end)
 
+    def stays(self, door_id: int) -> list[tuple[str, Stay]]:
+        """Every stay on a room that can open it now or later: ("checkin" | "pre", stay)."""
+        with self._lock:
+            self.advance()
+            room = self.rooms[door_id]
+            found = [("checkin", room.checkin)] if room.checkin is not None else []
+            found += [("pre", stay) for _, stay in sorted(room.preassignments.items())]
+            return [(kind, Stay(stay.pin, stay.start, stay.end)) for kind, stay in found]
+
+    def _read(self, text: Any) -> datetime | None:
+        return _parse_time(text if isinstance(text, str) else None, self.local_zone or UTC)
+
+    def _write(self, instant: datetime) -> str:
+        return _xml_time(instant, self.local_zone)
+
     def _room(self, door_id: Any) -> SimRoom:
         try:
             return self.rooms[int(door_id)]
@@ -290,8 +334,8 @@ class SmartairSimulator:
 
     def _guest_stay(self, guest: dict[str, Any]) -> tuple[SimRoom, Stay]:
         room = self._room(guest.get("roomId"))
-        start = _parse_time(guest.get("dateActivation"))
-        end = _parse_time(guest.get("dateExpiration"))
+        start = self._read(guest.get("dateActivation"))
+        end = self._read(guest.get("dateExpiration"))
         pin = (guest.get("keyPad") or "").strip()
         if start is None or end is None or end <= start:
             raise SmartairError("ERROR_BAD_PARAMETERS", "dateExpiration must follow dateActivation")
@@ -303,11 +347,13 @@ class SmartairSimulator:
 
     def op_precheckin(self, params: dict[str, Any]) -> dict[str, Any]:
         room, stay = self._guest_stay(params.get("guestData") or {})
-        self._check_pin(stay.pin, stay.start, stay.end)
+        if not self.room_checked_before_pin:
+            self._check_pin(stay.pin, stay.start, stay.end)
         if room.checkin and _overlaps(room.checkin, stay.start, stay.end):
             raise SmartairError("RESULT_ERROR_CHECKIN_ROOM_OCCUPIED")
         if any(_overlaps(other, stay.start, stay.end) for other in room.preassignments.values()):
             raise SmartairError("RESULT_ERROR_CHECKIN_ROOM_PREASSIGNED")
+        self._check_pin(stay.pin, stay.start, stay.end)
         self._next_pre_id += 1
         pre_id = self._next_pre_id
         room.preassignments[pre_id] = stay
@@ -330,7 +376,7 @@ class SmartairSimulator:
         stay = room.preassignments.get(int(params["preAssignationId"]))
         if stay is None:
             raise SmartairError("RESULT_ERROR_CHECKIN_INVALID_ROOM")
-        end = _parse_time(params.get("dateExpiration"))
+        end = self._read(params.get("dateExpiration"))
         if end is None or end <= stay.start:
             raise SmartairError("ERROR_BAD_PARAMETERS", "dateExpiration")
         stay.end = end
@@ -350,7 +396,7 @@ class SmartairSimulator:
         room = self._room(params.get("roomId"))
         if room.checkin is None:
             raise SmartairError("RESULT_ERROR_CHECKIN_ROOM_NOT_OCCUPIED")
-        end = _parse_time(params.get("dateExpiration"))
+        end = self._read(params.get("dateExpiration"))
         if end is None:
             raise SmartairError("ERROR_BAD_PARAMETERS", "dateExpiration")
         room.checkin.end = end
@@ -373,8 +419,8 @@ class SmartairSimulator:
     def _room_xml(self, room: SimRoom) -> str:
         parts = []
         if room.checkin:
-            parts.append(_el("dateActivation", _xml_time(room.checkin.start)))
-            parts.append(_el("dateExpiration", _xml_time(room.checkin.end)))
+            parts.append(_el("dateActivation", self._write(room.checkin.start)))
+            parts.append(_el("dateExpiration", self._write(room.checkin.end)))
         parts.append(_el("doorId", str(room.door_id)))
         parts.append(_el("doorName", room.name))
         parts.append(
@@ -388,8 +434,9 @@ class SmartairSimulator:
         for pre_id, stay in sorted(room.preassignments.items()):
             parts.append(
                 "<preAssignations>"
-                + _el("datePreActivation", _xml_time(stay.start))
-                + _el("datePreExpiration", _xml_time(stay.end))
+                + _el("datePreActivation", self._write(stay.start))
+                + _el("datePreExpiration", self._write(stay.end))
+                + _el("keyPad", stay.pin)
                 + _el("preAssignationId", str(pre_id))
                 + "</preAssignations>"
             )
@@ -412,17 +459,19 @@ class SmartairSimulator:
                 if fault is not None and fault.nested_error and operation == "checkout":
                     failed_sub = _result_body(False, fault.nested_error, None)
                     return _result(operation, ok=True, fault=fault,
-                                   extra=_el_raw("subOperations", failed_sub))
+                                   extra=_el_raw("subOperations", failed_sub),
+                                   element=self.result_element)
                 fields = handler(params)
             except SmartairError as error:
-                return _result(operation, ok=False, error=error, fault=fault)
+                return _result(operation, ok=False, error=error, fault=fault,
+                               element=self.result_element)
         # guestResult's own elements, in schema order: doorData*, preAssignationId, subOperations*
         extra = "".join(_el_raw("doorData", room_xml) for room_xml in fields.get("doorData", []))
         if "preAssignationId" in fields:
             extra += _el("preAssignationId", str(fields["preAssignationId"]))
         for sub in fields.get("subOperations", []):
             extra += _el_raw("subOperations", _result_body(sub["type"] == "RESULT_OK", None, None))
-        return _result(operation, ok=True, extra=extra, fault=fault)
+        return _result(operation, ok=True, extra=extra, fault=fault, element=self.result_element)
 
     def handle_doors(self, operation: str, params: dict[str, Any], fault: Fault | None) -> str:
         with self._lock:
@@ -434,7 +483,7 @@ class SmartairSimulator:
                     + _el("siteId", "1")
                     + _el("siteName", self.site_name)
                     + _el("siteNameShort", self.site_name[:8])
-                    + _el("systemTime", _xml_time(self.clock.now()))
+                    + _el("systemTime", self._write(self.clock.now()))
                     + _el("systemType", "SMARTAIR_PRO")
                 )
                 return _envelope(operation, _el_raw("systemInfo", info))
@@ -514,16 +563,19 @@ def _result_body(ok: bool, error_type: str | None, detail: str | None,
     if fault is not None and fault.extra_element:
         parts.append(_el("futureDiagnostics", "added by a newer server version"))
     if fault is None or not fault.missing_type:
-        parts.append(_el("type", "RESULT_OK" if ok else "RESULT_ERROR"))
+        result_type = "RESULT_OK" if ok else "RESULT_ERROR"
+        if fault is not None and fault.result_type is not None:
+            result_type = fault.result_type
+        parts.append(_el("type", result_type))
     return "".join(parts)
 
 
 def _result(operation: str, *, ok: bool, error: SmartairError | None = None, extra: str = "",
-            fault: Fault | None = None) -> str:
+            fault: Fault | None = None, element: str = "operationResult") -> str:
     body = _result_body(
         ok, error.error_type if error else None, error.detail if error else None, fault
     )
-    return _envelope(operation, _el_raw("operationResult", body + extra))
+    return _envelope(operation, _el_raw(element, body + extra))
 
 
 def _envelope(operation: str, inner: str) -> str:
@@ -597,7 +649,9 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_GET(self) -> None:
         service, query = self._service()
-        if service is None:
+        hidden = query.lower() == "wsdl" and service == "GuestsWebService" \
+            and not self.sim.publishes_guests_wsdl
+        if service is None or hidden:
             self._not_found()
         elif query.lower() == "wsdl":
             self._send(200, self.sim.wsdl(service), "text/xml;charset=utf-8")
@@ -628,8 +682,16 @@ class _Handler(BaseHTTPRequestHandler):
             sim.calls.append(operation)
             sim.requests.append(body)
         fault = sim._take_fault(operation)
+        if fault is not None and fault.meanwhile is not None:
+            fault.meanwhile()
         if fault is not None and fault.hang and not fault.after_apply:
             sim._released.wait(timeout=60)
+            return
+        if fault is not None and fault.drop_answer and not fault.after_apply:
+            self.close_connection = True
+            return
+        if fault is not None and fault.raw_body is not None and not fault.after_apply:
+            self._send(200, fault.raw_body, "text/xml;charset=utf-8")
             return
         if fault is not None and fault.delay:
             sim._released.wait(fault.delay)  # a slow server, cut short when the simulator stops
@@ -654,6 +716,12 @@ class _Handler(BaseHTTPRequestHandler):
                 return
             if fault.html_500:
                 self._send(500, HTML_500.encode(), "text/html")
+                return
+            if fault.drop_answer:
+                self.close_connection = True  # applied, but the answer never leaves
+                return
+            if fault.raw_body is not None:
+                self._send(200, fault.raw_body, "text/xml;charset=utf-8")
                 return
         self._send(200, answer.encode(), "text/xml;charset=utf-8")
 

@@ -128,6 +128,7 @@ class ReportStep:
     ok: bool
     message: str
     fix: str | None = None
+    warning: bool = False  # passed, but something staff or the installer should know
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,9 @@ Smartair keys a PIN stay by room: ``precheckin`` books a future stay (a *pre-ass
 with an id); when its start passes the server turns it into a live *check-in* by itself and
 the pre-assignment id disappears. So every change first re-reads the room to learn which of
 the two our code is now, and uses the matching operation. The vendor reference records the
-room, the pre-assignment id (while there is one) and the PIN is kept with the code.
+room, the pre-assignment id (while there is one) and the start; the PIN is kept with the
+code. A stay is ours only by that reference or by exact PIN + the window we asked for.
+Whether a stay has started is decided by the server's clock, not the desk PC's.
 """
 
 from __future__ import annotations
@@ -13,9 +15,9 @@ import dataclasses
 import logging
 import secrets
 import threading
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -24,6 +26,7 @@ from mangodesk.domain.errors import mask_code
 from mangodesk.domain.types import VendorKind
 from mangodesk.vendors.base import (
     AlreadyGoneError,
+    AmbiguousError,
     Capabilities,
     CodeConflictError,
     CodeRequest,
@@ -36,6 +39,7 @@ from mangodesk.vendors.base import (
     PinRules,
     PinScope,
     ProviderSpec,
+    TransientError,
     VendorCode,
     VendorError,
 )
@@ -43,10 +47,6 @@ from mangodesk.vendors.smartair.client import SmartairClient
 from mangodesk.vendors.smartair.errors import (
     GONE_ON_CANCEL,
     GONE_ON_CHECKOUT,
-    PIN_EXISTS_PREFIX,
-    PRECHECKIN_PIN_EXISTS,
-    ROOM_OCCUPIED_ERRORS,
-    ResultFailure,
     as_list,
     error_for,
     result_failure,
@@ -74,9 +74,9 @@ SMARTAIR_CAPABILITIES = Capabilities(
     automated=True,
     pin_rules=pin_rules(),
     vendor_generates_pin=False,
-    # The server can only move an end date. A new start is done by cancelling and creating
-    # again with the same PIN inside update_code (the vendor reference changes).
-    can_move_start=False,
+    # The server's ModifyDate operations move only an end; update_code moves a start by
+    # cancelling (or checking out) and booking again with the same PIN (the reference changes).
+    can_move_start=True,
     can_move_end=True,
     can_change_pin=False,
     time_granularity=timedelta(minutes=1),  # Smartair stores activation to the minute
@@ -84,32 +84,104 @@ SMARTAIR_CAPABILITIES = Capabilities(
 )
 
 
+STAMP_FORMAT = "%Y%m%d%H%M"
+MAX_SOAP_INT = 2**31 - 1
+CLOCK_CHECK_EVERY = timedelta(minutes=10)
+
+
 @dataclass(frozen=True)
 class SmartairRef:
-    """``pre:<roomId>:<preAssignationId>`` for a pre-check-in, ``checkin:<roomId>`` once live."""
+    """``pre:<roomId>:<preAssignationId>:<start>`` for a pre-check-in, ``checkin:<roomId>:<start>``
+    once live. The start (UTC minute, YYYYmmddHHMM) tells our live stay from a later guest's
+    on the same room; references written before it existed (no start) are still read."""
 
     room_id: int
     pre_assignation_id: int | None
+    start: datetime | None = None
 
     def encode(self) -> str:
+        stamp = f":{self.start.astimezone(UTC):{STAMP_FORMAT}}" if self.start else ""
         if self.pre_assignation_id is None:
-            return f"checkin:{self.room_id}"
-        return f"pre:{self.room_id}:{self.pre_assignation_id}"
+            return f"checkin:{self.room_id}{stamp}"
+        return f"pre:{self.room_id}:{self.pre_assignation_id}{stamp}"
 
     @classmethod
     def decode(cls, text: str) -> SmartairRef:
         parts = text.split(":")
         try:
-            if parts[0] == "pre" and len(parts) == 3:
-                return cls(int(parts[1]), int(parts[2]))
-            if parts[0] == "checkin" and len(parts) == 2:
-                return cls(int(parts[1]), None)
+            if parts[0] == "pre" and len(parts) in (3, 4):
+                return cls(int(parts[1]), int(parts[2]), _stamp(parts[3:]))
+            if parts[0] == "checkin" and len(parts) in (2, 3):
+                return cls(int(parts[1]), None, _stamp(parts[2:]))
         except ValueError:
             pass
         raise PermanentError(
             f"“{text}” is not a Smartair code reference Mangodesk created.",
             "Revoke this code in Mangodesk and let it issue a new one.",
         )
+
+    @classmethod
+    def parse(cls, text: str | None) -> SmartairRef | None:
+        """None for "no reference yet" (a create whose answer was lost)."""
+        return cls.decode(text) if text and text.strip() else None
+
+
+def _stamp(parts: list[str]) -> datetime | None:
+    if not parts:
+        return None
+    return datetime.strptime(parts[0], STAMP_FORMAT).replace(tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class RoomStay:
+    """One stay the server holds on a room: the live check-in or a pre-check-in."""
+
+    room_id: int
+    pre_assignation_id: int | None  # None: the live check-in
+    pin: str | None
+    start: datetime | None
+    end: datetime | None
+
+    @property
+    def live(self) -> bool:
+        return self.pre_assignation_id is None
+
+    @property
+    def ref(self) -> SmartairRef:
+        return SmartairRef(self.room_id, self.pre_assignation_id, self.start)
+
+    def vendor_code(self, name: str | None = None) -> VendorCode:
+        return VendorCode(self.ref.encode(), self.pin, self.start, self.end, name)
+
+
+Window = tuple[datetime, datetime]
+
+
+def _matches_window(stay: RoomStay, window: Window) -> bool:
+    """Exactly the window we asked for. A live check-in started when the server checked it
+    in (its "now"), so only its end must be exact and its start inside our window."""
+    start, end = window
+    if stay.end != end or stay.start is None:
+        return False
+    if stay.live:
+        return start <= stay.start < end
+    return stay.start == start
+
+
+def is_ours(stay: RoomStay, ref: SmartairRef | None, pin: str | None,
+            windows: Iterable[Window]) -> bool:
+    """Ours only by the reference we stored, or by exact PIN + a window we asked for; a
+    stranger's stay that happens to share the PIN is never taken for ours."""
+    if ref is not None:
+        pre_id = stay.pre_assignation_id
+        if pre_id is not None and pre_id == ref.pre_assignation_id:
+            return True
+        same_pin = pin is not None and stay.pin == pin
+        if stay.live and ref.start is not None and stay.start == ref.start and same_pin:
+            return True  # our pre-check-in turned live, or our check-in
+    if pin is None or stay.pin != pin:
+        return False
+    return any(_matches_window(stay, window) for window in windows)
 
 
 def _minute(instant: datetime) -> datetime:
@@ -124,6 +196,17 @@ def _room_id(vendor_lock_id: str) -> int:
             f"“{vendor_lock_id}” is not a Smartair room id.",
             "Refresh the room list and link the unit to a Smartair room again.",
         ) from None
+
+
+def _soap_int(found: Any) -> int | None:
+    """A positive xs:int, or None for anything else (a damaged or foreign answer)."""
+    if isinstance(found, bool):
+        return None
+    if isinstance(found, str) and found.strip().isdigit():
+        found = int(found.strip())
+    if isinstance(found, int) and 0 < found <= MAX_SOAP_INT:
+        return found
+    return None
 
 
 class SmartairAdapter:
@@ -149,9 +232,12 @@ class SmartairAdapter:
             if length == DEFAULT_PIN_LENGTH
             else dataclasses.replace(SMARTAIR_CAPABILITIES, pin_rules=pin_rules(length))
         )
-        self._zone = _server_zone(settings)
+        self._zone = server_zone(settings)
         self._client: SmartairClient | None = None
         self._client_lock = threading.Lock()  # engine workers share one adapter
+        self._skew: timedelta | None = None  # server clock minus desk clock
+        self._skew_read_at: datetime | None = None
+        self._skew_lock = threading.Lock()
 
     # ----------------------------------------------------------------- plumbing
 
@@ -182,37 +268,119 @@ class SmartairAdapter:
                 self._client = None
 
     def _wire_time(self, instant: datetime) -> datetime:
-        """Times go out with an explicit offset: the server's zone when configured, else UTC."""
+        """Times go out with an explicit offset, in the server's zone."""
         moment = _minute(instant)
         return moment.astimezone(self._zone) if self._zone else moment
 
     def _read_time(self, found: Any) -> datetime | None:
-        if not isinstance(found, datetime):
-            return None
-        if found.tzinfo is None:
-            found = found.replace(tzinfo=self._zone or UTC)
-        return _minute(found)
+        exact = read_server_time(found, self._zone)
+        return None if exact is None else _minute(exact)
 
-    def _checked(self, operation: str, result: Any, *, room: str, mutating: bool) -> Any:
-        failure = result_failure(operation, result)
-        if failure is not None:
-            raise error_for(failure, room=room, mutating=mutating)
-        return result
+    def server_now(self) -> datetime:
+        """The server's clock, which decides whether a stay has started (it turns
+        pre-check-ins into check-ins by itself). Read with getVersion every few minutes;
+        the desk's clock when the server does not tell."""
+        desk = self._clock.now()
+        with self._skew_lock:
+            stale = self._skew_read_at is None or abs(desk - self._skew_read_at) > CLOCK_CHECK_EVERY
+            if stale:  # a server that cannot tell is not asked again for a while either
+                self._skew, self._skew_read_at = self._read_skew(desk), desk
+            return desk + (self._skew or timedelta(0))
+
+    def _read_skew(self, desk: datetime) -> timedelta | None:
+        try:
+            info = self.client.doors("getVersion", auth=False)
+        except VendorError as error:
+            log.info("Smartair server clock unavailable: %s", error.vendor_code)
+            return None
+        server = read_server_time(value(info, "systemTime"), self._zone)
+        if server is None:
+            return None
+        return server - desk
 
     def _rooms(self) -> list[Any]:
         result = self.client.guests("findAllRooms", mutating=False)
-        self._checked("findAllRooms", result, room="", mutating=False)
+        failure = result_failure("findAllRooms", result)
+        if failure is not None:
+            raise error_for(failure, mutating=False)
         return as_list(value(result, "doorData"))
 
     def _room(self, room_id: int) -> Any:
-        for room in self._rooms():
-            if value(room, "doorId") == room_id:
+        rooms = self._rooms()
+        for room in rooms:
+            if _soap_int(value(room, "doorId")) == room_id:
                 return room
+        if not rooms:  # as with wrong credentials on some servers: proves nothing
+            raise TransientError(
+                "The Smartair server listed no rooms at all.",
+                "Mangodesk tries again in a few minutes. If it keeps happening, run the "
+                "connection check.",
+                vendor_code="NO_ROOMS",
+            )
         raise PermanentError(
             f"Room {room_id} is not on the Smartair server any more.",
             "Refresh the room list and link the unit to the right Smartair room.",
             vendor_code="ROOM_NOT_FOUND",
         )
+
+    def _stays(self, room_id: int, room: Any | None = None) -> list[RoomStay]:
+        """The live check-in (if any) and every pre-check-in of a room, as the server shows
+        them now."""
+        room = self._room(room_id) if room is None else room
+        stays = [
+            RoomStay(
+                room_id,
+                pre_id,
+                _pin_text(value(pre, "keyPad")),
+                self._read_time(value(pre, "datePreActivation")),
+                self._read_time(value(pre, "datePreExpiration")),
+            )
+            for pre in as_list(value(room, "preAssignations"))
+            if (pre_id := _soap_int(value(pre, "preAssignationId"))) is not None
+        ]
+        if value(room, "roomOccupied", False) is True:
+            stays.insert(0, RoomStay(
+                room_id,
+                None,
+                _pin_text(value(room, "keyPad")),
+                self._read_time(value(room, "dateActivation")),
+                self._read_time(value(room, "dateExpiration")),
+            ))
+        return stays
+
+    def _find(self, room_id: int, ref: SmartairRef | None, pin: str | None,
+              windows: Iterable[Window]) -> RoomStay | None:
+        wanted = list(windows)
+        return next((stay for stay in self._stays(room_id) if is_ours(stay, ref, pin, wanted)),
+                    None)
+
+    def _check_readable(self, room: Any, room_id: int, pin: str | None) -> None:
+        """Before calling a code gone: a stay showing our PIN whose id or dates cannot be read
+        is not proof of anything, so say so instead of "gone"."""
+        if not pin:
+            return
+        live_pin = _pin_text(value(room, "keyPad")) == pin
+        occupied = value(room, "roomOccupied")
+        live_unreadable = live_pin and (
+            (occupied is not True and occupied is not False)
+            or (occupied is True and (self._read_time(value(room, "dateActivation")) is None
+                                     or self._read_time(value(room, "dateExpiration")) is None))
+        )
+        pre_unreadable = any(
+            _pin_text(value(pre, "keyPad")) == pin and (
+                _soap_int(value(pre, "preAssignationId")) is None
+                or self._read_time(value(pre, "datePreActivation")) is None
+                or self._read_time(value(pre, "datePreExpiration")) is None)
+            for pre in as_list(value(room, "preAssignations"))
+        )
+        if live_unreadable or pre_unreadable:
+            raise TransientError(
+                f"The Smartair server's list of stays on room {room_id} could not be read "
+                "completely.",
+                "Mangodesk tries again in a few minutes. If it keeps happening, send the log "
+                "file to Mangodesk support.",
+                vendor_code="UNREADABLE_ROOM",
+            )
 
     def _groups(self) -> dict[int, str]:
         """Room groups come only from the wireless-door list; missing groups are fine."""
@@ -225,9 +393,9 @@ class SmartairAdapter:
             return {}
         groups: dict[int, str] = {}
         for door in as_list(value(result, "wirelessDoor")):
-            door_id, group = value(door, "doorId"), value(door, "groupName")
+            door_id, group = _soap_int(value(door, "doorId")), value(door, "groupName")
             if door_id is not None and group:
-                groups[int(door_id)] = str(group)
+                groups[door_id] = str(group)
         return groups
 
     # ----------------------------------------------------------------- protocol
@@ -241,6 +409,7 @@ class SmartairAdapter:
             str(settings.get("operator_name", "")),
             self._config.secrets.get("operator_password", ""),
             settings,
+            clock=self._clock,
         )
 
     def list_locks(self) -> list[LockInfo]:
@@ -248,17 +417,17 @@ class SmartairAdapter:
         groups = self._groups()
         locks = []
         for room in rooms:
-            door_id = value(room, "doorId")
+            door_id = _soap_int(value(room, "doorId"))
             if door_id is None:
                 continue
             state = value(room, "doorStateInfo")
-            group = value(room, "groupName") or groups.get(int(door_id))
+            group = value(room, "groupName") or groups.get(door_id)
             attributes: dict[str, Any] = {
-                "group": group,
-                "occupied": bool(value(room, "roomOccupied", False)),
-                "preassigned": bool(value(room, "roomPreassigned", False)),
+                "group": _text(group),
+                "occupied": value(room, "roomOccupied", False) is True,
+                "preassigned": value(room, "roomPreassigned", False) is True,
                 "battery_status": _text(value(state, "batteryStatus")),
-                "battery_percentage": value(state, "batteryPercentage"),
+                "battery_percentage": _soap_int(value(state, "batteryPercentage")),
             }
             locks.append(
                 LockInfo(
@@ -279,14 +448,14 @@ class SmartairAdapter:
             ("Group", str(group) if group else "Not set in Smartair"),
             ("Smartair room id", str(room_id)),
         ]
-        if value(room, "roomOccupied", False):
+        if value(room, "roomOccupied", False) is True:
             until = self._read_time(value(room, "dateExpiration"))
             items.append(("Checked in", f"until {until:%Y-%m-%d %H:%M} UTC" if until else "yes"))
         else:
             items.append(("Checked in", "no"))
         items.append(("Pre-check-ins", str(len(as_list(value(room, "preAssignations"))))))
         battery = _text(value(state, "batteryStatus"))
-        percentage = value(state, "batteryPercentage")
+        percentage = _soap_int(value(state, "batteryPercentage"))
         warnings: list[str] = []
         if battery or percentage is not None:
             shown = battery or ""
@@ -298,28 +467,9 @@ class SmartairAdapter:
         return LockDetails(items=tuple(items), warnings=tuple(warnings))
 
     def list_codes(self, vendor_lock_id: str) -> list[VendorCode]:
-        room_id = _room_id(vendor_lock_id)
-        room = self._room(room_id)
-        codes = [
-            VendorCode(
-                vendor_ref=SmartairRef(room_id, int(value(pre, "preAssignationId"))).encode(),
-                pin=None,  # Smartair does not show a pre-check-in's PIN
-                valid_from=self._read_time(value(pre, "datePreActivation")),
-                valid_to=self._read_time(value(pre, "datePreExpiration")),
-            )
-            for pre in as_list(value(room, "preAssignations"))
-            if value(pre, "preAssignationId") is not None
-        ]
-        if value(room, "roomOccupied", False):
-            codes.append(
-                VendorCode(
-                    vendor_ref=SmartairRef(room_id, None).encode(),
-                    pin=_text(value(room, "keyPad")),
-                    valid_from=self._read_time(value(room, "dateActivation")),
-                    valid_to=self._read_time(value(room, "dateExpiration")),
-                )
-            )
-        return codes
+        """The live check-in and every pre-check-in, each with its PIN where the server
+        shows it, its window and a reference update_code and revoke_code understand."""
+        return [stay.vendor_code() for stay in self._stays(_room_id(vendor_lock_id))]
 
     def create_code(self, vendor_lock_id: str, request: CodeRequest) -> VendorCode:
         room_id = _room_id(vendor_lock_id)
@@ -352,7 +502,14 @@ class SmartairAdapter:
                 "Check the check-in and check-out dates of this stay.",
             )
         room_label = str(room_id)
-        live_now = start <= _minute(self._clock.now())
+        now = _minute(self.server_now())
+        if end <= now:
+            raise PermanentError(
+                f"The stay on room {room_label} is already over by the Smartair server's clock.",
+                "Check the check-out date of this stay (and the server's clock in the "
+                "connection check).",
+            )
+        live_now = start <= now
         operation = "checkin" if live_now else "precheckin"
         guest_data = {
             "roomId": room_id,
@@ -364,193 +521,231 @@ class SmartairAdapter:
         result = self.client.guests(operation, mutating=True, guestData=guest_data)
         failure = result_failure(operation, result)
         if failure is not None:
-            adopted = self._adopt_lost_create(room_id, pin, start, end, failure.error_type,
-                                              failure.error_detail)
-            if adopted is not None:
-                return adopted
+            if failure.could_be_ours:
+                # A retry whose first attempt did reach the server: our own stay is there.
+                adopted = self._find(room_id, None, pin, [(start, end)])
+                if adopted is not None:
+                    log.info("Smartair room %s already holds our stay (PIN %s): adopted",
+                             room_id, mask_code(pin))
+                    return adopted.vendor_code()
             raise error_for(failure, room=room_label, mutating=True)
         log.info("Smartair %s room %s PIN %s", operation, room_id, mask_code(pin))
         if live_now:
-            return VendorCode(SmartairRef(room_id, None).encode(), pin, start, end)
-        pre_id = value(result, "preAssignationId")
+            # The server checks in "now" by its own clock: read the start it recorded.
+            live = self._find(room_id, None, pin, [(start, end)])
+            if live is None or not live.live:
+                raise unconfirmed(operation, room_label)
+            return live.vendor_code()
+        pre_id = _soap_int(value(result, "preAssignationId"))
         if pre_id is None:
-            missing = ResultFailure(operation, None, None, None, type_missing=True)
-            raise error_for(missing, room=room_label, mutating=True)
-        return VendorCode(SmartairRef(room_id, int(pre_id)).encode(), pin, start, end)
-
-    def _adopt_lost_create(
-        self,
-        room_id: int,
-        pin: str,
-        start: datetime,
-        end: datetime,
-        error_type: str | None,
-        error_detail: str | None,
-    ) -> VendorCode | None:
-        """A retried create whose first attempt did reach the server (the answer was lost):
-        recognise our own stay instead of failing or making a second one.
-
-        Only with proof: the live check-in shows our PIN, or the server says this PIN already
-        belongs to a pre-check-in and that room has one with exactly our dates.
-        """
-        pin_in_use = error_type == "ERROR_DATA_ERROR" and (error_detail or "").startswith(
-            PIN_EXISTS_PREFIX
-        )
-        pin_is_precheckin = pin_in_use and error_detail == PRECHECKIN_PIN_EXISTS
-        if error_type not in ROOM_OCCUPIED_ERRORS and not pin_in_use:
-            return None
-        try:
-            room = self._room(room_id)
-        except VendorError:
-            return None
-        if value(room, "roomOccupied", False) and _text(value(room, "keyPad")) == pin:
-            return VendorCode(
-                SmartairRef(room_id, None).encode(),
-                pin,
-                self._read_time(value(room, "dateActivation")) or start,
-                self._read_time(value(room, "dateExpiration")) or end,
-            )
-        if pin_is_precheckin:
-            for pre in as_list(value(room, "preAssignations")):
-                same_dates = (
-                    self._read_time(value(pre, "datePreActivation")) == start
-                    and self._read_time(value(pre, "datePreExpiration")) == end
-                )
-                if same_dates and value(pre, "preAssignationId") is not None:
-                    pre_id = int(value(pre, "preAssignationId"))
-                    return VendorCode(SmartairRef(room_id, pre_id).encode(), pin, start, end)
-        return None
-
-    def _locate(self, ref: SmartairRef, pin: str | None) -> tuple[str, Any, Any]:
-        """Where our code is now: ("pre", room, pre-assignment), ("checkin", room, None) or
-        ("gone", room, None). Someone else's stay in the room is never taken for ours."""
-        room = self._room(ref.room_id)
-        if ref.pre_assignation_id is not None:
-            for pre in as_list(value(room, "preAssignations")):
-                if value(pre, "preAssignationId") == ref.pre_assignation_id:
-                    return "pre", room, pre
-        if pin and value(room, "roomOccupied", False) and _text(value(room, "keyPad")) == pin:
-            return "checkin", room, None
-        return "gone", room, None
+            raise unconfirmed(operation, room_label)
+        return VendorCode(SmartairRef(room_id, pre_id, start).encode(), pin, start, end)
 
     def update_code(
         self, vendor_lock_id: str, code: VendorCode, valid_from: datetime, valid_to: datetime
     ) -> VendorCode:
-        ref = SmartairRef.decode(code.vendor_ref)
-        room_label = str(ref.room_id)
+        """Move a stay to a new window. ``code`` carries the window the server holds now; a
+        code without a usable reference is found by its PIN and that window. A stay already
+        at the new window (a lost answer, retried) is simply returned."""
         start, end = _minute(valid_from), _minute(valid_to)
-        where, room, pre = self._locate(ref, code.pin)
-        if where == "gone":
+        if end <= start:
+            raise PermanentError(
+                "The code would end before it starts.",
+                "Check the check-in and check-out dates of this stay.",
+            )
+        return self._update(_room_id(vendor_lock_id), code, start, end, second_look=False)
+
+    def _update(self, room_id: int, code: VendorCode, start: datetime, end: datetime, *,
+                second_look: bool) -> VendorCode:
+        room_label = str(room_id)
+        ref = SmartairRef.parse(code.vendor_ref)
+        room = self._room(room_id)
+        stays = self._stays(room_id, room)
+        held = _held_window(code)
+        ours = next((s for s in stays if is_ours(s, ref, code.pin, held)), None)
+        if ours is None:
+            moved = next((s for s in stays if is_ours(s, None, code.pin, [(start, end)])), None)
+            if moved is not None:
+                return moved.vendor_code(code.name)
+            self._check_readable(room, room_id, code.pin)
             raise AlreadyGoneError(
                 f"The code is no longer on room {room_label} in Smartair (it was cancelled or "
                 "checked out there).",
                 "Mangodesk issues a new code if the stay still needs one.",
             )
-        now = _minute(self._clock.now())
-        if where == "pre":
-            # Compare with the start we booked, not the server's echo: servers that answer in
-            # naive local time would otherwise look "moved" on every end-date change.
-            booked_start = (
-                _minute(code.valid_from)
-                if code.valid_from is not None
-                else self._read_time(value(pre, "datePreActivation"))
-            )
-            if booked_start != start:
-                return self._recreate(ref, code, start, end, cancel_pre=True)
+        pin = ours.pin or code.pin
+        now = _minute(self.server_now())
+        if not ours.live:
+            if end <= now:  # the stay is over before it began: nothing may stay booked
+                self._remove(ours, pin)
+                return VendorCode(ours.ref.encode(), pin, start, end, code.name)
+            if ours.start != start:
+                return self._recreate(ours, pin, start, end, code.name)
+            if ours.end != end:
+                result = self.client.guests(
+                    "precheckinModifyDate",
+                    mutating=True,
+                    roomId=room_id,
+                    preAssignationId=ours.pre_assignation_id,
+                    dateExpiration=self._wire_time(end),
+                )
+                if self._gone_meanwhile("precheckinModifyDate", result, GONE_ON_CANCEL,
+                                        second_look):
+                    return self._update(room_id, code, start, end, second_look=True)
+                self._checked("precheckinModifyDate", result, room=room_label)
+            return VendorCode(ours.ref.encode(), pin, start, end, code.name)
+        # A live check-in: it started when the server checked it in; only its end can move.
+        if start > now:
+            return self._recreate(ours, pin, start, end, code.name)
+        if end <= now:
+            self._remove(ours, pin)
+            return VendorCode(ours.ref.encode(), pin, ours.start, now, code.name)
+        if ours.end != end:
             result = self.client.guests(
-                "precheckinModifyDate",
-                mutating=True,
-                roomId=ref.room_id,
-                preAssignationId=ref.pre_assignation_id,
+                "checkinModifyDate", mutating=True, roomId=room_id,
                 dateExpiration=self._wire_time(end),
             )
-            self._checked("precheckinModifyDate", result, room=room_label, mutating=True)
-            return VendorCode(ref.encode(), code.pin, start, end, code.name)
-        # A live check-in: its start is "now" on the server; only the end can move.
-        if start > now:
-            return self._recreate(ref, code, start, end, cancel_pre=False)
-        if end <= now:
-            self._checkout(ref.room_id)
-            return VendorCode(SmartairRef(ref.room_id, None).encode(), code.pin,
-                              self._read_time(value(room, "dateActivation")), now, code.name)
-        result = self.client.guests(
-            "checkinModifyDate", mutating=True, roomId=ref.room_id,
-            dateExpiration=self._wire_time(end),
-        )
-        self._checked("checkinModifyDate", result, room=room_label, mutating=True)
-        return VendorCode(
-            SmartairRef(ref.room_id, None).encode(),
-            code.pin,
-            self._read_time(value(room, "dateActivation")) or start,
-            end,
-            code.name,
-        )
+            if self._gone_meanwhile("checkinModifyDate", result, GONE_ON_CHECKOUT, second_look):
+                return self._update(room_id, code, start, end, second_look=True)
+            self._checked("checkinModifyDate", result, room=room_label)
+        return VendorCode(ours.ref.encode(), pin, ours.start, end, code.name)
+
+    @staticmethod
+    def _gone_meanwhile(operation: str, result: Any, gone_answers: frozenset[str],
+                        second_look: bool) -> bool:
+        """The server says the stay we just saw is not there: it turned live or was removed
+        in between. Look once more (then: the live stay's operation, or AlreadyGoneError)."""
+        failure = result_failure(operation, result)
+        return failure is not None and failure.error_type in gone_answers and not second_look
+
+    def _checked(self, operation: str, result: Any, *, room: str) -> None:
+        failure = result_failure(operation, result)
+        if failure is not None:
+            raise error_for(failure, room=room, mutating=True)
 
     def _recreate(
-        self, ref: SmartairRef, code: VendorCode, start: datetime, end: datetime, *,
-        cancel_pre: bool,
+        self, ours: RoomStay, pin: str | None, start: datetime, end: datetime,
+        name: str | None,
     ) -> VendorCode:
         """Smartair cannot move a start: cancel (or check out) and book again, same PIN."""
-        if not code.pin:
+        if not pin:
             raise PermanentError(
                 "Mangodesk does not know this code's PIN, so it cannot move its start in "
                 "Smartair.",
                 "Revoke the code and create a new one.",
             )
-        if cancel_pre:
-            self._cancel_pre(ref)
-        else:
-            self._checkout(ref.room_id)
-        created = self._create(ref.room_id, code.pin, start, end)
+        self._remove(ours, pin)
+        created = self._create(ours.room_id, pin, start, end)
         return VendorCode(created.vendor_ref, created.pin, created.valid_from, created.valid_to,
-                          code.name)
+                          name)
 
     def revoke_code(self, vendor_lock_id: str, code: VendorCode) -> None:
-        ref = SmartairRef.decode(code.vendor_ref)
+        """Remove our stay: done only when the server says so and the room no longer shows
+        it (or the server says it is not there)."""
+        room_id = _room_id(vendor_lock_id)
+        ref = SmartairRef.parse(code.vendor_ref)
         try:
-            where, _room, _pre = self._locate(ref, code.pin)
+            room = self._room(room_id)
         except PermanentError as error:
             if error.vendor_code == "ROOM_NOT_FOUND":
                 return None  # the room itself is gone, and with it every stay on it
             raise
-        if where == "pre":
-            self._cancel_pre(ref)
-        elif where == "checkin":
-            self._checkout(ref.room_id)
-        else:
-            log.info("Smartair code on room %s already gone", ref.room_id)
+        held = _held_window(code)
+        ours = next((stay for stay in self._stays(room_id, room)
+                     if is_ours(stay, ref, code.pin, held)), None)
+        if ours is None:
+            self._check_readable(room, room_id, code.pin)
+            log.info("Smartair code on room %s already gone", room_id)
+            return None
+        self._remove(ours, code.pin or ours.pin)
         return None
 
-    def _cancel_pre(self, ref: SmartairRef) -> None:
-        result = self.client.guests(
-            "precheckinCancel", mutating=True, preAssignationId=ref.pre_assignation_id
-        )
-        failure = result_failure("precheckinCancel", result)
-        if failure is not None and failure.error_type not in GONE_ON_CANCEL:
-            raise error_for(failure, room=str(ref.room_id), mutating=True)
+    def _remove(self, ours: RoomStay, pin: str | None) -> None:
+        """Cancel a pre-check-in or check a live stay out, then read the room back."""
+        room_label = str(ours.room_id)
+        if ours.live:
+            operation = "checkout"
+            result = self.client.guests(operation, mutating=True, roomId=ours.room_id)
+            gone_answers = GONE_ON_CHECKOUT
+        else:
+            operation = "precheckinCancel"
+            result = self.client.guests(operation, mutating=True,
+                                        preAssignationId=ours.pre_assignation_id)
+            gone_answers = GONE_ON_CANCEL
+        failure = result_failure(operation, result)
+        if failure is not None and failure.error_type not in gone_answers:
+            raise error_for(failure, room=room_label, mutating=True)
+        window = [(ours.start, ours.end)] if ours.start and ours.end else []
+        after = self._find(ours.room_id, ours.ref, pin, window)
+        if after is not None and failure is not None and not ours.live and after.live:
+            # "No such pre-check-in": it has just turned into a live check-in. Check it out.
+            self._remove(after, pin)
+            return
+        if after is not None and failure is None:
+            raise AmbiguousError(
+                f"The Smartair server answered {operation} for room {room_label}, but the room "
+                "still shows the stay.",
+                "Mangodesk checks the room again and retries.",
+                vendor_code="STILL_THERE",
+            )
+        log.info("Smartair %s room %s PIN %s confirmed", operation, ours.room_id,
+                 mask_code(pin))
 
-    def _checkout(self, room_id: int) -> None:
-        result = self.client.guests("checkout", mutating=True, roomId=room_id)
-        failure = result_failure("checkout", result)
-        if failure is not None and failure.error_type not in GONE_ON_CHECKOUT:
-            raise error_for(failure, room=str(room_id), mutating=True)
+
+def _held_window(code: VendorCode) -> list[Window]:
+    if code.valid_from is None or code.valid_to is None:
+        return []
+    return [(_minute(code.valid_from), _minute(code.valid_to))]
+
+
+def unconfirmed(operation: str, room: str) -> AmbiguousError:
+    return AmbiguousError(
+        f"The Smartair server's answer to {operation} on room {room} did not confirm the stay.",
+        "Mangodesk checks the room before trying again.",
+        vendor_code="UNCONFIRMED",
+    )
+
+
+def read_server_time(found: Any, zone: tzinfo | None) -> datetime | None:
+    """An xs:dateTime from the server; without an offset it is the server's local time."""
+    if not isinstance(found, datetime):
+        return None
+    if found.tzinfo is None:
+        found = found.replace(tzinfo=zone or UTC)
+    try:
+        moment: datetime = found.astimezone(UTC)
+    except (OverflowError, ValueError):
+        return None
+    return moment
+
+
+def _pin_text(found: Any) -> str | None:
+    text = _text(found)
+    return text.strip() if text and text.strip() else None
 
 
 def _text(found: Any) -> str | None:
     return None if found is None else str(found)
 
 
-def _server_zone(settings: Mapping[str, Any]) -> ZoneInfo | None:
-    name = settings.get("server_timezone")
-    if not name:
-        return None
+def server_zone(settings: Mapping[str, Any]) -> ZoneInfo | None:
+    """The zone of the server's clock: the installer's ``server_timezone`` when set, else the
+    hotel's zone (the server sits on the hotel's LAN); None (UTC) only when neither is known."""
+    name = str(settings.get("server_timezone") or "").strip()
+    if name:
+        try:
+            return ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise PermanentError(
+                f"“{name[:60]}” is not a time zone Mangodesk knows.",
+                "Use a name like Europe/Madrid for the Smartair server's time zone in the "
+                "connection settings (or leave it empty to use the hotel's zone).",
+            ) from None
+    hotel = str(settings.get("hotel_timezone") or "").strip()
     try:
-        return ZoneInfo(str(name))
+        return ZoneInfo(hotel) if hotel else None
     except (ZoneInfoNotFoundError, ValueError):
-        raise PermanentError(
-            f"“{name}” is not a time zone Mangodesk knows.",
-            "Use a name like Europe/Madrid in the Smartair connection settings.",
-        ) from None
+        return None
 
 
 def _factory(config: ConnectionConfig) -> SmartairAdapter:
@@ -575,6 +770,14 @@ SMARTAIR_SPEC = ProviderSpec(
         CredentialField(
             "operator_password", "Operator password", secret=True,
             help="The password of that operator.",
+        ),
+        CredentialField(
+            "server_timezone",
+            "Server time zone",
+            required=False,
+            help="Leave empty: the server keeps the hotel's time zone. Only if the connection "
+            "check shows the server's clock in another zone, type that zone, e.g. "
+            "Europe/Madrid.",
         ),
     ),
     capabilities=SMARTAIR_CAPABILITIES,

@@ -15,6 +15,7 @@ import httpx
 import zeep
 import zeep.exceptions
 from lxml import etree
+from zeep.plugins import Plugin
 
 from mangodesk.vendors.base import (
     AmbiguousError,
@@ -115,6 +116,47 @@ def transport_error(
     return TransientError(message, "Mangodesk tries again in a few minutes.")
 
 
+RESULT_ELEMENT = "operationResult"
+# What some JAX-WS servers call the one child of every ``<op>Response``.
+RETURN_ELEMENT = "return"
+
+
+class ResultElementPlugin(Plugin):
+    """Reads an answer whose result element is called ``return`` as the bundled contract's
+    ``operationResult``, and remembers that the server does so (the doctor says it)."""
+
+    def __init__(self) -> None:
+        self.renamed = False
+
+    def ingress(self, envelope: Any, http_headers: Any, operation: Any) -> tuple[Any, Any]:
+        body = envelope.find("{http://schemas.xmlsoap.org/soap/envelope/}Body")
+        for response in body if body is not None else ():
+            if not isinstance(response.tag, str):
+                continue
+            children = [c for c in response if isinstance(c.tag, str)]
+            names = {etree.QName(c).localname for c in children}
+            if RESULT_ELEMENT in names:
+                continue
+            for child in children:
+                if etree.QName(child).localname == RETURN_ELEMENT:
+                    child.tag = RESULT_ELEMENT
+                    self.renamed = True
+        return envelope, http_headers
+
+
+def unreadable_answer(operation: str, *, mutating: bool) -> VendorError:
+    message = f"The Smartair server's answer to {operation} could not be read."
+    if mutating:
+        return AmbiguousError(message, "Mangodesk checks the room before trying again.",
+                              vendor_code="UNREADABLE")
+    return TransientError(
+        message,
+        "Mangodesk tries again in a few minutes. If it keeps happening, send the log file to "
+        "Mangodesk support.",
+        vendor_code="UNREADABLE",
+    )
+
+
 class SmartairClient:
     """One server, one operator: zeep proxies for GuestsWebService and DoorsWebService.
 
@@ -137,6 +179,10 @@ class SmartairClient:
         self._lock = threading.Lock()
         self._proxies: dict[str, Any] = {}
         self._transport = HttpxTransport(http)
+        self.result_element_plugin = ResultElementPlugin()
+        # Set when the server serves its Doors WSDL but not the Guests one (we use the
+        # bundled Guests contract either way).
+        self.guests_wsdl_missing = False
 
     @property
     def base_path(self) -> str | None:
@@ -163,6 +209,16 @@ class SmartairClient:
         with self._lock:
             self._base_path = base_path
 
+    def find_services(self, base_path: str) -> bool:
+        """Whether the web services live under ``base_path``: the Guests WSDL answers there,
+        or (a server that does not publish it) the Doors WSDL beside it does."""
+        if self.wsdl_answers(GUESTS_SERVICE, base_path):
+            return True
+        if self.wsdl_answers(DOORS_SERVICE, base_path):
+            self.guests_wsdl_missing = True
+            return True
+        return False
+
     def discover_base_path(self) -> str:
         """The context root the web services live under: the configured one, or a probe of the
         roots seen on real installations."""
@@ -171,7 +227,7 @@ class SmartairClient:
                 return self._base_path
         candidates = list(KNOWN_BASE_PATHS)
         for candidate in candidates:
-            if self.wsdl_answers(GUESTS_SERVICE, candidate):
+            if self.find_services(candidate):
                 with self._lock:
                     self._base_path = candidate
                 return candidate
@@ -197,7 +253,8 @@ class SmartairClient:
                 )
                 wsdl = str(bundled_wsdl_dir() / wsdl_name)
                 client = zeep.Client(  # type: ignore[no-untyped-call]
-                    wsdl, transport=self._transport, settings=ZEEP_SETTINGS
+                    wsdl, transport=self._transport, settings=ZEEP_SETTINGS,
+                    plugins=[self.result_element_plugin],
                 )
                 proxy = client.create_service(  # type: ignore[no-untyped-call]
                     binding, self.address.service_url(service, base_path)
@@ -221,6 +278,7 @@ class SmartairClient:
                 "operatorPassword": self._operator_password,
                 **params,
             }
+        self._transport.expect_answer()
         try:
             return getattr(proxy, operation)(**params)
         except VendorError:
@@ -228,3 +286,9 @@ class SmartairClient:
         except (httpx.HTTPError, zeep.exceptions.Error, etree.XMLSyntaxError, OSError) as error:
             log.info("Smartair %s failed: %s", operation, type(error).__name__)
             raise transport_error(self.address, operation, error, mutating=mutating) from error
+        except Exception as error:
+            if not self._transport.answered:
+                raise  # failed before anything was sent: a fault of ours, kept loud
+            # zeep choked on the answer (deeply nested, wrong types, foreign XML…).
+            log.warning("Smartair %s: the answer could not be read", operation, exc_info=True)
+            raise unreadable_answer(operation, mutating=mutating) from error

@@ -11,8 +11,11 @@ import contextlib
 import socket
 import ssl
 from collections.abc import Callable, Mapping
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+from mangodesk.domain.clock import Clock, SystemClock
 from mangodesk.vendors.base import (
     AuthError,
     ConnectionReport,
@@ -20,6 +23,7 @@ from mangodesk.vendors.base import (
     ReportStep,
     VendorError,
 )
+from mangodesk.vendors.smartair.adapter import read_server_time, server_zone
 from mangodesk.vendors.smartair.client import SmartairClient
 from mangodesk.vendors.smartair.errors import (
     ASK_INSTALLER,
@@ -39,7 +43,6 @@ from mangodesk.vendors.smartair.tls import (
 )
 from mangodesk.vendors.smartair.transport import (
     DEFAULT_CONNECT_TIMEOUT,
-    GUESTS_SERVICE,
     KNOWN_BASE_PATHS,
     ServerAddress,
     build_http_client,
@@ -54,6 +57,8 @@ STEP_PORT = "Network port"
 STEP_TLS = "Secure connection"
 STEP_WSDL = "Web services"
 STEP_VERSION = "Smartair version"
+STEP_CLOCK = "Server clock"
+STEP_FORMAT = "Answer format"
 STEP_LOGIN = "Operator login"
 STEP_LICENCE = "Web-services licence"
 STEP_ROOMS = "Rooms"
@@ -71,6 +76,10 @@ class _Report:
     def ok(self, name: str, message: str) -> None:
         self.steps.append(ReportStep(name, True, message))
 
+    def warn(self, name: str, message: str, fix: str) -> None:
+        """Passed, but the installer should know (and may want to act)."""
+        self.steps.append(ReportStep(name, True, f"Warning: {message}", fix, warning=True))
+
     def fail(self, name: str, message: str, fix: str) -> _Stop:
         self.steps.append(ReportStep(name, False, message, fix))
         return _Stop()
@@ -78,6 +87,9 @@ class _Report:
     def result(self, summary_ok: str) -> ConnectionReport:
         failed = next((step for step in self.steps if not step.ok), None)
         if failed is None:
+            warnings = sum(1 for step in self.steps if step.warning)
+            if warnings:
+                summary_ok += f" ({warnings} warning{'s' if warnings > 1 else ''}: see below)"
             return ConnectionReport(True, summary_ok, tuple(self.steps), dict(self.details))
         return ConnectionReport(False, failed.message, tuple(self.steps), dict(self.details))
 
@@ -89,6 +101,7 @@ def run_doctor(
     settings: Mapping[str, Any],
     *,
     resolve: Resolver | None = None,
+    clock: Clock | None = None,
 ) -> ConnectionReport:
     """Check the connection step by step; never raises for a connection problem."""
     resolve = resolve or socket.getaddrinfo
@@ -96,7 +109,7 @@ def run_doctor(
     summary = "Connected."
     with contextlib.suppress(_Stop):
         summary = _run(report, server_address, operator_name, operator_password, settings,
-                       resolve)
+                       resolve, clock or SystemClock())
     return report.result(summary)
 
 
@@ -107,11 +120,16 @@ def _run(
     operator_password: str,
     settings: Mapping[str, Any],
     resolve: Resolver,
+    clock: Clock,
 ) -> str:
     try:
         address = parse_server_address(server_address, settings)
     except PermanentError as error:
         raise report.fail(STEP_ADDRESS, error.message, error.fix or "") from None
+    try:
+        zone = server_zone(settings)
+    except PermanentError as error:
+        raise report.fail(STEP_CLOCK, error.message, error.fix or "") from None
     timeout = operation_timeout(settings)
     connect_timeout = min(DEFAULT_CONNECT_TIMEOUT, timeout)
 
@@ -188,18 +206,36 @@ def _run(
     http = build_http_client(address, pinned, timeout)
     client = SmartairClient(address, http, operator_name, operator_password)
     try:
-        return _run_services(report, client, address)
+        return _run_services(report, client, address, _ZoneView(zone, settings), clock)
     finally:
         client.close()
 
 
-def _run_services(report: _Report, client: SmartairClient, address: ServerAddress) -> str:
+class _ZoneView:
+    """The zone the server's offset-less times are read in, and where that choice came from."""
+
+    def __init__(self, zone: ZoneInfo | None, settings: Mapping[str, Any]) -> None:
+        self.zone = zone
+        if settings.get("server_timezone"):
+            self.origin = "set in the connection settings"
+        elif zone is not None:
+            self.origin = "the hotel's zone"
+        else:
+            self.origin = "no zone known, read as UTC"
+
+    @property
+    def name(self) -> str:
+        return self.zone.key if self.zone is not None else "UTC"
+
+
+def _run_services(report: _Report, client: SmartairClient, address: ServerAddress,
+                  zones: _ZoneView, clock: Clock) -> str:
     # 4. Where the web services live.
     candidates = (address.base_path,) if address.base_path else KNOWN_BASE_PATHS
     found: str | None = None
     try:
         for candidate in candidates:
-            if client.wsdl_answers(GUESTS_SERVICE, candidate):
+            if client.find_services(candidate):
                 found = candidate
                 break
     except VendorError as error:
@@ -215,7 +251,16 @@ def _run_services(report: _Report, client: SmartairClient, address: ServerAddres
         )
     report.details["base_path"] = found
     client.use_base_path(found)
-    report.ok(STEP_WSDL, f"Web services found at /{found}.")
+    if client.guests_wsdl_missing:
+        report.warn(
+            STEP_WSDL,
+            f"Web services found at /{found}, but the server does not publish the guest "
+            "service's contract (GuestsWebService?wsdl). Mangodesk uses its own copy of it.",
+            f"Nothing to do if the rooms below are found. If codes fail, {INSTALLER_HINT} "
+            "whether the guest web service is installed.",
+        )
+    else:
+        report.ok(STEP_WSDL, f"Web services found at /{found}.")
 
     # 5. getVersion needs no login: proves the SOAP stack answers.
     try:
@@ -232,6 +277,7 @@ def _run_services(report: _Report, client: SmartairClient, address: ServerAddres
     report.details["platform_version"] = version
     report.details["site_name"] = site
     report.ok(STEP_VERSION, f"Smartair Server Platform {version}, site “{site}”.")
+    _check_clock(report, value(info, "systemTime"), zones, clock.now())
 
     # 6–8. One authenticated call tells login, licence and rooms apart.
     try:
@@ -270,6 +316,13 @@ def _run_services(report: _Report, client: SmartairClient, address: ServerAddres
         )
     report.details["room_count"] = str(len(rooms))
     report.ok(STEP_ROOMS, f"{len(rooms)} rooms found.")
+    if client.result_element_plugin.renamed:
+        report.warn(
+            STEP_FORMAT,
+            "The server names its answers' result element “return” instead of "
+            "“operationResult”. Mangodesk reads both.",
+            "Nothing to do; mention it if you report a problem to Mangodesk support.",
+        )
     return f"Connected to Smartair at {address.display()}: {len(rooms)} rooms."
 
 
@@ -281,3 +334,65 @@ def _pinned(settings: Mapping[str, Any]) -> str | None:
         return normalise_fingerprint(str(raw))
     except ValueError:
         return None
+
+
+SKEW_TOLERANCE = timedelta(minutes=2)
+HALF_HOUR = timedelta(minutes=30)
+
+
+def _check_clock(report: _Report, system_time: Any, zones: _ZoneView, desk: datetime) -> None:
+    """Show the server's clock and zone, and flag a clock that disagrees with this PC's: the
+    server decides when a stay starts, so a skew moves every guest's start."""
+    server = read_server_time(system_time, zones.zone)
+    if server is None:
+        report.warn(
+            STEP_CLOCK,
+            "The server did not tell its time, so Mangodesk cannot compare clocks.",
+            f"{ASK_INSTALLER} to check the Smartair server's clock and time zone.",
+        )
+        return
+    if isinstance(system_time, datetime) and system_time.tzinfo is not None:
+        offset = system_time.utcoffset() or timedelta(0)
+        hours, minutes = divmod(int(offset.total_seconds()) // 60, 60)
+        zone_text = f"UTC{'+' if offset >= timedelta(0) else '-'}{abs(hours):02d}:{minutes:02d}" \
+            ", as the server reports it"
+        shown = system_time
+    else:
+        zone_text = f"{zones.name}, {zones.origin}"
+        shown = server.astimezone(zones.zone or UTC)
+    report.details["server_time"] = shown.isoformat()
+    report.details["server_timezone"] = zones.name
+    skew = server - desk
+    report.details["clock_skew_seconds"] = str(int(skew.total_seconds()))
+    clock_text = f"The server's clock shows {shown:%Y-%m-%d %H:%M} ({zone_text})"
+    if abs(skew) <= SKEW_TOLERANCE:
+        report.ok(STEP_CLOCK, f"{clock_text}; it agrees with this computer's clock.")
+        return
+    minutes = round(abs(skew).total_seconds() / 60)
+    direction = "ahead of" if skew > timedelta(0) else "behind"
+    amount = _duration(minutes)
+    whole_half_hours = round(skew / HALF_HOUR) * HALF_HOUR
+    looks_like_zone = whole_half_hours and abs(skew - whole_half_hours) <= SKEW_TOLERANCE
+    if looks_like_zone:
+        fix = (
+            f"A difference of {amount} is usually a time zone, not a wrong clock: the server "
+            f"probably keeps another zone than {zones.name}. Type the server's zone (e.g. "
+            "Europe/Madrid) as “Server time zone” in the connection settings, then check "
+            "again."
+        )
+    else:
+        fix = (
+            "Mangodesk follows the server's clock for when a stay starts, but times shown on "
+            f"this computer will be off. {ASK_INSTALLER} to set the server's clock (or this "
+            "computer's) to the correct time, ideally from a time server."
+        )
+    report.warn(STEP_CLOCK, f"{clock_text}, {amount} {direction} this computer's clock.", fix)
+
+
+def _duration(minutes: int) -> str:
+    hours, rest = divmod(minutes, 60)
+    if hours and rest:
+        return f"{hours} h {rest} min"
+    if hours:
+        return f"{hours} hour{'s' if hours > 1 else ''}"
+    return f"{minutes} minute{'s' if minutes != 1 else ''}"

@@ -20,6 +20,7 @@ from mangodesk.vendors.base import (
 )
 
 RESULT_OK = "RESULT_OK"
+RESULT_ERROR = "RESULT_ERROR"
 AUTHENTICATION_ERRORS = frozenset(
     {
         "ERROR_SERVICE_AUTHENTICATION",
@@ -81,7 +82,6 @@ UNKNOWN_ROOM_ERRORS = frozenset(
 GONE_ON_CANCEL = frozenset({"RESULT_ERROR_CHECKIN_INVALID_ROOM"})
 GONE_ON_CHECKOUT = frozenset({"RESULT_ERROR_CHECKIN_ROOM_NOT_OCCUPIED", "ERROR_ROOM_FREE"})
 PIN_EXISTS_PREFIX = "PIN_ALREADY_EXISTS"
-PRECHECKIN_PIN_EXISTS = "PIN_ALREADY_EXISTS_PRECHECKINPIN"
 
 INSTALLER_HINT = "ask your Smartair installer"
 ASK_INSTALLER = "Ask your Smartair installer"
@@ -132,6 +132,16 @@ class ResultFailure:
             PIN_EXISTS_PREFIX
         )
 
+    @property
+    def could_be_ours(self) -> bool:
+        """A create refused because of a stay that may be our own earlier attempt (its
+        answer was lost): the room is taken, or the PIN is in use."""
+        return (
+            self.pin_exists
+            or self.error_type in ROOM_OCCUPIED_ERRORS
+            or self.error_type in ROOM_PREASSIGNED_ERRORS
+        )
+
 
 def result_failure(operation: str, result: Any) -> ResultFailure | None:
     """None when the result (and every nested sub-result) is ``RESULT_OK``.
@@ -140,13 +150,17 @@ def result_failure(operation: str, result: Any) -> ResultFailure | None:
     like, and a silent "success" would be worse than a retry.
     """
     result_type = value(result, "type")
-    if result_type is None:
+    if result_type is None or str(result_type) not in (RESULT_OK, RESULT_ERROR):
+        # No result, or one this contract does not know: neither success nor a refusal.
         return ResultFailure(operation, None, None, None, type_missing=True)
     if str(result_type) != RESULT_OK:
         return _failure(operation, result)
     for sub in as_list(value(result, "subOperations")):
-        if str(value(sub, "type", "")) != RESULT_OK:
+        sub_type = str(value(sub, "type", ""))
+        if sub_type == RESULT_ERROR:
             return _failure(operation, sub)
+        if sub_type != RESULT_OK:
+            return ResultFailure(operation, None, None, None, type_missing=True)
     return None
 
 
@@ -165,7 +179,7 @@ def error_for(failure: ResultFailure, *, room: str | None = None, mutating: bool
     if failure.type_missing:
         message = (
             f"The Smartair server's answer to {failure.operation} could not be read "
-            "(it carried no result)."
+            "(it carried no result Mangodesk knows)."
         )
         fix = (
             "Mangodesk checks the room and tries again. If this keeps happening, the server "
@@ -188,8 +202,9 @@ def error_for(failure: ResultFailure, *, room: str | None = None, mutating: bool
         )
     if failure.pin_exists:
         return CodeConflictError(
-            "This PIN is already in use on the Smartair system.",
-            "Mangodesk picks another PIN automatically.",
+            "This PIN is already used by another stay on the Smartair system (Smartair "
+            "refuses a PIN that any room has for overlapping dates).",
+            "A different PIN is needed for these dates.",
             vendor_code=code,
         )
     if code in OFFLINE_ERRORS:

@@ -214,12 +214,24 @@ class HttpxTransport(Transport):
         self._close_session = False
         self.session = None
         self.http = http
+        self._calls = threading.local()  # per engine worker: did this call get an answer?
+
+    def expect_answer(self) -> None:
+        self._calls.answered = False
+
+    @property
+    def answered(self) -> bool:
+        """Whether the current thread's last call got an HTTP answer (so any failure after
+        it is about that answer, not about the request we built)."""
+        return bool(getattr(self._calls, "answered", False))
 
     def get(self, address: str, params: Any, headers: Any) -> httpx.Response:
         return self.http.get(address, params=params, headers=headers)
 
     def post(self, address: str, message: Any, headers: Any) -> httpx.Response:
-        return self.http.post(address, content=message, headers=headers)
+        response = self.http.post(address, content=message, headers=headers)
+        self._calls.answered = True
+        return response
 
     def _load_remote_data(self, url: str) -> bytes:
         response = self.http.get(url)

@@ -6,22 +6,23 @@ new certificate, a wrong context root, a SOAP fault, a wrong password, no licenc
 
 from __future__ import annotations
 
+import json
 import socket
 from collections.abc import Iterator
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
 from mangodesk.cli import build_parser
-from mangodesk.domain.clock import FixedClock
+from mangodesk.domain.clock import SystemClock
 from mangodesk.sim.smartair import DEMO_OPERATOR, DEMO_PASSWORD, Fault, SmartairSimulator
 from mangodesk.vendors.smartair.doctor import run_doctor
 
 
 @pytest.fixture
 def sim() -> Iterator[SmartairSimulator]:
-    simulator = SmartairSimulator(clock=FixedClock(datetime(2026, 3, 10, 12, tzinfo=UTC)))
+    simulator = SmartairSimulator(clock=SystemClock())  # its clock agrees with the doctor's
     simulator.start()
     yield simulator
     simulator.stop()
@@ -58,7 +59,7 @@ def test_all_steps_pass(sim: SmartairSimulator, capsys: pytest.CaptureFixture[st
     code, out = doctor_cli(capsys, monkeypatch, sim.address,
                            "--fingerprint", sim.certificate_fingerprint)
     assert code == 0
-    assert out.count("[OK  ]") == 8 and "[FAIL]" not in out
+    assert out.count("[OK  ]") == 9 and "[FAIL]" not in out and "[WARN]" not in out
     assert "Smartair Server Platform 5.61" in out and "13 rooms found" in out
     assert DEMO_PASSWORD not in out
 
@@ -177,7 +178,7 @@ def test_report_details_carry_what_the_wizard_stores(sim: SmartairSimulator) -> 
     assert accepted.ok, accepted.summary
     assert accepted.details["base_path"] == "ServerPlatform"
     assert accepted.details["site_name"] == "Demo Hotel"
-    assert [step.ok for step in accepted.steps] == [True] * 8
+    assert [step.ok for step in accepted.steps] == [True] * 9
 
 
 def test_bad_fingerprint_argument_is_bad_input(
@@ -189,3 +190,59 @@ def test_bad_fingerprint_argument_is_bad_input(
     )
     assert args.func(args, lambda: None) == 2
     assert "64 hexadecimal digits" in capsys.readouterr().err
+
+
+class ShiftedClock:
+    """A server clock that runs ahead of this computer's."""
+
+    def __init__(self, ahead: timedelta) -> None:
+        self.ahead = ahead
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.ahead
+
+
+def test_the_cli_shows_the_server_clock_and_warns_about_a_skew(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SmartairSimulator(clock=ShiftedClock(timedelta(minutes=7, seconds=5))) as fast:
+        assert fast.certificate_fingerprint is not None
+        code, out = doctor_cli(capsys, monkeypatch, fast.address, "--fingerprint",
+                               fast.certificate_fingerprint, "--timezone", "UTC")
+    assert code == 0  # a warning is not a failure
+    line = next(line for line in out.splitlines() if "Server clock" in line)
+    assert line.lstrip().startswith("[WARN]")
+    assert "(UTC+00:00, as the server reports it)" in line
+    assert "7 minutes ahead of this computer's clock" in line
+    assert "1 warning" in out
+
+
+def test_the_cli_zone_option_reads_a_local_time_server(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SmartairSimulator(clock=SystemClock(), local_zone="Europe/Madrid") as local:
+        assert local.certificate_fingerprint is not None
+        fingerprint = local.certificate_fingerprint
+        _, right = doctor_cli(capsys, monkeypatch, local.address, "--fingerprint", fingerprint,
+                              "--timezone", "Europe/Madrid")
+        _, wrong = doctor_cli(capsys, monkeypatch, local.address, "--fingerprint", fingerprint,
+                              "--timezone", "UTC")
+        code, bad = doctor_cli(capsys, monkeypatch, local.address, "--fingerprint", fingerprint,
+                               "--timezone", "Mars/Olympus")
+    assert "[OK  ] Server clock" in right and "agrees" in right
+    assert "[WARN] Server clock" in wrong and "hour" in wrong and "Server time zone" in wrong
+    assert code == 1 and "[FAIL] Server clock" in bad and "Mars/Olympus" in bad
+
+
+def test_a_server_without_a_guests_wsdl_is_a_warning_not_a_failure(
+    capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    with SmartairSimulator(clock=SystemClock(), publishes_guests_wsdl=False,
+                           result_element="return") as odd:
+        assert odd.certificate_fingerprint is not None
+        code, out = doctor_cli(capsys, monkeypatch, odd.address, "--fingerprint",
+                               odd.certificate_fingerprint, "--json")
+    report = json.loads(out)
+    assert code == 0 and report["ok"]
+    warnings = {step["name"] for step in report["steps"] if step["warning"]}
+    assert warnings == {"Web services", "Answer format"}

@@ -76,6 +76,14 @@ def stay(days_ahead: float = 2, nights: float = 2, pin: str | None = "4821") -> 
     return CodeRequest(valid_from=start, valid_to=start + timedelta(days=nights), pin=pin)
 
 
+READS = ("findAllRooms", "findAllOccupiedRooms", "getVersion", "doorGetAll")
+
+
+def writes(sim: SmartairSimulator) -> list[str]:
+    """The operations that change something on the server, in order."""
+    return [call for call in sim.calls if call not in READS]
+
+
 def last_request(sim: SmartairSimulator, operation: str) -> str:
     for body in reversed(sim.requests):
         text = body.decode()
@@ -134,19 +142,19 @@ def test_whole_lifecycle_precheckin_modify_move_start_checkin_and_checkout(
     # The start passes: the server turns the pre-assignment into a check-in by itself.
     sim_clock.set(later.valid_from + timedelta(minutes=5))
     [live] = adapter.list_codes(ROOM)
-    assert live.vendor_ref == "checkin:3" and live.pin == "4821"
+    assert live.vendor_ref == f"checkin:3:{later.valid_from:%Y%m%d%H%M}" and live.pin == "4821"
 
     # Now the end must move with checkinModifyDate (re-read first, not the stale id).
     extended = adapter.update_code(ROOM, later, later.valid_from,
                                    later.valid_to + timedelta(days=1))
-    assert extended.vendor_ref == "checkin:3"
-    assert sim.calls[-1] == "checkinModifyDate"
+    assert extended.vendor_ref == live.vendor_ref
+    assert writes(sim)[-1] == "checkinModifyDate"
     assert sim.rooms[3].checkin is not None
     assert sim.rooms[3].checkin.end == extended.valid_to
 
     # Cancellation of a live stay is a checkout; a second revoke is "already gone" = fine.
     adapter.revoke_code(ROOM, extended)
-    assert sim.calls[-1] == "checkout"
+    assert writes(sim)[-1] == "checkout"
     assert sim.rooms[3].checkin is None
     adapter.revoke_code(ROOM, extended)
     assert sim.calls.count("checkout") == 1
@@ -188,8 +196,9 @@ def test_a_stay_already_under_way_is_checked_in_directly(
     adapter: SmartairAdapter, sim: SmartairSimulator
 ) -> None:
     created = adapter.create_code(ROOM, stay(days_ahead=-0.5, nights=2))
-    assert created.vendor_ref == "checkin:3"
-    assert sim.calls[-1] == "checkin"
+    assert created.vendor_ref == "checkin:3:202603101200"  # started at the server's "now"
+    assert created.valid_from == NOW
+    assert writes(sim)[-1] == "checkin"
     assert sim.rooms[3].checkin is not None and sim.rooms[3].checkin.pin == "4821"
 
 
@@ -370,7 +379,8 @@ def test_a_lost_create_answer_is_recognised_on_retry_without_a_duplicate(
         adapter.create_code(ROOM, stay())
     retried = adapter.create_code(ROOM, stay())
     assert len(sim.rooms[3].preassignments) == 1
-    assert retried.vendor_ref == f"pre:3:{next(iter(sim.rooms[3].preassignments))}"
+    pre_id = next(iter(sim.rooms[3].preassignments))
+    assert retried.vendor_ref == f"pre:3:{pre_id}:202603121200"
 
 
 def test_server_unreachable_is_transient(sim: SmartairSimulator, sim_clock: FixedClock) -> None:
@@ -498,7 +508,7 @@ def test_a_later_arrival_while_checked_in_checks_out_and_books_again(
 ) -> None:
     live = adapter.create_code(ROOM, stay(days_ahead=-0.5))
     moved = adapter.update_code(ROOM, live, NOW + timedelta(days=1), NOW + timedelta(days=3))
-    assert sim.calls[-2:] == ["checkout", "precheckin"]
+    assert writes(sim)[-2:] == ["checkout", "precheckin"]
     assert moved.vendor_ref.startswith("pre:3:") and moved.pin == live.pin
     assert sim.rooms[3].checkin is None
 
@@ -510,7 +520,8 @@ def test_a_lost_checkin_answer_is_recognised_by_the_pin_on_the_room(
     with pytest.raises(AmbiguousError):
         adapter.create_code(ROOM, stay(days_ahead=-0.5))
     retried = adapter.create_code(ROOM, stay(days_ahead=-0.5))
-    assert retried.vendor_ref == "checkin:3" and retried.pin == "4821"
+    assert retried.vendor_ref == "checkin:3:202603101200" and retried.pin == "4821"
+    assert sim.calls.count("checkin") == 2 and sim.rooms[3].checkin is not None
 
 
 def test_times_go_out_in_the_server_zone_with_an_explicit_offset(

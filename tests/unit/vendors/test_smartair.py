@@ -154,11 +154,13 @@ def test_spec_is_registered_with_the_password_as_the_only_secret() -> None:
     assert SMARTAIR_SPEC in default_specs()
     assert [f.name for f in SMARTAIR_SPEC.fields if f.secret] == ["operator_password"]
     assert [f.name for f in SMARTAIR_SPEC.fields] == [
-        "server_address", "operator_name", "operator_password"
+        "server_address", "operator_name", "operator_password", "server_timezone"
     ]
+    assert not next(f for f in SMARTAIR_SPEC.fields if f.name == "server_timezone").required
     rules = SMARTAIR_SPEC.capabilities.pin_rules
     assert rules is not None and rules.lengths == (4,) and not rules.allow_leading_zero
-    assert SMARTAIR_SPEC.capabilities.can_move_start is False
+    # update_code moves a start itself (cancel + book again with the same PIN)
+    assert SMARTAIR_SPEC.capabilities.can_move_start is True
     assert SMARTAIR_SPEC.lock_noun == "room"
 
 
