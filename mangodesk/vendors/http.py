@@ -86,6 +86,12 @@ def unreadable(vendor: str) -> PermanentError:
     )
 
 
+def garbled(vendor: str) -> TransientError:
+    """A read came back as something that is not the vendor's JSON at all (an HTML page from
+    a proxy, an empty answer): most likely a passing problem on the way."""
+    return TransientError(f"{vendor}'s answer could not be read.", IF_IT_LASTS)
+
+
 def bad_address(vendor: str) -> PermanentError:
     return PermanentError(f"The {vendor} server address is not valid.",
                           "Check the address in the connection settings.")
