@@ -496,7 +496,11 @@ class TTLockAdapter:
             steps.append(ReportStep("Read the lock list", False, exc.message, exc.fix))
             return ConnectionReport(False, exc.message, tuple(steps))
         total = _int_or_none(page.get("total"))
-        count = total if total is not None else len(page.get("list") or [])
+        try:
+            count = total if total is not None and total >= 0 else len(_entries(page))
+        except VendorError as exc:
+            steps.append(ReportStep("Read the lock list", False, exc.message, exc.fix))
+            return ConnectionReport(False, exc.message, tuple(steps))
         noun = "lock" if count == 1 else "locks"
         steps.append(ReportStep("Read the lock list", True, f"The account has {count} {noun}."))
         return ConnectionReport(True, f"Connected to TTLock: {count} {noun} found.", tuple(steps))
@@ -772,7 +776,7 @@ class TTLockAdapter:
             same_window = (_whole(entry.get("startDate")) == start_ms
                            and _whole(entry.get("endDate")) == end_ms
                            and _whole(entry.get("keyboardPwdType")) == PASSCODE_TYPE_PERIOD)
-            our_label = bool(label) and found.name == label.strip()[:100] if label else False
+            our_label = label is not None and found.name == label.strip()[:100]
             if same_window or our_label:
                 return found
         return None

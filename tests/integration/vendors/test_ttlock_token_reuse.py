@@ -15,7 +15,7 @@ from mangodesk.domain.types import VendorKind
 from mangodesk.sim.ttlock import TTLockSimulator
 from mangodesk.store.models import Connection
 from mangodesk.store.secrets import MemoryKeyring, SecretStore
-from mangodesk.vendors.base import AuthError
+from mangodesk.vendors.base import AuthError, ConnectionConfig
 from mangodesk.vendors.registry import VendorRegistry
 from mangodesk.vendors.resolve import TOKEN_CACHE_FIELD, adapter_for, secret_key
 from mangodesk.vendors.ttlock import TTLOCK_SPEC, TTLockAdapter
@@ -131,3 +131,26 @@ def test_an_expired_kept_token_is_refreshed_and_the_new_one_kept(
     refreshes = [r for r in sim.requests
                  if r.path == "/oauth2/token" and r.params.get("grant_type") == "refresh_token"]
     assert len(refreshes) == 1 and sign_ins(sim) == 2
+
+
+def test_a_computer_without_a_keyring_only_costs_a_fresh_sign_in(
+    sim: TTLockSimulator, clock: FixedClock
+) -> None:
+    from keyring.backends import fail
+
+    from mangodesk.vendors.resolve import KeyringTokenCache
+
+    cache = KeyringTokenCache(SecretStore(fail.Keyring()), "connection:4:token_cache")
+    assert cache.load() is None
+    cache.save("{}")  # nothing raised: the token just is not kept
+    config = ConnectionConfig(CONNECTION_ID, VendorKind.TTLOCK,
+                              {"username": sim.username, "client_id": sim.client_id,
+                               "api_base": sim.base_url},
+                              {"password": sim.password, "client_secret": sim.client_secret},
+                              token_cache=cache)
+    adapter = TTLockAdapter(config, clock=clock)
+    try:
+        assert adapter.list_codes("21318606") is not None
+    finally:
+        adapter.close()
+    assert sign_ins(sim) == 1
