@@ -323,10 +323,6 @@ def _whole(value: Any) -> int | None:
     return None
 
 
-def _int_or_none(value: Any) -> int | None:
-    return _whole(value)
-
-
 def _offset_ms(value: Any) -> int | None:
     offset = _whole(value)
     return offset if offset is not None and abs(offset) <= MAX_OFFSET_MS else None
@@ -495,7 +491,7 @@ class TTLockAdapter:
         except VendorError as exc:
             steps.append(ReportStep("Read the lock list", False, exc.message, exc.fix))
             return ConnectionReport(False, exc.message, tuple(steps))
-        total = _int_or_none(page.get("total"))
+        total = _whole(page.get("total"))
         try:
             count = total if total is not None and total >= 0 else len(_entries(page))
         except VendorError as exc:
@@ -518,7 +514,7 @@ class TTLockAdapter:
             listing = self._get("/v3/gateway/listLock", {"gatewayId": gateway_id})
             for entry in _entries(listing):
                 lock_id = str(_whole(entry.get("lockId")))
-                rssi = _int_or_none(entry.get("rssi")) or -200
+                rssi = _whole(entry.get("rssi")) or -200
                 if lock_id not in best_gateway or rssi > best_gateway[lock_id][1]:
                     best_gateway[lock_id] = (gateway_id, rssi)
         locks: list[LockInfo] = []
@@ -541,7 +537,7 @@ class TTLockAdapter:
         by_lock = self._get("/v3/gateway/listByLock", {"lockId": vendor_lock_id})
         items: list[tuple[str, str]] = [("Lock", _lock_name(detail))]
         warnings: list[str] = []
-        battery = _int_or_none(detail.get("electricQuantity"))
+        battery = _whole(detail.get("electricQuantity"))
         if battery is None:
             items.append(("Battery", "Unknown"))
         else:
@@ -559,7 +555,7 @@ class TTLockAdapter:
             for entry in gateway_entries:
                 gateway_id = str(_whole(entry.get("gatewayId")))
                 gateway = self._get("/v3/gateway/detail", {"gatewayId": gateway_id})
-                online = _int_or_none(gateway.get("isOnline")) == 1
+                online = _whole(gateway.get("isOnline")) == 1
                 any_online = any_online or online
                 name = (_text(entry.get("gatewayName")) or _text(gateway.get("gatewayName"))
                         or "TTLock gateway")
@@ -586,7 +582,7 @@ class TTLockAdapter:
                 warning = timezone_warning(offset_ms, self._hotel_timezone, self._clock.now())
                 if warning:
                     warnings.append(warning)
-        version = _int_or_none(detail.get("keyboardPwdVersion"))
+        version = _whole(detail.get("keyboardPwdVersion"))
         if version is not None:
             items.append(("Passcode version", str(version)))
         # The gateway was covered above; what is left is the lock's own capability.
@@ -719,14 +715,14 @@ class TTLockAdapter:
         reason = unmanageable_reason(raw)
         offset_ms = _offset_ms(raw.get("timezoneRawOffset"))
         attributes: dict[str, Any] = {
-            "battery": _int_or_none(raw.get("electricQuantity")),
+            "battery": _whole(raw.get("electricQuantity")),
             "has_gateway": has_gateway,
             "wifi": wifi,
             "gateway_id": gateway_id,
             "gateway_name": _text(gateway.get("gatewayName")) if gateway else None,
-            "gateway_online": (_int_or_none(gateway.get("isOnline")) == 1) if gateway else None,
+            "gateway_online": (_whole(gateway.get("isOnline")) == 1) if gateway else None,
             "timezone_offset_minutes": (offset_ms // 60_000) if offset_ms is not None else None,
-            "keyboard_pwd_version": _int_or_none(raw.get("keyboardPwdVersion")),
+            "keyboard_pwd_version": _whole(raw.get("keyboardPwdVersion")),
             "feature_value": _text(raw.get("featureValue"), 64),
             "lock_name": _text(raw.get("lockName")),
             "group": _text(raw.get("groupName")),
@@ -750,7 +746,7 @@ class TTLockAdapter:
             listing = self._get("/v3/gateway/listByLock", {"lockId": vendor_lock_id})
             entries = sorted(
                 (e for e in _entries(listing) if _whole(e.get("gatewayId")) is not None),
-                key=lambda e: _int_or_none(e.get("rssi")) or -200, reverse=True)
+                key=lambda e: _whole(e.get("rssi")) or -200, reverse=True)
             self._gateway_of_lock[vendor_lock_id] = (
                 str(_whole(entries[0].get("gatewayId"))) if entries else None
             )
@@ -1040,7 +1036,7 @@ def unmanageable_reason(raw: Mapping[str, Any]) -> str | None:
         reasons.append("This lock has no keypad, so it cannot use door codes.")
     elif not has_feature(feature_value, FEATURE_PASSCODE_MANAGEMENT):
         reasons.append("This lock does not let its door codes be managed from a distance.")
-    version = _int_or_none(raw.get("keyboardPwdVersion"))
+    version = _whole(raw.get("keyboardPwdVersion"))
     # A detail without the field (it is not in the documented table) does not block: such a
     # lock would refuse a code with −4043, which reaches the desk as a plain alert.
     if version is not None and version < MIN_PASSCODE_VERSION:
@@ -1052,7 +1048,7 @@ def unmanageable_reason(raw: Mapping[str, Any]) -> str | None:
 
 
 def _flag(raw: Mapping[str, Any]) -> bool:
-    return _int_or_none(raw.get("hasGateway")) == 1
+    return _whole(raw.get("hasGateway")) == 1
 
 
 def _lock_name(raw: Mapping[str, Any]) -> str:
@@ -1060,7 +1056,7 @@ def _lock_name(raw: Mapping[str, Any]) -> str:
 
 
 def _signal(rssi: Any) -> str:
-    value = _int_or_none(rssi)
+    value = _whole(rssi)
     if value is None:
         return "signal unknown"
     if value > -75:
@@ -1075,7 +1071,7 @@ def _vendor_code(entry: Mapping[str, Any]) -> VendorCode | None:
     pwd_id = _whole(entry.get("keyboardPwdId"))
     if pwd_id is None or pwd_id <= 0:
         return None
-    pwd_type = _int_or_none(entry.get("keyboardPwdType"))
+    pwd_type = _whole(entry.get("keyboardPwdType"))
     permanent = pwd_type == PASSCODE_TYPE_PERMANENT
     pin = entry.get("keyboardPwd")
     if isinstance(pin, int) and not isinstance(pin, bool):
@@ -1100,7 +1096,7 @@ def _checked_pin(pin: str | None) -> str:
 
 
 def _pwd_id(code: VendorCode) -> int:
-    value = _int_or_none(code.vendor_ref)
+    value = _whole(code.vendor_ref)
     if value is None:
         raise PermanentError(
             "This code has no TTLock code number, so it cannot be changed on the lock.",
