@@ -278,3 +278,18 @@ def test_ttlock_never_adopts_a_strangers_code_with_the_same_digits(ttlock: Vendo
     stranger = sim.code(TTLOCK_ROOM_101, "480317")
     assert stranger is not None
     assert stranger.end_ms == to_ms(START - timedelta(days=18))  # left as it was
+
+
+@pytest.mark.parametrize("path", ["/v3/keyboardPwd/delete", "/v3/keyboardPwd/change"])
+def test_ttlock_a_200_without_errcode_is_not_a_done_change(ttlock: Vendor, path: str) -> None:
+    """A proxy (or a TTLock hiccup) answers 200 with a body that has no errcode and the
+    request was never carried out: the door keeps the code, so it must not count as done."""
+    sim: TTLockSimulator = ttlock.sim
+    created = ttlock.adapter.create_code(ttlock.lock_id, ttlock.request)
+    sim.inject_http_status(path, 200)
+    with pytest.raises(AmbiguousError):
+        if path.endswith("delete"):
+            ttlock.adapter.revoke_code(ttlock.lock_id, created)
+        else:
+            ttlock.adapter.update_code(ttlock.lock_id, created, START, END + timedelta(days=1))
+    assert ttlock.held(created) == (START, END)
