@@ -24,7 +24,7 @@ from mangodesk.vendors.base import (
     ProviderSpec,
     VendorError,
 )
-from mangodesk.vendors.resolve import adapter_for, secret_key
+from mangodesk.vendors.resolve import TOKEN_CACHE_FIELD, adapter_for, secret_key
 
 
 def sign_in_alert_key(connection_id: int) -> str:
@@ -292,6 +292,7 @@ class ConnectionService(ServiceBase):
             for field in spec.fields:
                 if field.secret:
                     self.ctx.secrets.delete(secret_key(conn.id, field.name))
+            self.ctx.secrets.delete(secret_key(conn.id, TOKEN_CACHE_FIELD))
             for code in session.scalars(
                 select(AccessCode).join(Lock, Lock.id == AccessCode.lock_id)
                 .where(Lock.connection_id == connection_id)

@@ -85,6 +85,11 @@ class FlexipassSimulator(JsonApiSimulator):
         with self._state:
             return dict(self._keys)
 
+    def delete_in_app(self, key_id: str) -> None:
+        """Staff delete the key in Flexipass's own portal (Mangodesk is not told)."""
+        with self._state:
+            del self._keys[key_id]
+
     def set_online(self, door: str, online: bool) -> None:
         with self._state:
             if online:
@@ -129,7 +134,7 @@ class FlexipassSimulator(JsonApiSimulator):
                 if key is None:
                     return 404, wire.error_body(wire.ERR_KEY_NOT_FOUND, "Unknown mkID")
                 self.mails_sent.append((key.key_id, key.mail))
-                return 200, {"result": "success"}
+                return 200, wire.success_body()
             return 404, wire.error_body(wire.ERR_INVALID, f"No route for {method} {path}")
 
     def _parse_key(self, key_id: str, body: Any) -> wire.FlexipassKey | tuple[int, Any]:
@@ -158,7 +163,7 @@ class FlexipassSimulator(JsonApiSimulator):
         self._keys[parsed.key_id] = parsed
         if wire.CREATE_SENDS_MAIL:
             self.mails_sent.append((parsed.key_id, parsed.mail))
-        return 200, {wire.KEY_ID: parsed.key_id, "result": "success"}
+        return 200, wire.success_body(**{wire.KEY_ID: parsed.key_id})
 
     def _update(self, key_id: str, body: Any) -> tuple[int, Any]:
         if key_id not in self._keys:
@@ -167,7 +172,7 @@ class FlexipassSimulator(JsonApiSimulator):
         if not isinstance(parsed, wire.FlexipassKey):
             return parsed
         self._keys[key_id] = parsed
-        return 200, parsed.to_json()
+        return 200, wire.success_body(**parsed.to_json())
 
     def _delete(self, key_id: str) -> tuple[int, Any]:
         key = self._keys.get(key_id)
@@ -176,7 +181,7 @@ class FlexipassSimulator(JsonApiSimulator):
         if key.door in self._offline:
             return 409, wire.error_body(wire.ERR_DOOR_OFFLINE, f"Door {key.door} is offline")
         del self._keys[key_id]
-        return 200, {"result": "success"}
+        return 200, wire.success_body()
 
     def _list(self, body: Any) -> tuple[int, Any]:
         try:

@@ -99,6 +99,11 @@ class InletSimulator(JsonApiSimulator):
         with self._state:
             return dict(self._grants)
 
+    def delete_in_app(self, reference_id: str) -> None:
+        """Staff remove the grant in Inlet's own portal (Mangodesk is not told)."""
+        with self._state:
+            del self._grants[reference_id]
+
     def set_online(self, lock_id: str, online: bool) -> None:
         with self._state:
             self._locks[lock_id] = replace(self._locks[lock_id], online=online)
@@ -205,7 +210,7 @@ class InletSimulator(JsonApiSimulator):
         if problem is not None:
             return problem
         del self._grants[reference_id]
-        return 204, {}
+        return 200, wire.revoked_body(reference_id)
 
 
 def start_for_demo() -> DemoVendor:

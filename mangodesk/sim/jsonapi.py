@@ -21,6 +21,7 @@ class Fault:
     hang: bool = False  # never answer (until released)
     after_apply: bool = False  # carry the request out first (the answer is lost)
     path: str | None = None  # only a request to this path (None: the next request)
+    reply: tuple[int, bytes] | None = None  # answer with this status and these raw bytes
 
 
 class JsonApiSimulator:
@@ -67,6 +68,13 @@ class JsonApiSimulator:
         with self._state:
             self._faults.append(Fault(hang=True, after_apply=after_apply, path=path))
 
+    def reply_next(self, status: int, body: bytes, *, after_apply: bool = False,
+                   path: str | None = None) -> None:
+        """Answer the next request with ``status`` and the raw ``body`` (HTML, a 2xx that
+        says failure, nonsense); with ``after_apply`` it is carried out first."""
+        with self._state:
+            self._faults.append(Fault(reply=(status, body), after_apply=after_apply, path=path))
+
     def release_hung(self) -> None:
         self._release.set()
 
@@ -109,16 +117,26 @@ class _JsonApiHandler(BaseHTTPRequestHandler):
         if fault is not None and fault.status is not None:
             self._reply(fault.status, self.sim.failure_body())
             return
-        if fault is not None and fault.hang and not fault.after_apply:
-            self._hang()
+        if fault is not None and not fault.after_apply and (fault.hang or fault.reply):
+            self._answer_with(fault)
             return
         status, payload = self.sim.handle(
             self.command, self.path, self.headers.get(self.sim.auth_header), body
         )
-        if fault is not None and fault.hang:
-            self._hang()
+        if fault is not None and (fault.hang or fault.reply):
+            self._answer_with(fault)
             return
         self._reply(status, payload)
+
+    def _answer_with(self, fault: Fault) -> None:
+        if fault.reply is None:
+            self._hang()
+            return
+        status, data = fault.reply
+        self.send_response(status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
 
     def _hang(self) -> None:
         self.sim.wait_released()

@@ -304,6 +304,13 @@ class TTLockSimulator:
             self._codes[lock_id].append(code)
             return replace(code)
 
+    def delete_in_app(self, lock_id: int, pwd: str) -> None:
+        """Staff delete the code in the TTLock app (through the gateway: the door forgets it
+        too); Mangodesk is not told."""
+        with self._state:
+            code = next(c for c in self._codes[lock_id] if c.pwd == pwd)
+            self._codes[lock_id].remove(code)
+
     def fill_lock(self, lock_id: int, count: int) -> None:
         """Put ``count`` permanent codes on a lock (for the 250-code limit)."""
         for index in range(count):

@@ -220,14 +220,25 @@ class VendorAdapter(Protocol):
     def close(self) -> None: ...
 
 
+class TokenCache(Protocol):
+    """Where an adapter keeps its sign-in token between processes (the composition side
+    stores it in the keyring). Best effort: a cache that cannot be read returns None."""
+
+    def load(self) -> str | None: ...
+
+    def save(self, value: str) -> None: ...
+
+
 @dataclass(frozen=True)
 class ConnectionConfig:
-    """What an adapter factory receives: the non-secret settings and the secrets, resolved."""
+    """What an adapter factory receives: the non-secret settings and the secrets, resolved,
+    and optionally a place to keep a sign-in token across processes."""
 
     connection_id: int | None
     kind: VendorKind
     settings: Mapping[str, Any]
     secrets: Mapping[str, str]
+    token_cache: TokenCache | None = None
 
 
 AdapterFactory = Callable[[ConnectionConfig], VendorAdapter]

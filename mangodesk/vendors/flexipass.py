@@ -24,7 +24,6 @@ from mangodesk.vendors import flexipass_contract as wire
 from mangodesk.vendors import http
 from mangodesk.vendors.base import (
     AlreadyGoneError,
-    AmbiguousError,
     AuthError,
     Capabilities,
     CodeRequest,
@@ -160,10 +159,10 @@ class FlexipassAdapter:
         response = self._send("POST", wire.KEY_LIST, json=body)
         self._raise_for_status(response)
         try:
-            keys = wire.parse_keys(http.json_or_none(response))
+            return [self._vendor_code(key)
+                    for key in wire.parse_keys(http.json_or_none(response))]
         except ValueError as exc:
             raise self._unreadable() from exc
-        return [self._vendor_code(key) for key in keys]
 
     def create_code(self, vendor_lock_id: str, request: CodeRequest) -> VendorCode:
         email = (request.guest_email or "").strip()
@@ -191,16 +190,16 @@ class FlexipassAdapter:
             check_out=check_out,
             key_type=self._key_type,
         )
-        response = self._send("POST", wire.CREATE_KEY, json=body, sent_creates=True)
-        self._raise_for_status(response)
+        response = self._send("POST", wire.CREATE_KEY, json=body, changes="the key was created")
+        self._raise_for_status(response, write=True)
         try:
+            if response.status_code != 200:
+                raise ValueError("not a 200")
             key_id = wire.parse_key_id(http.json_or_none(response))
         except ValueError as exc:
-            raise AmbiguousError(
-                "Flexipass accepted the request but its answer could not be read.",
-                "Mangodesk will check the door's keys before trying again.",
-            ) from exc
-        log.info("Flexipass created mobile key %s on door %s", key_id, vendor_lock_id)
+            raise http.unclear_outcome("Flexipass", "the key was created",
+                                      "the door's keys") from exc
+        log.info("Flexipass created a mobile key on door %s", vendor_lock_id)
         if not wire.CREATE_SENDS_MAIL:
             self._send_mail(key_id)
         return VendorCode(
@@ -215,9 +214,10 @@ class FlexipassAdapter:
     def update_code(
         self, vendor_lock_id: str, code: VendorCode, valid_from: datetime, valid_to: datetime
     ) -> VendorCode:
-        # The update replaces every field, so start from what Flexipass holds now.
+        """Move the key to the new window (start, end or both). The update replaces every
+        field, so it starts from what Flexipass holds now rather than ``code``'s old window."""
         response = self._send("GET", wire.KEY_DETAILS, params={wire.KEY_ID_PARAM: code.vendor_ref})
-        if response.status_code == 404:
+        if self._key_unknown(response):
             raise self._gone()
         self._raise_for_status(response)
         try:
@@ -234,11 +234,15 @@ class FlexipassAdapter:
             key_type=current.key_type,
         )
         response = self._send(
-            "PUT", wire.UPDATE_KEY, json=body, params={wire.KEY_ID_PARAM: code.vendor_ref}
+            "PUT", wire.UPDATE_KEY, json=body, params={wire.KEY_ID_PARAM: code.vendor_ref},
+            changes="the key's dates were changed",
         )
-        if response.status_code == 404:
+        if self._key_unknown(response):
             raise self._gone()
-        self._raise_for_status(response)
+        self._raise_for_status(response, write=True)
+        if not self._update_confirmed(response, code.vendor_ref, body):
+            raise http.unclear_outcome("Flexipass", "the key's dates were changed",
+                                      "the door's keys")
         return VendorCode(
             vendor_ref=code.vendor_ref,
             pin=None,
@@ -250,13 +254,16 @@ class FlexipassAdapter:
 
     def revoke_code(self, vendor_lock_id: str, code: VendorCode) -> None:
         response = self._send(
-            "DELETE", wire.DELETE_KEY, params={wire.KEY_ID_PARAM: code.vendor_ref}
+            "DELETE", wire.DELETE_KEY, params={wire.KEY_ID_PARAM: code.vendor_ref},
+            changes="the key was removed",
         )
-        if response.status_code == 404:
-            log.info("Flexipass mobile key %s was already gone", code.vendor_ref)
+        if self._key_unknown(response):
+            log.info("Flexipass mobile key on door %s was already gone", vendor_lock_id)
             return
-        self._raise_for_status(response)
-        log.info("Flexipass deleted mobile key %s on door %s", code.vendor_ref, vendor_lock_id)
+        self._raise_for_status(response, write=True)
+        if response.status_code != 200 or not wire.says_success(http.json_or_none(response)):
+            raise http.unclear_outcome("Flexipass", "the key was removed", "the door's keys")
+        log.info("Flexipass deleted a mobile key on door %s", vendor_lock_id)
 
     def close(self) -> None:
         self._client.close()
@@ -269,10 +276,14 @@ class FlexipassAdapter:
         return local.replace(tzinfo=None, microsecond=0)
 
     def _from_local(self, wall: datetime) -> datetime:
-        aware = wall.replace(tzinfo=self._zone) if self._zone else wall.astimezone()
-        return aware.astimezone(UTC)
+        try:
+            aware = wall.replace(tzinfo=self._zone) if self._zone else wall.astimezone()
+            return aware.astimezone(UTC)
+        except (OverflowError, OSError) as exc:
+            raise ValueError("time out of range") from exc
 
     def _vendor_code(self, key: wire.FlexipassKey) -> VendorCode:
+        """``ValueError`` when the key's local times cannot be placed in UTC."""
         return VendorCode(
             vendor_ref=key.key_id,
             pin=None,
@@ -294,12 +305,13 @@ class FlexipassAdapter:
         self._raise_for_status(response)
         try:
             keys = wire.parse_keys(http.json_or_none(response))
+            for key in keys:
+                same_window = (key.check_in, key.check_out) == (check_in, check_out)
+                if same_window and key.door == door and key.mail.casefold() == email.casefold():
+                    # Adopted with exactly the window asked for: never another one.
+                    return self._vendor_code(key)
         except ValueError as exc:
             raise self._unreadable() from exc
-        for key in keys:
-            same_window = (key.check_in, key.check_out) == (check_in, check_out)
-            if same_window and key.door == door and key.mail.casefold() == email.casefold():
-                return self._vendor_code(key)
         return None
 
     def _send_mail(self, key_id: str) -> None:
@@ -322,16 +334,39 @@ class FlexipassAdapter:
     @staticmethod
     def _gone() -> AlreadyGoneError:
         return AlreadyGoneError(
-            "Flexipass no longer has this mobile key, so its dates cannot be changed.",
-            "Create a new key for the stay.",
+            "Flexipass no longer has this mobile key (it was deleted outside Mangodesk), so "
+            "its dates cannot be changed.",
+            "Mangodesk creates a new key for the stay.",
         )
 
     @staticmethod
     def _unreadable() -> PermanentError:
-        return PermanentError(
-            "Flexipass answered in a form Mangodesk does not understand.",
-            "Contact Mangodesk support: Flexipass may have changed its interface.",
-        )
+        return http.unreadable("Flexipass")
+
+    @staticmethod
+    def _key_unknown(response: httpx.Response) -> bool:
+        """Flexipass says this key does not exist (deleted outside Mangodesk, or by us)."""
+        if response.status_code != 404:
+            return False
+        code, _ = wire.parse_error(http.json_or_none(response))
+        return code == wire.ERR_KEY_NOT_FOUND
+
+    def _update_confirmed(self, response: httpx.Response, key_id: str,
+                          sent: dict[str, Any]) -> bool:
+        """A 200 that says success and, when it shows the key, shows it with the window we
+        sent (the update is a full replace; another window means it was not applied)."""
+        body = http.json_or_none(response)
+        if response.status_code != 200 or not wire.says_success(body):
+            return False
+        if body.get(wire.KEY_ID) is None:
+            return True
+        try:
+            key = wire.parse_key(body)
+        except ValueError:
+            return False
+        expected = wire.parse_key({**sent, wire.KEY_ID: key_id})
+        return (key.key_id, key.check_in, key.check_out) == (
+            key_id, expected.check_in, expected.check_out)
 
     def _send(
         self,
@@ -340,9 +375,10 @@ class FlexipassAdapter:
         *,
         json: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
-        sent_creates: bool = False,
+        changes: str | None = None,
     ) -> httpx.Response:
-        """One call. ``sent_creates``: a lost answer may mean the key exists (ambiguous)."""
+        """One call. ``changes`` names what a write may change: a lost answer then leaves
+        the outcome unclear (ambiguous) instead of "not done"."""
         if not (self._username and self._password and self._company_token):
             raise AuthError(
                 "The Flexipass username, password or company token is missing.",
@@ -352,16 +388,19 @@ class FlexipassAdapter:
         headers = {"Authorization": wire.basic_auth_value(self._username, self._password)}
         return http.send(
             self._client, method, path, vendor="Flexipass",
-            created_thing="the key" if sent_creates else None, check_place="the door's keys",
+            outcome=changes, check_place="the door's keys",
             json=json, params=query, headers=headers,
         )
 
     @staticmethod
-    def _raise_for_status(response: httpx.Response) -> None:
+    def _raise_for_status(response: httpx.Response, *, write: bool = False) -> None:
+        """Classify an error status. On a write, a bare 404 (no Flexipass error code: a
+        proxy's page, a moved address) leaves the outcome unclear rather than "refused"."""
         status = response.status_code
         if status < 400:
             return
-        code, message = wire.parse_error(http.json_or_none(response))
+        code, _ = wire.parse_error(http.json_or_none(response))
+        log.info("Flexipass refused a request (HTTP %s, error code %s)", status, code)
         if status == 401 or code == wire.ERR_BAD_CREDENTIALS:
             raise AuthError(
                 "Flexipass rejected the username or password.",
@@ -377,19 +416,21 @@ class FlexipassAdapter:
         if code == wire.ERR_DOOR_OFFLINE:
             raise TransientError(
                 "The door is offline in Flexipass.",
-                "Mangodesk will keep trying; if this lasts, check the lock system's connection.",
+                "If this lasts, check the lock system's connection.",
                 vendor_code=code,
             )
         http.raise_if_overloaded(response, "Flexipass", code)
+        if write and code is None and status == 404:
+            raise http.unclear_outcome("Flexipass", "the change was made", "the door's keys",
+                                       vendor_code=f"HTTP {status}")
         if status == 404 or code == wire.ERR_DOOR_NOT_FOUND:
             raise PermanentError(
                 "Flexipass does not know this door any more.",
                 "Refresh the door list and link the unit to the right door again.",
                 vendor_code=code,
             )
-        detail = f" ({message})" if message else ""
         raise PermanentError(
-            f"Flexipass refused the request (error {status}){detail}.",
+            f"Flexipass refused the request (error {status}).",
             "Check the booking's dates and guest details; contact Mangodesk support if it "
             "keeps failing.",
             vendor_code=code,

@@ -84,17 +84,32 @@ def parse_doors(body: Any) -> list[FlexipassDoor]:
         raise ValueError("door list is not an array")
     doors = []
     for item in body:
-        if not isinstance(item, Mapping) or item.get(DOOR_ID) in (None, ""):
+        door = identifier(item.get(DOOR_ID)) if isinstance(item, Mapping) else None
+        if door is None:
             raise ValueError("door without a Door id")
         doors.append(
             FlexipassDoor(
-                door=str(item[DOOR_ID]),
-                name=str(item.get(DOOR_NAME) or item[DOOR_ID]),
+                door=door,
+                name=_text(item.get(DOOR_NAME)) or door,
                 is_common_area=item.get(DOOR_TYPE) == DOOR_TYPE_COMMON,
-                lock_system=str(item.get(DOOR_LOCK_SYSTEM) or ""),
+                lock_system=_text(item.get(DOOR_LOCK_SYSTEM)),
             )
         )
     return doors
+
+
+def identifier(value: Any) -> str | None:
+    """An id as Flexipass may send it: a non-empty string or a positive whole number (a list,
+    an object, a boolean or a fraction is not an id)."""
+    if isinstance(value, str) and value.strip():
+        return value
+    if isinstance(value, int) and not isinstance(value, bool) and value > 0:
+        return str(value)
+    return None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def door_to_json(door: FlexipassDoor) -> dict[str, Any]:
@@ -208,35 +223,63 @@ class FlexipassKey:
 
 
 def _local(day: Any, clock_time: Any) -> datetime:
-    return datetime.combine(
-        date.fromisoformat(str(day)), time.fromisoformat(str(clock_time))
-    )
+    if not isinstance(day, str) or not isinstance(clock_time, str):
+        raise ValueError("date or time is not text")
+    wall = datetime.combine(date.fromisoformat(day), time.fromisoformat(clock_time))
+    if wall.tzinfo is not None or not 2 <= wall.year <= 9998:
+        raise ValueError("date out of range")
+    return wall
 
 
 def parse_key(body: Any) -> FlexipassKey:
     """Read one key (details or list item); ``ValueError`` on a wrong shape."""
-    if not isinstance(body, Mapping) or body.get(KEY_ID) in (None, ""):
+    key_id = identifier(body.get(KEY_ID)) if isinstance(body, Mapping) else None
+    if key_id is None:
         raise ValueError("mobile key without an mkID")
+    assert isinstance(body, Mapping)
+    key_type = body.get(KEY_TYPE) or 0
+    if not isinstance(key_type, int) or isinstance(key_type, bool):
+        raise ValueError("MobileKeyType is not a whole number")
     try:
         return FlexipassKey(
-            key_id=str(body[KEY_ID]),
-            name=str(body.get(KEY_NAME) or ""),
-            surname=str(body.get(KEY_SURNAME) or ""),
-            mail=str(body.get(KEY_MAIL) or ""),
-            door=str(body.get(KEY_DOOR) or ""),
+            key_id=key_id,
+            name=_text(body.get(KEY_NAME)),
+            surname=_text(body.get(KEY_SURNAME)),
+            mail=_text(body.get(KEY_MAIL)),
+            door=identifier(body.get(KEY_DOOR)) or "",
             check_in=_local(body[KEY_CHECKIN_DATE], body[KEY_CHECKIN_TIME]),
             check_out=_local(body[KEY_CHECKOUT_DATE], body[KEY_CHECKOUT_TIME]),
-            key_type=int(body.get(KEY_TYPE) or 0),
+            key_type=key_type,
         )
-    except (KeyError, TypeError) as exc:
+    except KeyError as exc:
         raise ValueError(f"mobile key with missing dates: {exc}") from exc
 
 
+# ASSUMED success answers of the writes (the gem's own mocks answer {"result": "success"}); the
+# adapter reports success only on these:
+# - createMobileKey: 200 with {"mkID": <id>, "result": "success"};
+# - updateMobileKey: 200 with {"result": "success"} and the key as it is now;
+# - deleteMobileKey: 200 with {"result": "success"}.
+# Anything else on a write (a 204, a redirect, HTML, {"result": "failure"}) leaves the outcome
+# unclear.
+RESULT = "result"
+RESULT_SUCCESS = "success"
+
+
+def says_success(body: Any) -> bool:
+    return isinstance(body, Mapping) and body.get(RESULT) == RESULT_SUCCESS
+
+
+def success_body(**fields: Any) -> dict[str, Any]:
+    return {**fields, RESULT: RESULT_SUCCESS}
+
+
 def parse_key_id(body: Any) -> str:
-    """The mkID from a create answer; ``ValueError`` when there is none."""
-    if isinstance(body, Mapping) and body.get(KEY_ID) not in (None, ""):
-        return str(body[KEY_ID])
-    raise ValueError("create answer without an mkID")
+    """The mkID from a create answer that says success; ``ValueError`` otherwise."""
+    key_id = identifier(body.get(KEY_ID)) if says_success(body) else None
+    if key_id is None:
+        raise ValueError("create answer without success and an mkID")
+    return key_id
 
 
 def parse_keys(body: Any) -> list[FlexipassKey]:
@@ -268,5 +311,6 @@ def error_body(code: str, message: str) -> dict[str, Any]:
 def parse_error(body: Any) -> tuple[str | None, str | None]:
     if isinstance(body, Mapping):
         code, message = body.get(ERROR_CODE), body.get(ERROR_MESSAGE)
-        return (str(code) if code else None, str(message) if message else None)
+        return (code[:100] if isinstance(code, str) and code else None,
+                message[:300] if isinstance(message, str) and message else None)
     return (None, None)

@@ -10,10 +10,10 @@ Every wire detail lives in :mod:`mangodesk.vendors.inlet_contract` (much of it a
 
 from __future__ import annotations
 
-import contextlib
 import logging
 from collections import Counter
-from datetime import datetime, timedelta
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
@@ -25,7 +25,6 @@ from mangodesk.vendors import http
 from mangodesk.vendors import inlet_contract as wire
 from mangodesk.vendors.base import (
     AlreadyGoneError,
-    AmbiguousError,
     AuthError,
     Capabilities,
     CodeRequest,
@@ -75,6 +74,11 @@ def hidden_reason(lock: wire.InletLock) -> str | None:
     if kinds == {wire.ACCESS_UNLOCK}:
         return "unlock_only"
     return "no_pin"
+
+
+def _whole_second(instant: datetime) -> datetime:
+    """What Inlet stores of an instant (the wire carries whole seconds, UTC)."""
+    return instant.astimezone(UTC).replace(microsecond=0)
 
 
 def _plural(count: int, noun: str) -> str:
@@ -188,56 +192,59 @@ class InletAdapter:
             guest_email=request.guest_email,
             external_reference=request.label,
         )
-        response = self._send("POST", wire.GRANT_ACCESS_PATH, json=body, sent_creates=True)
-        self._raise_for_status(response)
-        try:
-            grant = wire.parse_grant(http.json_or_none(response))
-        except ValueError as exc:
-            raise AmbiguousError(
-                "Inlet accepted the request but its answer could not be read.",
-                "Mangodesk will check the lock's codes before trying again.",
-            ) from exc
-        log.info(
-            "Inlet granted access %s on lock %s (PIN %s)",
-            grant.reference_id,
-            vendor_lock_id,
-            mask_code(grant.code_formatted),
-        )
-        if grant.code_formatted is None:
-            log.warning("Inlet returned no PIN for grant %s", grant.reference_id)
+        response = self._send("POST", wire.GRANT_ACCESS_PATH, json=body,
+                              changes="the code was created")
+        self._raise_for_status(response, write=True)
+        grant = self._confirmed_grant(response, None, request.valid_from, request.valid_to)
+        if grant is None or grant.code_formatted is None:
+            # No ReferenceId, no PIN or another window: the grant may exist all the same.
+            raise http.unclear_outcome("Inlet", "the code was created", "the lock's codes")
+        log.info("Inlet granted access on lock %s (PIN %s)", vendor_lock_id,
+                 mask_code(grant.code_formatted))
         return VendorCode(
             vendor_ref=grant.reference_id,
             pin=grant.code_formatted,
-            valid_from=request.valid_from,
-            valid_to=request.valid_to,
+            valid_from=grant.start,
+            valid_to=grant.end,
             name=request.label or request.guest_name,
         )
 
     def update_code(
         self, vendor_lock_id: str, code: VendorCode, valid_from: datetime, valid_to: datetime
     ) -> VendorCode:
+        """Move the grant to the new window (start, end or both; Inlet takes the whole
+        window, so ``code``'s old window is not needed on the wire)."""
         response = self._send(
-            "PUT", wire.grant_path(code.vendor_ref), json=wire.window_request(valid_from, valid_to)
+            "PUT", wire.grant_path(code.vendor_ref),
+            json=wire.window_request(valid_from, valid_to), changes="the code's dates were changed",
         )
-        if response.status_code == 404:
+        if self._grant_unknown(response):
             raise AlreadyGoneError(
-                "Inlet no longer has this access, so its dates cannot be changed.",
-                "Create a new code for the stay.",
+                "Inlet no longer has this code (it was removed outside Mangodesk), so its "
+                "dates cannot be changed.",
+                "Mangodesk creates a new code for the stay.",
             )
-        self._raise_for_status(response)
-        pin = code.pin
-        # An empty or short answer to an update is fine: the window is what changed.
-        with contextlib.suppress(ValueError):
-            pin = wire.parse_grant(http.json_or_none(response)).code_formatted or pin
-        return VendorCode(code.vendor_ref, pin, valid_from, valid_to, code.name)
+        self._raise_for_status(response, write=True)
+        grant = self._confirmed_grant(response, code.vendor_ref, valid_from, valid_to)
+        if grant is None:
+            raise http.unclear_outcome("Inlet", "the code's dates were changed",
+                                      "the lock's codes")
+        log.info("Inlet moved grant on lock %s (PIN %s)", vendor_lock_id, mask_code(code.pin))
+        return VendorCode(code.vendor_ref, grant.code_formatted or code.pin, grant.start,
+                          grant.end, code.name)
 
     def revoke_code(self, vendor_lock_id: str, code: VendorCode) -> None:
-        response = self._send("DELETE", wire.grant_path(code.vendor_ref))
-        if response.status_code == 404:
-            log.info("Inlet grant %s was already gone", code.vendor_ref)
+        response = self._send("DELETE", wire.grant_path(code.vendor_ref),
+                              changes="the code was removed")
+        if self._grant_unknown(response):
+            log.info("Inlet grant on lock %s was already gone", vendor_lock_id)
             return
-        self._raise_for_status(response)
-        log.info("Inlet revoked grant %s on lock %s", code.vendor_ref, vendor_lock_id)
+        self._raise_for_status(response, write=True)
+        if response.status_code != 200 or not wire.is_revoked_answer(
+                http.json_or_none(response), code.vendor_ref):
+            raise http.unclear_outcome("Inlet", "the code was removed", "the lock's codes")
+        log.info("Inlet revoked a grant on lock %s (PIN %s)", vendor_lock_id,
+                 mask_code(code.pin))
 
     def close(self) -> None:
         self._client.close()
@@ -297,10 +304,35 @@ class InletAdapter:
 
     @staticmethod
     def _unreadable() -> PermanentError:
-        return PermanentError(
-            "Inlet answered in a form Mangodesk does not understand.",
-            "Contact Mangodesk support: Inlet may have changed its interface.",
-        )
+        return http.unreadable("Inlet")
+
+    @staticmethod
+    def _confirmed_grant(response: httpx.Response, reference_id: str | None,
+                         valid_from: datetime, valid_to: datetime) -> wire.InletGrant | None:
+        """The grant in a write's answer when it positively says the write was done: a 2xx
+        with the grant (the same ReferenceId when we know it), holding the window we sent
+        when it shows one. None for anything else (a 204, a redirect, HTML, another window)."""
+        if response.status_code not in (200, 201):
+            return None
+        try:
+            grant = wire.parse_grant(http.json_or_none(response))
+        except ValueError:
+            return None
+        if reference_id is not None and grant.reference_id != reference_id:
+            return None
+        wanted = (_whole_second(valid_from), _whole_second(valid_to))
+        shown = (grant.start or wanted[0], grant.end or wanted[1])
+        if shown != wanted:
+            return None
+        return replace(grant, start=wanted[0], end=wanted[1])
+
+    @staticmethod
+    def _grant_unknown(response: httpx.Response) -> bool:
+        """Inlet says this grant does not exist (removed outside Mangodesk, or by us)."""
+        if response.status_code != 404:
+            return False
+        code, _ = wire.parse_error(http.json_or_none(response))
+        return code == wire.ERR_GRANT_NOT_FOUND
 
     def _send(
         self,
@@ -309,9 +341,10 @@ class InletAdapter:
         *,
         json: dict[str, Any] | None = None,
         params: dict[str, str] | None = None,
-        sent_creates: bool = False,
+        changes: str | None = None,
     ) -> httpx.Response:
-        """One call. ``sent_creates``: a lost answer may mean the code exists (ambiguous)."""
+        """One call. ``changes`` names what a write may change: a lost answer then leaves
+        the outcome unclear (ambiguous) instead of "not done"."""
         if not self._token:
             raise AuthError(
                 "No Inlet API token is saved for this connection.",
@@ -320,17 +353,20 @@ class InletAdapter:
         headers = {wire.AUTH_HEADER: wire.auth_header_value(self._token)}
         return http.send(
             self._client, method, path, vendor="Inlet",
-            created_thing="the code" if sent_creates else None, check_place="the lock's codes",
+            outcome=changes,
+            check_place="the lock's codes",
             json=json, params=params, headers=headers,
         )
 
     @staticmethod
-    def _raise_for_status(response: httpx.Response) -> None:
+    def _raise_for_status(response: httpx.Response, *, write: bool = False) -> None:
+        """Classify an error status. On a write, a refusal Inlet does not explain (a bare
+        404, a proxy's page) leaves the outcome unclear rather than "refused"."""
         status = response.status_code
         if status < 400:
             return
-        code, message = wire.parse_error(http.json_or_none(response))
-        detail = f" ({message})" if message else ""
+        code, _ = wire.parse_error(http.json_or_none(response))
+        log.info("Inlet refused a request (HTTP %s, error code %s)", status, code)
         if status in (401, 403) or code == wire.ERR_UNAUTHORIZED:
             raise AuthError(
                 "Inlet rejected the API token.",
@@ -340,10 +376,13 @@ class InletAdapter:
         if code == wire.ERR_LOCK_OFFLINE:
             raise TransientError(
                 "The lock is offline in Inlet.",
-                "Mangodesk will keep trying; if this lasts, check the lock's power and network.",
+                "If this lasts, check the lock's power and network.",
                 vendor_code=code,
             )
         http.raise_if_overloaded(response, "Inlet", code)
+        if write and code is None and status == 404:
+            raise http.unclear_outcome("Inlet", "the change was made", "the lock's codes",
+                                       vendor_code=f"HTTP {status}")
         if code == wire.ERR_LOCK_NOT_FOUND or status == 404:
             raise PermanentError(
                 "Inlet does not know this lock any more.",
@@ -363,7 +402,7 @@ class InletAdapter:
                 vendor_code=code,
             )
         raise PermanentError(
-            f"Inlet refused the request (error {status}){detail}.",
+            f"Inlet refused the request (error {status}).",
             "Check the code's dates and the lock; contact Mangodesk support if it keeps failing.",
             vendor_code=code,
         )

@@ -99,23 +99,47 @@ def parse_locks(body: Any) -> list[InletLock]:
         raise ValueError("lock list without a 'locks' array")
     locks = []
     for item in body[LOCKS_KEY]:
-        if not isinstance(item, Mapping) or item.get(LOCK_ID) in (None, ""):
+        if not isinstance(item, Mapping):
+            raise ValueError("lock that is not an object")
+        lock_id = _identifier(item.get(LOCK_ID))
+        if lock_id is None:
             raise ValueError("lock without an id")
+        access_types = item.get(LOCK_ACCESS_TYPES) or []
+        if not isinstance(access_types, list):
+            raise ValueError("accessTypes is not an array")
         online = item.get(LOCK_ONLINE)
         battery = item.get(LOCK_BATTERY)
         locks.append(
             InletLock(
-                lock_id=str(item[LOCK_ID]),
-                name=str(item.get(LOCK_NAME) or item[LOCK_ID]),
-                lock_system=str(item.get(LOCK_SYSTEM) or ""),
-                location=str(item.get(LOCK_LOCATION) or ""),
-                group=str(item.get(LOCK_GROUP) or ""),
+                lock_id=lock_id,
+                name=_text(item.get(LOCK_NAME)) or lock_id,
+                lock_system=_text(item.get(LOCK_SYSTEM)),
+                location=_text(item.get(LOCK_LOCATION)),
+                group=_text(item.get(LOCK_GROUP)),
                 online=online if isinstance(online, bool) else None,
-                battery=battery if isinstance(battery, int) else None,
-                access_types=tuple(str(t) for t in item.get(LOCK_ACCESS_TYPES) or ()),
+                battery=battery if isinstance(battery, int) and _is_int(battery) else None,
+                access_types=tuple(t for t in access_types if isinstance(t, str)),
             )
         )
     return locks
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _identifier(value: Any) -> str | None:
+    """An id as Inlet may send it: a non-empty string or a whole number (never a list, an
+    object, a boolean or a fraction, which would make a nonsense id)."""
+    if isinstance(value, str) and value.strip():
+        return value
+    if _is_int(value):
+        return str(value)
+    return None
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else ""
 
 
 def lock_to_json(lock: InletLock) -> dict[str, Any]:
@@ -163,10 +187,14 @@ def format_instant(instant: datetime) -> str:
 
 
 def parse_instant(text: str) -> datetime:
-    parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        raise ValueError(f"time without a zone: {text!r}")
-    return parsed.astimezone(UTC)
+    """``ValueError`` for anything that is not an ISO 8601 instant with a zone."""
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+        if parsed.tzinfo is None:
+            raise ValueError("time without a zone")
+        return parsed.astimezone(UTC)
+    except OverflowError as exc:  # a zone that pushes year 1 or 9999 off the calendar
+        raise ValueError("time out of range") from exc
 
 
 def grant_request(
@@ -210,21 +238,49 @@ class InletGrant:
 
 
 def parse_grant(body: Any) -> InletGrant:
-    """Read one grant (the create answer or a list item); ``ValueError`` on a wrong shape."""
-    if not isinstance(body, Mapping) or body.get(GRANT_REFERENCE_ID) in (None, ""):
+    """Read one grant (the create answer or a list item); ``ValueError`` on a wrong shape.
+
+    ASSUMED: the ReferenceId is a string (an integer, a list or an object is not one), and
+    ``codeFormatted`` is a string when present."""
+    if not isinstance(body, Mapping):
+        raise ValueError("grant that is not an object")
+    reference = body.get(GRANT_REFERENCE_ID)
+    if not isinstance(reference, str) or not reference.strip():
         raise ValueError("grant without a ReferenceId")
     start, end = body.get(GRANT_START), body.get(GRANT_END)
     code = body.get(GRANT_CODE_FORMATTED)
+    if code is not None and not isinstance(code, str):
+        raise ValueError("codeFormatted is not text")
     name = body.get(GRANT_NAME)
     external = body.get(GRANT_EXTERNAL_REF)
     return InletGrant(
-        reference_id=str(body[GRANT_REFERENCE_ID]),
-        code_formatted=str(code) if code not in (None, "") else None,
+        reference_id=reference,
+        code_formatted=(code.strip() or None) if code is not None else None,
         start=parse_instant(start) if isinstance(start, str) else None,
         end=parse_instant(end) if isinstance(end, str) else None,
-        guest_name=str(name) if name else None,
-        external_reference=str(external) if external else None,
+        guest_name=name if isinstance(name, str) and name else None,
+        external_reference=external if isinstance(external, str) and external else None,
     )
+
+
+# ASSUMED success answers of the writes (the adapter reports success only on these):
+# - create (POST /GrantAccess): 200/201 with the grant: its ReferenceId, its codeFormatted and
+#   the window it holds;
+# - update (PUT /GrantAccess/{id}): 200 with the grant as it is now (same ReferenceId, the new
+#   window);
+# - revoke (DELETE /GrantAccess/{id}): 200 with {"ReferenceId": id, "status": "revoked"}.
+# Anything else on a write (a 204, a redirect, HTML, an error body) leaves the outcome unclear.
+GRANT_STATUS = "status"
+STATUS_REVOKED = "revoked"
+
+
+def revoked_body(reference_id: str) -> dict[str, Any]:
+    return {GRANT_REFERENCE_ID: reference_id, GRANT_STATUS: STATUS_REVOKED}
+
+
+def is_revoked_answer(body: Any, reference_id: str) -> bool:
+    return (isinstance(body, Mapping) and body.get(GRANT_REFERENCE_ID) == reference_id
+            and body.get(GRANT_STATUS) == STATUS_REVOKED)
 
 
 def parse_grants(body: Any) -> list[InletGrant]:
@@ -279,5 +335,6 @@ def parse_error(body: Any) -> tuple[str | None, str | None]:
     if isinstance(body, Mapping) and isinstance(body.get(ERROR_KEY), Mapping):
         inner = body[ERROR_KEY]
         code, message = inner.get(ERROR_CODE), inner.get(ERROR_MESSAGE)
-        return (str(code) if code else None, str(message) if message else None)
+        return (code[:100] if isinstance(code, str) and code else None,
+                message[:300] if isinstance(message, str) and message else None)
     return (None, None)

@@ -3,17 +3,47 @@ the keyring. The only place that reads a connection's secrets."""
 
 from __future__ import annotations
 
+import logging
+
 from sqlalchemy import select
 from sqlalchemy.orm import object_session
 
+from mangodesk.domain.errors import SecretStoreUnavailable
 from mangodesk.store.models import Connection, Lock, Property, Unit, UnitLink
 from mangodesk.store.secrets import SecretStore
 from mangodesk.vendors.base import ConnectionConfig, VendorAdapter
 from mangodesk.vendors.registry import VendorRegistry
 
+log = logging.getLogger(__name__)
+
+# The keyring entry (per connection) where an adapter keeps its sign-in token.
+TOKEN_CACHE_FIELD = "token_cache"  # noqa: S105 - the name of a keyring entry, not a secret
+
 
 def secret_key(connection_id: int, field_name: str) -> str:
     return f"connection:{connection_id}:{field_name}"
+
+
+class KeyringTokenCache:
+    """An adapter's token in the keyring, so the next process (a CLI command, the desk after
+    a restart) reuses it instead of signing in again. A keyring that cannot be read or
+    written only costs a fresh sign-in."""
+
+    def __init__(self, secrets: SecretStore, key: str) -> None:
+        self._secrets = secrets
+        self._key = key
+
+    def load(self) -> str | None:
+        try:
+            return self._secrets.get(self._key)
+        except SecretStoreUnavailable:
+            return None
+
+    def save(self, value: str) -> None:
+        try:
+            self._secrets.set(self._key, value)
+        except SecretStoreUnavailable as exc:
+            log.info("the sign-in token could not be kept in the keyring: %s", exc.message)
 
 
 def connection_config(connection: Connection, registry: VendorRegistry,
@@ -40,6 +70,7 @@ def connection_config(connection: Connection, registry: VendorRegistry,
         kind=connection.kind,
         settings=settings,
         secrets=resolved,
+        token_cache=KeyringTokenCache(secrets, secret_key(connection.id, TOKEN_CACHE_FIELD)),
     )
 
 

@@ -9,17 +9,20 @@ cloud record and never reach the door. A period change must send both dates.
 Settings (``ConnectionConfig.settings``): ``username``, ``client_id``, ``api_base`` (EU host by
 default), optional ``password_is_md5`` (TTHotel exports hand out an already hashed password),
 ``hotel_timezone`` (for the time-zone check) and ``timeout_seconds``. Secrets: ``password`` and
-``client_secret``. Tokens live in memory only, per adapter instance.
+``client_secret``. The access token is kept in memory and, through the injected
+``ConnectionConfig.token_cache`` (the keyring), across processes until it expires.
 """
 
 from __future__ import annotations
 
 import hashlib
 import ipaddress
+import json
 import logging
 import threading
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 from urllib.parse import urlsplit
@@ -30,6 +33,7 @@ import httpx
 from mangodesk.domain.clock import Clock, SystemClock
 from mangodesk.domain.errors import mask_code
 from mangodesk.domain.types import VendorKind
+from mangodesk.vendors import http
 from mangodesk.vendors.base import (
     AlreadyGoneError,
     AmbiguousError,
@@ -78,6 +82,19 @@ LOW_BATTERY_PERCENT = 20
 TOKEN_REFRESH_MARGIN = timedelta(hours=1)
 # Errcodes that mean "the access token is not good any more": re-authenticate, retry once.
 REAUTH_ERRCODES = frozenset({10003, 10004, 10011, 10015})
+# "Busy" (gateway −3003, Wi-Fi lock −3037): the lock was not changed. The reference (§1.11)
+# says to retry after a few seconds, so the adapter does, a few times, before giving the
+# engine a transient error that asks for another try in seconds, not minutes.
+BUSY_ERRCODES = frozenset({-3003, -3037})
+BUSY_PAUSES_SECONDS = (2.0, 4.0, 6.0)
+BUSY_RETRY_AFTER = 15.0
+# Longest and shortest token lifetime believed from a sign-in answer (90 days is usual).
+MAX_TOKEN_SECONDS = 10 * 365 * 24 * 3600
+MIN_TOKEN_SECONDS = 300
+# Pages read at most from one listing (200 codes a page; a lock holds at most 250).
+MAX_PAGES = 50
+# A lock's time-zone offset is within UTC−12 … UTC+14.
+MAX_OFFSET_MS = 14 * 3600 * 1000
 
 DEFAULT_TIMEOUT_SECONDS = 30.0
 
@@ -107,14 +124,14 @@ class _Errcode:
 
 
 _SIGN_IN_AGAIN = "Open the TTLock connection and enter the TTLock app email and password again."
-_KEEPS_TRYING = "Nothing to do: Mangodesk will try again by itself."
+_IF_IT_LASTS = ("If this keeps happening, check the lock and its gateway in the TTLock "
+                "app.")
 
 # The reference's retry classes (§1.9): R → TransientError, A → re-auth (then AuthError),
 # F → PermanentError/AuthError, I → AlreadyGone or reconcile (CodeConflict after a look-up).
 ERRCODES: dict[int, _Errcode] = {
     1: _Errcode(TransientError, "TTLock reported a failure without saying why.",
-                "Mangodesk will try again; if it keeps failing, check the lock and its gateway "
-                "in the TTLock app."),
+                _IF_IT_LASTS),
     -3: _Errcode(PermanentError, "TTLock refused the request as invalid.",
                  "Please report this to Mangodesk support (TTLock error −3)."),
     10000: _Errcode(AuthError, "TTLock does not know the client ID of this connection.",
@@ -142,7 +159,7 @@ ERRCODES: dict[int, _Errcode] = {
                     "Enter the plain TTLock app password. If it came from a TTHotel export, "
                     "mark it as already hashed in the connection settings."),
     30006: _Errcode(TransientError, "TTLock asked Mangodesk to make fewer calls for a moment.",
-                    _KEEPS_TRYING, retry_after=60),
+                    _IF_IT_LASTS, retry_after=60),
     30007: _Errcode(PermanentError,
                     "The TTLock developer app has used up this month's allowance of calls.",
                     "Upgrade the plan on the TTLock developer portal, or wait until the 1st of "
@@ -156,7 +173,7 @@ ERRCODES: dict[int, _Errcode] = {
                     "Mangodesk will then try again.", retry_after=300),
     80002: _Errcode(PermanentError, "TTLock could not read Mangodesk's request.",
                     "Please report this to Mangodesk support (TTLock error 80002)."),
-    90000: _Errcode(TransientError, "TTLock had an internal problem.", _KEEPS_TRYING,
+    90000: _Errcode(TransientError, "TTLock had an internal problem.", _IF_IT_LASTS,
                     retry_after=60),
     -1003: _Errcode(PermanentError,
                     "TTLock no longer knows this lock (deleted or moved to another account).",
@@ -170,7 +187,10 @@ ERRCODES: dict[int, _Errcode] = {
                     "Delete old or expired passcodes of this lock in the TTLock app, then retry."),
     -1007: _Errcode(PermanentError, "The lock has no passcode data in TTLock.",
                     "Reset the lock's passcodes in the TTLock app, then retry."),
-    -2009: _Errcode(AlreadyGoneError, "The code is no longer on the lock."),
+    -2009: _Errcode(AlreadyGoneError,
+                    "The code is no longer on the lock (it was deleted outside Mangodesk, "
+                    "for example in the TTLock app).",
+                    "Mangodesk gives the guest a new code."),
     -2032: _Errcode(CodeConflictError,
                     "The lock refused the code as too easy to guess (repeated or consecutive "
                     "digits).", "Choose a less obvious code."),
@@ -186,35 +206,49 @@ ERRCODES: dict[int, _Errcode] = {
     -1026: _Errcode(PermanentError, "TTLock refused a code for this period.",
                     "Choose other dates or another code."),
     -2012: _Errcode(TransientError, "The lock is not connected to a TTLock gateway right now.",
-                    "Check that the gateway near this door is plugged in and online; "
-                    "Mangodesk keeps trying.", retry_after=900),
+                    "Check that the gateway near this door is plugged in and online.",
+                    retry_after=900),
     -3002: _Errcode(TransientError, "The TTLock gateway of this lock is offline.",
-                    "Check the gateway's power and its Wi-Fi or network cable; Mangodesk keeps "
-                    "trying.", retry_after=300),
+                    "Check the gateway's power and its Wi-Fi or network cable.",
+                    retry_after=300),
     -3003: _Errcode(TransientError, "The TTLock gateway is busy with another request.",
-                    _KEEPS_TRYING, retry_after=10),
+                    _IF_IT_LASTS, retry_after=BUSY_RETRY_AFTER),
     -3034: _Errcode(PermanentError, "This Wi-Fi lock is not set up on a network.",
                     "Finish the lock's Wi-Fi setup in the TTLock app."),
     -3035: _Errcode(TransientError, "This Wi-Fi lock is saving power and did not answer.",
-                    "Turn off power saving for this lock in the TTLock app; Mangodesk keeps "
-                    "trying.", retry_after=300),
+                    "Turn off power saving for this lock in the TTLock app.",
+                    retry_after=300),
     -3036: _Errcode(TransientError, "The Wi-Fi lock is offline.",
-                    "Check the lock's batteries and the Wi-Fi near the door; Mangodesk keeps "
-                    "trying.", retry_after=300),
+                    "Check the lock's batteries and the Wi-Fi near the door.",
+                    retry_after=300),
     -3037: _Errcode(TransientError, "The Wi-Fi lock is busy with another request.",
-                    _KEEPS_TRYING, retry_after=10),
+                    _IF_IT_LASTS, retry_after=BUSY_RETRY_AFTER),
     -4037: _Errcode(PermanentError, "The TTLock gateway of this lock no longer exists.",
                     "Check the gateway in the TTLock app and add it again if needed."),
 }
 
 
-def _errcode_of(body: Mapping[str, Any]) -> int:
-    """``errcode`` missing or 0 means success; TTLock's types are loose, so parse strings."""
-    raw = body.get("errcode", 0)
+def _errcode_of(body: Mapping[str, Any]) -> int | None:
+    """The body's ``errcode``, None when there is none; ``ValueError`` when it is not a whole
+    number (TTLock's types are loose: "-3007" as text is fine; true, 0.5 or a list are not,
+    and must never read as 0 = success)."""
+    if "errcode" not in body:
+        return None
+    value = _whole(body["errcode"])
+    if value is None:
+        raise ValueError("errcode is not a whole number")
+    return value
+
+
+def _require_ok(body: Mapping[str, Any], outcome: str) -> None:
+    """A change or delete is done only when TTLock answers ``{"errcode": 0, …}``; a body
+    without errcode (or any other shape) does not say so."""
     try:
-        return int(raw)
-    except (TypeError, ValueError):
-        return 1
+        errcode = _errcode_of(body)
+    except ValueError:
+        errcode = None
+    if errcode != 0:
+        raise http.unclear_outcome("TTLock", outcome, "the lock's codes")
 
 
 def error_for(errcode: int, body: Mapping[str, Any]) -> VendorError:
@@ -224,7 +258,7 @@ def error_for(errcode: int, body: Mapping[str, Any]) -> VendorError:
     if known is not None:
         return known.error(known.message, known.fix, vendor_code=str(errcode),
                            retry_after=known.retry_after)
-    vendor_text = str(body.get("errmsg") or "").replace("\u00a0", " ").strip()
+    vendor_text = _text(body.get("errmsg"), 120).replace("\u00a0", " ").strip()
     detail = f" ({vendor_text})" if vendor_text else ""
     return PermanentError(
         f"TTLock refused the request with error {errcode}{detail}.",
@@ -245,13 +279,14 @@ def to_ms(instant: datetime) -> int:
     return (instant - _EPOCH) // timedelta(milliseconds=1)
 
 
+_MAX_MS = 253_402_300_799_000  # 9999-12-31T23:59:59Z
+
+
 def from_ms(value: Any) -> datetime | None:
-    """TTLock instants; 0, missing or unparseable means "no date" (permanent codes)."""
-    try:
-        millis = int(value)
-    except (TypeError, ValueError):
-        return None
-    if millis <= 0:
+    """TTLock instants; 0, missing, unparseable or off the calendar means "no date"
+    (permanent codes)."""
+    millis = _whole(value)
+    if millis is None or millis <= 0 or millis > _MAX_MS:
         return None
     return _EPOCH + timedelta(milliseconds=millis)
 
@@ -274,11 +309,37 @@ def has_feature(feature_value: Any, bit: int) -> bool:
         return False
 
 
-def _int_or_none(value: Any) -> int | None:
-    try:
-        return int(value)
-    except (TypeError, ValueError):
+def _whole(value: Any) -> int | None:
+    """A whole number as TTLock may send it (an int, or digits as text); never a boolean,
+    a fraction, a list or an absurdly long string."""
+    if isinstance(value, bool):
         return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str) and len(value) <= 30:
+        text = value.strip()
+        if text.lstrip("-").isdigit() and text.isascii():
+            return int(text)
+    return None
+
+
+def _offset_ms(value: Any) -> int | None:
+    offset = _whole(value)
+    return offset if offset is not None and abs(offset) <= MAX_OFFSET_MS else None
+
+
+def _entries(body: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The objects in a listing's ``list``; a ``list`` that is not a list is unreadable."""
+    entries = body.get("list")
+    if entries is None:
+        return []
+    if not isinstance(entries, list):
+        raise http.unreadable("TTLock")
+    return [entry for entry in entries if isinstance(entry, dict)]
+
+
+def _text(value: Any, limit: int = 200) -> str:
+    return value.strip()[:limit] if isinstance(value, str) else ""
 
 
 def format_offset(offset: timedelta) -> str:
@@ -377,7 +438,11 @@ class TTLockAdapter:
         *,
         clock: Clock | None = None,
         transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
+        """``sleep`` waits between asks to a busy gateway (tests pass a recorder); the
+        token is kept in ``config.token_cache`` when there is one, so the next process
+        reuses it instead of signing in again."""
         settings = config.settings
         install_query_redaction(_SENSITIVE_QUERY_PARAMETERS)
         self._clock: Clock = clock or SystemClock()
@@ -400,6 +465,11 @@ class TTLockAdapter:
         )
         self._token: _Token | None = None
         self._token_lock = threading.Lock()
+        self._token_cache = config.token_cache
+        # A kept token is only reused for the same server, account and developer app.
+        self._token_account = f"{self.api_base}|{self._username}|{self._client_id}"
+        self._sleep = sleep
+        self._busy_pauses = BUSY_PAUSES_SECONDS
         self._gateway_of_lock: dict[str, str | None] = {}
         self._account_key = f"{self.api_base}|{self._username}"
         self.request_count = 0  # vendor calls made, against TTLock's monthly quota
@@ -421,8 +491,12 @@ class TTLockAdapter:
         except VendorError as exc:
             steps.append(ReportStep("Read the lock list", False, exc.message, exc.fix))
             return ConnectionReport(False, exc.message, tuple(steps))
-        total = _int_or_none(page.get("total"))
-        count = total if total is not None else len(page.get("list") or [])
+        total = _whole(page.get("total"))
+        try:
+            count = total if total is not None and total >= 0 else len(_entries(page))
+        except VendorError as exc:
+            steps.append(ReportStep("Read the lock list", False, exc.message, exc.fix))
+            return ConnectionReport(False, exc.message, tuple(steps))
         noun = "lock" if count == 1 else "locks"
         steps.append(ReportStep("Read the lock list", True, f"The account has {count} {noun}."))
         return ConnectionReport(True, f"Connected to TTLock: {count} {noun} found.", tuple(steps))
@@ -431,20 +505,23 @@ class TTLockAdapter:
         self._check_base_url()
         raw_locks = list(self._paged("/v3/lock/list", {}, LOCK_PAGE_SIZE))
         gateways = {
-            str(g.get("gatewayId")): g
+            str(_whole(g.get("gatewayId"))): g
             for g in self._paged("/v3/gateway/list", {"orderBy": 0}, GATEWAY_PAGE_SIZE)
+            if _whole(g.get("gatewayId")) is not None
         }
         best_gateway: dict[str, tuple[str, int]] = {}
         for gateway_id in gateways:
             listing = self._get("/v3/gateway/listLock", {"gatewayId": gateway_id})
-            for entry in listing.get("list") or []:
-                lock_id = str(entry.get("lockId"))
-                rssi = _int_or_none(entry.get("rssi")) or -200
+            for entry in _entries(listing):
+                lock_id = str(_whole(entry.get("lockId")))
+                rssi = _whole(entry.get("rssi")) or -200
                 if lock_id not in best_gateway or rssi > best_gateway[lock_id][1]:
                     best_gateway[lock_id] = (gateway_id, rssi)
         locks: list[LockInfo] = []
         for raw in raw_locks:
-            lock_id = str(raw.get("lockId"))
+            if _whole(raw.get("lockId")) is None:
+                continue  # not a lock Mangodesk could address
+            lock_id = str(_whole(raw.get("lockId")))
             detail = self._get("/v3/lock/detail", {"lockId": lock_id})
             merged = {**raw, **detail}
             best = best_gateway.get(lock_id)
@@ -458,9 +535,9 @@ class TTLockAdapter:
         self._check_base_url()
         detail = self._get("/v3/lock/detail", {"lockId": vendor_lock_id})
         by_lock = self._get("/v3/gateway/listByLock", {"lockId": vendor_lock_id})
-        items: list[tuple[str, str]] = [("Lock", _lock_name(detail, vendor_lock_id))]
+        items: list[tuple[str, str]] = [("Lock", _lock_name(detail))]
         warnings: list[str] = []
-        battery = _int_or_none(detail.get("electricQuantity"))
+        battery = _whole(detail.get("electricQuantity"))
         if battery is None:
             items.append(("Battery", "Unknown"))
         else:
@@ -470,17 +547,18 @@ class TTLockAdapter:
                     f"The battery is low ({battery} %). Replace the batteries soon: "
                     "a lock with flat batteries takes no new codes."
                 )
-        gateway_entries = list(by_lock.get("list") or [])
+        gateway_entries = _entries(by_lock)
         wifi = has_feature(detail.get("featureValue"), FEATURE_WIFI)
         if gateway_entries:
             descriptions: list[str] = []
             any_online = False
             for entry in gateway_entries:
-                gateway_id = str(entry.get("gatewayId"))
+                gateway_id = str(_whole(entry.get("gatewayId")))
                 gateway = self._get("/v3/gateway/detail", {"gatewayId": gateway_id})
-                online = _int_or_none(gateway.get("isOnline")) == 1
+                online = _whole(gateway.get("isOnline")) == 1
                 any_online = any_online or online
-                name = str(entry.get("gatewayName") or gateway.get("gatewayName") or gateway_id)
+                name = (_text(entry.get("gatewayName")) or _text(gateway.get("gatewayName"))
+                        or "TTLock gateway")
                 state = "online" if online else "offline"
                 descriptions.append(f"{name} ({state}, {_signal(entry.get('rssi'))})")
             items.append(("Gateway", "; ".join(descriptions)))
@@ -497,38 +575,41 @@ class TTLockAdapter:
                 "No gateway has seen this lock in the last 30 minutes, so codes cannot reach "
                 "it. Check that a TTLock gateway near the door is plugged in and online."
             )
-        offset_ms = _int_or_none(detail.get("timezoneRawOffset"))
+        offset_ms = _offset_ms(detail.get("timezoneRawOffset"))
         if offset_ms is not None:
             items.append(("Lock time zone", format_offset(timedelta(milliseconds=offset_ms))))
             if self._hotel_timezone:
                 warning = timezone_warning(offset_ms, self._hotel_timezone, self._clock.now())
                 if warning:
                     warnings.append(warning)
-        version = _int_or_none(detail.get("keyboardPwdVersion"))
+        version = _whole(detail.get("keyboardPwdVersion"))
         if version is not None:
             items.append(("Passcode version", str(version)))
         # The gateway was covered above; what is left is the lock's own capability.
-        capability_problem = unmanageable_reason(detail, has_gateway=True)
+        capability_problem = unmanageable_reason(detail)
         reachable = bool(gateway_entries) or wifi
         items.append(("Remote codes", "Yes" if reachable and capability_problem is None
                       else "No"))
         if capability_problem is not None:
             warnings.append(capability_problem)
         for label, key in (("Model", "modelNum"), ("Firmware", "firmwareRevision")):
-            if detail.get(key):
-                items.append((label, str(detail[key])))
+            if _text(detail.get(key)):
+                items.append((label, _text(detail.get(key))))
         return LockDetails(tuple(items), tuple(warnings))
 
     def list_codes(self, vendor_lock_id: str) -> list[VendorCode]:
+        """Every code the lock holds, expired ones included (TTLock lists them until they
+        are deleted, and refuses their digits for a new code)."""
         self._check_base_url()
-        return [
+        codes = (
             _vendor_code(entry)
             for entry in self._paged(
                 "/v3/lock/listKeyboardPwd",
                 {"lockId": vendor_lock_id, "orderBy": ORDER_NEWEST_FIRST},
                 CODE_PAGE_SIZE,
             )
-        ]
+        )
+        return [code for code in codes if code is not None]
 
     def create_code(self, vendor_lock_id: str, request: CodeRequest) -> VendorCode:
         self._check_base_url()
@@ -550,28 +631,31 @@ class TTLockAdapter:
         }
         with self._gateway_serialised(vendor_lock_id):
             try:
-                body = self._post("/v3/keyboardPwd/add", form)
+                body = self._post("/v3/keyboardPwd/add", form, outcome="the code was created")
             except CodeConflictError as exc:
                 if exc.vendor_code != "-3007":
                     raise
                 # A retry after a lost response meets its own code: look it up, don't duplicate.
-                found = self._find_own_code(vendor_lock_id, pin, name, start_ms, end_ms)
+                found = self._find_own_code(vendor_lock_id, pin, request.label, start_ms,
+                                            end_ms)
                 if found is None:
                     raise
                 log.info("TTLock lock %s: code %s was already there (earlier attempt)",
                          vendor_lock_id, mask_code(pin))
-                return found
+                return self._at_window(vendor_lock_id, found, start_ms, end_ms)
             except AmbiguousError:
-                found = self._find_own_code_quietly(vendor_lock_id, pin, name, start_ms, end_ms)
+                found = self._find_own_code_quietly(vendor_lock_id, pin, request.label,
+                                                    start_ms, end_ms)
                 if found is None:
                     raise
-                return found
-        pwd_id = _int_or_none(body.get("keyboardPwdId"))
-        if pwd_id is None:
-            raise AmbiguousError(
-                "TTLock answered without a code number, so it is unclear whether the code "
-                "was created.", "Mangodesk will check the lock's codes before trying again.")
-        log.info("TTLock lock %s: created code %s (id %s)", vendor_lock_id, mask_code(pin), pwd_id)
+                return self._at_window(vendor_lock_id, found, start_ms, end_ms)
+            pwd_id = _whole(body.get("keyboardPwdId"))
+            if pwd_id is None or pwd_id <= 0:
+                # Success is {"keyboardPwdId": <number>}: anything else may or may not be a
+                # code on the lock.
+                raise http.unclear_outcome("TTLock", "the code was created",
+                                           "the lock's codes")
+        log.info("TTLock lock %s: created code %s", vendor_lock_id, mask_code(pin))
         return VendorCode(
             vendor_ref=str(pwd_id),
             pin=pin,
@@ -583,24 +667,17 @@ class TTLockAdapter:
     def update_code(
         self, vendor_lock_id: str, code: VendorCode, valid_from: datetime, valid_to: datetime
     ) -> VendorCode:
+        """Move the code to the new window: start, end or both (TTLock always takes both
+        dates, so ``code``'s old window is not needed on the wire)."""
         self._check_base_url()
         start_ms = floor_minute_ms(valid_from)
         end_ms = ceil_minute_ms(valid_to)
         if end_ms <= start_ms:
             raise PermanentError("The code would end before it starts.",
                                  "Check the dates of the stay or the passcode.")
-        form = {
-            "lockId": vendor_lock_id,
-            "keyboardPwdId": _pwd_id(code),
-            "changeType": VIA_GATEWAY,
-            # Both dates, always: without startDate TTLock answers success and changes nothing.
-            "startDate": start_ms,
-            "endDate": end_ms,
-        }
         with self._gateway_serialised(vendor_lock_id):
-            self._post("/v3/keyboardPwd/change", form)
-        log.info("TTLock lock %s: moved code %s (id %s)", vendor_lock_id, mask_code(code.pin),
-                 code.vendor_ref)
+            self._change_window(vendor_lock_id, _pwd_id(code), start_ms, end_ms)
+        log.info("TTLock lock %s: moved code %s", vendor_lock_id, mask_code(code.pin))
         return VendorCode(code.vendor_ref, code.pin, from_ms(start_ms), from_ms(end_ms),
                           code.name, code.mobile_key_sent_to)
 
@@ -613,13 +690,14 @@ class TTLockAdapter:
         }
         with self._gateway_serialised(vendor_lock_id):
             try:
-                self._post("/v3/keyboardPwd/delete", form)
+                body = self._post("/v3/keyboardPwd/delete", form,
+                                  outcome="the code was removed")
             except AlreadyGoneError:
-                log.info("TTLock lock %s: code id %s was already gone", vendor_lock_id,
-                         code.vendor_ref)
+                log.info("TTLock lock %s: code %s was already gone", vendor_lock_id,
+                         mask_code(code.pin))
                 return
-        log.info("TTLock lock %s: deleted code %s (id %s)", vendor_lock_id,
-                 mask_code(code.pin), code.vendor_ref)
+            _require_ok(body, "the code was removed")
+        log.info("TTLock lock %s: deleted code %s", vendor_lock_id, mask_code(code.pin))
 
     def close(self) -> None:
         self._http.close()
@@ -634,39 +712,43 @@ class TTLockAdapter:
                    gateway: Mapping[str, Any] | None) -> LockInfo:
         has_gateway = _flag(raw)
         wifi = has_feature(raw.get("featureValue"), FEATURE_WIFI)
-        reason = unmanageable_reason(raw, has_gateway=has_gateway)
-        offset_ms = _int_or_none(raw.get("timezoneRawOffset"))
+        reason = unmanageable_reason(raw)
+        offset_ms = _offset_ms(raw.get("timezoneRawOffset"))
         attributes: dict[str, Any] = {
-            "battery": _int_or_none(raw.get("electricQuantity")),
+            "battery": _whole(raw.get("electricQuantity")),
             "has_gateway": has_gateway,
             "wifi": wifi,
             "gateway_id": gateway_id,
-            "gateway_name": str(gateway.get("gatewayName")) if gateway else None,
-            "gateway_online": (_int_or_none(gateway.get("isOnline")) == 1) if gateway else None,
+            "gateway_name": _text(gateway.get("gatewayName")) if gateway else None,
+            "gateway_online": (_whole(gateway.get("isOnline")) == 1) if gateway else None,
             "timezone_offset_minutes": (offset_ms // 60_000) if offset_ms is not None else None,
-            "keyboard_pwd_version": _int_or_none(raw.get("keyboardPwdVersion")),
-            "feature_value": str(raw.get("featureValue") or ""),
-            "lock_name": str(raw.get("lockName") or ""),
-            "group": str(raw.get("groupName") or ""),
+            "keyboard_pwd_version": _whole(raw.get("keyboardPwdVersion")),
+            "feature_value": _text(raw.get("featureValue"), 64),
+            "lock_name": _text(raw.get("lockName")),
+            "group": _text(raw.get("groupName")),
         }
-        if raw.get("modelNum"):
-            attributes["model"] = str(raw["modelNum"])
+        if _text(raw.get("modelNum")):
+            attributes["model"] = _text(raw.get("modelNum"))
         return LockInfo(
             vendor_lock_id=lock_id,
-            name=_lock_name(raw, lock_id),
+            name=_lock_name(raw),
             attributes=attributes,
             manageable=reason is None,
             unmanageable_reason=reason,
+            # Linkable, but codes cannot reach it: staff hand out codes themselves.
+            codes_not_automatic_reason=(
+                NO_GATEWAY_REASON if reason is None and not has_gateway and not wifi else None),
             serial_key=f"gateway:{gateway_id}" if gateway_id else f"lock:{lock_id}",
         )
 
     def _gateway_serialised(self, vendor_lock_id: str) -> threading.Lock:
         if vendor_lock_id not in self._gateway_of_lock:
             listing = self._get("/v3/gateway/listByLock", {"lockId": vendor_lock_id})
-            entries = sorted(listing.get("list") or [],
-                             key=lambda e: _int_or_none(e.get("rssi")) or -200, reverse=True)
+            entries = sorted(
+                (e for e in _entries(listing) if _whole(e.get("gatewayId")) is not None),
+                key=lambda e: _whole(e.get("rssi")) or -200, reverse=True)
             self._gateway_of_lock[vendor_lock_id] = (
-                str(entries[0].get("gatewayId")) if entries else None
+                str(_whole(entries[0].get("gatewayId"))) if entries else None
             )
         gateway_id = self._gateway_of_lock[vendor_lock_id]
         key = f"gateway:{gateway_id}" if gateway_id else f"lock:{vendor_lock_id}"
@@ -674,27 +756,56 @@ class TTLockAdapter:
 
     # ----------------------------------------------------------------- codes
 
-    def _find_own_code(self, vendor_lock_id: str, pin: str, name: str, start_ms: int,
+    def _find_own_code(self, vendor_lock_id: str, pin: str, label: str | None, start_ms: int,
                        end_ms: int) -> VendorCode | None:
-        """The code with these digits, if it is ours (same name or same window)."""
+        """The code with these digits, if it is ours: it carries our label ("Mangodesk
+        <code id>"), or it is a period code with exactly the window we asked for. Anything
+        else with the same digits is someone else's code (a clash, not ours to adopt)."""
         for entry in self._paged(
             "/v3/lock/listKeyboardPwd",
             {"lockId": vendor_lock_id, "orderBy": ORDER_NEWEST_FIRST, "searchStr": pin},
             CODE_PAGE_SIZE,
         ):
-            if str(entry.get("keyboardPwd")) != pin:
+            found = _vendor_code(entry)
+            if found is None or found.pin != pin:
                 continue
-            same_window = (_int_or_none(entry.get("startDate")) == start_ms
-                           and _int_or_none(entry.get("endDate")) == end_ms)
-            if same_window or str(entry.get("keyboardPwdName") or "") == name:
-                return _vendor_code(entry)
+            same_window = (_whole(entry.get("startDate")) == start_ms
+                           and _whole(entry.get("endDate")) == end_ms
+                           and _whole(entry.get("keyboardPwdType")) == PASSCODE_TYPE_PERIOD)
+            our_label = label is not None and found.name == label.strip()[:100]
+            if same_window or our_label:
+                return found
         return None
 
-    def _find_own_code_quietly(self, vendor_lock_id: str, pin: str, name: str, start_ms: int,
-                               end_ms: int) -> VendorCode | None:
+    def _at_window(self, vendor_lock_id: str, found: VendorCode, start_ms: int,
+                   end_ms: int) -> VendorCode:
+        """An adopted code, brought to the window asked for when the lock holds another
+        (an earlier attempt with older dates): never report a window the lock does not
+        hold."""
+        if (found.valid_from, found.valid_to) != (from_ms(start_ms), from_ms(end_ms)):
+            log.info("TTLock lock %s: moving adopted code %s to the requested dates",
+                     vendor_lock_id, mask_code(found.pin))
+            self._change_window(vendor_lock_id, _pwd_id(found), start_ms, end_ms)
+        return replace(found, valid_from=from_ms(start_ms), valid_to=from_ms(end_ms))
+
+    def _change_window(self, vendor_lock_id: str, pwd_id: int, start_ms: int,
+                       end_ms: int) -> None:
+        form = {
+            "lockId": vendor_lock_id,
+            "keyboardPwdId": pwd_id,
+            "changeType": VIA_GATEWAY,
+            # Both dates, always: without startDate TTLock answers success and changes nothing.
+            "startDate": start_ms,
+            "endDate": end_ms,
+        }
+        body = self._post("/v3/keyboardPwd/change", form, outcome="the code's dates were changed")
+        _require_ok(body, "the code's dates were changed")
+
+    def _find_own_code_quietly(self, vendor_lock_id: str, pin: str, label: str | None,
+                               start_ms: int, end_ms: int) -> VendorCode | None:
         """Read-back right after a lost answer; if that fails too, stay ambiguous."""
         try:
-            return self._find_own_code(vendor_lock_id, pin, name, start_ms, end_ms)
+            return self._find_own_code(vendor_lock_id, pin, label, start_ms, end_ms)
         except VendorError:
             return None
 
@@ -716,25 +827,28 @@ class TTLockAdapter:
         page_no = 1
         while True:
             body = self._get(path, {**params, "pageNo": page_no, "pageSize": page_size})
-            entries = body.get("list") or []
-            for entry in entries:
-                if isinstance(entry, dict):
-                    yield entry
-            pages = _int_or_none(body.get("pages"))
-            if not entries or pages is None or page_no >= pages:
+            entries = _entries(body)
+            yield from entries
+            pages = _whole(body.get("pages"))
+            if not entries or pages is None or page_no >= min(pages, MAX_PAGES):
                 return
             page_no += 1
 
     def _get(self, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        return self._call("GET", path, params)
+        return self._call("GET", path, params, outcome=None)
 
-    def _post(self, path: str, form: Mapping[str, Any]) -> dict[str, Any]:
-        return self._call("POST", path, form)
+    def _post(self, path: str, form: Mapping[str, Any], *, outcome: str) -> dict[str, Any]:
+        return self._call("POST", path, form, outcome=outcome)
 
-    def _call(self, method: str, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """One API call with the common parameters; an expired token is renewed and the call
-        repeated once (a token error means TTLock did nothing)."""
-        for attempt in range(2):
+    def _call(self, method: str, path: str, params: Mapping[str, Any], *,
+              outcome: str | None) -> dict[str, Any]:
+        """One API call with the common parameters. An expired token is renewed and the call
+        repeated once (a token error means TTLock did nothing); a busy gateway is asked again
+        after a few seconds (busy means the lock was not changed). ``outcome`` says what a
+        write does; its answer must then positively say success (checked by the caller)."""
+        reauthenticated = False
+        busy_pauses = list(self._busy_pauses)
+        while True:
             token = self._ensure_token()
             full = {
                 "clientId": self._client_id,
@@ -742,89 +856,64 @@ class TTLockAdapter:
                 **params,
                 "date": to_ms(self._clock.now()),
             }
-            body = self._send(method, path, full)
-            errcode = _errcode_of(body)
-            if errcode == 0:
+            body = self._send(method, path, full, outcome)
+            try:
+                errcode = _errcode_of(body)
+            except ValueError:
+                if outcome is not None:
+                    raise http.unclear_outcome("TTLock", outcome, "the lock's codes") from None
+                raise http.unreadable("TTLock") from None
+            if errcode is None or errcode == 0:
                 return body
-            if errcode in REAUTH_ERRCODES and attempt == 0:
+            if errcode in REAUTH_ERRCODES and not reauthenticated:
                 log.info("TTLock %s: token refused (errcode %s), signing in again", path, errcode)
                 self._forget_token(token)
+                reauthenticated = True
+                continue
+            if errcode in BUSY_ERRCODES and busy_pauses:
+                pause = busy_pauses.pop(0)
+                log.info("TTLock %s: busy (errcode %s), asking again in %g s", path, errcode,
+                         pause)
+                self._sleep(pause)
                 continue
             log.info("TTLock %s failed: errcode %s", path, errcode)
             raise error_for(errcode, body)
-        raise AssertionError("unreachable")
 
-    def _send(self, method: str, path: str, params: Mapping[str, Any]) -> dict[str, Any]:
-        """Transport errors classified: not sent → transient; sent, no answer → ambiguous for
-        writes (the lock may have changed), transient for reads."""
-        is_write = method == "POST"
+    def _send(self, method: str, path: str, params: Mapping[str, Any],
+              outcome: str | None) -> dict[str, Any]:
+        """Transport errors classified (vendors/http.py): not sent → transient; sent, no
+        answer → ambiguous for writes (the lock may have changed), transient for reads."""
         data = {key: str(value) for key, value in params.items()}
         self._count_call()
-        try:
-            if is_write:
-                response = self._http.post(path, data=data)
-            else:
-                response = self._http.get(path, params=data)
-        except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-            if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-                raise PermanentError(
-                    "The TTLock server's security certificate could not be verified.",
-                    "Check the server address and this computer's date and time.",
-                ) from exc
-            raise TransientError(
-                "TTLock cannot be reached.",
-                "Check this computer's internet connection; Mangodesk keeps trying.",
-            ) from exc
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise PermanentError(
-                f"The TTLock server address “{self.api_base}” is not valid.",
-                f"Use {EU_API_BASE}.",
-            ) from exc
-        except httpx.TransportError as exc:
-            if is_write:
-                raise AmbiguousError(
-                    "TTLock did not answer after receiving the change, so it is unclear "
-                    "whether the lock was updated.",
-                    "Mangodesk checks the lock's codes before trying again.",
-                ) from exc
-            raise TransientError(
-                "TTLock did not answer in time.", _KEEPS_TRYING
-            ) from exc
-        return self._parse(response, is_write)
+        request: dict[str, Any] = {"data": data} if method == "POST" else {"params": data}
+        response = http.send(self._http, method, path, vendor="TTLock", outcome=outcome,
+                             check_place="the lock's codes", **request)
+        return self._parse(response, outcome)
 
-    def _parse(self, response: httpx.Response, is_write: bool) -> dict[str, Any]:
+    def _parse(self, response: httpx.Response, outcome: str | None) -> dict[str, Any]:
         status = response.status_code
         if status == 429:
-            raise TransientError("TTLock asked Mangodesk to make fewer calls for a moment.",
-                                 _KEEPS_TRYING, vendor_code="HTTP 429",
-                                 retry_after=_retry_after(response) or 60)
-        if status in (502, 504) and is_write:
-            raise AmbiguousError(
-                "TTLock's server timed out after receiving the change, so it is unclear "
-                "whether the lock was updated.",
-                "Mangodesk checks the lock's codes before trying again.",
-                vendor_code=f"HTTP {status}",
-            )
+            raise http.server_trouble("TTLock", 429,
+                                      http.retry_after_seconds(response) or 60)
+        if status in (502, 504) and outcome is not None:
+            # A proxy in front of TTLock gave up: the change may have reached the lock.
+            raise http.unclear_outcome("TTLock", outcome, "the lock's codes",
+                                       vendor_code=f"HTTP {status}")
         if status >= 500:
-            raise TransientError(f"TTLock's server had a problem (HTTP {status}).",
-                                 _KEEPS_TRYING, vendor_code=f"HTTP {status}",
-                                 retry_after=_retry_after(response))
+            raise http.server_trouble("TTLock", status, http.retry_after_seconds(response))
         if status >= 400:
             raise PermanentError(
-                f"TTLock refused the request (HTTP {status}).",
+                f"TTLock refused the request (error {status}).",
                 f"Check the TTLock server address (normally {EU_API_BASE}).",
                 vendor_code=f"HTTP {status}",
             )
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+        body = http.json_or_none(response) if status == 200 else None
         if not isinstance(body, dict):
-            if is_write:
-                raise AmbiguousError(
-                    "TTLock's answer could not be read, so it is unclear whether the lock "
-                    "was updated.", "Mangodesk checks the lock's codes before trying again.")
-            raise TransientError("TTLock's answer could not be read.", _KEEPS_TRYING)
+            # Not TTLock's JSON (HTML, a redirect, an empty answer): nothing says success.
+            if outcome is not None:
+                raise http.unclear_outcome("TTLock", outcome, "the lock's codes",
+                                           vendor_code=f"HTTP {status}")
+            raise http.garbled("TTLock")
         return body
 
     # ----------------------------------------------------------------- tokens
@@ -832,6 +921,8 @@ class TTLockAdapter:
     def _ensure_token(self) -> str:
         with self._token_lock:
             now = self._clock.now()
+            if self._token is None:
+                self._token = self._cached_token()
             token = self._token
             if token is not None and now < token.expires_at - TOKEN_REFRESH_MARGIN:
                 return token.access
@@ -843,12 +934,14 @@ class TTLockAdapter:
                         "grant_type": "refresh_token",
                         "refresh_token": token.refresh,
                     }, previous_refresh=token.refresh)
+                    self._keep_token(self._token)
                     return self._token.access
                 except AuthError as exc:
                     if exc.vendor_code not in {str(code) for code in REAUTH_ERRCODES}:
                         raise
                     log.info("TTLock refresh token refused; signing in with the password")
             self._token = self._password_grant()
+            self._keep_token(self._token)
             return self._token.access
 
     def _forget_token(self, access: str) -> None:
@@ -856,6 +949,31 @@ class TTLockAdapter:
         with self._token_lock:
             if self._token is not None and self._token.access == access:
                 self._token.expires_at = _EPOCH
+
+    def _cached_token(self) -> _Token | None:
+        """The token an earlier process kept (the keyring), if it is this account's."""
+        if self._token_cache is None:
+            return None
+        try:
+            raw = json.loads(self._token_cache.load() or "null")
+            if not isinstance(raw, dict) or raw.get("account") != self._token_account:
+                return None
+            access, refresh = raw.get("access"), raw.get("refresh")
+            expires_at = datetime.fromisoformat(str(raw.get("expires_at")))
+        except (ValueError, TypeError, RecursionError):
+            return None
+        if not isinstance(access, str) or not access or expires_at.tzinfo is None:
+            return None
+        return _Token(access, refresh if isinstance(refresh, str) and refresh else None,
+                      expires_at)
+
+    def _keep_token(self, token: _Token) -> None:
+        if self._token_cache is None:
+            return
+        self._token_cache.save(json.dumps({
+            "account": self._token_account, "access": token.access, "refresh": token.refresh,
+            "expires_at": token.expires_at.isoformat(),
+        }))
 
     def _password_grant(self) -> _Token:
         if not (self._username and self._password):
@@ -877,52 +995,48 @@ class TTLockAdapter:
                        previous_refresh: str | None = None) -> _Token:
         self._check_base_url()
         body = self._send_token(form)
-        errcode = _errcode_of(body)
-        if errcode != 0:
+        try:
+            errcode = _errcode_of(body)
+        except ValueError:
+            errcode = 1
+        if errcode:
             log.info("TTLock sign-in failed: errcode %s", errcode)
             raise error_for(errcode, body)
-        access = str(body.get("access_token") or "")
-        if not access:
-            raise TransientError("TTLock's sign-in answer had no access token.", _KEEPS_TRYING)
-        expires_in = _int_or_none(body.get("expires_in")) or 7_776_000
-        refresh = str(body.get("refresh_token") or previous_refresh or "") or None
-        return _Token(access, refresh, self._clock.now() + timedelta(seconds=expires_in))
+        access = body.get("access_token")
+        if not isinstance(access, str) or not access.strip():
+            raise TransientError("TTLock's sign-in answer had no access token.", _IF_IT_LASTS)
+        seconds = _whole(body.get("expires_in")) or 7_776_000
+        seconds = min(max(seconds, MIN_TOKEN_SECONDS), MAX_TOKEN_SECONDS)
+        refresh = body.get("refresh_token")
+        if not isinstance(refresh, str) or not refresh.strip():
+            refresh = previous_refresh
+        return _Token(access.strip(), refresh, self._clock.now() + timedelta(seconds=seconds))
 
     def _send_token(self, form: Mapping[str, str]) -> dict[str, Any]:
         """The OAuth call: a retry is harmless (a new token), so a lost answer is transient."""
         self._count_call()
-        try:
-            response = self._http.post(OAUTH_PATH, data=dict(form))
-        except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-            raise PermanentError(
-                f"The TTLock server address “{self.api_base}” is not valid.",
-                f"Use {EU_API_BASE}.",
-            ) from exc
-        except httpx.TransportError as exc:
-            raise TransientError(
-                "TTLock cannot be reached.",
-                "Check this computer's internet connection; Mangodesk keeps trying.",
-            ) from exc
-        return self._parse(response, is_write=False)
+        response = http.send(self._http, "POST", OAUTH_PATH, vendor="TTLock", data=dict(form))
+        return self._parse(response, None)
 
 
 # --------------------------------------------------------------------------- small parts
 
 
-def unmanageable_reason(raw: Mapping[str, Any], *, has_gateway: bool) -> str | None:
-    """Why Mangodesk cannot send codes to this lock, in words for the desk (None = it can)."""
+# A lock no gateway reaches can be linked, but Mangodesk cannot send it codes: the unit says
+# so and staff enter the guest's code on the lock themselves.
+NO_GATEWAY_REASON = "codes not automatic: no gateway"
+
+
+def unmanageable_reason(raw: Mapping[str, Any]) -> str | None:
+    """Why this lock can never take codes from Mangodesk, in words for the desk (None = it
+    can). A missing gateway is not such a reason: see ``NO_GATEWAY_REASON``."""
     reasons: list[str] = []
     feature_value = raw.get("featureValue")
-    if not has_gateway and not has_feature(feature_value, FEATURE_WIFI):
-        reasons.append(
-            "No TTLock gateway is connected to this lock, so codes cannot be sent to it. "
-            "Place a TTLock gateway near the door and add it in the TTLock app."
-        )
     if not has_feature(feature_value, FEATURE_PASSCODE):
         reasons.append("This lock has no keypad, so it cannot use door codes.")
     elif not has_feature(feature_value, FEATURE_PASSCODE_MANAGEMENT):
         reasons.append("This lock does not let its door codes be managed from a distance.")
-    version = _int_or_none(raw.get("keyboardPwdVersion"))
+    version = _whole(raw.get("keyboardPwdVersion"))
     # A detail without the field (it is not in the documented table) does not block: such a
     # lock would refuse a code with −4043, which reaches the desk as a plain alert.
     if version is not None and version < MIN_PASSCODE_VERSION:
@@ -934,15 +1048,15 @@ def unmanageable_reason(raw: Mapping[str, Any], *, has_gateway: bool) -> str | N
 
 
 def _flag(raw: Mapping[str, Any]) -> bool:
-    return _int_or_none(raw.get("hasGateway")) == 1
+    return _whole(raw.get("hasGateway")) == 1
 
 
-def _lock_name(raw: Mapping[str, Any], fallback: str) -> str:
-    return str(raw.get("lockAlias") or raw.get("lockName") or f"TTLock {fallback}")
+def _lock_name(raw: Mapping[str, Any]) -> str:
+    return _text(raw.get("lockAlias")) or _text(raw.get("lockName")) or "TTLock lock"
 
 
 def _signal(rssi: Any) -> str:
-    value = _int_or_none(rssi)
+    value = _whole(rssi)
     if value is None:
         return "signal unknown"
     if value > -75:
@@ -952,16 +1066,22 @@ def _signal(rssi: Any) -> str:
     return "signal weak"
 
 
-def _vendor_code(entry: Mapping[str, Any]) -> VendorCode:
-    pwd_type = _int_or_none(entry.get("keyboardPwdType"))
+def _vendor_code(entry: Mapping[str, Any]) -> VendorCode | None:
+    """A listed code, or None for an entry without a code number (nothing to address)."""
+    pwd_id = _whole(entry.get("keyboardPwdId"))
+    if pwd_id is None or pwd_id <= 0:
+        return None
+    pwd_type = _whole(entry.get("keyboardPwdType"))
     permanent = pwd_type == PASSCODE_TYPE_PERMANENT
     pin = entry.get("keyboardPwd")
+    if isinstance(pin, int) and not isinstance(pin, bool):
+        pin = str(pin)
     return VendorCode(
-        vendor_ref=str(entry.get("keyboardPwdId")),
-        pin=str(pin) if pin is not None else None,
+        vendor_ref=str(pwd_id),
+        pin=pin if isinstance(pin, str) and pin else None,
         valid_from=None if permanent else from_ms(entry.get("startDate")),
         valid_to=None if permanent else from_ms(entry.get("endDate")),
-        name=str(entry.get("keyboardPwdName") or "") or None,
+        name=_text(entry.get("keyboardPwdName")) or None,
     )
 
 
@@ -976,21 +1096,13 @@ def _checked_pin(pin: str | None) -> str:
 
 
 def _pwd_id(code: VendorCode) -> int:
-    value = _int_or_none(code.vendor_ref)
+    value = _whole(code.vendor_ref)
     if value is None:
         raise PermanentError(
             "This code has no TTLock code number, so it cannot be changed on the lock.",
             "Revoke it in the TTLock app, or contact Mangodesk support.",
         )
     return value
-
-
-def _retry_after(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After")
-    try:
-        return float(value) if value is not None else None
-    except ValueError:
-        return None
 
 
 # --------------------------------------------------------------------------- spec

@@ -153,7 +153,7 @@ def test_rejected_credentials_are_auth_errors_without_secrets(
 def test_a_booking_without_guest_email_is_refused_at_once(
     adapter: FlexipassAdapter, mock: respx.MockRouter, email: str | None
 ) -> None:
-    route = mock.post("createMobileKey").respond(200, json={"mkID": "1"})
+    route = mock.post("createMobileKey").respond(200, json={"mkID": "1", "result": "success"})
     with pytest.raises(PermanentError) as caught:
         adapter.create_code("101", CodeRequest(START, END, guest_name="Ada", guest_email=email))
     assert caught.value.message == NO_EMAIL_MESSAGE
@@ -168,7 +168,7 @@ def test_a_booking_without_guest_email_is_refused_at_once(
 def test_a_malformed_guest_email_is_refused(
     adapter: FlexipassAdapter, mock: respx.MockRouter
 ) -> None:
-    route = mock.post("createMobileKey").respond(200, json={"mkID": "1"})
+    route = mock.post("createMobileKey").respond(200, json={"mkID": "1", "result": "success"})
     with pytest.raises(PermanentError, match="not a valid address"):
         adapter.create_code("101", CodeRequest(START, END, guest_email="ada(at)example"))
     assert not route.called
@@ -177,7 +177,7 @@ def test_a_malformed_guest_email_is_refused(
 def test_create_sends_local_wall_clock_times_and_returns_where_the_key_went(
     adapter: FlexipassAdapter, mock: respx.MockRouter
 ) -> None:
-    route = mock.post("createMobileKey").respond(200, json={"mkID": 123456})
+    route = mock.post("createMobileKey").respond(200, json={"mkID": 123456, "result": "success"})
     request = CodeRequest(START, END, guest_name="Ada Maria Berg", guest_email="ada@example.com")
     code = adapter.create_code("101", request)
     assert sent_json(route) == {
@@ -199,7 +199,7 @@ def test_create_sends_local_wall_clock_times_and_returns_where_the_key_went(
 def test_summer_time_is_converted_with_the_summer_offset(
     adapter: FlexipassAdapter, mock: respx.MockRouter
 ) -> None:
-    route = mock.post("createMobileKey").respond(200, json={"mkID": "9"})
+    route = mock.post("createMobileKey").respond(200, json={"mkID": "9", "result": "success"})
     summer = datetime(2026, 7, 1, 13, 0, tzinfo=UTC)  # 15:00 in Oslo (UTC+2)
     adapter.create_code("101", CodeRequest(summer, summer + timedelta(days=1),
                                            guest_email="a@b.example"))
@@ -257,7 +257,8 @@ def test_update_replaces_the_key_with_new_dates_and_same_guest(
     details = mock.get("getMobileKeyDetails", params={"mkID": "123456"}).respond(
         200, json=KEY_101
     )
-    put = mock.put("updateMobileKey", params={"mkID": "123456"}).respond(200, json=KEY_101)
+    put = mock.put("updateMobileKey", params={"mkID": "123456"}).respond(
+        200, json={**KEY_101, "Checkout_date": "2026-03-17", "result": "success"})
     code = VendorCode("123456", None, START, END, "Ada Berg", "ada@example.com")
     later = END + timedelta(days=2)
     updated = adapter.update_code("101", code, START, later)
@@ -285,7 +286,8 @@ def test_delete_and_already_gone_is_success(
     adapter: FlexipassAdapter, mock: respx.MockRouter
 ) -> None:
     route = mock.delete("deleteMobileKey", params={"mkID": "123456"}).mock(
-        side_effect=[httpx.Response(200, json={}), httpx.Response(404)]
+        side_effect=[httpx.Response(200, json={"result": "success"}),
+                     httpx.Response(404, json=wire.error_body("MobileKeyNotFound", "x"))]
     )
     code = VendorCode("123456", None)
     adapter.revoke_code("101", code)
@@ -317,7 +319,7 @@ def test_when_create_does_not_mail_the_adapter_asks_for_the_mail(
     adapter: FlexipassAdapter, mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(wire, "CREATE_SENDS_MAIL", False)
-    mock.post("createMobileKey").respond(200, json={"mkID": "77"})
+    mock.post("createMobileKey").respond(200, json={"mkID": "77", "result": "success"})
     mail = mock.get("sendMail", params={"mkID": "77"}).respond(503)
     code = adapter.create_code("101", CodeRequest(START, END, guest_email="a@b.example"))
     assert mail.called
@@ -334,7 +336,7 @@ def test_create_returns_the_key_flexipass_already_holds_for_this_stay(
     adapter: FlexipassAdapter, mock: respx.MockRouter
 ) -> None:
     listed = mock["key_list"].respond(200, json=[{**KEY_101, "Mail": "ADA@example.com"}])
-    create = mock.post("createMobileKey").respond(200, json={"mkID": "999"})
+    create = mock.post("createMobileKey").respond(200, json={"mkID": "999", "result": "success"})
     code = adapter.create_code("101", CodeRequest(START, END, guest_email="ada@example.com"))
     assert sent_json(listed) == {"Door": "101", "StartDate": "20260312T1500",
                                  "EndDate": "20260315T1100"}
@@ -350,7 +352,7 @@ def test_create_ignores_keys_for_other_guests_or_dates(
         {**KEY_101, "Mail": "someone@example.com"},
         {**KEY_101, "Checkout_date": "2026-03-14"},
     ])
-    create = mock.post("createMobileKey").respond(200, json={"mkID": "999"})
+    create = mock.post("createMobileKey").respond(200, json={"mkID": "999", "result": "success"})
     code = adapter.create_code("101", CodeRequest(START, END, guest_email="ada@example.com"))
     assert create.called
     assert code.vendor_ref == "999"

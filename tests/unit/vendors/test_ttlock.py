@@ -85,7 +85,7 @@ def api() -> Iterator[respx.MockRouter]:
 
 @pytest.fixture
 def adapter(clock: FixedClock, api: respx.MockRouter) -> Iterator[TTLockAdapter]:
-    instance = TTLockAdapter(make_config(), clock=clock)
+    instance = TTLockAdapter(make_config(), clock=clock, sleep=lambda _seconds: None)
     yield instance
     instance.close()
 
@@ -314,11 +314,11 @@ def test_plain_http_is_refused_except_on_loopback(clock: FixedClock,
         (-1026, PermanentError, None),
         (-2012, TransientError, 900),
         (-3002, TransientError, 300),
-        (-3003, TransientError, 10),
+        (-3003, TransientError, 15),
         (-3034, PermanentError, None),
         (-3035, TransientError, 300),
         (-3036, TransientError, 300),
-        (-3037, TransientError, 10),
+        (-3037, TransientError, 15),
         (-3006, PermanentError, None),
         (-3008, PermanentError, None),
         (-3009, PermanentError, None),
@@ -481,12 +481,13 @@ def test_list_locks_pages_reads_details_and_marks_what_can_be_managed(
     assert room.attributes["timezone_offset_minutes"] == 60
     assert "lockData" not in str(room.attributes) and "opaque" not in str(room.attributes)
     no_gateway = locks["Room 104"]
-    assert not no_gateway.manageable and no_gateway.unmanageable_reason is not None
-    assert "gateway" in no_gateway.unmanageable_reason
+    assert no_gateway.manageable and no_gateway.unmanageable_reason is None
+    assert no_gateway.codes_not_automatic_reason == "codes not automatic: no gateway"
     assert no_gateway.serial_key == "lock:2"
     assert "no keypad" in (locks["Bike shed"].unmanageable_reason or "")
     assert "version 3" in (locks["Old door"].unmanageable_reason or "")
     assert locks["Garden studio"].manageable  # Wi-Fi locks need no gateway
+    assert locks["Garden studio"].codes_not_automatic_reason is None
     assert locks["Garden studio"].attributes["wifi"] is True
     assert "managed from a distance" in (locks["No management"].unmanageable_reason or "")
 
@@ -675,7 +676,13 @@ def test_a_lost_answer_to_a_create_is_read_back(adapter: TTLockAdapter,
         {"keyboardPwdId": 4243, "keyboardPwd": "482915",
          "keyboardPwdName": "Mangodesk B-1002 Smith", "keyboardPwdType": 3,
          "startDate": 1, "endDate": 2}], "pages": 1})
-    assert adapter.create_code("21318606", request_for("482915")).vendor_ref == "4243"
+    change = api.post("/v3/keyboardPwd/change").respond(json=OK_BODY)
+    adopted = adapter.create_code("21318606", request_for("482915"))
+    assert adopted.vendor_ref == "4243"
+    # Ours by its label but with other dates: brought to the requested window on the lock.
+    sent = form(change.calls.last.request)
+    assert (int(sent["startDate"]), int(sent["endDate"])) == (
+        to_ms(adopted.valid_from), to_ms(adopted.valid_to))
 
 
 def test_a_lost_answer_that_cannot_be_read_back_stays_ambiguous(
@@ -694,7 +701,7 @@ def test_gateway_busy_is_transient_with_a_short_retry(adapter: TTLockAdapter,
     api.post("/v3/keyboardPwd/add").respond(json=errbody(-3003, "The gateway is busy."))
     with pytest.raises(TransientError) as caught:
         adapter.create_code("21318606", request_for())
-    assert caught.value.retry_after == 10
+    assert caught.value.retry_after == 15
 
 
 def test_writes_through_one_gateway_share_one_mutex(clock: FixedClock,
@@ -757,7 +764,7 @@ def test_a_bare_host_means_https(clock: FixedClock, api: respx.MockRouter) -> No
 
 def test_only_a_known_old_passcode_version_blocks_a_lock() -> None:
     lock = {"featureValue": FV_KEYPAD, "hasGateway": 1}
-    assert unmanageable_reason({**lock, "keyboardPwdVersion": 4}, has_gateway=True) is None
-    assert unmanageable_reason(lock, has_gateway=True) is None  # field missing: not blocking
-    old = unmanageable_reason({**lock, "keyboardPwdVersion": "2"}, has_gateway=True)
+    assert unmanageable_reason({**lock, "keyboardPwdVersion": 4}) is None
+    assert unmanageable_reason(lock) is None  # field missing: not blocking
+    old = unmanageable_reason({**lock, "keyboardPwdVersion": "2"})
     assert old is not None and "version 2" in old
