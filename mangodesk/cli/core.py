@@ -95,7 +95,8 @@ def register(subparsers: Any) -> None:
     add_json_flag(p)
     p.set_defaults(func=cmd_code_revoke)
 
-    p = subparsers.add_parser("code-retry", help="retry a failed passcode now")
+    p = subparsers.add_parser(
+        "code-retry", help="retry a failed passcode, or one waiting for its next try, now")
     p.add_argument("code_id", type=int)
     add_json_flag(p)
     p.set_defaults(func=cmd_code_retry)

@@ -84,6 +84,7 @@ class FakeVendor:
         self._total_in_flight = 0
         self.closed = 0
         self.updates: list[UpdateCall] = []
+        self.requests: list[CodeRequest] = []
         self.unexpected: dict[str, int] = defaultdict(int)
 
     # ------------------------------------------------------------------ scripting
@@ -188,6 +189,7 @@ class FakeVendor:
         self._enter("create_code", vendor_lock_id, request.pin)
         try:
             with self._lock:
+                self.requests.append(request)
                 on_lock = self.codes[vendor_lock_id]
                 pin = request.pin
                 if pin is None:
