@@ -506,11 +506,11 @@ class Engine:
                               job.vendor_valid_from or job.valid_from,
                               job.vendor_valid_to or job.valid_to, job.label)
             if job.check_lock_first:
-                # The last update's answer was lost: what the vendor holds is unknown.
+                # The last update's answer was lost: what the vendor holds is unknown. Not
+                # seeing it proves nothing; the update itself then says if it is gone.
                 found = self._find_on_lock(adapter, job)
-                if found is None:
-                    raise AlreadyGoneError("The code is not on the lock any more.")
-                held = _with_known_window(found, held)
+                if found is not None:
+                    held = _with_known_window(found, held)
             return adapter.update_code(job.vendor_lock_id, held, job.valid_from, job.valid_to)
         self._revoke(adapter, job)
         return None
@@ -772,6 +772,7 @@ class Engine:
         if is_new:
             events.append(alert_event(alert.id, AlertSeverity.WARNING, message))
         events.append(code_event(code))
+        self.wake()  # the replacement goes out at once, not at the next tick
         return Outcome.RETRY_LATER
 
     def _next_attempt(self, now: datetime, retry_after: float | None) -> datetime:

@@ -228,6 +228,23 @@ def test_a_second_update_sends_what_the_first_one_left(engine: Engine, world: Wo
                                                                    middle.valid_to)
 
 
+def test_after_a_lost_update_answer_the_next_update_sends_what_the_lock_holds(
+        engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock) -> None:
+    booking = world.add_booking(ARRIVAL, DEPARTURE, "101")
+    engine.tick()
+    world.set_booking(booking, departure=date(2026, 6, 14))
+    fake.lose_response("update_code")
+    engine.tick()  # the lock moved to the 14th; the answer was lost
+    world.set_booking(booking, departure=date(2026, 6, 15))
+    engine_clock.advance(RETRY_STEP)
+    run_until_settled(engine, engine_clock)
+    code = world.code()
+    last = fake.updates[-1]
+    assert last.old_to is not None and last.old_to.isoformat() == "2026-06-14T09:00:00+00:00"
+    assert last.new_to == code.valid_to
+    assert on_lock(fake) == [(code.code, code.valid_from, code.valid_to)]
+
+
 def _queue_for(world: World, engine_clock: FixedClock, kind: OperationKind,
                payload: dict[str, object] | None = None, **window: object) -> None:
     with world.db.transaction() as s:
