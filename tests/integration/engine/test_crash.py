@@ -55,11 +55,17 @@ def child_env() -> dict[str, str]:
 
 
 @pytest.fixture
-def vendor_server(tmp_path: Path) -> Iterator[str]:
+def vendor_latency() -> float:
+    """Seconds the fake server holds each answer (a test may parametrize it)."""
+    return 0.05
+
+
+@pytest.fixture
+def vendor_server(tmp_path: Path, vendor_latency: float) -> Iterator[str]:
     port_file = tmp_path / "vendor.port"
     process = subprocess.Popen(
         [sys.executable, "-m", "tests.fakes.http_vendor", "--port-file", str(port_file),
-         "--latency", "0.05"], cwd=ROOT, env=child_env())
+         "--latency", str(vendor_latency)], cwd=ROOT, env=child_env())
     try:
         wait_for(port_file.exists, "the fake vendor to start")
         yield f"http://127.0.0.1:{port_file.read_text(encoding='utf-8')}"
@@ -145,7 +151,7 @@ def test_sigkill_mid_issue_then_restart_leaves_every_code_exactly_once(
 
 # --------------------------------------------------------------------------- kill campaign
 
-CAMPAIGN_ROOMS = 90
+CAMPAIGN_ROOMS = 120
 LEASE_WAIT = 60.0  # a restarted service waits for the dead holder's lease to expire
 
 
@@ -269,7 +275,7 @@ def test_kill_campaign_changes_and_cancellations_of_in_flight_bookings_end_exact
     try:
         for _ in range(3):
             before = int(stats(client)["creates"])  # type: ignore[call-overload]
-            target = before + rng.randint(3, 20)
+            target = before + rng.randint(3, 15)
             service = start_service(base, log)
             try:
                 wait_for(lambda goal=target: int(stats(client)["creates"]) >= goal,  # type: ignore[call-overload,misc]
@@ -295,20 +301,24 @@ def test_kill_campaign_changes_and_cancellations_of_in_flight_bookings_end_exact
 
 
 @pytest.mark.slow
+@pytest.mark.parametrize("vendor_latency", [0.4])  # slow enough to outlast a start-up
 def test_a_standby_service_takes_over_from_a_killed_leader(tmp_path: Path,
                                                            vendor_server: str) -> None:
     rng = random.Random()
     base = tmp_path / "profile"
     world = campaign_world(tmp_path, base, vendor_server, CAMPAIGN_ROOMS)
-    log = tmp_path / "service.out"
+    log, standby_log = tmp_path / "service.out", tmp_path / "standby.out"
     client = httpx.Client(base_url=vendor_server, timeout=10)
     try:
         leader = start_service(base, log)
         standby: subprocess.Popen[bytes] | None = None
         try:
             wait_for(lambda: int(stats(client)["creates"]) >= 5, "the leader to start")  # type: ignore[call-overload]
-            standby = start_service(base, log)
-            wait_for(lambda: int(stats(client)["creates"]) >= 30, "more codes")  # type: ignore[call-overload]
+            standby = start_service(base, standby_log)
+            wait_for(lambda: "automation is running" in standby_log.read_text(encoding="utf-8"),
+                     "the standby to start")
+            goal = int(stats(client)["creates"]) + 4  # type: ignore[call-overload]
+            wait_for(lambda: int(stats(client)["creates"]) >= goal, "more codes")  # type: ignore[call-overload]
         finally:
             leader.send_signal(signal.SIGKILL)
             leader.wait(10)
@@ -319,7 +329,7 @@ def test_a_standby_service_takes_over_from_a_killed_leader(tmp_path: Path,
             assert changed, "no call was in flight when the leader was killed"
             wait_settled(world)
         finally:
-            stop_services(base, log, standby)
+            stop_services(base, standby_log, standby)
         windows = stats(client)["windows"]
     finally:
         client.close()
