@@ -1,8 +1,11 @@
 """The engine: plans on a tick, runs the outbox on a bounded pool, retries, alerts.
 
 Every intent is committed (access code + operation) before a vendor is called, and every
-outcome is committed after, so a crash loses nothing: an operation found ``running`` at
-start-up is treated as ambiguous and the lock is read back before anything is re-created.
+outcome is committed after, so a crash loses nothing: when a process gains the engine lease,
+operations a gone holder left ``running`` are treated as ambiguous and the lock is read back
+first. A code on the lock is ours only by the reference we stored, our label, or the exact
+PIN and window of a create we sent (recorded before the call); an adopted code is then moved
+to the window the code has now, and every update sends the window the vendor holds.
 
 Threads: APScheduler runs the tick; the tick hands due operations to a bounded worker pool,
 one task per serialisation key (a lock, or a TTLock gateway), at most
@@ -361,7 +364,7 @@ class Engine:
             result.error = PermanentError(
                 f"Mangodesk hit an unexpected error ({type(exc).__name__}) while talking to "
                 "the lock provider.",
-                "Send the log file to support (Help › Open log folder), then press Retry now.",
+                "Send the log file (mangodesk.log) to support, then press Retry now.",
             )
         return self._settle(job, result)
 
@@ -729,7 +732,7 @@ class Engine:
                 severity=AlertSeverity.ERROR, subject_kind=AlertSubject.CONNECTION,
                 subject_id=connection.id, message=message,
                 fix=(error.fix + " " if error.fix else "") + (
-                    "Sign in again (Smart locks › the connection › Sign in again); the "
+                    "Sign in again (Smart Locks › Connections… › Sign in again…); the "
                     "waiting codes go out at once."),
                 now=now)
             if is_new:
