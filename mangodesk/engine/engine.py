@@ -688,7 +688,13 @@ class Engine:
         if error_class == ErrorClass.CONFLICT and kind == OperationKind.CREATE:
             return self._pin_conflict(session, operation, code, job, error, now, events)
         if error_class == ErrorClass.ALREADY_GONE and kind == OperationKind.UPDATE:
+            if code.origin != CodeOrigin.BOOKING:
+                return self._deleted_outside(session, operation, code, job, now, events)
             return self._replace_deleted(session, operation, code, job, now, events)
+        if error_class == ErrorClass.ALREADY_GONE and kind == OperationKind.CREATE:
+            # An adopted code vanished before it could be moved: read back and create again.
+            operation.payload = {**operation.payload, "check_lock_first": True}
+            error_class = ErrorClass.TRANSIENT
         if result.unexpected:
             # A bug, not a vendor hiccup: say so at once instead of retrying it 30 times.
             if kind != OperationKind.REVOKE or job.vendor_ref is None:
@@ -741,6 +747,34 @@ class Engine:
             self._adapters.pop(job.connection_id, None)
         events.append(code_event(code))
         return Outcome.RETRY_LATER
+
+    def _deleted_outside(self, session: Any, operation: Operation, code: AccessCode, job: _Job,
+                         now: datetime, events: list[Event]) -> Outcome:
+        """A staff passcode deleted in the vendor's own app may have been deleted on purpose:
+        record the truth (it no longer opens the door) and tell the desk; nothing is
+        re-created behind their back."""
+        before = {"state": str(code.state)}
+        operation.status = OperationStatus.DONE
+        operation.last_error = "The code had been deleted outside Mangodesk."
+        code.state = CodeState.REVOKED
+        code.vendor_ref = None
+        code.last_error = None
+        who = f" for {code.guest_name}" if code.guest_name else ""
+        message = (f"Passcode {mask_code(code.code)}{who} on {job.place} was deleted outside "
+                   "Mangodesk; it no longer opens the door.")
+        alert, is_new = raise_alert(
+            session, dedupe_key=f"code:{code.id}:deleted", severity=AlertSeverity.WARNING,
+            subject_kind=AlertSubject.CODE, subject_id=code.id, message=message,
+            fix="If it is still needed, create it again with New passcode.", now=now)
+        audit.record(
+            session, actor=audit.AUTOMATION, action="code.deleted_outside",
+            subject_kind="access_code", subject_id=code.id, now=now,
+            summary=f"Passcode {mask_code(code.code)} was deleted outside Mangodesk.",
+            before=before, after={"state": str(code.state)})
+        if is_new:
+            events.append(alert_event(alert.id, AlertSeverity.WARNING, message))
+        events.append(code_event(code))
+        return Outcome.DONE
 
     def _replace_deleted(self, session: Any, operation: Operation, code: AccessCode, job: _Job,
                          now: datetime, events: list[Event]) -> Outcome:

@@ -299,6 +299,34 @@ def test_a_code_deleted_in_the_vendor_app_is_replaced_with_a_notice(
     assert mask_code(first.code) in notice.message
 
 
+def _staff_code(world: World, pin: str = "424242") -> None:
+    with world.db.transaction() as s:
+        code = AccessCode(unit_id=world.units["101"], lock_id=world.locks["101"],
+                          origin=CodeOrigin.MANUAL, code=pin, valid_from=ISSUE_AT,
+                          valid_to=ISSUE_AT + timedelta(days=1), guest_name="Owner",
+                          state=CodeState.PENDING, created_at=ISSUE_AT, updated_at=ISSUE_AT)
+        s.add(code)
+        s.flush()
+        enqueue(s, code, OperationKind.CREATE, ISSUE_AT)
+
+
+def test_a_staff_passcode_deleted_in_the_vendor_app_is_recorded_gone_not_recreated(
+        engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock) -> None:
+    _staff_code(world)
+    engine.run_due()
+    first = world.code()
+    assert first.state == CodeState.ACTIVE and first.vendor_ref is not None
+    fake.delete_outside("lock-101", first.vendor_ref)
+    _queue_for(world, engine_clock, OperationKind.UPDATE,
+               valid_to=first.valid_to + timedelta(hours=2))
+    engine.run_due()
+    engine.run_due()
+    assert world.code().state == CodeState.REVOKED
+    assert on_lock(fake) == [] and fake.count("create_code") == 1
+    (notice,) = world.alerts()
+    assert "deleted outside Mangodesk" in notice.message and PLACE in notice.message
+
+
 # ---------------------------------------------------------------- #11.10 honest alerts
 
 
@@ -318,14 +346,7 @@ def test_a_give_up_never_promises_more_tries_and_names_the_room(
 
 def test_a_staff_pin_clash_does_not_claim_another_pin_is_picked(
         engine: Engine, world: World, fake: FakeVendor) -> None:
-    with world.db.transaction() as s:
-        code = AccessCode(unit_id=world.units["101"], lock_id=world.locks["101"],
-                          origin=CodeOrigin.MANUAL, code="424242", valid_from=ISSUE_AT,
-                          valid_to=ISSUE_AT + timedelta(days=1), guest_name="Owner",
-                          state=CodeState.PENDING, created_at=ISSUE_AT, updated_at=ISSUE_AT)
-        s.add(code)
-        s.flush()
-        enqueue(s, code, OperationKind.CREATE, ISSUE_AT)
+    _staff_code(world)
     fake.fail("create_code", CodeConflictError(
         "That code is already used on this lock.", "Mangodesk picks another PIN automatically."))
     engine.run_due()
