@@ -38,6 +38,7 @@ from mangodesk.vendors.ttlock import TTLOCK_SPEC, TTLockAdapter, to_ms
 START = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 TODAY = date(2026, 3, 10)
 ROOM_101 = 21318606  # the simulator's "Room 101"
+ROOM_102 = 21318611  # its "Room 102" (a plumber's code is on it)
 FAST = httpx.Timeout(connect=2.0, read=2.0, write=2.0, pool=2.0)
 
 Door = list[tuple[str, datetime, datetime]]
@@ -52,9 +53,9 @@ class Hotel:
     sync: SyncEngine
     engine: Engine
     unit_id: int
-    room_id: int  # Beds24 room (type) of the linked unit
-    pms_unit: int  # Beds24 unit number inside that room
-    not_ours: frozenset[str]  # PINs on the door before Mangodesk (housekeeping, old guest)
+    room_id: int  # Beds24 room (type) of the linked units
+    pms_units: tuple[int, int]  # Beds24 unit numbers inside that room: Room 101, Room 102
+    not_ours: frozenset[str]  # PINs on the doors before Mangodesk (housekeeping, plumber…)
 
     def run(self, at: datetime | None = None) -> None:
         """One pass as the app makes it: sync the PMS, plan, carry out (twice: a follow-up
@@ -66,10 +67,10 @@ class Hotel:
             self.engine.plan_and_enqueue()
             self.engine.run_due()
 
-    def door(self) -> Door:
+    def door(self, lock: int = ROOM_101) -> Door:
         """Mangodesk's codes the door enforces now: (PIN, from, to) in UTC."""
         return sorted((c.pwd, _from_ms(c.lock_start_ms), _from_ms(c.lock_end_ms))
-                      for c in self.locks.codes_on(ROOM_101)
+                      for c in self.locks.codes_on(lock)
                       if c.on_lock and c.pwd not in self.not_ours)
 
     def stay(self, arrival: date, departure: date) -> tuple[datetime, datetime]:
@@ -81,7 +82,8 @@ class Hotel:
         return window.check_in_at, window.check_out_at
 
     def book(self, arrival: date, departure: date, **guest: str) -> int:
-        return self.pms.add_booking(self.room_id, self.pms_unit, arrival, departure, **guest)
+        return self.pms.add_booking(self.room_id, self.pms_units[0], arrival, departure,
+                                    **guest)
 
     def codes(self, pms_booking: int) -> list[AccessCode]:
         with self.context.db.session() as session:
@@ -131,17 +133,20 @@ def hotel(tmp_path: Path, secret_store: SecretStore) -> Iterator[Hotel]:
                           clock, context.events)
         assert sync.run_once().ok
         room = pms.properties[0].rooms[0]
-        pms_unit, unit_name = room.units[0]
-        with context.db.session() as session:
-            unit_id = session.scalars(select(Unit.id).where(Unit.name.contains(unit_name))
-                                      .order_by(Unit.id)).first()
-            lock_id = session.scalar(select(Lock.id).where(Lock.vendor_lock_id ==
-                                                           str(ROOM_101)))
-        assert unit_id is not None and lock_id is not None
-        context.services.links.link(unit_id, lock_id=lock_id)
-        not_ours = frozenset(c.pwd for c in locks.codes_on(ROOM_101))
-        yield Hotel(context, clock, pms, locks, sync, attach_engine(context), unit_id, room.id,
-                    pms_unit, not_ours)
+        linked: list[int] = []
+        for (_, unit_name), door in zip(room.units[:2], (ROOM_101, ROOM_102), strict=True):
+            with context.db.session() as session:
+                unit_id = session.scalars(select(Unit.id).where(Unit.name.contains(unit_name))
+                                          .order_by(Unit.id)).first()
+                lock_id = session.scalar(select(Lock.id).where(Lock.vendor_lock_id ==
+                                                               str(door)))
+            assert unit_id is not None and lock_id is not None
+            context.services.links.link(unit_id, lock_id=lock_id)
+            linked.append(unit_id)
+        not_ours = frozenset(c.pwd for door in (ROOM_101, ROOM_102)
+                             for c in locks.codes_on(door))
+        yield Hotel(context, clock, pms, locks, sync, attach_engine(context), linked[0],
+                    room.id, (room.units[0][0], room.units[1][0]), not_ours)
     finally:
         if sync is not None:
             sync.close()
@@ -150,4 +155,4 @@ def hotel(tmp_path: Path, secret_store: SecretStore) -> Iterator[Hotel]:
         pms.stop()
 
 
-__all__ = ["ROOM_101", "START", "TODAY", "Door", "Hotel", "to_ms"]
+__all__ = ["ROOM_101", "ROOM_102", "START", "TODAY", "Door", "Hotel", "to_ms"]

@@ -6,7 +6,7 @@ from datetime import timedelta
 
 from mangodesk.domain.errors import mask_code
 from mangodesk.domain.types import AlertSeverity, CodeState
-from tests.scenarios.conftest import TODAY, Hotel
+from tests.scenarios.conftest import ROOM_102, TODAY, Hotel
 
 MINUTE = timedelta(minutes=1)
 LEAD = timedelta(hours=48)
@@ -95,3 +95,18 @@ def test_a_stay_that_ends_is_over_on_the_door_and_cleaned_up(hotel: Hotel) -> No
     hotel.run(check_out + MINUTE)
     assert [c.state for c in hotel.codes(booking)] == [CodeState.EXPIRED]
     assert hotel.door() == []  # TTLock's slot is freed
+
+
+def test_a_room_move_takes_the_code_to_the_new_door_only(hotel: Hotel) -> None:
+    arrival, departure = TODAY + timedelta(days=2), TODAY + timedelta(days=4)
+    booking = hotel.book(arrival, departure)
+    window = hotel.stay(arrival, departure)
+    hotel.run(window[0] - LEAD)
+    (code,) = hotel.codes(booking)
+    assert hotel.door() == [(code.code, *window)] and hotel.door(ROOM_102) == []
+    hotel.pms.move(booking, hotel.room_id, hotel.pms_units[1])
+    hotel.run(hotel.clock.now() + MINUTE)
+    old, new = hotel.codes(booking)
+    assert old.state == CodeState.REVOKED and new.state == CodeState.ACTIVE
+    assert hotel.door() == []
+    assert hotel.door(ROOM_102) == [(new.code, *window)]
