@@ -1154,14 +1154,17 @@ def _with_known_window(found: VendorCode, fallback: VendorCode) -> VendorCode:
 
 def _same_mobile_key(candidate: VendorCode, job: _Job) -> bool:
     """A mobile key carries no label of ours (Flexipass): recognise it by the guest's email
-    and a window overlapping ours on the same lock."""
+    and the exact window of a create we sent, like a PIN (another key for the same guest,
+    e.g. from an earlier stay, is not ours)."""
     if not (candidate.mobile_key_sent_to and job.guest_email):
         return False
     if candidate.mobile_key_sent_to.casefold() != job.guest_email.casefold():
         return False
     if candidate.valid_from is None or candidate.valid_to is None:
-        return True
-    return candidate.valid_from < job.valid_to and job.valid_from < candidate.valid_to
+        return True  # the vendor shows no window: the email on this lock is all there is
+    return any(abs(candidate.valid_from - start) < job.granularity
+               and abs(candidate.valid_to - end) < job.granularity
+               for _, start, end in job.sent)
 
 
 __all__ = ["DryRunStep", "Engine", "EngineConfig", "Outcome"]

@@ -482,3 +482,31 @@ def test_an_unexpected_error_alerts_at_once_with_the_traceback_logged(
     assert fake.count("create_code") == 1  # not retried silently
     with world.db.session() as s:
         assert s.scalars(select(Operation)).one().status == OperationStatus.FAILED
+
+
+def test_another_mobile_key_for_the_same_email_is_not_adopted(
+        world: World, engine_clock: FixedClock, secret_store: SecretStore) -> None:
+    from mangodesk.vendors.base import VendorCode
+
+    keys = FakeVendor(Capabilities(automated=True, pin_rules=None, vendor_generates_pin=True,
+                                   mobile_key=True, needs_guest_email=True))
+    engine = Engine(world.db, VendorRegistry([fake_spec(keys)]), secret_store, engine_clock,
+                    EventBus(), CONFIG)
+    try:
+        world.add_booking(ARRIVAL, DEPARTURE, "101")
+        keys.fail("create_code", AmbiguousError("No answer."), times=1)  # it did not land
+        engine.tick()
+        code = world.code()
+        # A day key staff sent the same guest in the vendor's app, overlapping the stay.
+        day_key = VendorCode("day-key", None, code.valid_from + timedelta(hours=20),
+                             code.valid_from + timedelta(hours=30), "Ada Smith",
+                             mobile_key_sent_to="guest@example.org")
+        keys.codes["lock-101"][day_key.vendor_ref] = day_key
+        engine_clock.advance(RETRY_STEP)
+        run_until_settled(engine, engine_clock)
+        mine = world.code()
+        assert mine.state == CodeState.ACTIVE and mine.vendor_ref != "day-key"
+        assert keys.count("create_code") == 2
+        assert keys.codes["lock-101"]["day-key"] == day_key
+    finally:
+        engine.stop(5)
