@@ -1,7 +1,7 @@
-"""The kill campaign against the TTLock simulator in its own process: the real service and
-the real TTLock adapter, SIGKILLed while codes are being created; right after each restart
-exactly the bookings whose calls were in flight are changed or cancelled; then every door
-must hold exactly what the bookings say."""
+"""The kill campaign against vendor simulators (TTLock, Inlet) in their own process: the real
+service and the real adapter, SIGKILLed while codes are being created; right after each
+restart exactly the bookings whose calls were in flight are changed or cancelled; then every
+door must hold exactly what the bookings say."""
 
 from __future__ import annotations
 
@@ -34,7 +34,7 @@ from mangodesk.store.models import (
 )
 from mangodesk.store.secrets import SecretStore
 from tests.fakes.file_keyring import PATH_VARIABLE, FileKeyring
-from tests.fakes.ttlock_process import LOCK_BASE
+from tests.fakes.vendor_process import lock_id
 from tests.fakes.world import World
 from tests.integration.engine.test_crash import (
     DEADLINE,
@@ -51,16 +51,17 @@ from tests.integration.engine.test_crash import (
 ROOMS = 60
 
 
-class TTLockProcess:
+class VendorProcess:
     """The simulator's process: the connect values, and its doors once it is stopped."""
 
-    def __init__(self, tmp_path: Path) -> None:
-        self.port_file, self.state_file = tmp_path / "ttlock.port", tmp_path / "ttlock.state"
+    def __init__(self, tmp_path: Path, vendor: str) -> None:
+        self.vendor = vendor
+        self.port_file, self.state_file = tmp_path / "vendor.port", tmp_path / "vendor.state"
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "tests.fakes.ttlock_process", "--port-file",
-             str(self.port_file), "--state-file", str(self.state_file), "--locks", str(ROOMS),
-             "--latency", "0.15"], cwd=ROOT, env=child_env())
-        wait_for(self.port_file.exists, "the TTLock simulator to start")
+            [sys.executable, "-m", "tests.fakes.vendor_process", "--vendor", vendor,
+             "--port-file", str(self.port_file), "--state-file", str(self.state_file),
+             "--locks", str(ROOMS), "--latency", "0.15"], cwd=ROOT, env=child_env())
+        wait_for(self.port_file.exists, f"the {vendor} simulator to start")
         self.values: dict[str, str] = json.loads(self.port_file.read_text(encoding="utf-8"))
 
     def stop(self) -> None:
@@ -72,22 +73,18 @@ class TTLockProcess:
         """Stop, then every door as the campaign's assertion reads it: PIN and ISO window
         of each code the door itself enforces."""
         self.stop()
-
-        def iso(ms: int) -> str:
-            return datetime.fromtimestamp(ms / 1000, UTC).isoformat()
-
-        state = json.loads(self.state_file.read_text(encoding="utf-8"))
-        return {lock: [[pin, iso(start), iso(end)] for pin, start, end, on_lock in codes
-                       if on_lock] for lock, codes in state.items()}
+        doors: dict[str, list[list[str]]] = json.loads(
+            self.state_file.read_text(encoding="utf-8"))
+        return doors
 
 
-@pytest.fixture
-def ttlock(tmp_path: Path) -> Iterator[TTLockProcess]:
-    simulator = TTLockProcess(tmp_path)
+@pytest.fixture(params=["ttlock", "inlet"])
+def simulator(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[VendorProcess]:
+    running = VendorProcess(tmp_path, str(request.param))
     try:
-        yield simulator
+        yield running
     finally:
-        simulator.stop()
+        running.stop()
 
 
 def service_env(keyring_file: Path) -> dict[str, str]:
@@ -105,8 +102,8 @@ def start(base: Path, log: Path, env: dict[str, str]) -> subprocess.Popen[bytes]
             cwd=ROOT, env=env, stdout=out, stderr=subprocess.STDOUT)
 
 
-def hotel(base: Path, values: dict[str, str], keyring_file: Path) -> World:
-    """Connect TTLock and link every room through the services, as the desk would."""
+def hotel(base: Path, simulator: VendorProcess, keyring_file: Path) -> World:
+    """Connect the vendor and link every room through the services, as the desk would."""
     paths = Paths.under(base)
     paths.ensure()
     paths.settings_file.write_text(json.dumps(
@@ -116,7 +113,7 @@ def hotel(base: Path, values: dict[str, str], keyring_file: Path) -> World:
                             clock=SystemClock(), actor="desk")
     try:
         assert context.services.connections.connect(
-            VendorKind.TTLOCK, {**values, "hotel_timezone": "UTC"}, "TTLock").report.ok
+            VendorKind(simulator.vendor), simulator.values, "Locks").report.ok
         today = datetime.now(UTC).date()
         with context.db.transaction() as s:
             prop = Property(name="Hotel Kill", timezone="UTC", checkin_time=time(15, 0),
@@ -137,12 +134,12 @@ def hotel(base: Path, values: dict[str, str], keyring_file: Path) -> World:
                                   departure=today + timedelta(days=3), guest_name=f"Guest {n}")
                 booking.units = [BookingUnit(unit_id=unit.id)]
                 s.add(booking)
-                lock_id = s.scalar(select(Lock.id).where(
-                    Lock.vendor_lock_id == str(LOCK_BASE + n)))
-                assert lock_id is not None
-                rooms.append((unit.id, lock_id))
-        for unit_id, lock_id in rooms:
-            context.services.links.link(unit_id, lock_id=lock_id)
+                lock = s.scalar(select(Lock.id).where(
+                    Lock.vendor_lock_id == lock_id(simulator.vendor, n)))
+                assert lock is not None
+                rooms.append((unit.id, lock))
+        for unit_id, linked_lock in rooms:
+            context.services.links.link(unit_id, lock_id=linked_lock)
         with context.db.transaction() as s:  # switched on once everything is linked
             switched = s.get(Property, property_id)
             assert switched is not None
@@ -162,12 +159,12 @@ def active(world: World) -> int:
 
 
 @pytest.mark.slow
-def test_kill_campaign_on_the_ttlock_simulator(tmp_path: Path, ttlock: TTLockProcess) -> None:
+def test_kill_campaign_on_a_vendor_simulator(tmp_path: Path, simulator: VendorProcess) -> None:
     seed = int(os.environ.get("MANGODESK_KILL_SEED", str(random.SystemRandom().randrange(10**6))))
     rng = random.Random(seed)
     keyring_file = tmp_path / "keyring.json"
     base = tmp_path / "profile"
-    world = hotel(base, ttlock.values, keyring_file)
+    world = hotel(base, simulator, keyring_file)
     env = service_env(keyring_file)
     log = tmp_path / "service.out"
     changed: dict[int, str] = {}
@@ -182,7 +179,8 @@ def test_kill_campaign_on_the_ttlock_simulator(tmp_path: Path, ttlock: TTLockPro
             service.wait(10)
         changed.update(change_or_cancel(
             world, [b for b in in_flight_bookings(world) if b not in changed], rng))
-    assert changed, f"seed {seed}: no call was in flight at any kill"
+    note = f"{simulator.vendor} kill campaign seed {seed}"
+    assert changed, f"{note}: no call was in flight at any kill"
     last = start(base, log, env)
     try:
         wait_settled(world)
@@ -190,5 +188,5 @@ def test_kill_campaign_on_the_ttlock_simulator(tmp_path: Path, ttlock: TTLockPro
         subprocess.run([sys.executable, "-m", "mangodesk", "--data-dir", str(base), "run",
                         "--stop"], cwd=ROOT, env=env, check=True, capture_output=True)
         assert last.wait(DEADLINE) == 0, log.read_text(encoding="utf-8")
-    assert_locks_exactly_right(world, ttlock.doors(), f"TTLock kill campaign seed {seed}")
+    assert_locks_exactly_right(world, simulator.doors(), note)
     world.db.dispose()
