@@ -1,9 +1,11 @@
-"""A vendor simulator (TTLock or Inlet) in its own process, for kill tests of the real service.
+"""A vendor simulator (TTLock, Inlet or Flexipass) in its own process, for kill tests of the
+real service.
 
 Unlike the in-process simulators' latency and hangs, this one carries every write out and
 then holds the answer ``--latency`` seconds: a service killed in that pause made a change
 whose answer it never saw. On SIGTERM it writes what every door enforces to
-``--state-file`` as JSON: ``{vendor lock id: [[PIN, start ISO, end ISO], ...]}``.
+``--state-file`` as JSON: ``{vendor lock id: [[PIN, start ISO, end ISO], ...]}`` (the PIN
+is null for a Flexipass mobile key).
 
 Run: ``python -m tests.fakes.vendor_process --vendor ttlock --port-file P --state-file S
 --locks N``; the port file then holds the connect wizard's values as JSON. Lock ids are
@@ -25,9 +27,12 @@ from urllib.parse import parse_qs, urlsplit
 
 from mangodesk.domain.clock import SystemClock
 from mangodesk.sim.base import LoopbackServer
+from mangodesk.sim.flexipass import FlexipassSimulator
 from mangodesk.sim.inlet import _PIN_AND_MOBILE, InletSimulator
 from mangodesk.sim.jsonapi import _JsonApiHandler
 from mangodesk.sim.ttlock import TTLockSimulator, _Handler
+from mangodesk.vendors import flexipass as flexipass_adapter
+from mangodesk.vendors import flexipass_contract
 from mangodesk.vendors import inlet_contract as wire
 from mangodesk.vendors.inlet import TOKEN_FIELD
 
@@ -38,7 +43,7 @@ Doors = dict[str, list[list[str]]]
 
 
 def lock_id(vendor: str, n: int) -> str:
-    return str(LOCK_BASE + n) if vendor == "ttlock" else f"inlet-{n:03d}"
+    return str(LOCK_BASE + n) if vendor == "ttlock" else f"{vendor}-{n:03d}"
 
 
 def _iso_ms(ms: int) -> str:
@@ -132,8 +137,34 @@ def _inlet(locks: int, latency: float) -> tuple[type[BaseHTTPRequestHandler],
     return handler, values, doors
 
 
+def _flexipass(locks: int, latency: float) -> tuple[type[BaseHTTPRequestHandler],
+                                                     Callable[[str], dict[str, str]],
+                                                     Callable[[], Doors]]:
+    sim = FlexipassSimulator(doors=[
+        flexipass_contract.FlexipassDoor(lock_id("flexipass", n), f"Room {n:03d}", False,
+                                         "VingCard Visionline") for n in range(1, locks + 1)])
+
+    def values(base_url: str) -> dict[str, str]:
+        return {flexipass_adapter.USERNAME_FIELD: sim.username,
+                flexipass_adapter.PASSWORD_FIELD: sim.password,
+                flexipass_adapter.COMPANY_TOKEN_FIELD: sim.company_token,
+                flexipass_adapter.TIME_ZONE_FIELD: "UTC", "base_url": base_url}
+
+    def doors() -> Doors:
+        held: Doors = {}
+        for key in sim.keys.values():  # wall-clock times in the connection's zone: UTC
+            held.setdefault(key.door, []).append(
+                [None, key.check_in.replace(tzinfo=UTC).isoformat(),  # type: ignore[list-item]
+                 key.check_out.replace(tzinfo=UTC).isoformat()])
+        return held
+
+    handler = type("FlexipassAnswerLate", (_JsonAnswerLate,), {"sim": sim, "latency": latency})
+    return handler, values, doors
+
+
 def serve(vendor: str, port_file: Path, state_file: Path, locks: int, latency: float) -> None:
-    handler, values, doors = (_ttlock if vendor == "ttlock" else _inlet)(locks, latency)
+    build = {"ttlock": _ttlock, "inlet": _inlet, "flexipass": _flexipass}[vendor]
+    handler, values, doors = build(locks, latency)
     server = LoopbackServer(handler).start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
@@ -149,7 +180,7 @@ def serve(vendor: str, port_file: Path, state_file: Path, locks: int, latency: f
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--vendor", choices=("ttlock", "inlet"), default="ttlock")
+    parser.add_argument("--vendor", choices=("ttlock", "inlet", "flexipass"), default="ttlock")
     parser.add_argument("--port-file", type=Path, required=True)
     parser.add_argument("--state-file", type=Path, required=True)
     parser.add_argument("--locks", type=int, default=60)

@@ -1,7 +1,7 @@
-"""The kill campaign against vendor simulators (TTLock, Inlet) in their own process: the real
-service and the real adapter, SIGKILLed while codes are being created; right after each
-restart exactly the bookings whose calls were in flight are changed or cancelled; then every
-door must hold exactly what the bookings say."""
+"""The kill campaign against vendor simulators (TTLock, Inlet, Flexipass) in their own
+process: the real service and the real adapter, SIGKILLed while codes are being created;
+right after each restart exactly the bookings whose calls were in flight are changed or
+cancelled; then every door must hold exactly what the bookings say."""
 
 from __future__ import annotations
 
@@ -78,7 +78,7 @@ class VendorProcess:
         return doors
 
 
-@pytest.fixture(params=["ttlock", "inlet"])
+@pytest.fixture(params=["ttlock", "inlet", "flexipass"])
 def simulator(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[VendorProcess]:
     running = VendorProcess(tmp_path, str(request.param))
     try:
@@ -131,7 +131,8 @@ def hotel(base: Path, simulator: VendorProcess, keyring_file: Path) -> World:
                 booking = Booking(property_id=prop.id, pms_id=f"B{n}",
                                   status=BookingStatus.CONFIRMED,
                                   arrival=today + timedelta(days=1),
-                                  departure=today + timedelta(days=3), guest_name=f"Guest {n}")
+                                  departure=today + timedelta(days=3), guest_name=f"Guest {n}",
+                                  guest_email=f"guest{n}@example.org")
                 booking.units = [BookingUnit(unit_id=unit.id)]
                 s.add(booking)
                 lock = s.scalar(select(Lock.id).where(
