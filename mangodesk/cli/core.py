@@ -149,7 +149,8 @@ def register(subparsers: Any) -> None:
     add_json_flag(p)
     p.set_defaults(func=cmd_code_resume)
 
-    p = subparsers.add_parser("code-retry", help="retry a failed passcode now")
+    p = subparsers.add_parser(
+        "code-retry", help="retry a failed passcode, or one waiting for its next try, now")
     p.add_argument("code_id", type=inputs.record_id)
     add_json_flag(p)
     p.set_defaults(func=cmd_code_retry)

@@ -1,8 +1,11 @@
 """The engine: plans on a tick, runs the outbox on a bounded pool, retries, alerts.
 
 Every intent is committed (access code + operation) before a vendor is called, and every
-outcome is committed after, so a crash loses nothing: an operation found ``running`` at
-start-up is treated as ambiguous and the lock is read back before anything is re-created.
+outcome is committed after, so a crash loses nothing: when a process gains the engine lease,
+operations a gone holder left ``running`` are treated as ambiguous and the lock is read back
+first. A code on the lock is ours only by the reference we stored, our label, or the exact
+PIN and window of a create we sent (recorded before the call); an adopted code is then moved
+to the window the code has now, and every update sends the window the vendor holds.
 
 Threads: APScheduler runs the tick; the tick hands due operations to a bounded worker pool,
 one task per serialisation key (a lock, or a TTLock gateway), at most
@@ -15,6 +18,7 @@ from __future__ import annotations
 import logging
 import os
 import random
+import re
 import socket
 import threading
 import time
@@ -26,11 +30,11 @@ from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import insert, or_, select, update
 from sqlalchemy.exc import IntegrityError
 
 from mangodesk.domain.clock import Clock
-from mangodesk.domain.errors import MangodeskError, NotFoundError, ValidationError, mask_code
+from mangodesk.domain.errors import MangodeskError, NotFoundError, mask_code
 from mangodesk.domain.events import Event, EventBus, EventKind
 from mangodesk.domain.pins import NoFreePinError
 from mangodesk.domain.planner import plan
@@ -39,21 +43,25 @@ from mangodesk.domain.types import (
     AlertSubject,
     CodeOrigin,
     CodeState,
+    ConnectionStatus,
     OperationKind,
     OperationStatus,
+    VendorKind,
 )
 from mangodesk.engine.dryrun import DryRunStep, simulate
-from mangodesk.engine.outbox import OPEN_STATUSES
+from mangodesk.engine.outbox import OPEN_STATUSES, enqueue
 from mangodesk.engine.planning import (
     CLEANUP,
     alert_event,
     apply_actions,
+    capabilities_for_kind,
     capabilities_of,
     choose_pin,
     code_event,
     load_snapshot,
     taken_pins,
 )
+from mangodesk.engine.retry import retry_code
 from mangodesk.store import audit
 from mangodesk.store.alerts import clear_alert, raise_alert
 from mangodesk.store.db import Database
@@ -65,14 +73,15 @@ from mangodesk.store.models import (
     EngineLease,
     Lock,
     Operation,
+    Unit,
 )
 from mangodesk.store.secrets import SecretStore
 from mangodesk.vendors.base import (
     AlreadyGoneError,
+    AmbiguousError,
     CodeRequest,
     ErrorClass,
     PermanentError,
-    TransientError,
     VendorAdapter,
     VendorCode,
     VendorError,
@@ -86,6 +95,7 @@ TICK_JOB_ID = "engine-tick"
 WAKE_JOB_ID = "engine-wake"
 LEASE_ID = 1
 MIN_LEASE = timedelta(seconds=10)  # how long a crashed holder blocks the others, at least
+SIGN_IN_NEEDED = "Sign-in needed:"  # Connection.status_message prefix: its codes wait
 
 
 def _rowcount(result: Any) -> int:
@@ -159,6 +169,14 @@ class _Job:
     create_was_tried: bool
     attempts: int
     cleanup: bool = False  # deleting an expired code to free a slot: the code stays expired
+    # The window the vendor holds (None when unknown: a code from before this was recorded).
+    vendor_valid_from: datetime | None = None
+    vendor_valid_to: datetime | None = None
+    # (PIN, from, to) of every create sent for this code, this claim's included.
+    sent: tuple[tuple[str | None, datetime, datetime], ...] = ()
+    granularity: timedelta = timedelta(minutes=1)
+    place: str = ""  # the unit and lock as staff know them, for messages
+    ends_stay: bool = False  # a revoke that ends a stay early: the code becomes expired
 
 
 @dataclass
@@ -286,8 +304,13 @@ class Engine:
                        Lock.serial_key)
                 .join(AccessCode, Operation.access_code_id == AccessCode.id)
                 .join(Lock, AccessCode.lock_id == Lock.id)
+                .join(Connection, Lock.connection_id == Connection.id)
                 .where(Operation.status == OperationStatus.QUEUED,
-                       Operation.next_attempt_at <= now)
+                       Operation.next_attempt_at <= now,
+                       # a rejected account: its codes wait for sign-in, spending no attempts
+                       or_(Connection.status != ConnectionStatus.NEEDS_ATTENTION,
+                           Connection.status_message.is_(None),
+                           Connection.status_message.not_like(f"{SIGN_IN_NEEDED}%")))
                 .order_by(Operation.next_attempt_at, Operation.id)
                 .limit(self.config.batch_size)
             )
@@ -338,9 +361,10 @@ class Engine:
             log.exception("operation %d: unexpected failure in the %s adapter", operation_id,
                           job.connection_kind)
             result.unexpected = True
-            result.error = TransientError(
-                f"The lock provider's reply could not be understood ({type(exc).__name__}).",
-                "If this keeps happening, report it with the log file.",
+            result.error = PermanentError(
+                f"Mangodesk hit an unexpected error ({type(exc).__name__}) while talking to "
+                "the lock provider.",
+                "Send the log file (mangodesk.log) to support, then press Retry now.",
             )
         return self._settle(job, result)
 
@@ -356,20 +380,26 @@ class Engine:
                        AccessCode.valid_from, AccessCode.valid_to, AccessCode.guest_name,
                        AccessCode.unit_id, AccessCode.booking_id, AccessCode.last_error,
                        AccessCode.state, Lock.id, Lock.name, Lock.vendor_lock_id,
-                       Lock.connection_id, Connection.kind, Booking.guest_email)
+                       Lock.connection_id, Connection.kind, Booking.guest_email,
+                       AccessCode.vendor_valid_from, AccessCode.vendor_valid_to,
+                       AccessCode.sent_windows, AccessCode.mobile_key_sent_to, Unit.name)
                 .join(AccessCode, Operation.access_code_id == AccessCode.id)
                 .join(Lock, AccessCode.lock_id == Lock.id)
                 .join(Connection, Lock.connection_id == Connection.id)
                 .outerjoin(Booking, AccessCode.booking_id == Booking.id)
+                .outerjoin(Unit, AccessCode.unit_id == Unit.id)
                 .where(Operation.id == operation_id)
             ).first()
             if row is None:
                 return None
             (status, kind, attempts, payload, code_id, pin, vendor_ref, valid_from, valid_to,
              guest_name, unit_id, booking_id, last_error, state, lock_id, lock_name,
-             vendor_lock_id, connection_id, connection_kind, guest_email) = row
+             vendor_lock_id, connection_id, connection_kind, booking_email, vendor_valid_from,
+             vendor_valid_to, sent_windows, mobile_key_sent_to, unit_name) = row
             if status != OperationStatus.QUEUED:
                 return None
+            # Staff may type the address for a hand-made mobile key: it wins over the booking's.
+            guest_email = (payload.get("guest_email") or mobile_key_sent_to or booking_email)
             siblings = session.execute(
                 select(Operation.id, Operation.kind, Operation.status, Operation.attempts)
                 .where(Operation.access_code_id == code_id, Operation.id != operation_id)
@@ -384,13 +414,22 @@ class Engine:
             claimed = _rowcount(session.execute(
                 update(Operation)
                 .where(Operation.id == operation_id, Operation.status == OperationStatus.QUEUED)
-                .values(status=OperationStatus.RUNNING, attempts=attempts + 1, updated_at=now)
+                .values(status=OperationStatus.RUNNING, attempts=attempts + 1, updated_at=now,
+                        claimed_by=self.holder)
                 .execution_options(synchronize_session=False)))
             if not claimed:
                 return None  # another process claimed it between our read and our write
+            sent = _sent_from_json(sent_windows)
+            code_values: dict[str, Any] = {"attempts": attempts + 1}
+            if kind == OperationKind.CREATE:
+                # Committed before the call: after a lost reply or a crash, a code on the lock
+                # with this PIN and this window is recognised as ours, and nothing else is.
+                sent = (*sent, (pin, valid_from, valid_to))
+                code_values["sent_windows"] = _sent_to_json(sent)
             session.execute(
                 update(AccessCode).where(AccessCode.id == code_id)
-                .values(attempts=attempts + 1).execution_options(synchronize_session=False))
+                .values(**code_values).execution_options(synchronize_session=False))
+            caps = capabilities_for_kind(self.vendors, str(connection_kind))
             return _Job(
                 operation_id=operation_id,
                 kind=OperationKind(kind),
@@ -414,7 +453,22 @@ class Engine:
                 create_was_tried=create_was_tried,
                 attempts=attempts + 1,
                 cleanup=bool(payload.get(CLEANUP)),
+                vendor_valid_from=vendor_valid_from,
+                vendor_valid_to=vendor_valid_to,
+                sent=sent,
+                granularity=max(caps.time_granularity, timedelta(minutes=1)),
+                place=self._place(str(connection_kind), unit_name, lock_name),
+                ends_stay=bool(payload.get("ends_stay")),
             )
+
+    def _place(self, connection_kind: str, unit_name: str | None, lock_name: str) -> str:
+        """The unit and lock as staff know them: "Double room 104 · TTLock lock Room 101"."""
+        try:
+            spec = self.vendors.spec(VendorKind(connection_kind))
+            lock = f"{spec.display_name} {spec.lock_noun} {lock_name}"
+        except (NotFoundError, ValueError):
+            lock = f"lock {lock_name}"
+        return f"{unit_name} · {lock}" if unit_name else lock
 
     def _adapter(self, connection_id: int) -> VendorAdapter:
         with self._adapters_lock:
@@ -442,7 +496,7 @@ class Engine:
                 if found is not None:
                     log.info("code %d was already on the lock (a lost reply): %s", job.code_id,
                              mask_code(found.pin))
-                    return found
+                    return self._bring_to_window(adapter, job, found)
             return adapter.create_code(job.vendor_lock_id, CodeRequest(
                 valid_from=job.valid_from, valid_to=job.valid_to, pin=job.pin,
                 guest_name=job.guest_name, guest_email=job.guest_email, label=job.label,
@@ -451,31 +505,74 @@ class Engine:
             if job.vendor_ref is None:
                 raise PermanentError("The code cannot be changed: it was never created on the "
                                      "lock.", "Press Retry now to create it.")
-            current = VendorCode(job.vendor_ref, job.pin, job.valid_from, job.valid_to,
-                                 job.label)
-            return adapter.update_code(job.vendor_lock_id, current, job.valid_from,
-                                       job.valid_to)
-        targets: list[VendorCode] = []
-        if job.vendor_ref is not None:
-            targets.append(VendorCode(job.vendor_ref, job.pin, job.valid_from, job.valid_to))
-        elif job.create_was_tried:
-            found = self._find_on_lock(adapter, job)
-            if found is not None:
-                targets.append(found)
-        for target in targets:
-            try:
-                adapter.revoke_code(job.vendor_lock_id, target)
-            except AlreadyGoneError:
-                log.info("code %d was already gone from the lock", job.code_id)
+            held = VendorCode(job.vendor_ref, job.pin,
+                              job.vendor_valid_from or job.valid_from,
+                              job.vendor_valid_to or job.valid_to, job.label)
+            if job.check_lock_first:
+                # The last update's answer was lost: what the vendor holds is unknown. Not
+                # seeing it proves nothing; the update itself then says if it is gone.
+                found = self._find_on_lock(adapter, job)
+                if found is not None:
+                    held = _with_known_window(found, held)
+            return adapter.update_code(job.vendor_lock_id, held, job.valid_from, job.valid_to)
+        self._revoke(adapter, job)
         return None
+
+    def _revoke(self, adapter: VendorAdapter, job: _Job) -> None:
+        """Done only when the vendor confirms, says the code is gone, or a read-back shows
+        it gone; anything uncertain raises and the operation stays open."""
+        if job.vendor_ref is None:
+            if not (job.create_was_tried or job.check_lock_first):
+                return None  # never sent to the vendor: nothing can be on the lock
+            found = self._find_on_lock(adapter, job)
+            if found is None:
+                return None
+            target = found
+        else:
+            target = VendorCode(job.vendor_ref, job.pin, job.vendor_valid_from or job.valid_from,
+                                job.vendor_valid_to or job.valid_to, job.label)
+        try:
+            adapter.revoke_code(job.vendor_lock_id, target)
+        except AlreadyGoneError:
+            log.info("code %d was already gone from the lock", job.code_id)
+        except AmbiguousError:
+            if self._find_on_lock(adapter, job) is not None:
+                raise
+            log.info("code %d: the revoke's answer was lost; the read-back shows it gone",
+                     job.code_id)
+        return None
+
+    def _bring_to_window(self, adapter: VendorAdapter, job: _Job,
+                         found: VendorCode) -> VendorCode:
+        """An adopted code keeps the window it was created with; the code may have moved
+        since (the date change was folded into the create): send the current one."""
+        held = found
+        if found.valid_from is None or found.valid_to is None:
+            window = _matching_sent(found, job)
+            if window is None:
+                return found  # recognised by ref or label, window unknown: leave it
+            held = replace(found, valid_from=window[0], valid_to=window[1])
+        assert held.valid_from is not None and held.valid_to is not None
+        if (abs(held.valid_from - job.valid_from) < job.granularity
+                and abs(held.valid_to - job.valid_to) < job.granularity):
+            return found
+        log.info("code %d: moving the adopted code to its current window", job.code_id)
+        return adapter.update_code(job.vendor_lock_id, held, job.valid_from, job.valid_to)
 
     @staticmethod
     def _find_on_lock(adapter: VendorAdapter, job: _Job) -> VendorCode | None:
-        """Read the lock back and recognise our code by its PIN (or its label)."""
-        for candidate in adapter.list_codes(job.vendor_lock_id):
-            if job.pin is not None and candidate.pin == job.pin:
+        """Read the lock back. A code is ours only by the reference we stored, our label, or
+        the exact PIN and window of a create we sent: never by PIN alone, so a stranger's
+        code that happens to share the PIN is left alone."""
+        candidates = adapter.list_codes(job.vendor_lock_id)
+        for candidate in candidates:
+            if job.vendor_ref is not None and candidate.vendor_ref == job.vendor_ref:
                 return candidate
-            if job.pin is None and candidate.name == job.label:
+        for candidate in candidates:
+            if candidate.name and (candidate.name == job.label
+                                   or candidate.name.startswith(job.label + " ")):
+                return candidate
+            if _matching_sent(candidate, job) is not None:
                 return candidate
             if job.pin is None and _same_mobile_key(candidate, job):
                 return candidate
@@ -519,13 +616,20 @@ class Engine:
         if _rowcount(done) == 0:
             return Outcome.SKIPPED  # reset by someone else meanwhile (e.g. Retry now)
         values: dict[str, Any] = {"last_error": None, "updated_at": now}
+        ended = False  # the stay is over on the lock: the code is expired, not active
         if job.kind == OperationKind.REVOKE and job.cleanup:
             verb = "over; deleted to free a slot on"
         elif job.kind == OperationKind.REVOKE:
-            values["state"] = CodeState.REVOKED
-            verb = "removed from"
+            values["state"] = CodeState.EXPIRED if job.ends_stay else CodeState.REVOKED
+            verb = "ended early on" if job.ends_stay else "removed from"
         else:
             verb = "created on" if job.kind == OperationKind.CREATE else "updated on"
+            values["vendor_valid_from"] = job.valid_from
+            values["vendor_valid_to"] = job.valid_to
+            ended = (job.kind == OperationKind.UPDATE
+                     and job.valid_to <= now + job.granularity)
+            if ended:
+                verb = "ended early on"
             if vendor_code is not None:
                 values["vendor_ref"] = vendor_code.vendor_ref
                 if vendor_code.pin:
@@ -534,7 +638,14 @@ class Engine:
                     values["mobile_key_sent_to"] = vendor_code.mobile_key_sent_to
         session.execute(update(AccessCode).where(AccessCode.id == job.code_id).values(**values)
                         .execution_options(**fast))
-        if job.kind != OperationKind.REVOKE:
+        if ended:
+            session.execute(
+                update(AccessCode)
+                .where(AccessCode.id == job.code_id, AccessCode.state.in_(
+                    (CodeState.PENDING, CodeState.FAILED, CodeState.SCHEDULED,
+                     CodeState.ACTIVE)))
+                .values(state=CodeState.EXPIRED).execution_options(**fast))
+        elif job.kind != OperationKind.REVOKE:
             # Active only if nothing newer happened meanwhile (a revoke queued, an expiry).
             session.execute(
                 update(AccessCode)
@@ -572,10 +683,24 @@ class Engine:
         log.warning("operation %d (%s) for code %d %s failed (%s, attempt %d): %s",
                     operation.id, kind, code.id, mask_code(code.code), error_class,
                     operation.attempts, error.message)
+        if error_class == ErrorClass.AUTH:
+            return self._sign_in_needed(session, operation, code, job, error, now, events)
         if error_class == ErrorClass.CONFLICT and kind == OperationKind.CREATE:
-            return self._pin_conflict(session, operation, code, error, now, events)
-        if error_class == ErrorClass.AMBIGUOUS or (result.unexpected and kind ==
-                                                   OperationKind.CREATE):
+            return self._pin_conflict(session, operation, code, job, error, now, events)
+        if error_class == ErrorClass.ALREADY_GONE and kind == OperationKind.UPDATE:
+            if code.origin != CodeOrigin.BOOKING:
+                return self._deleted_outside(session, operation, code, job, now, events)
+            return self._replace_deleted(session, operation, code, job, now, events)
+        if error_class == ErrorClass.ALREADY_GONE and kind == OperationKind.CREATE:
+            # An adopted code vanished before it could be moved: read back and create again.
+            operation.payload = {**operation.payload, "check_lock_first": True}
+            error_class = ErrorClass.TRANSIENT
+        if result.unexpected:
+            # A bug, not a vendor hiccup: say so at once instead of retrying it 30 times.
+            if kind != OperationKind.REVOKE or job.vendor_ref is None:
+                operation.payload = {**operation.payload, "check_lock_first": True}
+            return self._give_up(session, operation, code, job, error, now, events)
+        if error_class == ErrorClass.AMBIGUOUS:
             operation.payload = {**operation.payload, "check_lock_first": True}
             error_class = ErrorClass.TRANSIENT
         if error_class == ErrorClass.TRANSIENT and operation.attempts < self.config.max_attempts:
@@ -591,7 +716,101 @@ class Engine:
             log.warning("could not delete expired code %d from %s: %s", code.id,
                         job.lock_name, error.message)
             return Outcome.GAVE_UP
-        return self._give_up(session, operation, code, error, now, events)
+        return self._give_up(session, operation, code, job, error, now, events)
+
+    def _sign_in_needed(self, session: Any, operation: Operation, code: AccessCode, job: _Job,
+                        error: VendorError, now: datetime, events: list[Event]) -> Outcome:
+        """The account was rejected: one connection-level state and one alert. The code
+        waits (the attempt is given back) until the credentials change."""
+        operation.status = OperationStatus.QUEUED
+        operation.attempts = max(operation.attempts - 1, 0)
+        operation.next_attempt_at = now
+        code.attempts = max(code.attempts - 1, 0)
+        code.last_error = f"Waiting for sign-in to the lock provider: {error.message}"
+        connection = session.get(Connection, job.connection_id)
+        if connection is not None:
+            connection.status = ConnectionStatus.NEEDS_ATTENTION
+            connection.status_message = f"{SIGN_IN_NEEDED} {error.message}"
+            message = (f"Sign-in needed: {connection.display_name} rejected Mangodesk's "
+                       f"sign-in. {error.message} Door codes on its locks wait until then.")
+            alert, is_new = raise_alert(
+                session, dedupe_key=f"connection:{connection.id}:sign-in",
+                severity=AlertSeverity.ERROR, subject_kind=AlertSubject.CONNECTION,
+                subject_id=connection.id, message=message,
+                fix=(error.fix + " " if error.fix else "") + (
+                    "Sign in again (Smart Locks › Connections… › Sign in again…); the "
+                    "waiting codes go out at once."),
+                now=now)
+            if is_new:
+                events.append(alert_event(alert.id, AlertSeverity.ERROR, message))
+        with self._adapters_lock:
+            self._adapters.pop(job.connection_id, None)
+        events.append(code_event(code))
+        return Outcome.RETRY_LATER
+
+    def _deleted_outside(self, session: Any, operation: Operation, code: AccessCode, job: _Job,
+                         now: datetime, events: list[Event]) -> Outcome:
+        """A staff passcode deleted in the vendor's own app may have been deleted on purpose:
+        record the truth (it no longer opens the door) and tell the desk; nothing is
+        re-created behind their back."""
+        before = {"state": str(code.state)}
+        operation.status = OperationStatus.DONE
+        operation.last_error = "The code had been deleted outside Mangodesk."
+        code.state = CodeState.REVOKED
+        code.vendor_ref = None
+        code.last_error = None
+        who = f" for {code.guest_name}" if code.guest_name else ""
+        message = (f"Passcode {mask_code(code.code)}{who} on {job.place} was deleted outside "
+                   "Mangodesk; it no longer opens the door.")
+        alert, is_new = raise_alert(
+            session, dedupe_key=f"code:{code.id}:deleted", severity=AlertSeverity.WARNING,
+            subject_kind=AlertSubject.CODE, subject_id=code.id, message=message,
+            fix="If it is still needed, create it again with New passcode.", now=now)
+        audit.record(
+            session, actor=audit.AUTOMATION, action="code.deleted_outside",
+            subject_kind="access_code", subject_id=code.id, now=now,
+            summary=f"Passcode {mask_code(code.code)} was deleted outside Mangodesk.",
+            before=before, after={"state": str(code.state)})
+        if is_new:
+            events.append(alert_event(alert.id, AlertSeverity.WARNING, message))
+        events.append(code_event(code))
+        return Outcome.DONE
+
+    def _replace_deleted(self, session: Any, operation: Operation, code: AccessCode, job: _Job,
+                         now: datetime, events: list[Event]) -> Outcome:
+        """Someone deleted the guest's code in the vendor's own app: the guest still needs a
+        code, so create a new one and tell the desk."""
+        operation.status = OperationStatus.DONE
+        operation.last_error = "The code had been deleted outside Mangodesk; replaced."
+        old_pin = code.code
+        caps = capabilities_of(self.vendors, code.lock.connection)
+        code.vendor_ref = None
+        code.vendor_valid_from = None
+        code.vendor_valid_to = None
+        code.sent_windows = None
+        code.last_error = None
+        if caps.vendor_generates_pin or caps.mobile_key:
+            code.code = None  # the vendor assigns a new one
+        enqueue(session, code, OperationKind.CREATE, now,
+                {"reason": "the code was deleted outside Mangodesk", "replaces_deleted": True})
+        code.state = CodeState.PENDING
+        who = code.guest_name or "The guest"
+        message = (f"{who}'s door code changed: code {mask_code(old_pin)} on {job.place} was "
+                   "deleted outside Mangodesk, so Mangodesk is creating a replacement.")
+        alert, is_new = raise_alert(
+            session, dedupe_key=f"code:{code.id}:replaced", severity=AlertSeverity.WARNING,
+            subject_kind=AlertSubject.CODE, subject_id=code.id, message=message,
+            fix="Tell the guest the code shown for this booking once it is active.", now=now)
+        audit.record(
+            session, actor=audit.AUTOMATION, action="code.replace_deleted",
+            subject_kind="access_code", subject_id=code.id, now=now,
+            summary=f"Code {mask_code(old_pin)} was deleted outside Mangodesk; creating a "
+                    "replacement.")
+        if is_new:
+            events.append(alert_event(alert.id, AlertSeverity.WARNING, message))
+        events.append(code_event(code))
+        self.wake()  # the replacement goes out at once, not at the next tick
+        return Outcome.RETRY_LATER
 
     def _next_attempt(self, now: datetime, retry_after: float | None) -> datetime:
         jitter = self.config.jitter.total_seconds()
@@ -602,14 +821,24 @@ class Engine:
             delay = max(delay, timedelta(seconds=retry_after))
         return now + max(delay, timedelta(0))
 
-    def _pin_conflict(self, session: Any, operation: Operation, code: AccessCode,
+    def _pin_conflict(self, session: Any, operation: Operation, code: AccessCode, job: _Job,
                       error: VendorError, now: datetime, events: list[Event]) -> Outcome:
         conflicts = int(operation.payload.get("pin_conflicts", 0)) + 1
         operation.payload = {**operation.payload, "pin_conflicts": conflicts}
         caps = capabilities_of(self.vendors, code.lock.connection)
         generated = code.origin == CodeOrigin.BOOKING and caps.pin_rules is not None
-        if not generated or conflicts > self.config.max_pin_conflicts or code.code is None:
-            return self._give_up(session, operation, code, error, now, events)
+        if not generated or code.code is None:
+            # A PIN staff chose (or the vendor's own): Mangodesk does not swap it silently.
+            return self._give_up(session, operation, code, job, PermanentError(
+                f"The lock refused code {mask_code(code.code)}: another code on the lock "
+                "already uses it.",
+                "Edit the passcode and choose another code, or remove the other code first."),
+                now, events)
+        if conflicts > self.config.max_pin_conflicts:
+            return self._give_up(session, operation, code, job, PermanentError(
+                f"The lock refused {conflicts} different codes as already in use.",
+                "Check the codes stored on the lock (expired ones count on some locks), "
+                "remove the ones nobody needs, then press Retry now."), now, events)
         assert caps.pin_rules is not None
         taken = taken_pins(session, code.lock_id, code.valid_from, code.valid_to,
                            except_id=code.id)
@@ -617,8 +846,8 @@ class Engine:
         try:
             new_pin, _ = choose_pin(caps.pin_rules, taken, None)
         except NoFreePinError as exc:
-            return self._give_up(session, operation, code, PermanentError(exc.message, exc.fix),
-                                 now, events)
+            return self._give_up(session, operation, code, job,
+                                 PermanentError(exc.message, exc.fix), now, events)
         log.info("code %d: the lock already has %s, trying %s", code.id, mask_code(code.code),
                  mask_code(new_pin))
         old = code.code
@@ -631,8 +860,8 @@ class Engine:
             summary=f"The lock already had code {mask_code(old)}; picked {mask_code(new_pin)}.",
         )
         if operation.payload.get("replaces_code_id") is not None:
-            message = (f"{code.guest_name or 'The guest'} gets a new door code: the old one is "
-                       "taken on the new lock.")
+            message = (f"{code.guest_name or 'The guest'} gets a new door code on {job.place}: "
+                       "the old one is taken on the new lock.")
             alert, is_new = raise_alert(
                 session, dedupe_key=f"code:{code.id}:new-pin", severity=AlertSeverity.WARNING,
                 subject_kind=AlertSubject.CODE, subject_id=code.id, message=message,
@@ -642,30 +871,34 @@ class Engine:
         events.append(code_event(code))
         return Outcome.RETRY_NOW
 
-    def _give_up(self, session: Any, operation: Operation, code: AccessCode,
+    def _give_up(self, session: Any, operation: Operation, code: AccessCode, job: _Job,
                  error: VendorError, now: datetime, events: list[Event]) -> Outcome:
+        """Stop trying and say so: the alert never promises retries that will not happen."""
         kind = OperationKind(operation.kind)
         before = {"state": str(code.state)}
         operation.status = OperationStatus.FAILED
         code.state = CodeState.FAILED
         who = code.guest_name or "the guest"
-        lock_name = code.lock.name
+        place = job.place or code.lock.name
+        reason = _without_retry_promises(error.message)
+        vendor_fix = _without_retry_promises(error.fix or "")
         critical = kind == OperationKind.REVOKE and bool(
             operation.payload.get("guest_must_not_enter"))
         if critical:
             severity = AlertSeverity.CRITICAL
             message = (f"A guest who should not enter still can: the code of {who} on "
-                       f"{lock_name} could not be removed. {error.message}")
-            fix = ((error.fix + " ") if error.fix else "") + (
+                       f"{place} could not be removed. {reason} Mangodesk has stopped "
+                       "trying.")
+            fix = ((vendor_fix + " ") if vendor_fix else "") + (
                 "Remove the code on the lock by hand (or ask the lock provider), then press "
                 "Retry now.")
         else:
             severity = AlertSeverity.ERROR
             action = {OperationKind.CREATE: "created", OperationKind.UPDATE: "changed",
                       OperationKind.REVOKE: "removed"}[kind]
-            message = (f"The door code of {who} on {lock_name} could not be {action} after "
-                       f"{operation.attempts} attempt(s). {error.message}")
-            fix = error.fix or "Check the lock and its connection, then press Retry now."
+            message = (f"The door code of {who} on {place} could not be {action} "
+                       f"(gave up after {operation.attempts} attempt(s)). {reason}")
+            fix = vendor_fix or "Check the lock and its connection, then press Retry now."
         alert, is_new = raise_alert(
             session, dedupe_key=f"code:{code.id}", severity=severity,
             subject_kind=AlertSubject.CODE, subject_id=code.id, message=message, fix=fix,
@@ -674,13 +907,13 @@ class Engine:
         audit.record(
             session, actor=audit.AUTOMATION, action=f"code.{kind.value}_failed",
             subject_kind="access_code", subject_id=code.id, now=now,
-            summary=f"Gave up on code {mask_code(code.code)}: {error.message}",
+            summary=f"Gave up on code {mask_code(code.code)}: {reason}",
             before=before, after={"state": str(code.state)},
         )
         events.append(Event(EventKind.OPERATION_FAILED, subject_id=operation.id,
                             data={"code_id": code.id, "kind": str(kind),
                                   "error_class": str(error.error_class),
-                                  "message": error.message}))
+                                  "message": reason}))
         if is_new:
             events.append(alert_event(alert.id, severity, message))
         events.append(code_event(code))
@@ -689,54 +922,29 @@ class Engine:
     # ------------------------------------------------------------------ staff and recovery
 
     def retry_now(self, code_id: int, actor: str) -> None:
-        """Reset a failed code's operation so it runs again at once with fresh attempts."""
-        now = self.clock.now()
-        with self._write_lock, self.db.transaction() as session:
-            code = session.get(AccessCode, code_id)
-            if code is None:
-                raise NotFoundError("That code no longer exists.")
-            operation = session.scalars(
-                select(Operation).where(Operation.access_code_id == code_id,
-                                        Operation.status == OperationStatus.FAILED)
-                .order_by(Operation.id.desc())
-            ).first()
-            if operation is None or code.state != CodeState.FAILED:
-                raise ValidationError("This code has not failed, so there is nothing to retry.")
-            operation.status = OperationStatus.QUEUED
-            operation.attempts = 0
-            operation.next_attempt_at = now
-            operation.updated_at = now
-            operation.payload = {k: v for k, v in operation.payload.items()
-                                 if k != "pin_conflicts"}
-            code.state = (CodeState.REVOKING if operation.kind == OperationKind.REVOKE
-                          else CodeState.PENDING)
-            code.attempts = 0
-            code.updated_at = now
-            audit.record(
-                session, actor=actor, action="code.retry", subject_kind="access_code",
-                subject_id=code.id, now=now,
-                summary=f"Retry now for code {mask_code(code.code)}.",
-                before={"state": str(CodeState.FAILED)}, after={"state": str(code.state)},
-            )
-            event = code_event(code)
-        self.events.publish(event)
+        """Run the code's operation again at once with fresh attempts (see :mod:`.retry`)."""
+        with self._write_lock:
+            retry_code(self.db, self.clock, self.events, code_id, actor)
         self.wake()
 
     def recover_interrupted(self) -> int:
-        """Operations left ``running`` by a crash: their outcome is unknown, so queue them
-        again, and make a create read the lock back before it creates anything."""
+        """Operations left ``running`` by a holder that is gone (a crash, or a leader whose
+        lease this process took over): their outcome is unknown, so queue them again and
+        make the lock be read back before anything is created, changed or removed. Only
+        the lease holder calls this; its own calls in flight are left alone."""
         now = self.clock.now()
         with self._write_lock, self.db.transaction() as session:
             stale = list(session.scalars(
-                select(Operation).where(Operation.status == OperationStatus.RUNNING)))
+                select(Operation).where(Operation.status == OperationStatus.RUNNING,
+                                        or_(Operation.claimed_by.is_(None),
+                                            Operation.claimed_by != self.holder))))
             for operation in stale:
                 operation.status = OperationStatus.QUEUED
                 operation.next_attempt_at = now
                 operation.updated_at = now
                 operation.last_error_class = str(ErrorClass.AMBIGUOUS)
                 operation.last_error = "Interrupted while talking to the lock provider."
-                if operation.kind == OperationKind.CREATE:
-                    operation.payload = {**operation.payload, "check_lock_first": True}
+                operation.payload = {**operation.payload, "check_lock_first": True}
         if stale:
             log.warning("%d operation(s) were interrupted; the locks will be read back first",
                         len(stale))
@@ -751,6 +959,9 @@ class Engine:
                 return 0
             leading = self.hold_lease()
             if leading != self._leading:
+                if leading:
+                    # Whoever held the lease before is gone: what it left running is ours.
+                    self.recover_interrupted()
                 self._leading = leading
                 log.info("this process %s the automation", "now runs" if leading else
                          "stands by: another Mangodesk on this database runs")
@@ -830,7 +1041,9 @@ class Engine:
         self._stopping.clear()
         if getattr(self._pool, "_shutdown", False):
             self._pool = self._new_pool()
-        self.recover_interrupted()
+        # No recovery here: another process may lead and have calls in flight. The first
+        # tick that gains the lease recovers what a dead holder left running.
+        self._leading = None
         scheduler = BackgroundScheduler(
             jobstores={"default": MemoryJobStore()},
             executors={"default": JobExecutor(max_workers=4)},
@@ -899,16 +1112,59 @@ class Engine:
         return idle
 
 
+_RETRY_PROMISE = re.compile(
+    r"[^.!?]*\b(keeps? trying|try again|tries again|will retry|retries by itself|"
+    r"picks? another (PIN|code) automatically)\b[^.!?]*[.!?]?\s*", re.IGNORECASE)
+
+
+def _without_retry_promises(text: str) -> str:
+    """A vendor's wording is written for a retry; once the engine gave up it is false."""
+    return _RETRY_PROMISE.sub("", text).strip()
+
+
+def _sent_to_json(sent: tuple[tuple[str | None, datetime, datetime], ...]) -> list[Any]:
+    return [[pin, start.isoformat(), end.isoformat()] for pin, start, end in sent]
+
+
+def _sent_from_json(raw: Any) -> tuple[tuple[str | None, datetime, datetime], ...]:
+    if not isinstance(raw, list):
+        return ()
+    return tuple((pin, datetime.fromisoformat(start), datetime.fromisoformat(end))
+                 for pin, start, end in raw)
+
+
+def _matching_sent(candidate: VendorCode, job: _Job) -> tuple[datetime, datetime] | None:
+    """The window of a create we sent with exactly this PIN and window (vendors round to
+    their granularity), or None: a PIN alone proves nothing."""
+    if candidate.pin is None or candidate.valid_from is None or candidate.valid_to is None:
+        return None
+    for pin, start, end in job.sent:
+        if (pin == candidate.pin and abs(candidate.valid_from - start) < job.granularity
+                and abs(candidate.valid_to - end) < job.granularity):
+            return start, end
+    return None
+
+
+def _with_known_window(found: VendorCode, fallback: VendorCode) -> VendorCode:
+    """The code as read back, with the recorded window where the vendor reports none."""
+    return replace(found, valid_from=found.valid_from or fallback.valid_from,
+                   valid_to=found.valid_to or fallback.valid_to,
+                   name=found.name or fallback.name)
+
+
 def _same_mobile_key(candidate: VendorCode, job: _Job) -> bool:
     """A mobile key carries no label of ours (Flexipass): recognise it by the guest's email
-    and a window overlapping ours on the same lock."""
+    and the exact window of a create we sent, like a PIN (another key for the same guest,
+    e.g. from an earlier stay, is not ours)."""
     if not (candidate.mobile_key_sent_to and job.guest_email):
         return False
     if candidate.mobile_key_sent_to.casefold() != job.guest_email.casefold():
         return False
     if candidate.valid_from is None or candidate.valid_to is None:
-        return True
-    return candidate.valid_from < job.valid_to and job.valid_from < candidate.valid_to
+        return True  # the vendor shows no window: the email on this lock is all there is
+    return any(abs(candidate.valid_from - start) < job.granularity
+               and abs(candidate.valid_to - end) < job.granularity
+               for _, start, end in job.sent)
 
 
 __all__ = ["DryRunStep", "Engine", "EngineConfig", "Outcome"]

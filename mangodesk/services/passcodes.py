@@ -26,7 +26,6 @@ from mangodesk.domain.types import (
     CodeOrigin,
     CodeState,
     OperationKind,
-    OperationStatus,
     VendorKind,
 )
 from mangodesk.engine.outbox import enqueue
@@ -34,7 +33,7 @@ from mangodesk.engine.planning import pin_holders
 from mangodesk.services.base import ServiceBase
 from mangodesk.services.views import CodeView
 from mangodesk.store.alerts import raise_alert
-from mangodesk.store.models import AccessCode, Booking, Lock, Operation, Property, Unit
+from mangodesk.store.models import AccessCode, Booking, Lock, Property, Unit
 from mangodesk.vendors.base import Capabilities, LockDetails
 from mangodesk.vendors.resolve import adapter_for
 
@@ -326,29 +325,16 @@ class PasscodeService(ServiceBase):
         booking.checkout_override = None if checkout == prop.checkout_time else checkout
 
     def retry_now(self, code_id: int) -> CodeView:
-        """Give a failed code a fresh set of attempts, starting now."""
+        """Run a failed or waiting code's operation again at once (the engine's one Retry
+        now, :mod:`mangodesk.engine.retry`)."""
+        from mangodesk.engine.retry import retry_in_session
+
         now = self.now()
         with self.ctx.db.transaction() as session:
             code = _code(session, code_id)
-            if code.state != CodeState.FAILED:
-                raise ValidationError("Only a failed code can be retried.")
-            operation = session.scalars(
-                select(Operation).where(Operation.access_code_id == code.id)
-                .order_by(Operation.id.desc())
-            ).first()
-            if operation is None:
-                raise ValidationError("There is nothing to retry for this code.")
-            operation.status = OperationStatus.QUEUED
-            operation.attempts = 0
-            operation.next_attempt_at = now
-            operation.updated_at = now
-            code.state = (CodeState.REVOKING if operation.kind == OperationKind.REVOKE
-                          else CodeState.PENDING)
-            code.attempts = 0
-            code.updated_at = now
-            self.audit(session, "retry_code", "code", code.id,
-                       f"Retry now for passcode {mask_code(code.code)}")
+            event = retry_in_session(session, code, now, self.ctx.actor)
             view = code_view(code)
+        self.ctx.events.publish(event)
         self.changed(subject_id=view.id)
         self.ctx.services.wake_engine()
         return view

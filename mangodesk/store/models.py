@@ -229,6 +229,13 @@ class AccessCode(Base):
     managed: Mapped[bool] = mapped_column(Boolean, default=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The window the vendor holds now (set on every confirmed create, update or adoption):
+    # an update sends it as the old window, so a start-only move is not mistaken for none.
+    vendor_valid_from: Mapped[datetime | None]
+    vendor_valid_to: Mapped[datetime | None]
+    # Every (PIN, window) sent in a create, recorded before the call: after a lost reply a
+    # code on the lock is ours only if it matches one of these (or our ref or label).
+    sent_windows: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -255,6 +262,9 @@ class Operation(Base):
     next_attempt_at: Mapped[datetime]
     last_error_class: Mapped[str | None] = mapped_column(String(20))
     last_error: Mapped[str | None] = mapped_column(Text)
+    # The engine (lease holder) that marked it running: a process that takes the lease over
+    # re-queues only operations a dead holder left running, never a live leader's.
+    claimed_by: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -263,7 +263,10 @@ class PasscodesDialog(QDialog):
                                                CodeState.EXPIRED)
         self.edit_button.setEnabled(not ended)
         self.revoke_button.setEnabled(not ended)
-        self.retry_button.setEnabled(code is not None and code.state == CodeState.FAILED)
+        # Failed, or waiting for its next try after a failed attempt (engine/retry.py).
+        self.retry_button.setEnabled(code is not None and (
+            code.state == CodeState.FAILED
+            or (code.state in (CodeState.PENDING, CodeState.REVOKING) and code.attempts > 0)))
         stopped = code is not None and code.booking_codes_stopped
         self.resume_button.setVisible(stopped)
         self.resume_button.setEnabled(stopped)

@@ -9,7 +9,8 @@ must survive. Run it with ``python -m tests.fakes.http_vendor --port-file PATH``
 (``tests.fakes.http_vendor:SPEC``); its connection's settings carry ``base_url``.
 
 Wire format (invented, JSON): GET/POST /locks/<lock>/codes, PATCH/DELETE
-/locks/<lock>/codes/<ref>, GET /stats. 409 = PIN taken, 404 = no such code.
+/locks/<lock>/codes/<ref>, GET /stats (creates, PINs and windows per lock). 409 = PIN taken,
+404 = no such code.
 """
 
 from __future__ import annotations
@@ -84,6 +85,9 @@ def make_handler(state: _State) -> type[BaseHTTPRequestHandler]:
                 if parts == ["stats"]:
                     self._reply(200, {"creates": state.creates, "codes": {
                         lock: [c["pin"] for c in codes.values()]
+                        for lock, codes in state.codes.items()}, "windows": {
+                        lock: [[c["pin"], c["valid_from"], c["valid_to"]]
+                               for c in codes.values()]
                         for lock, codes in state.codes.items()}})
                     return
                 codes = list(state.codes.get(parts[1], {}).values())
@@ -195,7 +199,7 @@ class HttpFakeAdapter:
                               json={"valid_from": valid_from.isoformat(),
                                     "valid_to": valid_to.isoformat()})
         if response.status_code == 404:
-            raise PermanentError("The code is not on the lock any more.")
+            raise AlreadyGoneError("The code is not on the lock any more.")
         return self._code(response.json())
 
     def revoke_code(self, vendor_lock_id: str, code: VendorCode) -> None:

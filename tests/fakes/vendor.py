@@ -28,7 +28,6 @@ from mangodesk.vendors.base import (
     ConnectionReport,
     LockDetails,
     LockInfo,
-    PermanentError,
     ProviderSpec,
     VendorCode,
     VendorError,
@@ -42,6 +41,18 @@ class Call:
     method: str
     lock: str
     pin: str | None = None
+
+
+@dataclass(frozen=True)
+class UpdateCall:
+    """What an update received: the window the caller says the vendor holds, and the new one."""
+
+    lock: str
+    vendor_ref: str
+    old_from: datetime | None
+    old_to: datetime | None
+    new_from: datetime
+    new_to: datetime
 
 
 class FakeVendor:
@@ -72,6 +83,9 @@ class FakeVendor:
         self.max_total_in_flight = 0
         self._total_in_flight = 0
         self.closed = 0
+        self.updates: list[UpdateCall] = []
+        self.requests: list[CodeRequest] = []
+        self.unexpected: dict[str, int] = defaultdict(int)
 
     # ------------------------------------------------------------------ scripting
 
@@ -84,12 +98,30 @@ class FakeVendor:
         with self._lock:
             self._lost[method] += times
 
-    def add_existing(self, lock: str, pin: str, name: str = "Front door staff") -> VendorCode:
+    def add_existing(self, lock: str, pin: str, name: str = "Front door staff",
+                     valid_from: datetime | None = None,
+                     valid_to: datetime | None = None) -> VendorCode:
         """A code already on the lock that Mangodesk did not create."""
         with self._lock:
-            code = VendorCode(f"ref-{next(self._refs)}", pin, None, None, name)
+            code = VendorCode(f"ref-{next(self._refs)}", pin, valid_from, valid_to, name)
             self.codes[lock][code.vendor_ref] = code
             return code
+
+    def delete_outside(self, lock: str, vendor_ref: str) -> None:
+        """Staff delete a code in the vendor's own app."""
+        with self._lock:
+            del self.codes[lock][vendor_ref]
+
+    def crash_in(self, method: str, times: int = 1) -> None:
+        """A bug in the adapter: the call raises a non-vendor exception."""
+        with self._lock:
+            self.unexpected[method] += times
+
+    def windows_on(self, lock: str) -> list[tuple[str | None, datetime | None, datetime | None]]:
+        """(PIN, from, to) of every code on the lock, sorted by PIN."""
+        with self._lock:
+            return sorted(((c.pin, c.valid_from, c.valid_to) for c in self.codes[lock].values()),
+                          key=lambda item: str(item[0]))
 
     def count(self, method: str) -> int:
         return sum(1 for call in self.calls if call.method == method)
@@ -108,11 +140,17 @@ class FakeVendor:
             self.max_in_flight[key] = max(self.max_in_flight[key], self._in_flight[key])
             self.max_total_in_flight = max(self.max_total_in_flight, self._total_in_flight)
             failure = self._failures[method].popleft() if self._failures[method] else None
+            crash = self.unexpected[method] > 0
+            if crash:
+                self.unexpected[method] -= 1
         if self.latency:
             self._sleep(self.latency)  # type: ignore[operator]
         if failure is not None:
             self._leave(lock)
             raise failure
+        if crash:
+            self._leave(lock)
+            raise RecursionError("maximum recursion depth exceeded")
 
     def _leave(self, lock: str) -> None:
         key = self.serial_keys.get(lock, lock)
@@ -151,6 +189,7 @@ class FakeVendor:
         self._enter("create_code", vendor_lock_id, request.pin)
         try:
             with self._lock:
+                self.requests.append(request)
                 on_lock = self.codes[vendor_lock_id]
                 pin = request.pin
                 if pin is None:
@@ -170,9 +209,11 @@ class FakeVendor:
         self._enter("update_code", vendor_lock_id, code.pin)
         try:
             with self._lock:
+                self.updates.append(UpdateCall(vendor_lock_id, code.vendor_ref, code.valid_from,
+                                               code.valid_to, valid_from, valid_to))
                 current = self.codes[vendor_lock_id].get(code.vendor_ref)
                 if current is None:
-                    raise PermanentError("The code is not on the lock any more.")
+                    raise AlreadyGoneError("The code is not on the lock any more.")
                 updated = replace(current, valid_from=valid_from, valid_to=valid_to)
                 self.codes[vendor_lock_id][code.vendor_ref] = updated
         finally:

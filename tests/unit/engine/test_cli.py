@@ -63,3 +63,35 @@ def test_plan_rejects_a_bad_date(profile: Path, capsys: pytest.CaptureFixture[st
 def test_run_stop_leaves_a_stop_file(profile: Path) -> None:
     assert main(["--data-dir", str(profile), "run", "--stop"]) == 0
     assert (Paths.under(profile).data_dir / "service.stop").exists()
+
+
+def test_code_retry_runs_a_code_waiting_for_its_next_try_now(
+        tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from mangodesk.domain.types import CodeOrigin, CodeState, OperationKind, OperationStatus
+    from mangodesk.store.models import AccessCode, Operation
+
+    base = tmp_path / "retry-profile"
+    paths = Paths.under(base)
+    paths.ensure()
+    world = make_world(tmp_path, timezone="UTC", url=sqlite_url(paths.database_file))
+    world.add_room("101")
+    now = datetime.now(UTC)
+    with world.db.transaction() as s:
+        code = AccessCode(unit_id=world.units["101"], lock_id=world.locks["101"],
+                          origin=CodeOrigin.MANUAL, code="135790", valid_from=now,
+                          valid_to=now + timedelta(days=1), state=CodeState.PENDING,
+                          attempts=4, last_error="The gateway is busy.", created_at=now,
+                          updated_at=now)
+        s.add(code)
+        s.flush()
+        code_id = code.id
+        s.add(Operation(access_code_id=code.id, kind=OperationKind.CREATE,
+                        status=OperationStatus.QUEUED, attempts=4, payload={},
+                        next_attempt_at=now + timedelta(minutes=5), created_at=now,
+                        updated_at=now))
+    assert main(["--data-dir", str(base), "code-retry", str(code_id)]) == 0
+    assert "queued again" in capsys.readouterr().out
+    (operation,) = world.operations()
+    assert operation.status == OperationStatus.QUEUED and operation.attempts == 0
+    assert operation.next_attempt_at <= datetime.now(UTC)
+    world.db.dispose()
