@@ -163,9 +163,6 @@ def test_a_cancellation_after_an_interrupted_create_cancels_the_pre_checkin(
     assert booking_code(context).state == CodeState.REVOKED
 
 
-@pytest.mark.xfail(strict=True, reason="needs ENGINE (contract 6): a code adopted by read-back "
-                   "is brought to the window it has now; the adapter side is tested in "
-                   "test_smartair_readback.py. Remove this mark when it passes.")
 def test_a_date_change_after_an_interrupted_create_leaves_exactly_the_new_stay(
     context: Context, sim: SmartairSimulator, clock: FixedClock
 ) -> None:
