@@ -6,6 +6,7 @@ explain the fix instead of writing secrets to a file.
 
 from __future__ import annotations
 
+import os
 from typing import Protocol
 
 import keyring
@@ -18,6 +19,8 @@ SERVICE_NAME = "Mangodesk"
 # The lowest keyring priority keyring itself calls "recommended": below it are the plain-file
 # and null backends of keyrings.alt, and the "fail" keyring used when nothing is installed.
 RECOMMENDED_PRIORITY = 1
+# Backends that lose secrets or keep them in plain files: refused even when named explicitly.
+UNSAFE_BACKENDS = ("keyring.backends.null.", "keyring.backends.fail.", "keyrings.alt.")
 
 NO_BACKEND_MESSAGE = (
     "This computer has no secure password store, so Mangodesk cannot keep lock passwords "
@@ -75,10 +78,15 @@ class SecretStore:
 
     def available(self) -> bool:
         """A backend given explicitly (the tests, the demo) is used as given; a discovered
-        one must be one keyring recommends (never a plain file or the "fail" keyring)."""
+        one must be one keyring recommends, or one the IT person named in keyring's own
+        ``PYTHON_KEYRING_BACKEND`` setting — never the null, "fail" or plain-file ones."""
         if isinstance(self._backend, fail_backend.Keyring):
             return False
         if self._explicit or isinstance(self._backend, MemoryKeyring):
+            return True
+        if self.backend_name.startswith(UNSAFE_BACKENDS):
+            return False
+        if os.environ.get("PYTHON_KEYRING_BACKEND") == self.backend_name:
             return True
         try:
             priority = float(self._backend.priority)  # type: ignore[attr-defined]
