@@ -4,7 +4,7 @@ row of source "beds24" (JSON); the refresh token lives in the keyring."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import httpx
@@ -105,12 +105,7 @@ def connect_beds24(
         report.properties = [p.name for p in properties]
         report.units = sum(len(p.units) for p in properties)
     if settings.timezone is None:
-        settings = Beds24Settings(
-            base_url=settings.base_url,
-            property_ids=settings.property_ids,
-            timezone=report.timezone,
-            page_overlap_minutes=settings.page_overlap_minutes,
-        )
+        settings = replace(settings, timezone=report.timezone)
     save_beds24_settings(db, settings, restart_sync=True)
     return report
 
