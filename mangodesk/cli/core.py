@@ -180,9 +180,12 @@ def _parse_when(ctx: Any, text: str | None, *, end: bool, field: str) -> datetim
 
 def cmd_units(args: argparse.Namespace, make_context: Any) -> int:
     rows = make_context().services.units.list_units()
-    lines = [f"{'#':>4}  {'Unit':<20} {'Lock':<20} {'Status':<10} Code"]
+    # As wide as the longest name (up to 40): dorm beds differ only at the end of theirs.
+    width = min(max([20, *(len(r.name) for r in rows)]), 40)
+    lines = [f"{'#':>4}  {'Unit':<{width}} {'Lock':<20} {'Status':<10} Code"]
     for r in rows:
-        lines.append(f"{r.id:>4}  {r.name[:20]:<20} {(r.lock_name or '—')[:20]:<20} "
+        name = r.name if len(r.name) <= width else r.name[:width - 13] + "…" + r.name[-12:]
+        lines.append(f"{r.id:>4}  {name:<{width}} {(r.lock_name or '—')[:20]:<20} "
                      f"{r.status:<10} {mask_code(r.code) if r.code else ''}")
     return _out(args, rows, "\n".join(lines))
 

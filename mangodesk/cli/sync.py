@@ -33,15 +33,19 @@ def register(subparsers: Any) -> None:
         "pms-connect",
         help="connect Mangodesk to Beds24 with an invite code",
         description="Create an invite code in Beds24 (Settings › Marketplace › API) with the "
-        "bookings, bookings-personal and properties scopes, then run this once. Mangodesk "
-        "keeps the resulting access in this computer's password store.",
+        "bookings, bookings-personal, properties and accounts scopes (accounts is not needed "
+        "with --timezone; bookings must allow writing for door-code write-back), then run "
+        "this once. Mangodesk keeps the resulting access in this computer's password store.",
     )
     p.add_argument("--invite-code", help=f"the Beds24 invite code (or set {INVITE_CODE_ENV})")
     p.add_argument("--base-url", default=None, help=f"API address (default {BEDS24_BASE_URL})")
     p.add_argument("--property-id", type=int, action="append", default=None,
                    help="only sync this Beds24 property (repeat for several)")
     p.add_argument("--timezone", help="the hotel's time zone, e.g. Europe/Berlin "
-                   "(default: the Beds24 account's)")
+                   "(default: the Beds24 account's, which needs the accounts scope)")
+    p.add_argument("--finish", action="store_true",
+                   help="finish an earlier connect that stopped after the invite code was "
+                   "accepted (no new invite code needed)")
     add_json_flag(p)
     p.set_defaults(func=cmd_pms_connect)
 
@@ -69,10 +73,17 @@ def _error(exc: Exception) -> int:
 
 
 def cmd_pms_connect(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
-    code = args.invite_code or os.environ.get(INVITE_CODE_ENV)
-    if not code:
-        code = getpass.getpass("Beds24 invite code: ")
     ctx = make_context()
+    code = args.invite_code or os.environ.get(INVITE_CODE_ENV)
+    if not code and args.finish:
+        code = None  # finish from the access a spent invite code already gave
+    elif not code:
+        if not sys.stdin.isatty():
+            return _error(PmsError(
+                "No Beds24 invite code was given.",
+                f"Pass --invite-code, set {INVITE_CODE_ENV}, or run this in a terminal.",
+            ))
+        code = getpass.getpass("Beds24 invite code: ")
     previous = load_beds24_settings(ctx.db)
     settings = Beds24Settings(
         base_url=(args.base_url or (previous.base_url if previous else BEDS24_BASE_URL))
@@ -112,6 +123,7 @@ def cmd_sync(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
     except PmsError as exc:
         return _error(exc)
     progress = None if args.json else _progress_printer(sys.stderr)
+    report_waits(engine, sys.stderr)
     try:
         result = engine.run_once(progress, full=args.full)
     finally:
@@ -129,10 +141,36 @@ def _progress_printer(stream: TextIO) -> Callable[[SyncProgress], None]:
     def show(update: SyncProgress) -> None:
         kind = "all bookings" if update.full else "changed bookings"
         more = "…" if update.has_more else ", done"
-        stream.write(f"\rReading {kind}: page {update.pages}, {update.bookings} bookings{more}  ")
+        of = f" of about {update.expected_pages}" if update.expected_pages else ""
+        left = (f", about {_duration(update.remaining_seconds)} left"
+                if update.remaining_seconds is not None else "")
+        stream.write(f"\rReading {kind}: page {update.pages}{of}, {update.bookings} "
+                     f"bookings{left}{more}  ")
         stream.flush()
 
     return show
+
+
+def report_waits(engine: Any, stream: TextIO) -> None:
+    """Say what the sync waits for while Beds24's credits recover (up to five minutes)."""
+    adapter = getattr(engine, "adapter", None)
+    if adapter is None or not hasattr(adapter, "on_wait"):
+        return
+
+    def tell(seconds: float, why: str) -> None:
+        stream.write(f"\n{why}: waiting {_duration(seconds)} before going on "
+                     "(Ctrl+C stops; nothing is lost).\n")
+        stream.flush()
+
+    adapter.on_wait = tell
+
+
+def _duration(seconds: float) -> str:
+    whole = max(round(seconds), 0)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
 def describe_result(result: SyncResult) -> str:

@@ -64,7 +64,8 @@ RETRY_FIX = (
 )
 CONNECT_FIX = (
     "In Beds24 open Settings › Marketplace › API, create an invite code (with the bookings, "
-    "bookings-personal and properties scopes), then connect Mangodesk again with that code."
+    "bookings-personal, properties and accounts scopes), then connect Mangodesk again with "
+    "that code."
 )
 
 _APARTMENT_ROOM_TYPES = {
@@ -194,6 +195,10 @@ class TokenInfo:
     @property
     def can_read_guests(self) -> bool:
         return any("bookings-personal" in s for s in self.scopes)
+
+    @property
+    def can_write_bookings(self) -> bool:
+        return any(s in ("bookings", "write:bookings", "all:bookings") for s in self.scopes)
 
 
 class Beds24Adapter:
@@ -893,6 +898,7 @@ def parse_room_units(room: Any, order: int) -> list[PmsUnit]:
         qty_value = room.get("qty")
         qty = qty_value if isinstance(qty_value, int) and qty_value > 0 else 1
         listed = [(n, name if qty == 1 else f"{name} {n}") for n in range(1, qty + 1)]
+    listed = _distinct(listed)
     base_order = order * 1000
     if room.get("unitAllocation") == "perGuest":
         parent = PmsUnit(pms_id=str(room_id), name=name, kind=kind, sort_order=base_order)
@@ -916,6 +922,15 @@ def parse_room_units(room: Any, order: int) -> list[PmsUnit]:
         )
         for i, (uid, uname) in enumerate(listed)
     ]
+
+
+def _distinct(listed: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Units of one room that share a name ("Bed", "Bed") get their number added, so staff
+    can tell the beds of a dormitory apart."""
+    counts: dict[str, int] = {}
+    for _uid, uname in listed:
+        counts[uname] = counts.get(uname, 0) + 1
+    return [(uid, uname if counts[uname] == 1 else f"{uname} {uid}") for uid, uname in listed]
 
 
 def _physical_unit_name(room_name: str, unit_name: str, unit_id: int, count: int) -> str:
