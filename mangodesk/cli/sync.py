@@ -16,7 +16,7 @@ from typing import Any, TextIO
 
 from mangodesk.cli import add_json_flag, print_json
 from mangodesk.pms.base import PmsError
-from mangodesk.pms.beds24 import BEDS24_BASE_URL, Beds24Settings
+from mangodesk.pms.beds24 import BEDS24_BASE_URL, INFO_ITEM_CODE, Beds24Settings
 from mangodesk.pms.connect import (
     BEDS24_SOURCE,
     build_beds24_sync,
@@ -43,6 +43,9 @@ def register(subparsers: Any) -> None:
                    help="only sync this Beds24 property (repeat for several)")
     p.add_argument("--timezone", help="the hotel's time zone, e.g. Europe/Berlin "
                    "(default: the Beds24 account's, which needs the accounts scope)")
+    p.add_argument("--info-item-code", default=None,
+                   help="the Beds24 info item code door codes are written to "
+                   "(default MANGODESK_PIN)")
     p.add_argument("--finish", action="store_true",
                    help="finish an earlier connect that stopped after the invite code was "
                    "accepted (no new invite code needed)")
@@ -90,6 +93,8 @@ def cmd_pms_connect(args: argparse.Namespace, make_context: Callable[[], Any]) -
         .rstrip("/"),
         property_ids=tuple(args.property_id or (previous.property_ids if previous else ())),
         timezone=args.timezone or (previous.timezone if previous else None),
+        info_item_code=(args.info_item_code or (previous.info_item_code if previous
+                                                else INFO_ITEM_CODE)).strip()[:40],
     )
     try:
         report = connect_beds24(ctx.db, ctx.secrets, ctx.clock, code, settings)

@@ -38,6 +38,8 @@ PROPERTY_REFRESH = timedelta(hours=1)
 
 # Where a crashed full load resumes (sync_state.settings).
 RESUME_KEY = "full_load_resume"
+# How many pages the last complete full load had (for the next one's progress estimate).
+FULL_LOAD_PAGES_KEY = "full_load_pages"
 # Stored bookings a full load must have returned: those departing from this many days ago
 # (the Beds24 full load reads from 7 days back; one day of margin for time zones).
 FULL_LOAD_SCOPE_DAYS = 6
@@ -145,6 +147,8 @@ class SyncEngine:
         self._unknown_units_seen = False
         self._monotonic: Callable[[], float] = time_module.monotonic
         self._clock_started = 0.0
+        self._expected_pages: int | None = None
+        self._resumed = False
         self._raised: list[int] = []  # alerts raised during this run, announced at its end
         # Stored groups that lost a room to another booking this run: re-read at its end.
         self._pending_regroup: set[str] = set()
@@ -201,6 +205,9 @@ class SyncEngine:
             cursor = None if full else state.cursor
             saved = (state.settings or {}).get(RESUME_KEY)
             resume = saved if cursor is None and isinstance(saved, dict) else None
+            self._resumed = resume is not None
+            last_pages = (state.settings or {}).get(FULL_LOAD_PAGES_KEY)
+            self._expected_pages = last_pages if isinstance(last_pages, int) else None
             expected = state.bookings_seen or 0
         result.full = cursor is None
         seen: set[str] = set()
@@ -382,8 +389,10 @@ class SyncEngine:
         if per_page:
             self._page_size = per_page
         size = getattr(self, "_page_size", 0)
-        if result.full and more and expected_bookings and size:
-            expected_pages = max(-(-expected_bookings // size), page.page_number + 1)
+        if result.full and more and (self._expected_pages or (expected_bookings and size)):
+            # The last full load's page count, else the stored bookings over a page's size.
+            guess = self._expected_pages or -(-expected_bookings // size)
+            expected_pages = max(guess, page.page_number + 1)
             elapsed = self._monotonic() - self._clock_started
             remaining = elapsed / result.pages * (expected_pages - page.page_number)
         update = SyncProgress(
@@ -423,9 +432,10 @@ class SyncEngine:
             state.consecutive_failures = 0
             state.bookings_seen = session.scalar(select(func.count()).select_from(Booking)) or 0
             if result.full:
-                state.settings = {
-                    k: v for k, v in (state.settings or {}).items() if k != RESUME_KEY
-                }
+                kept = {k: v for k, v in (state.settings or {}).items() if k != RESUME_KEY}
+                if result.cursor and not self._resumed:
+                    kept[FULL_LOAD_PAGES_KEY] = result.pages
+                state.settings = kept
             # Only a sync that read something proves the PMS answers properly again: an
             # empty reply after an outage is no reason to call the alert resolved.
             if result.bookings:
