@@ -17,7 +17,6 @@ from sqlalchemy import select
 
 from mangodesk.app import Context, build_context
 from mangodesk.cli import main
-from mangodesk.cli.sync import report_waits
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.types import BookingStatus
 from mangodesk.paths import Paths
@@ -58,6 +57,11 @@ def booking_queries(sim: Beds24Simulator) -> list[dict[str, list[str]]]:
                 query.setdefault(key, []).append(value)
             found.append(query)
     return found
+
+
+def group_fetches(sim: Beds24Simulator) -> int:
+    """Extra reads of booking groups (a fetch of several pages counts once)."""
+    return sum(1 for q in booking_queries(sim) if "masterId" in q and "page" not in q)
 
 
 # ---------------------------------------------------------------------- 7 connecting
@@ -183,11 +187,48 @@ def test_a_full_load_fetches_groups_at_most_once_and_counts_them_once(
     engine: SyncEngine, sim: Beds24Simulator
 ) -> None:
     result = engine.run_once()
-    queries = booking_queries(sim)
-    assert sum(1 for q in queries if "masterId" in q) <= 1
+    assert group_fetches(sim) <= 1
     window = sim.today - timedelta(days=7)
     keys = {b.master_id or b.id for b in sim.bookings.values() if b.departure >= window}
     assert result.bookings == len(keys)
+
+
+def test_a_group_split_by_a_page_boundary_is_fetched_once_and_counted_once(
+    engine: SyncEngine, sim: Beds24Simulator
+) -> None:
+    room = sim.properties[0].rooms[0]
+    arrival = sim.today + timedelta(days=80)
+    lead = sim.add_booking(room.id, room.units[0][0], arrival, arrival + timedelta(days=2))
+    sim.add_booking(room.id, room.units[1][0], arrival, arrival + timedelta(days=2),
+                    master_id=lead)
+    sim.set_group(lead, lead)
+    window = sim.today - timedelta(days=7)
+    ordered = sorted(b.id for b in sim.bookings.values() if b.departure >= window)
+    sim.page_size = ordered.index(lead) + 1  # the group's two rooms fall on two pages
+    result = engine.run_once()
+    assert result.ok and result.pages >= 2
+    assert group_fetches(sim) <= 1
+    keys = {b.master_id or b.id for b in sim.bookings.values() if b.departure >= window}
+    assert result.bookings == len(keys)
+
+
+def test_an_incremental_poll_fetches_partly_changed_groups_in_one_request(
+    engine: SyncEngine, sim: Beds24Simulator, clock: FixedClock
+) -> None:
+    assert engine.run_once().ok
+    clock.advance(timedelta(minutes=5))
+    sim.mutate_randomly(60)
+    members: dict[int, list[int]] = {}
+    for booking in sim.live_bookings():
+        if booking.master_id and booking.arrival > sim.today:
+            members.setdefault(booking.master_id, []).append(booking.id)
+    for ids in members.values():
+        sim.set_status(max(ids), "confirmed")  # one room of each group changes
+    clock.advance(timedelta(minutes=5))
+    sim.exchanges.clear()
+    result = engine.run_once()
+    assert result.ok and result.pages >= 2
+    assert group_fetches(sim) == 1
 
 
 def test_a_full_load_shows_pages_expected_and_time_left(
@@ -223,6 +264,8 @@ def test_a_full_load_resumes_after_a_crash_from_the_last_committed_page(
 def test_sync_says_what_it_waits_for_during_a_429_back_off(
     make_engine: EngineFactory, sim: Beds24Simulator, clock: FixedClock
 ) -> None:
+    from mangodesk.cli.sync import report_waits
+
     engine = make_engine(sleep=lambda seconds: clock.advance(timedelta(seconds=seconds)))
     assert engine.run_once().ok
     sim.set_credits(used=10_000)
