@@ -28,7 +28,15 @@ from mangodesk.pms.base import BookingPage, PmsAdapter, PmsBooking, PmsError, Pm
 from mangodesk.store import audit
 from mangodesk.store.alerts import clear_alert, open_alert, raise_alert
 from mangodesk.store.db import Database
-from mangodesk.store.models import Base, Booking, BookingUnit, Property, SyncState, Unit
+from mangodesk.store.models import (
+    Alert,
+    Base,
+    Booking,
+    BookingUnit,
+    Property,
+    SyncState,
+    Unit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -611,6 +619,10 @@ class SyncEngine:
         now = self.clock.now()
         new_rows: list[dict[str, Any]] = []
         new_units: dict[str, list[int]] = {}
+        unreadable_open = set(session.scalars(select(Alert.dedupe_key).where(
+            Alert.dedupe_key.like(unreadable_alert_key(self.source, "%")),
+            Alert.cleared_at.is_(None),
+        )))
         for pms_id, (property_id, incoming) in wanted.items():
             unit_ids: list[int] = []
             unknown = False
@@ -651,7 +663,8 @@ class SyncEngine:
             if changed:
                 stored.synced_at = now
                 result.updated += 1
-            self._clear(session, unreadable_alert_key(self.source, pms_id), now)
+            if unreadable_alert_key(self.source, pms_id) in unreadable_open:
+                self._clear(session, unreadable_alert_key(self.source, pms_id), now)
         if new_rows:
             # A full load is mostly new bookings: bulk INSERTs instead of one ORM object each.
             # (executemany without RETURNING: SQLite would otherwise insert row by row).
