@@ -143,6 +143,7 @@ class Beds24Simulator:
         self.record = record
         self.exchanges: deque[Exchange] = deque(maxlen=5000)
         self.request_count = 0
+        self.credits_spent = 0  # every credit charged since the start (for the bench)
         self._server: LoopbackServer | None = None
         self._connections: set[Any] = set()
         # Called with (path, page) before each request is answered: tests change the world
@@ -466,6 +467,7 @@ class Beds24Simulator:
         if credits.used + cost > credits.limit:
             return None
         credits.used += cost
+        self.credits_spent += cost
         return self._credit_headers(cost)
 
     def _credit_headers(self, cost: int) -> dict[str, str]:
