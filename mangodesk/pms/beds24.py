@@ -54,6 +54,8 @@ TOKEN_REFRESH_MARGIN = timedelta(minutes=10)
 INFO_ITEM_CODE = "MANGODESK_PIN"
 # A paging loop that never ends is a server fault, not a hotel with a million bookings.
 MAX_PAGES = 5000
+# A full load interrupted longer ago than this starts over instead of resuming.
+RESUME_WITHIN = timedelta(hours=12)
 # On a full (first) load, also fetch bookings that left this many days ago.
 FULL_LOAD_PAST_DAYS = 7
 
@@ -519,7 +521,9 @@ class Beds24Adapter:
                     f"(page {page}).",
                     RETRY_FIX,
                 )
-            if not data and (next_exists or page > 1):
+            # Resuming a load whose last page had already been read: nothing is left.
+            resumed_at_end = not data and page == start > 1 and not next_exists
+            if not data and (next_exists or page > 1) and not resumed_at_end:
                 reply = self._get(path, query)
                 data = reply.body.get("data")
                 if not isinstance(data, list) or not data:
@@ -615,10 +619,12 @@ class Beds24Adapter:
         started = self._clock.now()
         first_page = 1
         basis: datetime | None = None
-        if resume and cursor is None:
+        resumed_basis = _parse_instant(resume.get("basis")) if resume else None
+        if (resume and cursor is None and resumed_basis is not None
+                and started - resumed_basis < RESUME_WITHIN):
             params = [(str(k), str(v)) for k, v in json.loads(resume["params"])]
             first_page = int(resume["page"]) + 1
-            basis = _parse_instant(resume.get("basis"))
+            basis = resumed_basis
         else:
             params = self.booking_query(cursor, started.date())
         held: list[dict[str, Any]] = []

@@ -256,7 +256,8 @@ class SyncEngine:
             return self._fail(result, exc)
         # A reply with no bookings at all may be a glitch: keep the old cursor so the next
         # poll asks for the same window again (costs nothing when there really was nothing).
-        if result.bookings and final_cursor:
+        # A resumed full load that found its remaining pages empty did finish, though.
+        if final_cursor and (result.bookings or self._resumed):
             result.cursor = final_cursor
         return self._succeed(result)
 
@@ -313,7 +314,7 @@ class SyncEngine:
                     Booking.property_id.in_(set(maps.properties.values())),
                 )
             ) or 0
-            if not seen and upcoming:
+            if not seen and upcoming and complete:
                 raise PmsError(
                     f"{self.source.capitalize()} returned no bookings at all, but "
                     f"{upcoming} current or upcoming stays are stored.",

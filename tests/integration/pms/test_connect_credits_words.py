@@ -261,6 +261,22 @@ def test_a_full_load_resumes_after_a_crash_from_the_last_committed_page(
             if b.departure >= window} <= stored
 
 
+def test_a_full_load_interrupted_after_its_last_page_finishes_on_the_next_run(
+    engine: SyncEngine, sim: Beds24Simulator, db: Database, clock: FixedClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    def crash(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("the power went out")
+
+    with monkeypatch.context() as patch:
+        patch.setattr(engine, "_check_full_load", crash)
+        assert not engine.run_once().ok
+    clock.advance(timedelta(minutes=1))
+    result = engine.run_once()
+    assert result.ok and result.cursor is not None
+    assert engine.run_once().full is False
+
+
 def test_sync_says_what_it_waits_for_during_a_429_back_off(
     make_engine: EngineFactory, sim: Beds24Simulator, clock: FixedClock
 ) -> None:
