@@ -22,6 +22,8 @@ from mangodesk.pms.beds24 import (
     map_status,
     merge_groups,
     parse_arrival_time,
+    parse_room_units,
+    read_bookings,
 )
 from mangodesk.store.secrets import SecretStore
 
@@ -589,3 +591,33 @@ def test_write_back_to_an_unknown_booking(api: respx.MockRouter, adapter: Beds24
     api.get("/bookings").mock(return_value=httpx.Response(200, json=page([])))
     with pytest.raises(PmsError, match="does not know booking 1"):
         adapter.write_back_codes("1", ["Room 101: 4821"])
+
+
+def test_dorm_beds_that_share_a_name_get_distinct_names() -> None:
+    room = {"id": 90, "name": "Mixed dorm", "unitAllocation": "perGuest",
+            "units": [{"id": 1, "name": "Bed"}, {"id": 2, "name": "Bed"},
+                      {"id": 3, "name": "Window bed"}]}
+    names = [u.name for u in parse_room_units(room, 0)]
+    assert names == ["Mixed dorm", "Mixed dorm – Bed 1", "Mixed dorm – Bed 2",
+                     "Mixed dorm – Window bed"]
+
+
+def test_a_group_with_one_unreadable_room_is_set_aside_whole() -> None:
+    group = {"master": 10, "ids": [10, 11]}
+    bookings, unreadable = read_bookings([
+        booking(10, masterId=10, bookingGroup=group),
+        booking(11, masterId=10, bookingGroup=group, departure="2026-13-40"),
+        booking(12),
+    ])
+    assert [b.pms_id for b in bookings] == ["12"]
+    assert [u.pms_id for u in unreadable] == ["10"]
+
+
+def test_a_booking_keeps_every_room_number_and_the_typed_arrival_time() -> None:
+    group = {"master": 10, "ids": [10, 11]}
+    [merged] = merge_groups([
+        booking(10, masterId=10, bookingGroup=group, arrivalTime="around 18:30"),
+        booking(11, masterId=10, unitId=2, bookingGroup=group),
+    ])
+    assert merged.member_pms_ids == ("10", "11")
+    assert merged.arrival_note == "around 18:30" and merged.arrival_time == time(18, 30)
