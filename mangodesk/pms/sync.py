@@ -17,7 +17,7 @@ from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, or_, select
+from sqlalchemy import Table, func, insert, select
 from sqlalchemy.orm import Session, selectinload
 
 from mangodesk.domain.clock import Clock
@@ -709,20 +709,16 @@ class SyncEngine:
         if not wanted:
             return
         rooms = {m: pms_id for pms_id, (_p, b) in wanted.items() for m in b.member_pms_ids}
-        clauses = [Booking.pms_member_ids.like(f"%,{m},%") for m in rooms]
-        stale: list[Booking] = []
-        for start in range(0, len(clauses), 200):
-            stale.extend(session.scalars(
-                select(Booking).where(or_(*clauses[start:start + 200]))
-            ))
-        regroup = sorted({
-            group.pms_id for group in stale
-            if group.pms_id not in wanted
-            and any(rooms.get(m) not in (None, group.pms_id)
-                    for m in _members_list(group.pms_member_ids))
-        })
-        if regroup:
-            self._pending_regroup.update(regroup)
+        # Stored groups (two rooms or more: ",a,b,") one of whose rooms now belongs elsewhere.
+        stored_groups = session.execute(
+            select(Booking.pms_id, Booking.pms_member_ids)
+            .where(Booking.pms_member_ids.like("%,%,%,%"))
+        ).all()
+        self._pending_regroup.update(
+            group_id for group_id, members in stored_groups
+            if group_id not in wanted
+            and any(rooms.get(m) not in (None, group_id) for m in _members_list(members))
+        )
 
     def _clear(self, session: Session, key: str, now: datetime) -> None:
         cleared = clear_alert(session, key, now)
