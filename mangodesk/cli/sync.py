@@ -12,6 +12,7 @@ import getpass
 import os
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any, TextIO
 
 from mangodesk.cli import add_json_flag, print_json
@@ -23,7 +24,14 @@ from mangodesk.pms.connect import (
     connect_beds24,
     load_beds24_settings,
 )
-from mangodesk.pms.sync import SyncProgress, SyncResult, SyncStatus, read_sync_status
+from mangodesk.pms.sync import (
+    SyncProgress,
+    SyncResult,
+    SyncStatus,
+    describe_progress,
+    format_duration,
+    read_sync_status,
+)
 
 INVITE_CODE_ENV = "MANGODESK_BEDS24_INVITE_CODE"
 
@@ -144,13 +152,8 @@ def cmd_sync(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
 
 def _progress_printer(stream: TextIO) -> Callable[[SyncProgress], None]:
     def show(update: SyncProgress) -> None:
-        kind = "all bookings" if update.full else "changed bookings"
         more = "…" if update.has_more else ", done"
-        of = f" of about {update.expected_pages}" if update.expected_pages else ""
-        left = (f", about {_duration(update.remaining_seconds)} left"
-                if update.remaining_seconds is not None else "")
-        stream.write(f"\rReading {kind}: page {update.pages}{of}, {update.bookings} "
-                     f"bookings{left}{more}  ")
+        stream.write(f"\r{describe_progress(asdict(update))}{more}  ")
         stream.flush()
 
     return show
@@ -163,19 +166,11 @@ def report_waits(engine: Any, stream: TextIO) -> None:
         return
 
     def tell(seconds: float, why: str) -> None:
-        stream.write(f"\n{why}: waiting {_duration(seconds)} before going on "
+        stream.write(f"\n{why}: waiting {format_duration(seconds)} before going on "
                      "(Ctrl+C stops; nothing is lost).\n")
         stream.flush()
 
     adapter.on_wait = tell
-
-
-def _duration(seconds: float) -> str:
-    whole = max(round(seconds), 0)
-    if whole < 60:
-        return f"{whole} s"
-    minutes, rest = divmod(whole, 60)
-    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
 def describe_result(result: SyncResult) -> str:

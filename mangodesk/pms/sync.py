@@ -92,6 +92,28 @@ class SyncProgress:
     remaining_seconds: float | None = None
 
 
+def describe_progress(data: dict[str, Any]) -> str:
+    """One line for staff from a SYNC_PROGRESS event's data (or asdict(SyncProgress)):
+    how far a sync is and, on a long full load, about how long it still takes."""
+    kind = "all bookings" if data.get("full") else "changed bookings"
+    text = f"Reading {kind}: page {int(data.get('pages') or 0)}"
+    if data.get("expected_pages"):
+        text += f" of about {int(data['expected_pages'])}"
+    text += f", {int(data.get('bookings') or 0)} bookings"
+    remaining = data.get("remaining_seconds")
+    if isinstance(remaining, int | float):
+        text += f", about {format_duration(remaining)} left"
+    return text
+
+
+def format_duration(seconds: float) -> str:
+    whole = max(round(seconds), 0)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
+
+
 @dataclass
 class SyncResult:
     ok: bool

@@ -31,6 +31,7 @@ from PySide6.QtWidgets import (
 from mangodesk.app import Context
 from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.types import AlertSeverity
+from mangodesk.pms.sync import describe_progress
 from mangodesk.services.views import AlertView, UnitRow
 from mangodesk.ui import text
 from mangodesk.ui.comms import CommunicationsDialog
@@ -578,8 +579,7 @@ class MainWindow(QMainWindow):
             more = bool(event.data.get("has_more"))
             self.sync_bar.setVisible(more)
             if more:
-                count = int(event.data.get("bookings") or 0)
-                self.sync_label.setText(f"Syncing bookings… {count} so far")
+                self.sync_label.setText(describe_progress(event.data) + "…")
         elif event.kind == EventKind.SYNC_FINISHED:
             self.sync_bar.hide()
 
