@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import os
+import re
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
@@ -84,7 +85,13 @@ def _error(exc: Exception) -> int:
 
 
 def cmd_pms_connect(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
-    ctx = make_context()
+    item_code = (args.info_item_code or "").strip()
+    if item_code and not re.fullmatch(r"[A-Za-z0-9_]{1,40}", item_code):
+        return _error(PmsError(
+            f"“{item_code[:60]}” cannot be a Beds24 info item code.",
+            "Use up to 40 letters, digits or underscores, for example MANGODESK_PIN.",
+            transient=False,
+        ))
     code = args.invite_code or os.environ.get(INVITE_CODE_ENV)
     if not code and args.finish:
         code = None  # finish from the access a spent invite code already gave
@@ -95,14 +102,14 @@ def cmd_pms_connect(args: argparse.Namespace, make_context: Callable[[], Any]) -
                 f"Pass --invite-code, set {INVITE_CODE_ENV}, or run this in a terminal.",
             ))
         code = getpass.getpass("Beds24 invite code: ")
+    ctx = make_context()
     previous = load_beds24_settings(ctx.db)
     settings = Beds24Settings(
         base_url=(args.base_url or (previous.base_url if previous else BEDS24_BASE_URL))
         .rstrip("/"),
         property_ids=tuple(args.property_id or (previous.property_ids if previous else ())),
         timezone=args.timezone or (previous.timezone if previous else None),
-        info_item_code=(args.info_item_code or (previous.info_item_code if previous
-                                                else INFO_ITEM_CODE)).strip()[:40],
+        info_item_code=item_code or (previous.info_item_code if previous else INFO_ITEM_CODE),
     )
     try:
         report = connect_beds24(ctx.db, ctx.secrets, ctx.clock, code, settings)

@@ -107,8 +107,9 @@ def connect_beds24(
                 exc.message,
                 " ".join(part for part in (
                     exc.fix,
-                    "Mangodesk kept the access the invite code gave: run pms-connect again "
-                    "without an invite code to finish (no new code is needed).",
+                    "Mangodesk kept the access the invite code gave: connect again without "
+                    "an invite code to finish (mangodesk pms-connect --finish); no new code "
+                    "is needed.",
                 ) if part),
                 transient=exc.transient,
             ) from exc
