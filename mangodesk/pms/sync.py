@@ -259,6 +259,7 @@ class SyncEngine:
                 for booking in page.bookings:
                     seen.update(booking.member_pms_ids or (booking.pms_id,))
                     seen.add(booking.pms_id)
+                seen.update(bad.pms_id for bad in page.unreadable)  # there, just unreadable
                 if not page.has_more:
                     final_cursor = page.cursor
                 self._report(progress, result, page.has_more, expected, page)

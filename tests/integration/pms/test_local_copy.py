@@ -288,6 +288,9 @@ def test_one_unreadable_booking_is_skipped_and_named_and_the_rest_applied(
         before.arrival, before.departure, before.status)
     [alert] = open_alerts(db, "unreadable")
     assert str(bad) in alert.message and "2026-02-30" in alert.message
+    assert engine.run_once(full=True).ok  # unreadable is not "gone from Beds24"
+    kept = row(db, bad)
+    assert kept is not None and kept.missing_from_pms_since is None
     clock.advance(timedelta(minutes=5))
     sim.corrupt(bad)  # repaired in Beds24
     clock.advance(timedelta(minutes=5))
