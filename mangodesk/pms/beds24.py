@@ -216,7 +216,7 @@ class Beds24Adapter:
         settings: Beds24Settings | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        sleep: Callable[[float], None] = time_module.sleep,
+        sleep: Callable[[float], None] | None = None,
         monotonic: Callable[[], float] = time_module.monotonic,
         max_rate_wait: float = 310.0,
         max_retries_429: int = 3,
@@ -224,7 +224,9 @@ class Beds24Adapter:
         self.settings = settings or Beds24Settings()
         self._secrets = secrets
         self._clock = clock
-        self._sleep = sleep
+        # Waits for Beds24's credits end early when the sync is stopped (see interrupt()).
+        self._interrupted = threading.Event()
+        self._sleep = sleep or self._interruptible_sleep
         self._monotonic = monotonic
         self._max_rate_wait = max_rate_wait
         self._max_retries_429 = max_retries_429
@@ -248,6 +250,18 @@ class Beds24Adapter:
 
     def close(self) -> None:
         self._client.close()
+
+    def interrupt(self) -> None:
+        """Stop waiting for credits at once: the waiting call fails with a transient error
+        (used by a clean stop, so closing never hangs for a five-minute back-off)."""
+        self._interrupted.set()
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        self._interrupted.wait(seconds)
+
+    def _check_interrupted(self) -> None:
+        if self._interrupted.is_set():
+            raise PmsError("The Beds24 sync was stopped while waiting for Beds24.", RETRY_FIX)
 
     def __enter__(self) -> Beds24Adapter:
         return self
@@ -431,6 +445,7 @@ class Beds24Adapter:
         self._tell_waiting(wait, "Beds24's five-minute request allowance is nearly used up")
         self.credits.waited_seconds += wait
         self._sleep(wait)
+        self._check_interrupted()
         self.credits.spent_window()
 
     def _tell_waiting(self, seconds: float, why: str) -> None:
@@ -447,6 +462,7 @@ class Beds24Adapter:
         self._tell_waiting(seconds, "Beds24 asked Mangodesk to slow down (too many requests)")
         self.credits.waited_seconds += seconds
         self._sleep(seconds)
+        self._check_interrupted()
         self.credits.spent_window()
 
     def _interpret(

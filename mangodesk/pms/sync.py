@@ -187,6 +187,9 @@ class SyncEngine:
         """Stop: a running sync finishes its page and stops cleanly (nothing recorded as a
         failure) before the HTTP client is closed."""
         self._stopping.set()
+        interrupt = getattr(self.adapter, "interrupt", None)
+        if callable(interrupt):
+            interrupt()  # a wait for Beds24's credits ends now
         if self._running.acquire(timeout=wait_seconds):
             self._running.release()
         else:

@@ -368,3 +368,30 @@ def test_a_clean_stop_lets_a_running_sync_end_without_a_recorded_failure(
         state = session.scalars(select(SyncState)).one()
         assert state.consecutive_failures == 0 and state.last_error is None
     assert open_alerts(db, "sync:beds24") == []
+
+
+def test_a_clean_stop_during_a_credit_back_off_does_not_wait_it_out(
+    make_engine: EngineFactory, sim: Beds24Simulator, db: Database, clock: FixedClock
+) -> None:
+    engine = make_engine()  # the real, interruptible wait (up to five minutes)
+    assert engine.run_once().ok
+    sim.set_credits(used=10_000)
+    results = []
+    runner = threading.Thread(target=lambda: results.append(engine.run_once()))
+    runner.start()
+    adapter = engine.adapter
+    assert isinstance(adapter, Beds24Adapter)
+    for _ in range(500):
+        if adapter.credits.waited_seconds:
+            break
+        threading.Event().wait(0.01)
+    assert adapter.credits.waited_seconds > 60  # it is in a long back-off now
+    stopped = threading.Event()
+    threading.Thread(target=lambda: (engine.close(), stopped.set())).start()
+    assert stopped.wait(5)
+    runner.join(5)
+    [result] = results
+    assert not result.ok and "stopped" in (result.error or "")
+    with db.session() as session:
+        state = session.scalars(select(SyncState)).one()
+        assert state.consecutive_failures == 0 and state.last_error is None
