@@ -221,4 +221,6 @@ def describe_status(status: SyncStatus) -> str:
     by_status = ", ".join(f"{count} {name}" for name, count in
                           sorted(status.bookings_by_status.items()))
     lines.append(f"Bookings: {status.bookings}" + (f" ({by_status})" if by_status else ""))
+    if status.missing_from_pms:
+        lines.append(f"Not in Beds24 any more: {status.missing_from_pms} (see the alerts)")
     return "\n".join(lines) + "\n"

@@ -949,6 +949,8 @@ class SyncStatus:
     bookings: int = 0
     bookings_by_status: dict[str, int] = field(default_factory=dict)
     alert_open: bool = False
+    # Bookings a full load no longer returned (deleted in the PMS): staff decide about them.
+    missing_from_pms: int = 0
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -985,4 +987,8 @@ def read_sync_status(db: Database, source: str) -> SyncStatus:
             status.bookings_by_status[str(booking_status)] = count
             status.bookings += count
         status.alert_open = open_alert(session, sync_alert_key(source)) is not None
+        status.missing_from_pms = session.scalar(
+            select(func.count()).select_from(Booking)
+            .where(Booking.missing_from_pms_since.is_not(None))
+        ) or 0
     return status

@@ -12,7 +12,7 @@ from sqlalchemy.orm import selectinload
 
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.types import BookingStatus, CodeOrigin, CodeState, VendorKind
-from mangodesk.pms.sync import SyncEngine
+from mangodesk.pms.sync import SyncEngine, read_sync_status
 from mangodesk.sim.beds24 import Beds24Simulator
 from mangodesk.store.db import Database
 from mangodesk.store.models import (
@@ -317,6 +317,7 @@ def test_a_booking_gone_from_a_full_load_is_flagged_once_and_its_code_kept(
         flagged = row(db, pms_id)
         assert flagged is not None and flagged.missing_from_pms_since is not None
     assert len(open_alerts(db, "not-in-pms")) == 2
+    assert read_sync_status(db, "beds24").missing_from_pms == 2
     with db.session() as session:
         code = session.get(AccessCode, code_id)
         assert code is not None and code.state == CodeState.ACTIVE
