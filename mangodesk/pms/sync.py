@@ -626,12 +626,16 @@ class SyncEngine:
         another property is moved), group membership by content (which rooms the PMS lists
         now), never by comparing modified times across rooms."""
         wanted: dict[str, tuple[int, PmsBooking]] = {}
+        elsewhere: list[str] = []
         for booking in page.bookings:
             property_id = maps.properties.get(booking.property_pms_id)
             if property_id is None:
                 result.skipped += 1
+                elsewhere.append(booking.pms_id)
                 continue
             wanted[booking.pms_id] = (property_id, booking)
+        if elsewhere:
+            self._release_moved_away(session, elsewhere, result)
         if not wanted:
             return
         members = {m for _pid, b in wanted.values() for m in b.member_pms_ids}
@@ -710,6 +714,21 @@ class SyncEngine:
                 session.execute(insert(_table(BookingUnit)), links)
             result.created += len(created)
         self._settle_membership(session, wanted, existing, result, now)
+
+    def _release_moved_away(
+        self, session: Session, pms_ids: Sequence[str], result: SyncResult
+    ) -> None:
+        """A stored booking now at a property Mangodesk does not sync gives its units up
+        here (on the rule of a room move); the row itself stays."""
+        for booking in session.scalars(
+            select(Booking).where(Booking.pms_id.in_(pms_ids))
+            .options(selectinload(Booking.units))
+        ):
+            if booking.units:
+                booking.units = []
+                booking.synced_at = self.clock.now()
+                result.updated += 1
+                log.info("booking %s moved to a property not synced", booking.pms_id)
 
     def _settle_membership(
         self,

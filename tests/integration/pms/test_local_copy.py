@@ -11,7 +11,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from mangodesk.domain.clock import FixedClock
+from mangodesk.domain.events import EventBus
 from mangodesk.domain.types import BookingStatus, CodeOrigin, CodeState, VendorKind
+from mangodesk.pms.beds24 import Beds24Adapter, Beds24Settings
+from mangodesk.pms.connect import connect_beds24, load_beds24_settings
 from mangodesk.pms.sync import SyncEngine, read_sync_status
 from mangodesk.sim.beds24 import Beds24Simulator
 from mangodesk.store.db import Database
@@ -24,6 +27,7 @@ from mangodesk.store.models import (
     SyncState,
     Unit,
 )
+from mangodesk.store.secrets import SecretStore
 from tests.integration.pms.conftest import EngineFactory
 
 
@@ -193,6 +197,31 @@ def test_a_booking_moved_to_another_property_is_moved_not_duplicated(
                                 .where(Booking.pms_id == str(moved)))
     assert copies == 1
     assert local_units(db, moved) == [f"{annex.rooms[0].id}-1"]
+
+
+def test_a_booking_moved_to_a_property_not_synced_gives_its_unit_up(
+    sim: Beds24Simulator, db: Database, secret_store: SecretStore, clock: FixedClock
+) -> None:
+    annex = sim.add_property(rooms=4)
+    connect_beds24(db, secret_store, clock, sim.create_invite_code(),
+                   Beds24Settings(base_url=sim.base_url, property_ids=(100001,)))
+    settings = load_beds24_settings(db)
+    assert settings is not None
+    adapter = Beds24Adapter(secrets=secret_store, clock=clock, settings=settings)
+    engine = SyncEngine(db, adapter, clock, EventBus(), source="beds24")
+    try:
+        assert engine.run_once().ok
+        [moved] = upcoming_singles(sim)
+        assert local_units(db, moved)
+        clock.advance(timedelta(minutes=5))
+        sim.move_to_property(moved, annex.rooms[0].id, 1)
+        clock.advance(timedelta(minutes=5))
+        assert engine.run_once(full=True).ok
+        assert local_units(db, moved) == []
+        still = row(db, moved)
+        assert still is not None and still.missing_from_pms_since is None
+    finally:
+        engine.close()
 
 
 # ---------------------------------------------------------------------- 3 paging
