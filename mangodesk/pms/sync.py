@@ -4,7 +4,14 @@ Rules (DESIGN "PMS sync"): one transaction per page; the cursor moves only after
 is committed; a failed, partial or empty sync changes nothing already stored and never causes a
 revoke — bookings are never deleted, a booking missing from a reply is not cancelled, a unit
 missing from its property is only marked inactive. Consecutive failures raise one sync alert,
-cleared by the next success.
+cleared by the next sync that reads something.
+
+Bookings are matched by PMS number alone (a move to another property moves the row) and group
+membership by content (which rooms the PMS lists now). A booking a full load no longer returns
+is checked by number, then flagged ``missing_from_pms_since`` with one alert; a full load that
+returns nothing while stays are upcoming is a failure; a booking that cannot be read keeps its
+last good copy with one alert naming it; a property list that loses most of its units is held
+with an alert; a full load resumes from its last committed page after a crash.
 """
 
 from __future__ import annotations
@@ -681,6 +688,7 @@ class SyncEngine:
                 result.skipped += 1  # an older copy (overlapping window): ours is newer
                 continue
             was_live = stored.status in LIVE_STATUSES
+            was_tentative = stored.status == BookingStatus.TENTATIVE
             changed = _assign(stored, "property_id", property_id)
             changed |= _copy_fields(stored, incoming)
             if not unknown:  # rooms not read yet: units are settled once they are
@@ -691,6 +699,8 @@ class SyncEngine:
                 self._clear(session, missing_alert_key(stored.id), now)
             if was_live and stored.status == BookingStatus.TENTATIVE:
                 self._alert_no_longer_confirmed(session, stored, now)
+            elif was_tentative and stored.status in LIVE_STATUSES:
+                self._clear(session, tentative_alert_key(stored.id), now)  # confirmed again
             if changed:
                 stored.synced_at = now
                 result.updated += 1

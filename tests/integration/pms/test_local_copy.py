@@ -411,6 +411,11 @@ def test_a_confirmed_booking_going_back_to_request_keeps_its_code_and_alerts(
     with db.session() as session:
         code = session.get(AccessCode, code_id)
         assert code is not None and code.state == CodeState.ACTIVE
+    clock.advance(timedelta(minutes=5))
+    sim.set_status(int(pms_id), "confirmed")
+    clock.advance(timedelta(minutes=5))
+    assert engine.run_once().ok
+    assert open_alerts(db, "no-longer-confirmed") == []
 
 
 def test_a_room_change_to_unallocated_releases_the_old_unit(
