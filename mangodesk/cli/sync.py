@@ -146,6 +146,10 @@ def cmd_sync(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
     report_waits(engine, sys.stderr)
     try:
         result = engine.run_once(progress, full=args.full)
+    except KeyboardInterrupt:
+        sys.stderr.write("\nSync stopped. What was already read is kept; the next sync "
+                         "reads the rest.\n")
+        return 130
     finally:
         engine.close()
     if progress is not None:

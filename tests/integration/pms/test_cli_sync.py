@@ -88,3 +88,22 @@ def test_a_bad_info_item_code_is_refused_before_anything_is_created(
                "--info-item-code", "LOCK PIN;drop") == 1
     assert "cannot be a Beds24 info item code" in capsys.readouterr().err
     assert not profile_dir.exists() or not any(profile_dir.rglob("*.db"))
+
+
+def test_ctrl_c_during_a_sync_is_one_calm_line(
+    sim: Beds24Simulator, profile_dir: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mangodesk.pms.sync import SyncEngine
+
+    assert run(profile_dir, "pms-connect", "--invite-code", sim.create_invite_code(),
+               "--base-url", sim.base_url) == 0
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SyncEngine, "run_once", interrupted)
+    capsys.readouterr()
+    assert run(profile_dir, "sync") == 130
+    err = capsys.readouterr().err
+    assert "Sync stopped" in err and "Traceback" not in err
