@@ -245,6 +245,9 @@ class Beds24Adapter:
         # Told (seconds, why) before every wait for Beds24's credits, so a user is not left
         # looking at a silent terminal for five minutes.
         self.on_wait: Callable[[float, str], None] | None = None
+        # Count the pages of a full load up front (a few calls) so progress can show the
+        # time left; the sync turns this off when it knows the count from the last load.
+        self.estimate_pages = True
 
     # ------------------------------------------------------------------ lifecycle
 
@@ -675,7 +678,7 @@ class Beds24Adapter:
                 page_number=number,
                 has_more=has_more,
                 cursor=None if has_more else format_cursor(basis),
-                extra={"raw_count": str(len(raw_page))},
+                extra=self._page_extra(raw_page, number, has_more, cursor, params),
                 unreadable=unreadable,
                 resume=None if cursor is not None or held else {
                     "params": json.dumps(params),
@@ -683,6 +686,38 @@ class Beds24Adapter:
                     "basis": format_cursor(basis),
                 },
             )
+
+    def _page_extra(
+        self, raw_page: list[Any], number: int, has_more: bool, cursor: str | None,
+        params: list[tuple[str, str]],
+    ) -> dict[str, str]:
+        extra = {"raw_count": str(len(raw_page))}
+        if number == 1 and has_more and cursor is None and self.estimate_pages:
+            try:
+                extra["expected_pages"] = str(self._count_pages(params))
+            except PmsError as exc:  # only an estimate: the load itself goes on
+                log.info("could not count the Beds24 pages: %s", exc.message)
+        return extra
+
+    def _count_pages(self, params: list[tuple[str, str]]) -> int:
+        """How many pages a first full load has (Beds24 gives no total): probe pages 2, 4,
+        8, … until one is empty, then halve the gap. About 2·log2(pages) small calls, so a
+        30-minute first load can show the time it has left."""
+        def has_page(number: int) -> bool:
+            data = self._get("/bookings", [*params, ("page", str(number))]).body.get("data")
+            return isinstance(data, list) and bool(data)
+
+        known, probe = 1, 2
+        while probe <= MAX_PAGES and has_page(probe):
+            known, probe = probe, probe * 2
+        low, high = known, min(probe, MAX_PAGES + 1)  # page `low` exists, `high` does not
+        while high - low > 1:
+            middle = (low + high) // 2
+            if has_page(middle):
+                low = middle
+            else:
+                high = middle
+        return low
 
     def bookings_by_id(self, pms_ids: Sequence[str]) -> list[PmsBooking]:
         """Beds24's current copy of these bookings (whole groups), in one request per 100

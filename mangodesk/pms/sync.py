@@ -250,6 +250,8 @@ class SyncEngine:
             self._expected_pages = last_pages if isinstance(last_pages, int) else None
             expected = state.bookings_seen or 0
         result.full = cursor is None
+        if hasattr(self.adapter, "estimate_pages"):
+            self.adapter.estimate_pages = self._expected_pages is None
         seen: set[str] = set()
         self._clock_started = self._monotonic()
         try:
@@ -431,8 +433,12 @@ class SyncEngine:
         if per_page:
             self._page_size = per_page
         size = getattr(self, "_page_size", 0)
+        counted = page.extra.get("expected_pages", "")
+        if counted.isdigit() and self._expected_pages is None:
+            self._expected_pages = int(counted)
         if result.full and more and (self._expected_pages or (expected_bookings and size)):
-            # The last full load's page count, else the stored bookings over a page's size.
+            # The last full load's page count (or the adapter's count), else the stored
+            # bookings over a page's size.
             guess = self._expected_pages or -(-expected_bookings // size)
             expected_pages = max(guess, page.page_number + 1)
             elapsed = self._monotonic() - self._clock_started
