@@ -26,7 +26,6 @@ from mangodesk.sim.beds24_data import SimBooking
 from mangodesk.store.db import Database, sqlite_url
 from mangodesk.store.models import Booking, Property, Unit
 from mangodesk.store.secrets import SecretStore
-from tests.integration.pms.conftest import FAST_TIMEOUT
 
 START = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 DAYS = 30
@@ -185,7 +184,7 @@ def test_a_month_of_hotel_life_leaves_the_local_copy_equal_to_beds24(
         settings = load_beds24_settings(db)
         assert settings is not None
         adapter = Beds24Adapter(
-            secrets=secret_store, clock=clock, settings=settings, timeout=FAST_TIMEOUT,
+            secrets=secret_store, clock=clock, settings=settings,
             sleep=lambda seconds: clock.advance(timedelta(seconds=seconds)),
         )
         engine = SyncEngine(db, adapter, clock, EventBus(), source="beds24")
