@@ -1,5 +1,7 @@
 """Sync benchmark: a full Beds24 sync of 20,000 bookings from the simulator over loopback into
-a fresh SQLite database, then an incremental sync after 50 changes.
+a fresh SQLite database, then an incremental sync after 50 changes; then the Beds24 credits
+and HTTP requests one incremental poll costs with no changes and with 50 changes (Beds24
+allows 100 credits per five minutes by default, shared with every other tool on the account).
 
 For each, the baseline is just fetching and parsing the same pages through the adapter (HTTP,
 JSON, mapping to PmsBooking; no database), measured in the same run, so the printed ratio is
@@ -30,12 +32,22 @@ NOW = datetime(2026, 6, 8, 9, 0, tzinfo=UTC)
 
 
 def fetch_and_parse(adapter: Beds24Adapter, cursor: str | None) -> tuple[float, int, int]:
+    adapter.estimate_pages = False  # the baseline reads the pages only
     started = time.perf_counter()
     pages = bookings = 0
     for page in adapter.bookings_changed_since(cursor):
         pages += 1
         bookings += len(page.bookings)
     return time.perf_counter() - started, pages, bookings
+
+
+def touch_group_rooms(sim: Beds24Simulator, groups: int) -> None:
+    """One room of a few booking groups changes (the rest of each group must be fetched)."""
+    masters = sorted({b.master_id for b in sim.bookings.values()
+                      if b.master_id and b.arrival >= sim.today})[:groups]
+    for master in masters:
+        room = max(b.id for b in sim.bookings.values() if b.master_id == master)
+        sim.set_status(room, sim.booking(room).status)
 
 
 def main(total: int = 20_000, changes: int = 50) -> None:
@@ -85,6 +97,21 @@ def main(total: int = 20_000, changes: int = 50) -> None:
                   f"fetch+parse only {base_incr * 1000:.0f} ms; "
                   f"ratio {incr_time / base_incr:.2f}")
             print(f"HTTP requests served by the simulator: {sim.request_count}")
+            clock.advance(timedelta(minutes=15))
+            assert engine.run_once().ok  # moves the cursor past the changes above
+            for label, count in (("no changes", 0), (f"{changes} changes", changes)):
+                # Past the 10-minute overlap, so earlier changes are not read again.
+                clock.advance(timedelta(minutes=15))
+                if count:
+                    sim.mutate_randomly(count, seed=23)
+                    touch_group_rooms(sim, 5)
+                clock.advance(timedelta(minutes=1))
+                credits, requests = sim.credits_spent, sim.request_count
+                poll = engine.run_once()
+                assert poll.ok, poll.error
+                print(f"incremental poll, {label}: {sim.credits_spent - credits} credits, "
+                      f"{sim.request_count - requests} requests, {poll.bookings} bookings "
+                      f"read, {poll.updated} updated")
         finally:
             engine.close()
             db.dispose()

@@ -243,14 +243,17 @@ def cmd_units(args: argparse.Namespace, make_context: Any) -> int:
     if not args.show:
         rows = [dataclasses.replace(r, code=mask_code(r.code) if r.code else r.code)
                 for r in rows]
-    lines = [f"{'#':>4}  {'Unit':<20} {'Lock':<20} {'Status':<10} Code"]
+    # As wide as the longest name (up to 40): dorm beds differ only at the end of theirs.
+    width = min(max([20, *(len(r.name) for r in rows)]), 40)
+    lines = [f"{'#':>4}  {'Unit':<{width}} {'Lock':<20} {'Status':<10} Code"]
     for r in rows:
         notes = []
         if r.shared_with:
             notes.append(f"shared with {', '.join(r.shared_with)}")
         if r.codes_not_automatic_reason:
             notes.append(f"codes not automatic: {r.codes_not_automatic_reason}")
-        lines.append(f"{r.id:>4}  {r.name[:20]:<20} {(r.lock_name or '—')[:20]:<20} "
+        name = r.name if len(r.name) <= width else r.name[:width - 13] + "…" + r.name[-12:]
+        lines.append(f"{r.id:>4}  {name:<{width}} {(r.lock_name or '—')[:20]:<20} "
                      f"{r.status:<10} {r.code or ''}"
                      + (f"  ({'; '.join(notes)})" if notes else ""))
     return _out(args, rows, "\n".join(lines))

@@ -8,21 +8,31 @@ line; without ``--invite-code`` it is read from MANGODESK_BEDS24_INVITE_CODE or 
 from __future__ import annotations
 
 import argparse
+import os
+import re
 import sys
 from collections.abc import Callable
+from dataclasses import asdict
 from typing import Any, TextIO
 
 from mangodesk.cli import add_json_flag, print_json
 from mangodesk.cli.inputs import read_secret
 from mangodesk.pms.base import PmsError
-from mangodesk.pms.beds24 import BEDS24_BASE_URL, Beds24Settings
+from mangodesk.pms.beds24 import BEDS24_BASE_URL, INFO_ITEM_CODE, Beds24Settings
 from mangodesk.pms.connect import (
     BEDS24_SOURCE,
     build_beds24_sync,
     connect_beds24,
     load_beds24_settings,
 )
-from mangodesk.pms.sync import SyncProgress, SyncResult, SyncStatus, read_sync_status
+from mangodesk.pms.sync import (
+    SyncProgress,
+    SyncResult,
+    SyncStatus,
+    describe_progress,
+    format_duration,
+    read_sync_status,
+)
 
 INVITE_CODE_ENV = "MANGODESK_BEDS24_INVITE_CODE"
 
@@ -32,8 +42,9 @@ def register(subparsers: Any) -> None:
         "pms-connect",
         help="connect Mangodesk to Beds24 with an invite code",
         description="Create an invite code in Beds24 (Settings › Marketplace › API) with the "
-        "bookings, bookings-personal and properties scopes, then run this once. Mangodesk "
-        "keeps the resulting access in this computer's password store.",
+        "bookings, bookings-personal, properties and accounts scopes (accounts is not needed "
+        "with --timezone; bookings must allow writing for door-code write-back), then run "
+        "this once. Mangodesk keeps the resulting access in this computer's password store.",
     )
     p.add_argument("--invite-code", help="the Beds24 invite code (single use; better: set "
                    f"{INVITE_CODE_ENV}, use --password-stdin, or be asked, so it never shows "
@@ -44,7 +55,13 @@ def register(subparsers: Any) -> None:
     p.add_argument("--property-id", type=int, action="append", default=None,
                    help="only sync this Beds24 property (repeat for several)")
     p.add_argument("--timezone", help="the hotel's time zone, e.g. Europe/Berlin "
-                   "(default: the Beds24 account's)")
+                   "(default: the Beds24 account's, which needs the accounts scope)")
+    p.add_argument("--info-item-code", default=None,
+                   help="the Beds24 info item code door codes are written to "
+                   "(default MANGODESK_PIN)")
+    p.add_argument("--finish", action="store_true",
+                   help="finish an earlier connect that stopped after the invite code was "
+                   "accepted (no new invite code needed)")
     add_json_flag(p)
     p.set_defaults(func=cmd_pms_connect)
 
@@ -72,8 +89,18 @@ def _error(exc: Exception) -> int:
 
 
 def cmd_pms_connect(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
-    code = args.invite_code or read_secret("Beds24 invite code", INVITE_CODE_ENV,
-                                           from_stdin=args.password_stdin)
+    item_code = (args.info_item_code or "").strip()
+    if item_code and not re.fullmatch(r"[A-Za-z0-9_]{1,40}", item_code):
+        return _error(PmsError(
+            f"“{item_code[:60]}” cannot be a Beds24 info item code.",
+            "Use up to 40 letters, digits or underscores, for example MANGODESK_PIN.",
+            transient=False,
+        ))
+    code: str | None = args.invite_code or os.environ.get(INVITE_CODE_ENV)
+    if not code and not args.finish:
+        # Asked for (or read from stdin): a refusal in words when there is no terminal.
+        code = read_secret("Beds24 invite code", INVITE_CODE_ENV,
+                           from_stdin=args.password_stdin)
     ctx = make_context()
     previous = load_beds24_settings(ctx.db)
     settings = Beds24Settings(
@@ -81,6 +108,7 @@ def cmd_pms_connect(args: argparse.Namespace, make_context: Callable[[], Any]) -
         .rstrip("/"),
         property_ids=tuple(args.property_id or (previous.property_ids if previous else ())),
         timezone=args.timezone or (previous.timezone if previous else None),
+        info_item_code=item_code or (previous.info_item_code if previous else INFO_ITEM_CODE),
     )
     try:
         report = connect_beds24(ctx.db, ctx.secrets, ctx.clock, code, settings)
@@ -114,8 +142,13 @@ def cmd_sync(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
     except PmsError as exc:
         return _error(exc)
     progress = None if args.json else _progress_printer(sys.stderr)
+    report_waits(engine, sys.stderr)
     try:
         result = engine.run_once(progress, full=args.full)
+    except KeyboardInterrupt:
+        sys.stderr.write("\nSync stopped. What was already read is kept; the next sync "
+                         "reads the rest.\n")
+        return 130
     finally:
         engine.close()
     if progress is not None:
@@ -129,12 +162,25 @@ def cmd_sync(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
 
 def _progress_printer(stream: TextIO) -> Callable[[SyncProgress], None]:
     def show(update: SyncProgress) -> None:
-        kind = "all bookings" if update.full else "changed bookings"
         more = "…" if update.has_more else ", done"
-        stream.write(f"\rReading {kind}: page {update.pages}, {update.bookings} bookings{more}  ")
+        stream.write(f"\r{describe_progress(asdict(update))}{more}  ")
         stream.flush()
 
     return show
+
+
+def report_waits(engine: Any, stream: TextIO) -> None:
+    """Say what the sync waits for while Beds24's credits recover (up to five minutes)."""
+    adapter = getattr(engine, "adapter", None)
+    if adapter is None or not hasattr(adapter, "on_wait"):
+        return
+
+    def tell(seconds: float, why: str) -> None:
+        stream.write(f"\n{why}: waiting {format_duration(seconds)} before going on "
+                     "(Ctrl+C stops; nothing is lost).\n")
+        stream.flush()
+
+    adapter.on_wait = tell
 
 
 def describe_result(result: SyncResult) -> str:
@@ -178,4 +224,6 @@ def describe_status(status: SyncStatus) -> str:
     by_status = ", ".join(f"{count} {name}" for name, count in
                           sorted(status.bookings_by_status.items()))
     lines.append(f"Bookings: {status.bookings}" + (f" ({by_status})" if by_status else ""))
+    if status.missing_from_pms:
+        lines.append(f"Not in Beds24 any more: {status.missing_from_pms} (see the alerts)")
     return "\n".join(lines) + "\n"

@@ -62,6 +62,18 @@ class PmsBooking:
     guest_phone: str | None = None
     channel: str | None = None
     modified_at: datetime | None = None
+    # The guest's arrival time as typed (shown to staff; never a code's start).
+    arrival_note: str | None = None
+    # Every PMS booking number this booking stands for (a group: each room's number).
+    member_pms_ids: Sequence[str] = ()
+
+
+@dataclass(frozen=True)
+class UnreadableBooking:
+    """A booking the PMS sent that cannot be read: skipped, its last good copy kept."""
+
+    pms_id: str
+    reason: str
 
 
 @dataclass(frozen=True)
@@ -74,6 +86,9 @@ class BookingPage:
     # The cursor to store once every page up to this one is committed.
     cursor: str | None = None
     extra: dict[str, str] = field(default_factory=dict)
+    unreadable: Sequence[UnreadableBooking] = ()
+    # Where a crashed full load can resume once this page is committed (JSON-able).
+    resume: dict[str, str] | None = None
 
 
 class PmsAdapter(Protocol):
@@ -81,9 +96,15 @@ class PmsAdapter(Protocol):
 
     def list_properties(self) -> list[PmsProperty]: ...
 
-    def bookings_changed_since(self, cursor: str | None) -> Iterator[BookingPage]:
+    def bookings_changed_since(
+        self, cursor: str | None, resume: dict[str, str] | None = None
+    ) -> Iterator[BookingPage]:
         """Pages of bookings modified since ``cursor`` (all bookings when None), cancelled
-        ones included."""
+        ones included. ``resume`` (a page's ``resume``) continues a full load after it."""
+        ...
+
+    def bookings_by_id(self, pms_ids: Sequence[str]) -> list[PmsBooking]:
+        """The PMS's current copy of these bookings; one the PMS no longer has is absent."""
         ...
 
     def write_back_codes(self, booking_pms_id: str, lines: Sequence[str]) -> None:

@@ -10,6 +10,7 @@ one unit per room.
 
 from __future__ import annotations
 
+import json
 import logging
 import re
 import threading
@@ -25,7 +26,15 @@ import httpx
 
 from mangodesk.domain.clock import Clock
 from mangodesk.domain.types import BookingStatus, UnitKind
-from mangodesk.pms.base import BookingPage, PmsAuthError, PmsBooking, PmsError, PmsProperty, PmsUnit
+from mangodesk.pms.base import (
+    BookingPage,
+    PmsAuthError,
+    PmsBooking,
+    PmsError,
+    PmsProperty,
+    PmsUnit,
+    UnreadableBooking,
+)
 from mangodesk.store.secrets import SecretStore
 
 log = logging.getLogger(__name__)
@@ -40,10 +49,13 @@ ALL_STATUSES = ("confirmed", "request", "new", "cancelled", "black", "inquiry")
 DEFAULT_OVERLAP = timedelta(minutes=10)
 # Mint a new access token when the current one has less than this left.
 TOKEN_REFRESH_MARGIN = timedelta(minutes=10)
-# The booking info item that carries door codes back to Beds24 (as its lock apps do).
-INFO_ITEM_CODE = "LOCK_PIN"
+# The booking info item that carries door codes back to Beds24. Mangodesk's own code, so it
+# never overwrites the LOCK_PIN item of Beds24's lock apps or another tool (configurable).
+INFO_ITEM_CODE = "MANGODESK_PIN"
 # A paging loop that never ends is a server fault, not a hotel with a million bookings.
 MAX_PAGES = 5000
+# A full load interrupted longer ago than this starts over instead of resuming.
+RESUME_WITHIN = timedelta(hours=12)
 # On a full (first) load, also fetch bookings that left this many days ago.
 FULL_LOAD_PAST_DAYS = 7
 
@@ -54,13 +66,17 @@ RETRY_FIX = (
 )
 CONNECT_FIX = (
     "In Beds24 open Settings › Marketplace › API, create an invite code (with the bookings, "
-    "bookings-personal and properties scopes), then connect Mangodesk again with that code."
+    "bookings-personal, properties and accounts scopes), then connect Mangodesk again with "
+    "that code."
 )
 
 _APARTMENT_ROOM_TYPES = {
     "apartment", "studio", "holidayHome", "villa", "chalet", "bungalow", "mobileHome",
 }
-_ARRIVAL_TIME = re.compile(r"^\s*(\d{1,2})(?:[:.h](\d{2}))?\s*(am|pm)?", re.IGNORECASE)
+_ARRIVAL_TIME = re.compile(
+    r"(?<![\d:.])(\d{1,2})(?:\s*[:.h]\s*(\d{2}))?\s*(am|pm|a\.m\.|p\.m\.|h|uhr)?(?![\d])",
+    re.IGNORECASE,
+)
 
 
 @dataclass(frozen=True)
@@ -71,6 +87,7 @@ class Beds24Settings:
     property_ids: tuple[int, ...] = ()  # empty: every property the token may see
     timezone: str | None = None  # overrides the account's time zone when set
     page_overlap_minutes: float = DEFAULT_OVERLAP.total_seconds() / 60
+    info_item_code: str = INFO_ITEM_CODE
 
     @classmethod
     def from_json(cls, raw: Mapping[str, Any] | None) -> Beds24Settings:
@@ -83,6 +100,7 @@ class Beds24Settings:
             page_overlap_minutes=float(
                 raw.get("page_overlap_minutes", DEFAULT_OVERLAP.total_seconds() / 60)
             ),
+            info_item_code=str(raw.get("info_item_code") or INFO_ITEM_CODE)[:40],
         )
 
     def to_json(self) -> dict[str, Any]:
@@ -91,6 +109,7 @@ class Beds24Settings:
             "property_ids": list(self.property_ids),
             "timezone": self.timezone,
             "page_overlap_minutes": self.page_overlap_minutes,
+            "info_item_code": self.info_item_code,
         }
 
 
@@ -179,6 +198,10 @@ class TokenInfo:
     def can_read_guests(self) -> bool:
         return any("bookings-personal" in s for s in self.scopes)
 
+    @property
+    def can_write_bookings(self) -> bool:
+        return any(s in ("bookings", "write:bookings", "all:bookings") for s in self.scopes)
+
 
 class Beds24Adapter:
     """PmsAdapter for Beds24 API v2. Thread-safe; one HTTP call at a time per account."""
@@ -193,7 +216,7 @@ class Beds24Adapter:
         settings: Beds24Settings | None = None,
         transport: httpx.BaseTransport | None = None,
         timeout: httpx.Timeout = DEFAULT_TIMEOUT,
-        sleep: Callable[[float], None] = time_module.sleep,
+        sleep: Callable[[float], None] | None = None,
         monotonic: Callable[[], float] = time_module.monotonic,
         max_rate_wait: float = 310.0,
         max_retries_429: int = 3,
@@ -201,7 +224,9 @@ class Beds24Adapter:
         self.settings = settings or Beds24Settings()
         self._secrets = secrets
         self._clock = clock
-        self._sleep = sleep
+        # Waits for Beds24's credits end early when the sync is stopped (see interrupt()).
+        self._interrupted = threading.Event()
+        self._sleep = sleep or self._interruptible_sleep
         self._monotonic = monotonic
         self._max_rate_wait = max_rate_wait
         self._max_retries_429 = max_retries_429
@@ -217,11 +242,29 @@ class Beds24Adapter:
         self._account_zone: str | None = None
         self.credits = CreditBudget()
         self.calls = 0
+        # Told (seconds, why) before every wait for Beds24's credits, so a user is not left
+        # looking at a silent terminal for five minutes.
+        self.on_wait: Callable[[float, str], None] | None = None
+        # Count the pages of a full load up front (a few calls) so progress can show the
+        # time left; the sync turns this off when it knows the count from the last load.
+        self.estimate_pages = True
 
     # ------------------------------------------------------------------ lifecycle
 
     def close(self) -> None:
         self._client.close()
+
+    def interrupt(self) -> None:
+        """Stop waiting for credits at once: the waiting call fails with a transient error
+        (used by a clean stop, so closing never hangs for a five-minute back-off)."""
+        self._interrupted.set()
+
+    def _interruptible_sleep(self, seconds: float) -> None:
+        self._interrupted.wait(seconds)
+
+    def _check_interrupted(self) -> None:
+        if self._interrupted.is_set():
+            raise PmsError("The Beds24 sync was stopped while waiting for Beds24.", RETRY_FIX)
 
     def __enter__(self) -> Beds24Adapter:
         return self
@@ -383,6 +426,12 @@ class Beds24Adapter:
                 f"Beds24 did not answer in time ({_describe(path)}).",
                 RETRY_FIX,
             ) from exc
+        except (httpx.RemoteProtocolError, httpx.ReadError, httpx.WriteError) as exc:
+            raise PmsError(
+                f"Beds24 closed the connection before answering ({_describe(path)}).",
+                "This is usually a short problem at Beds24 or on the way to it, not this "
+                "computer. " + RETRY_FIX,
+            ) from exc
         except httpx.TransportError as exc:
             raise PmsError(
                 f"Mangodesk could not reach Beds24 ({type(exc).__name__}).",
@@ -396,9 +445,15 @@ class Beds24Adapter:
             return
         wait = min(wait, self._max_rate_wait)
         log.info("Beds24 credits low (%s left); waiting %.0f s", self.credits.remaining, wait)
+        self._tell_waiting(wait, "Beds24's five-minute request allowance is nearly used up")
         self.credits.waited_seconds += wait
         self._sleep(wait)
+        self._check_interrupted()
         self.credits.spent_window()
+
+    def _tell_waiting(self, seconds: float, why: str) -> None:
+        if self.on_wait is not None:
+            self.on_wait(seconds, why)
 
     def _back_off_after_429(self, response: httpx.Response) -> None:
         wait = _int_header(response.headers, "X-FiveMinCreditLimit-ResetsIn")
@@ -407,8 +462,10 @@ class Beds24Adapter:
         seconds = float(wait) if wait is not None else 60.0
         seconds = min(max(seconds, 1.0), self._max_rate_wait)
         log.info("Beds24 answered 429; waiting %.0f s", seconds)
+        self._tell_waiting(seconds, "Beds24 asked Mangodesk to slow down (too many requests)")
         self.credits.waited_seconds += seconds
         self._sleep(seconds)
+        self._check_interrupted()
         self.credits.spent_window()
 
     def _interpret(
@@ -459,9 +516,13 @@ class Beds24Adapter:
                 RETRY_FIX,
             ) from exc
 
-    def _pages(self, path: str, params: Sequence[tuple[str, str]]) -> Iterator[_Reply]:
-        """Follow ``page`` until ``pages.nextPageExists`` is false."""
-        page = 1
+    def _pages(
+        self, path: str, params: Sequence[tuple[str, str]], start: int = 1
+    ) -> Iterator[_Reply]:
+        """Follow ``page`` until ``pages.nextPageExists`` is false. A page after the first
+        that comes back empty was promised to hold something: it is read once more, and if
+        still empty the read fails, so the cursor never moves past bookings not read."""
+        page = max(start, 1)
         while True:
             query = [*params, ("page", str(page))] if page > 1 else list(params)
             reply = self._get(path, query)
@@ -479,12 +540,19 @@ class Beds24Adapter:
                     f"(page {page}).",
                     RETRY_FIX,
                 )
-            if next_exists and not data:
-                raise PmsError(
-                    f"Beds24 sent an empty page in the middle of the {_describe(path)} "
-                    f"(page {page}).",
-                    RETRY_FIX,
-                )
+            # Resuming a load whose last page had already been read: nothing is left.
+            resumed_at_end = not data and page == start > 1 and not next_exists
+            if not data and (next_exists or page > 1) and not resumed_at_end:
+                reply = self._get(path, query)
+                data = reply.body.get("data")
+                if not isinstance(data, list) or not data:
+                    raise PmsError(
+                        f"Beds24 sent an empty page in the middle of the {_describe(path)} "
+                        f"(page {page}).",
+                        RETRY_FIX,
+                    )
+                pages = reply.body.get("pages")
+                next_exists = bool(isinstance(pages, dict) and pages.get("nextPageExists"))
             yield reply
             if not next_exists:
                 return
@@ -554,95 +622,142 @@ class Beds24Adapter:
         return params
 
     def modified_from(self, cursor: str) -> str:
-        """Cursor (a UTC instant) minus the overlap, as Beds24's offset-less timestamp.
-
-        The spec does not say which zone ``modifiedFrom`` is read in; we send the earlier of
-        the UTC and the account-local reading so either interpretation re-reads, never skips.
-        """
+        """Cursor (a UTC instant) minus the overlap, as Beds24's offset-less timestamp in the
+        account's time zone (how Beds24 reads it; sending UTC re-read an hour or more of
+        changes on every poll in zones east of UTC)."""
         instant = parse_cursor(cursor) - timedelta(minutes=self.settings.page_overlap_minutes)
-        as_utc = instant.astimezone(UTC).replace(tzinfo=None)
-        try:
-            zone = ZoneInfo(self.settings.timezone) if self.settings.timezone else None
-        except (ZoneInfoNotFoundError, ValueError):
-            zone = None
-        candidates = [as_utc]
-        if zone is not None:
-            candidates.append(instant.astimezone(zone).replace(tzinfo=None))
-        else:
-            # Zone unknown here: step back by the widest offset on Earth instead.
-            candidates.append(as_utc - timedelta(hours=14))
-        return min(candidates).strftime("%Y-%m-%dT%H:%M:%S")
+        zone = ZoneInfo(self.account_timezone())
+        return instant.astimezone(zone).replace(tzinfo=None).strftime("%Y-%m-%dT%H:%M:%S")
 
-    def bookings_changed_since(self, cursor: str | None) -> Iterator[BookingPage]:
+    def bookings_changed_since(
+        self, cursor: str | None, resume: dict[str, str] | None = None
+    ) -> Iterator[BookingPage]:
+        """Pages of changed bookings. The rooms of a booking group that a page holds only in
+        part are carried to the next page (where the rest usually is); groups still partial
+        after the last page are fetched together in one extra request."""
         started = self._clock.now()
-        params = self.booking_query(cursor, started.date())
-        first_server_time: datetime | None = None
-        for number, reply in enumerate(self._pages("/bookings", params), start=1):
-            if first_server_time is None:
-                first_server_time = reply.server_time
-            raw_bookings = [b for b in reply.body["data"] if isinstance(b, dict)]
-            if len(raw_bookings) != len(reply.body["data"]):
-                raise PmsError(
-                    f"Beds24 sent a malformed booking list (page {number}).",
-                    RETRY_FIX,
-                )
-            raw_bookings = self._complete_groups(raw_bookings)
-            bookings = merge_groups(raw_bookings)
+        first_page = 1
+        basis: datetime | None = None
+        resumed_basis = _parse_instant(resume.get("basis")) if resume else None
+        if (resume and cursor is None and resumed_basis is not None
+                and started - resumed_basis < RESUME_WITHIN):
+            params = [(str(k), str(v)) for k, v in json.loads(resume["params"])]
+            first_page = int(resume["page"]) + 1
+            basis = resumed_basis
+        else:
+            params = self.booking_query(cursor, started.date())
+        held: list[dict[str, Any]] = []
+        yielded: set[int] = set()
+        replies = self._pages("/bookings", params, start=first_page)
+        number = first_page - 1
+        for reply in replies:
+            number += 1
+            if basis is None:
+                basis = reply.server_time or (started - timedelta(minutes=5))
+            raw_page = reply.body["data"]
             pages = reply.body.get("pages")
             has_more = bool(isinstance(pages, dict) and pages.get("nextPageExists"))
-            cursor_out = None
-            if not has_more:
-                # Everything modified after the first request started is read next time.
-                basis = first_server_time or (started - timedelta(minutes=5))
-                cursor_out = format_cursor(basis)
+            rooms = held + [b for b in raw_page if isinstance(b, dict)]
+            not_objects = len(raw_page) - sum(1 for b in raw_page if isinstance(b, dict))
+            complete, held = _split_partial_groups(rooms)
+            incomplete: list[UnreadableBooking] = []
+            if not has_more and held:
+                complete, incomplete = _whole_groups(complete + self._fetch_groups(held))
+                held = []
+            # A room already given in an earlier page (pages shifted under us) is not
+            # counted or applied twice.
+            fresh = [b for b in complete if not (isinstance(b.get("id"), int)
+                                                   and b["id"] in yielded)]
+            bookings, unreadable = read_bookings(fresh)
+            unreadable += incomplete
+            if not_objects:
+                unreadable.append(UnreadableBooking("?", "an entry that is not a booking"))
+            yielded.update(b["id"] for b in fresh if isinstance(b.get("id"), int))
             yield BookingPage(
                 bookings=bookings,
                 page_number=number,
                 has_more=has_more,
-                cursor=cursor_out,
-                extra={"raw_count": str(len(reply.body["data"]))},
+                cursor=None if has_more else format_cursor(basis),
+                extra=self._page_extra(raw_page, number, has_more, cursor, params),
+                unreadable=unreadable,
+                resume=None if cursor is not None or held else {
+                    "params": json.dumps(params),
+                    "page": str(number),
+                    "basis": format_cursor(basis),
+                },
             )
 
-    def _complete_groups(self, raw: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        """Fetch the other rooms of any booking group only partly on this page, so a group
-        is always mapped whole (a missing room must never look like a removed one)."""
-        present = {b.get("id") for b in raw}
-        wanted: set[int] = set()
-        for booking in raw:
-            group = booking.get("bookingGroup")
-            master = booking.get("masterId")
-            ids = group.get("ids") if isinstance(group, dict) else None
-            group_master = group.get("master") if isinstance(group, dict) else None
-            if isinstance(ids, list) and any(i not in present for i in ids):
-                wanted.add(int(group_master or master or booking["id"]))
-            elif isinstance(master, int) and master and group is None and master not in present:
-                wanted.add(master)
-        if not wanted:
-            return raw
+    def _page_extra(
+        self, raw_page: list[Any], number: int, has_more: bool, cursor: str | None,
+        params: list[tuple[str, str]],
+    ) -> dict[str, str]:
+        extra = {"raw_count": str(len(raw_page))}
+        if number == 1 and has_more and cursor is None and self.estimate_pages:
+            try:
+                extra["expected_pages"] = str(self._count_pages(params))
+            except PmsError as exc:  # only an estimate: the load itself goes on
+                log.info("could not count the Beds24 pages: %s", exc.message)
+        return extra
+
+    def _count_pages(self, params: list[tuple[str, str]]) -> int:
+        """How many pages a first full load has (Beds24 gives no total): probe pages 2, 4,
+        8, … until one is empty, then halve the gap. About 2·log2(pages) small calls, so a
+        30-minute first load can show the time it has left."""
+        def has_page(number: int) -> bool:
+            data = self._get("/bookings", [*params, ("page", str(number))]).body.get("data")
+            return isinstance(data, list) and bool(data)
+
+        known, probe = 1, 2
+        while probe <= MAX_PAGES and has_page(probe):
+            known, probe = probe, probe * 2
+        low, high = known, min(probe, MAX_PAGES + 1)  # page `low` exists, `high` does not
+        while high - low > 1:
+            middle = (low + high) // 2
+            if has_page(middle):
+                low = middle
+            else:
+                high = middle
+        return low
+
+    def bookings_by_id(self, pms_ids: Sequence[str]) -> list[PmsBooking]:
+        """Beds24's current copy of these bookings (whole groups), in one request per 100
+        numbers; a number Beds24 no longer knows is simply absent."""
+        numbers = sorted({int(i) for i in pms_ids if str(i).isdigit()})
+        found: list[PmsBooking] = []
+        for start in range(0, len(numbers), 100):
+            chunk = numbers[start:start + 100]
+            params: list[tuple[str, str]] = [("status", s) for s in ALL_STATUSES]
+            params += [("includeBookingGroup", "true")]
+            params += [("id", str(n)) for n in chunk]
+            rooms: list[dict[str, Any]] = []
+            for reply in self._pages("/bookings", params):
+                rooms.extend(b for b in reply.body["data"] if isinstance(b, dict))
+            complete, partial = _split_partial_groups(rooms)
+            # A group asked for by its master number: fetch its other rooms too.
+            complete, _incomplete = _whole_groups(complete + self._fetch_groups(partial))
+            bookings, _unreadable = read_bookings(complete)
+            found.extend(bookings)
+        return found
+
+    def _fetch_groups(self, partial: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Every room of the groups ``partial`` belongs to, in one request."""
+        if not partial:
+            return []
+        wanted = {_group_key(b) for b in partial}
         params: list[tuple[str, str]] = [("status", s) for s in ALL_STATUSES]
         params += [("includeBookingGroup", "true")]
-        params += [("masterId", str(m)) for m in sorted(wanted)]
-        extra: list[dict[str, Any]] = []
+        params += [("masterId", str(m)) for m in sorted(k for k in wanted if k is not None)]
+        rooms = {b.get("id"): b for b in partial}
         for reply in self._pages("/bookings", params):
-            extra.extend(b for b in reply.body["data"] if isinstance(b, dict))
-        merged = list(raw)
-        for booking in extra:
-            if booking.get("id") not in present:
-                merged.append(booking)
-                present.add(booking.get("id"))
-        for booking in merged:
-            group = booking.get("bookingGroup")
-            ids = group.get("ids") if isinstance(group, dict) else None
-            if isinstance(ids, list) and any(i not in present for i in ids):
-                raise PmsError(
-                    f"Beds24 did not send every room of booking group {booking.get('masterId')}.",
-                    RETRY_FIX,
-                )
-        return merged
+            for booking in reply.body["data"]:
+                if isinstance(booking, dict):
+                    rooms[booking.get("id")] = booking
+        return list(rooms.values())
 
     def write_back_codes(self, booking_pms_id: str, lines: Sequence[str]) -> None:
-        """Keep one info item (code LOCK_PIN, as Beds24's own lock integrations do) on the
-        booking holding ``lines``, so guest messages in Beds24 can show the door codes.
+        """Keep one info item (code ``settings.info_item_code``) on the booking holding
+        ``lines``, so guest messages in Beds24 can show the door codes. Items of any other
+        code (another tool's LOCK_PIN) are never touched.
         Updates it in place; no lines removes it. Needs write access to bookings."""
         try:
             booking_id = int(booking_pms_id)
@@ -661,7 +776,7 @@ class Beds24Adapter:
         items = data[0].get("infoItems")
         ours = [
             item for item in (items if isinstance(items, list) else [])
-            if isinstance(item, dict) and item.get("code") == INFO_ITEM_CODE
+            if isinstance(item, dict) and item.get("code") == self.settings.info_item_code
             and isinstance(item.get("id"), int)
         ]
         text = "\n".join(lines)
@@ -673,7 +788,7 @@ class Beds24Adapter:
                     changes.append({"id": ours[0]["id"], "text": text})
                 extra = ours[1:]
             else:
-                changes.append({"code": INFO_ITEM_CODE, "text": text})
+                changes.append({"code": self.settings.info_item_code, "text": text})
         changes += [{"id": item["id"]} for item in extra]  # an id alone deletes the item
         if not changes:
             return
@@ -772,15 +887,23 @@ def _clock_time(value: Any, default: time) -> time:
 
 
 def parse_arrival_time(text: Any) -> time | None:
-    """Guests type anything ("15:30", "3pm", "late"); keep only what clearly is a time."""
+    """Guests type anything ("15:30", "around 18:30", "3pm", "late"): the first thing that
+    clearly is a clock time, else None. For staff to read only, never a code's start."""
     if not isinstance(text, str) or not text.strip():
         return None
-    match = _ARRIVAL_TIME.match(text)
-    if match is None:
-        return None
+    for match in _ARRIVAL_TIME.finditer(text):
+        found = _clock_of(match, alone=match.group(0).strip() == text.strip())
+        if found is not None:
+            return found
+    return None
+
+
+def _clock_of(match: re.Match[str], *, alone: bool) -> time | None:
     hour = int(match.group(1))
     minute = int(match.group(2) or 0)
-    meridiem = (match.group(3) or "").lower()
+    meridiem = (match.group(3) or "").lower().replace(".", "")
+    if not alone and not match.group(2) and meridiem not in ("am", "pm", "h", "uhr"):
+        return None  # a bare number ("2 guests") is not a time
     if meridiem == "pm" and hour < 12:
         hour += 12
     elif meridiem == "am" and hour == 12:
@@ -832,6 +955,7 @@ def parse_room_units(room: Any, order: int) -> list[PmsUnit]:
         qty_value = room.get("qty")
         qty = qty_value if isinstance(qty_value, int) and qty_value > 0 else 1
         listed = [(n, name if qty == 1 else f"{name} {n}") for n in range(1, qty + 1)]
+    listed = _distinct(listed)
     base_order = order * 1000
     if room.get("unitAllocation") == "perGuest":
         parent = PmsUnit(pms_id=str(room_id), name=name, kind=kind, sort_order=base_order)
@@ -855,6 +979,15 @@ def parse_room_units(room: Any, order: int) -> list[PmsUnit]:
         )
         for i, (uid, uname) in enumerate(listed)
     ]
+
+
+def _distinct(listed: list[tuple[int, str]]) -> list[tuple[int, str]]:
+    """Units of one room that share a name ("Bed", "Bed") get their number added, so staff
+    can tell the beds of a dormitory apart."""
+    counts: dict[str, int] = {}
+    for _uid, uname in listed:
+        counts[uname] = counts.get(uname, 0) + 1
+    return [(uid, uname if counts[uname] == 1 else f"{uname} {uid}") for uid, uname in listed]
 
 
 def _physical_unit_name(room_name: str, unit_name: str, unit_id: int, count: int) -> str:
@@ -958,18 +1091,85 @@ _STATUS_RANK = {
 
 def merge_groups(raw_bookings: Sequence[dict[str, Any]]) -> list[PmsBooking]:
     """Map Beds24 bookings to PmsBookings; the rooms of a group become one booking (id =
-    the master's id) whose units are the rooms still booked. Dates span the live rooms."""
+    the master's id) whose units are the rooms still booked. Raises on any unreadable one."""
+    bookings, unreadable = read_bookings(raw_bookings)
+    if unreadable:
+        raise _malformed(f"booking {unreadable[0].pms_id}", unreadable[0].reason)
+    return bookings
+
+
+def read_bookings(
+    raw_bookings: Sequence[dict[str, Any]],
+) -> tuple[list[PmsBooking], list[UnreadableBooking]]:
+    """Like :func:`merge_groups`, but a booking that cannot be read is set aside (with its
+    group: a group is only ever applied whole) instead of failing the others."""
     groups: dict[int, list[_Room]] = {}
     order: list[int] = []
+    bad: dict[str, str] = {}
     for raw in raw_bookings:
-        room = _parse_room_booking(raw)
+        key = _group_key(raw)
+        try:
+            room = _parse_room_booking(raw)
+        except PmsError as exc:
+            name = str(key) if key is not None else "?"
+            reason = exc.message.removeprefix("Beds24 sent ").removesuffix(".")
+            bad.setdefault(name, reason)
+            continue
         key = room.master_id or room.id
         if key not in groups:
             groups[key] = []
             order.append(key)
         if all(existing.id != room.id for existing in groups[key]):
             groups[key].append(room)
-    return [_group_booking(key, groups[key]) for key in order]
+    bookings = [_group_booking(key, groups[key]) for key in order if str(key) not in bad]
+    return bookings, [UnreadableBooking(pms_id, reason) for pms_id, reason in bad.items()]
+
+
+def _group_key(raw: Any) -> int | None:
+    """The number a Beds24 booking is stored under: its group's master, else its own."""
+    if not isinstance(raw, dict):
+        return None
+    group = raw.get("bookingGroup")
+    master = group.get("master") if isinstance(group, dict) else None
+    if not isinstance(master, int) or master <= 0:
+        master = raw.get("masterId")
+    if isinstance(master, int) and master > 0:
+        return master
+    own = raw.get("id")
+    return own if isinstance(own, int) else None
+
+
+def _whole_groups(
+    rooms: Sequence[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[UnreadableBooking]]:
+    """Rooms of complete groups, and the groups Beds24 did not send whole even when asked
+    (set aside: a missing room must never look like a room given up)."""
+    complete, partial = _split_partial_groups(rooms)
+    keys = sorted({str(_group_key(b)) for b in partial})
+    return complete, [
+        UnreadableBooking(key, "Beds24 did not send every room of this booking group")
+        for key in keys
+    ]
+
+
+def _split_partial_groups(
+    rooms: Sequence[dict[str, Any]],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """(rooms whose group is all here, rooms of groups only partly here)."""
+    present = {b.get("id") for b in rooms}
+    partial_keys: set[int | None] = set()
+    for booking in rooms:
+        group = booking.get("bookingGroup")
+        ids = group.get("ids") if isinstance(group, dict) else None
+        master = booking.get("masterId")
+        if isinstance(ids, list):
+            if any(i not in present for i in ids):
+                partial_keys.add(_group_key(booking))
+        elif isinstance(master, int) and master > 0 and master not in present:
+            partial_keys.add(_group_key(booking))
+    complete = [b for b in rooms if _group_key(b) not in partial_keys]
+    partial = [b for b in rooms if _group_key(b) in partial_keys]
+    return complete, partial
 
 
 def _group_booking(key: int, rooms: list[_Room]) -> PmsBooking:
@@ -1001,6 +1201,8 @@ def _group_booking(key: int, rooms: list[_Room]) -> PmsBooking:
         departure=max(r.departure for r in basis),
         unit_pms_ids=tuple(units),
         arrival_time=parse_arrival_time(lead.get("arrivalTime")),
+        arrival_note=str(lead.get("arrivalTime") or "").strip()[:200] or None,
+        member_pms_ids=tuple(str(r.id) for r in rooms),
         guest_name=name,
         guest_email=(str(lead["email"]).strip() or None) if lead.get("email") else None,
         guest_phone=str(lead.get("mobile") or lead.get("phone") or "").strip() or None,

@@ -4,7 +4,7 @@ row of source "beds24" (JSON); the refresh token lives in the keyring."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Protocol
 
 import httpx
@@ -80,38 +80,64 @@ def connect_beds24(
     db: Database,
     secrets: SecretStore,
     clock: Clock,
-    invite_code: str,
+    invite_code: str | None,
     settings: Beds24Settings,
     *,
     transport: httpx.BaseTransport | None = None,
 ) -> ConnectReport:
     """Trade the invite code for a refresh token (keyring), check what the token can read,
-    and save the settings. Raises PmsError with a plain-language message on failure."""
+    and save the settings. Raises PmsError with a plain-language message on failure.
+
+    The invite code works once, so the refresh token is kept as soon as Beds24 gives it:
+    when a later step fails (no time zone, say), connecting again with ``invite_code=None``
+    finishes the set-up from the kept token instead of needing a new code."""
     with Beds24Adapter(
         secrets=secrets, clock=clock, settings=settings, transport=transport
     ) as adapter:
-        adapter.connect_with_invite_code(invite_code)
-        report = ConnectReport()
-        info = adapter.token_info()
-        report.scopes = info.scopes
-        if not info.can_read_guests:
-            report.warnings.append(
-                "This invite code cannot read guest names and e-mails (scope "
-                "“bookings-personal”); codes still work but the desk will not see who is "
-                "staying. Create a new invite code with that scope to fix it."
-            )
-        report.timezone = adapter.account_timezone()
-        properties = adapter.list_properties()
-        report.properties = [p.name for p in properties]
-        report.units = sum(len(p.units) for p in properties)
+        if invite_code is not None:
+            adapter.connect_with_invite_code(invite_code)
+        elif not adapter.is_connected():
+            raise PmsAuthError("There is no Beds24 invite code to connect with.", CONNECT_FIX)
+        try:
+            report = _check_access(adapter)
+        except PmsError as exc:
+            if isinstance(exc, PmsAuthError):
+                raise
+            raise PmsError(
+                exc.message,
+                " ".join(part for part in (
+                    exc.fix,
+                    "Mangodesk kept the access the invite code gave: connect again without "
+                    "an invite code to finish (mangodesk pms-connect --finish); no new code "
+                    "is needed.",
+                ) if part),
+                transient=exc.transient,
+            ) from exc
     if settings.timezone is None:
-        settings = Beds24Settings(
-            base_url=settings.base_url,
-            property_ids=settings.property_ids,
-            timezone=report.timezone,
-            page_overlap_minutes=settings.page_overlap_minutes,
-        )
+        settings = replace(settings, timezone=report.timezone)
     save_beds24_settings(db, settings, restart_sync=True)
+    return report
+
+
+def _check_access(adapter: Beds24Adapter) -> ConnectReport:
+    report = ConnectReport()
+    info = adapter.token_info()
+    report.scopes = info.scopes
+    if not info.can_read_guests:
+        report.warnings.append(
+            "This invite code cannot read guest names and e-mails (scope "
+            "“bookings-personal”); codes still work but the desk will not see who is "
+            "staying. Create a new invite code with that scope to fix it."
+        )
+    if info.scopes and not info.can_write_bookings:
+        report.warnings.append(
+            "This invite code cannot write to bookings, so door codes cannot be copied to "
+            "the Beds24 booking (write-back). Everything else works."
+        )
+    report.timezone = adapter.account_timezone()
+    properties = adapter.list_properties()
+    report.properties = [p.name for p in properties]
+    report.units = sum(len(p.units) for p in properties)
     return report
 
 

@@ -4,13 +4,21 @@ Rules (DESIGN "PMS sync"): one transaction per page; the cursor moves only after
 is committed; a failed, partial or empty sync changes nothing already stored and never causes a
 revoke — bookings are never deleted, a booking missing from a reply is not cancelled, a unit
 missing from its property is only marked inactive. Consecutive failures raise one sync alert,
-cleared by the next success.
+cleared by the next sync that reads something.
+
+Bookings are matched by PMS number alone (a move to another property moves the row) and group
+membership by content (which rooms the PMS lists now). A booking a full load no longer returns
+is checked by number, then flagged ``missing_from_pms_since`` with one alert; a full load that
+returns nothing while stays are upcoming is a failure; a booking that cannot be read keeps its
+last good copy with one alert naming it; a property list that loses most of its units is held
+with an alert; a full load resumes from its last committed page after a crash.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+import time as time_module
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
@@ -22,12 +30,20 @@ from sqlalchemy.orm import Session, selectinload
 from mangodesk.domain.clock import Clock
 from mangodesk.domain.errors import MangodeskError
 from mangodesk.domain.events import Event, EventBus, EventKind
-from mangodesk.domain.types import AlertSeverity, AlertSubject
+from mangodesk.domain.types import AlertSeverity, AlertSubject, BookingStatus
 from mangodesk.pms.base import BookingPage, PmsAdapter, PmsBooking, PmsError, PmsProperty
 from mangodesk.store import audit
 from mangodesk.store.alerts import clear_alert, open_alert, raise_alert
 from mangodesk.store.db import Database
-from mangodesk.store.models import Base, Booking, BookingUnit, Property, SyncState, Unit
+from mangodesk.store.models import (
+    Alert,
+    Base,
+    Booking,
+    BookingUnit,
+    Property,
+    SyncState,
+    Unit,
+)
 
 log = logging.getLogger(__name__)
 
@@ -35,8 +51,39 @@ log = logging.getLogger(__name__)
 PROPERTY_REFRESH = timedelta(hours=1)
 
 
+# Where a crashed full load resumes (sync_state.settings).
+RESUME_KEY = "full_load_resume"
+# How many pages the last complete full load had (for the next one's progress estimate).
+FULL_LOAD_PAGES_KEY = "full_load_pages"
+# Stored bookings a full load must have returned: those departing from this many days ago
+# (the Beds24 full load reads from 7 days back; one day of margin for time zones).
+FULL_LOAD_SCOPE_DAYS = 6
+# A property list that suddenly drops more than this share of a property's active units
+# (and at least UNIT_DROP_MIN of them) is held, not applied: "1 of 148 rooms" is a fault.
+UNIT_DROP_SHARE = 0.5
+UNIT_DROP_MIN = 3
+INACTIVE_STATUSES = (BookingStatus.CANCELLED, BookingStatus.NO_SHOW)
+LIVE_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
+
+
 def sync_alert_key(source: str) -> str:
     return f"sync:{source}"
+
+
+def unreadable_alert_key(source: str, pms_id: str) -> str:
+    return f"sync:{source}:unreadable:{pms_id}"
+
+
+def missing_alert_key(booking_id: int) -> str:
+    return f"booking:{booking_id}:not-in-pms"
+
+
+def tentative_alert_key(booking_id: int) -> str:
+    return f"booking:{booking_id}:no-longer-confirmed"
+
+
+def units_alert_key(source: str, property_pms_id: str) -> str:
+    return f"sync:{source}:units:{property_pms_id}"
 
 
 @dataclass(frozen=True)
@@ -47,6 +94,31 @@ class SyncProgress:
     bookings: int
     has_more: bool
     full: bool
+    # A full load's estimate from the last one's size: pages expected and seconds left.
+    expected_pages: int | None = None
+    remaining_seconds: float | None = None
+
+
+def describe_progress(data: dict[str, Any]) -> str:
+    """One line for staff from a SYNC_PROGRESS event's data (or asdict(SyncProgress)):
+    how far a sync is and, on a long full load, about how long it still takes."""
+    kind = "all bookings" if data.get("full") else "changed bookings"
+    text = f"Reading {kind}: page {int(data.get('pages') or 0)}"
+    if data.get("expected_pages"):
+        text += f" of about {int(data['expected_pages'])}"
+    text += f", {int(data.get('bookings') or 0)} bookings"
+    remaining = data.get("remaining_seconds")
+    if isinstance(remaining, int | float):
+        text += f", about {format_duration(remaining)} left"
+    return text
+
+
+def format_duration(seconds: float) -> str:
+    whole = max(round(seconds), 0)
+    if whole < 60:
+        return f"{whole} s"
+    minutes, rest = divmod(whole, 60)
+    return f"{minutes} min {rest} s" if rest else f"{minutes} min"
 
 
 @dataclass
@@ -107,10 +179,28 @@ class SyncEngine:
         self.source = source or adapter.name
         self.actor = actor
         self._running = threading.Lock()
+        self._stopping = threading.Event()
         self._properties_read_at: datetime | None = None
         self._unknown_units_seen = False
+        self._monotonic: Callable[[], float] = time_module.monotonic
+        self._clock_started = 0.0
+        self._expected_pages: int | None = None
+        self._resumed = False
+        self._raised: list[int] = []  # alerts raised during this run, announced at its end
+        # Stored groups that lost a room to another booking this run: re-read at its end.
+        self._pending_regroup: set[str] = set()
 
-    def close(self) -> None:
+    def close(self, wait_seconds: float = 60.0) -> None:
+        """Stop: a running sync finishes its page and stops cleanly (nothing recorded as a
+        failure) before the HTTP client is closed."""
+        self._stopping.set()
+        interrupt = getattr(self.adapter, "interrupt", None)
+        if callable(interrupt):
+            interrupt()  # a wait for Beds24's credits ends now
+        if self._running.acquire(timeout=wait_seconds):
+            self._running.release()
+        else:
+            log.warning("the %s sync did not stop within %.0f s", self.source, wait_seconds)
         self.adapter.close()
 
     # ------------------------------------------------------------------ entry points
@@ -129,12 +219,19 @@ class SyncEngine:
         full: bool = False,
     ) -> SyncResult:
         """One sync: properties (when due), then every page of changed bookings."""
+        if self._stopping.is_set():
+            return SyncResult(ok=False, error="Mangodesk is closing; the sync did not start.")
         if not self._running.acquire(blocking=False):
             return SyncResult(ok=False, error="A sync is already running.")
+        self._raised = []
+        self._pending_regroup = set()
         try:
-            return self._run(progress, full)
+            result = self._run(progress, full)
         finally:
             self._running.release()
+        for alert_id in self._raised:
+            self.events.publish(Event(EventKind.ALERT_RAISED, alert_id, at=self.clock.now()))
+        return result
 
     # ------------------------------------------------------------------ the run
 
@@ -146,31 +243,209 @@ class SyncEngine:
             state = self._state(session)
             state.last_attempt_at = started
             cursor = None if full else state.cursor
+            saved = (state.settings or {}).get(RESUME_KEY)
+            resume = saved if cursor is None and isinstance(saved, dict) else None
+            self._resumed = resume is not None
+            last_pages = (state.settings or {}).get(FULL_LOAD_PAGES_KEY)
+            self._expected_pages = last_pages if isinstance(last_pages, int) else None
+            expected = state.bookings_seen or 0
         result.full = cursor is None
+        if hasattr(self.adapter, "estimate_pages"):
+            self.adapter.estimate_pages = self._expected_pages is None
+        seen: set[str] = set()
+        self._clock_started = self._monotonic()
         try:
             maps = self._sync_properties(result, force=result.full)
             final_cursor: str | None = None
-            for page in self.adapter.bookings_changed_since(cursor):
+            pages = self.adapter.bookings_changed_since(cursor, resume)
+            for page in pages:
+                if self._stopping.is_set():
+                    return self._abandon(result)
                 with self.db.transaction() as session:
                     self._apply_page(session, page, maps, result)
+                    self._note_unreadable(session, page)
+                    if page.resume is not None:
+                        self._save_resume(session, page.resume)
                 result.pages += 1
                 result.bookings += len(page.bookings)
+                for booking in page.bookings:
+                    seen.update(booking.member_pms_ids or (booking.pms_id,))
+                    seen.add(booking.pms_id)
+                seen.update(bad.pms_id for bad in page.unreadable)  # there, just unreadable
                 if not page.has_more:
                     final_cursor = page.cursor
-                self._report(progress, result, page.has_more)
+                self._report(progress, result, page.has_more, expected, page)
+            if self._stopping.is_set():
+                return self._abandon(result)
+            if self._pending_regroup:
+                regroup = sorted(self._pending_regroup)
+                self._pending_regroup = set()
+                fresh = self.adapter.bookings_by_id(regroup)
+                with self.db.transaction() as session:
+                    self._apply_page(session, BookingPage(fresh, 0, False), maps, result)
+            if result.full:
+                self._check_full_load(result, maps, seen, complete=resume is None)
         except Exception as exc:
+            if self._stopping.is_set():
+                return self._abandon(result)
             return self._fail(result, exc)
         # A reply with no bookings at all may be a glitch: keep the old cursor so the next
         # poll asks for the same window again (costs nothing when there really was nothing).
-        if result.bookings and final_cursor:
+        # A resumed full load that found its remaining pages empty did finish, though.
+        if final_cursor and (result.bookings or self._resumed):
             result.cursor = final_cursor
         return self._succeed(result)
 
-    def _report(
-        self, progress: Callable[[SyncProgress], None] | None, result: SyncResult, more: bool
+    def _abandon(self, result: SyncResult) -> SyncResult:
+        """A clean stop: pages already committed stay, nothing is recorded as a failure and
+        the cursor stays where it was (the next start reads the rest)."""
+        result.ok = False
+        result.error = "The sync was stopped before it finished (Mangodesk is closing)."
+        result.finished_at = self.clock.now()
+        log.info("%s sync stopped cleanly after %d pages", self.source, result.pages)
+        return result
+
+    def _save_resume(self, session: Session, resume: dict[str, str]) -> None:
+        state = self._state(session)
+        state.settings = {**(state.settings or {}), RESUME_KEY: dict(resume)}
+
+    def _note_unreadable(self, session: Session, page: BookingPage) -> None:
+        """One alert per booking that cannot be read; its last good copy stays as it was."""
+        now = self.clock.now()
+        state = self._state(session)
+        for bad in page.unreadable:
+            log.warning("%s booking %s cannot be read: %s", self.source, bad.pms_id, bad.reason)
+            alert, is_new = raise_alert(
+                session,
+                dedupe_key=unreadable_alert_key(self.source, bad.pms_id),
+                severity=AlertSeverity.WARNING,
+                subject_kind=AlertSubject.SYNC,
+                subject_id=state.id,
+                message=(
+                    f"Booking {bad.pms_id} in {self.source.capitalize()} cannot be read "
+                    f"({bad.reason}). Mangodesk keeps the copy it had and changes nothing "
+                    "for it; every other booking is updated normally."
+                ),
+                fix=(
+                    f"Open booking {bad.pms_id} in {self.source.capitalize()} and correct it "
+                    "(for example its dates); the next sync picks it up."
+                ),
+                now=now,
+            )
+            if is_new:
+                self._raised.append(alert.id)
+
+    def _check_full_load(
+        self, result: SyncResult, maps: _Maps, seen: set[str], *, complete: bool
     ) -> None:
+        """After a full load: an empty answer while stays are expected is a fault; stored
+        bookings it did not return are checked one by one and, if really gone, flagged."""
+        today = self.clock.now().date()
+        with self.db.session() as session:
+            upcoming = session.scalar(
+                select(func.count()).select_from(Booking).where(
+                    Booking.departure >= today,
+                    Booking.status.not_in(INACTIVE_STATUSES),
+                    Booking.property_id.in_(set(maps.properties.values())),
+                )
+            ) or 0
+            if not seen and upcoming and complete:
+                raise PmsError(
+                    f"{self.source.capitalize()} returned no bookings at all, but "
+                    f"{upcoming} current or upcoming stays are stored.",
+                    "This looks like a fault at the PMS, not an empty hotel: nothing was "
+                    "changed. Check the bookings in the PMS and its connection.",
+                    transient=False,
+                )
+            if not complete:
+                return  # resumed after a crash: what the first part saw is unknown
+            since = today - timedelta(days=FULL_LOAD_SCOPE_DAYS)
+            candidates = [
+                pms_id for pms_id in session.scalars(
+                    select(Booking.pms_id).where(
+                        Booking.departure >= since,
+                        Booking.missing_from_pms_since.is_(None),
+                        Booking.property_id.in_(set(maps.properties.values())),
+                    )
+                )
+                if pms_id not in seen
+            ]
+        if not candidates:
+            return
+        # Pages can shift under a long load: ask for each candidate by number before
+        # believing it is gone (what comes back is applied as usual).
+        found = self.adapter.bookings_by_id(candidates)
+        if found:
+            page = BookingPage(bookings=found, page_number=0, has_more=False)
+            with self.db.transaction() as session:
+                self._apply_page(session, page, maps, result)
+        present = {m for b in found for m in (*b.member_pms_ids, b.pms_id)}
+        gone = [pms_id for pms_id in candidates if pms_id not in present]
+        if gone:
+            self._flag_missing(gone)
+
+    def _flag_missing(self, gone: Sequence[str]) -> None:
+        now = self.clock.now()
+        with self.db.transaction() as session:
+            state = self._state(session)
+            for booking in session.scalars(select(Booking).where(Booking.pms_id.in_(gone))):
+                booking.missing_from_pms_since = now
+                alert, is_new = raise_alert(
+                    session,
+                    dedupe_key=missing_alert_key(booking.id),
+                    severity=AlertSeverity.WARNING,
+                    subject_kind=AlertSubject.SYNC,
+                    subject_id=state.id,
+                    message=(
+                        f"Booking {booking.pms_id} ({booking.guest_name or 'no name'}, "
+                        f"{booking.arrival:%d %b} – {booking.departure:%d %b}) is not in "
+                        f"{self.source.capitalize()} any more. It gets no new door code; a "
+                        "code it already has keeps working."
+                    ),
+                    fix=(
+                        "If the booking was deleted on purpose, revoke its code here. If it "
+                        "should exist, check it in the PMS."
+                    ),
+                    now=now,
+                )
+                if is_new:
+                    self._raised.append(alert.id)
+                audit.record(
+                    session,
+                    actor=self.actor,
+                    action="pms_booking_missing",
+                    subject_kind="booking",
+                    subject_id=booking.id,
+                    summary=f"Booking {booking.pms_id} is not in {self.source} any more.",
+                    now=now,
+                )
+
+    def _report(
+        self,
+        progress: Callable[[SyncProgress], None] | None,
+        result: SyncResult,
+        more: bool,
+        expected_bookings: int,
+        page: BookingPage,
+    ) -> None:
+        expected_pages = remaining = None
+        per_page = int(page.extra.get("raw_count", "0") or 0) if page.page_number == 1 else 0
+        if per_page:
+            self._page_size = per_page
+        size = getattr(self, "_page_size", 0)
+        counted = page.extra.get("expected_pages", "")
+        if counted.isdigit() and self._expected_pages is None:
+            self._expected_pages = int(counted)
+        if result.full and more and (self._expected_pages or (expected_bookings and size)):
+            # The last full load's page count (or the adapter's count), else the stored
+            # bookings over a page's size.
+            guess = self._expected_pages or -(-expected_bookings // size)
+            expected_pages = max(guess, page.page_number + 1)
+            elapsed = self._monotonic() - self._clock_started
+            remaining = elapsed / result.pages * (expected_pages - page.page_number)
         update = SyncProgress(
-            pages=result.pages, bookings=result.bookings, has_more=more, full=result.full
+            pages=result.pages, bookings=result.bookings, has_more=more, full=result.full,
+            expected_pages=expected_pages, remaining_seconds=remaining,
         )
         self.events.publish(
             Event(
@@ -204,7 +479,15 @@ class SyncEngine:
             state.last_error = None
             state.consecutive_failures = 0
             state.bookings_seen = session.scalar(select(func.count()).select_from(Booking)) or 0
-            cleared = clear_alert(session, sync_alert_key(self.source), now)
+            if result.full:
+                kept = {k: v for k, v in (state.settings or {}).items() if k != RESUME_KEY}
+                if result.cursor and not self._resumed:
+                    kept[FULL_LOAD_PAGES_KEY] = result.pages
+                state.settings = kept
+            # Only a sync that read something proves the PMS answers properly again: an
+            # empty reply after an outage is no reason to call the alert resolved.
+            if result.bookings:
+                cleared = clear_alert(session, sync_alert_key(self.source), now)
             if result.changed or cleared is not None:
                 audit.record(
                     session,
@@ -309,86 +592,218 @@ class SyncEngine:
             )
         with self.db.transaction() as session:
             for pms_property in properties:
-                added, deactivated = _upsert_property(session, pms_property)
+                added, deactivated, held = _upsert_property(session, pms_property)
                 result.units_added += added
                 result.units_deactivated += deactivated
+                key = units_alert_key(self.source, pms_property.pms_id)
+                if held:
+                    self._alert_units_held(session, pms_property, held, key)
+                else:
+                    self._clear(session, key, now)
             maps = _load_maps(session)
         self._properties_read_at = now
         self._unknown_units_seen = False
         return maps
+
+    def _alert_units_held(
+        self, session: Session, pms_property: PmsProperty, held: int, key: str
+    ) -> None:
+        state = self._state(session)
+        listed = len([u for u in pms_property.units])
+        alert, is_new = raise_alert(
+            session,
+            dedupe_key=key,
+            severity=AlertSeverity.ERROR,
+            subject_kind=AlertSubject.SYNC,
+            subject_id=state.id,
+            message=(
+                f"{self.source.capitalize()} suddenly lists only {listed} rooms, beds and "
+                f"apartments for {pms_property.name}; {held} others would disappear. "
+                "Mangodesk did not apply this and keeps them all active."
+            ),
+            fix=(
+                "Check the rooms in the PMS. If they really were removed, mark the units "
+                "inactive here; if not, the next sync that lists them clears this alert."
+            ),
+            now=self.clock.now(),
+        )
+        if is_new:
+            self._raised.append(alert.id)
 
     # ------------------------------------------------------------------ bookings
 
     def _apply_page(
         self, session: Session, page: BookingPage, maps: _Maps, result: SyncResult
     ) -> None:
-        wanted: dict[tuple[int, str], PmsBooking] = {}
+        """Apply one page. Bookings are matched by PMS number alone (a booking moved to
+        another property is moved), group membership by content (which rooms the PMS lists
+        now), never by comparing modified times across rooms."""
+        wanted: dict[str, tuple[int, PmsBooking]] = {}
+        elsewhere: list[str] = []
         for booking in page.bookings:
             property_id = maps.properties.get(booking.property_pms_id)
             if property_id is None:
                 result.skipped += 1
+                elsewhere.append(booking.pms_id)
                 continue
-            wanted[(property_id, booking.pms_id)] = booking
+            wanted[booking.pms_id] = (property_id, booking)
+        if elsewhere:
+            self._release_moved_away(session, elsewhere, result)
         if not wanted:
             return
+        members = {m for _pid, b in wanted.values() for m in b.member_pms_ids}
         existing = {
-            (b.property_id, b.pms_id): b
+            b.pms_id: b
             for b in session.scalars(
                 select(Booking)
-                .where(Booking.pms_id.in_({key[1] for key in wanted}))
+                .where(Booking.pms_id.in_(set(wanted) | members))
                 .options(selectinload(Booking.units))
             )
         }
         now = self.clock.now()
         new_rows: list[dict[str, Any]] = []
-        new_units: dict[tuple[int, str], list[int]] = {}
-        for key, incoming in wanted.items():
-            property_id = key[0]
-            unit_ids = []
+        new_units: dict[str, list[int]] = {}
+        unreadable_open = set(session.scalars(select(Alert.dedupe_key).where(
+            Alert.dedupe_key.like(unreadable_alert_key(self.source, "%")),
+            Alert.cleared_at.is_(None),
+        )))
+        for pms_id, (property_id, incoming) in wanted.items():
+            unit_ids: list[int] = []
+            unknown = False
             for unit_pms_id in incoming.unit_pms_ids:
                 unit_id = maps.units.get((property_id, unit_pms_id))
                 if unit_id is None:
-                    self._unknown_units_seen = True
+                    self._unknown_units_seen = unknown = True
                     log.info("booking %s names unknown unit %s", incoming.pms_id, unit_pms_id)
                     continue
                 if unit_id not in unit_ids:
                     unit_ids.append(unit_id)
-            stored = existing.get(key)
+            stored = existing.get(pms_id)
             if stored is None:
                 new_rows.append({"property_id": property_id, "pms_id": incoming.pms_id,
                                  "synced_at": now, **_fields(incoming)})
-                new_units[key] = unit_ids
+                new_units[pms_id] = unit_ids
                 continue
+            same_rooms = stored.pms_member_ids == _members_text(incoming)
             if (
-                stored.pms_modified_at is not None
+                same_rooms
+                and stored.pms_modified_at is not None
                 and incoming.modified_at is not None
                 and incoming.modified_at < stored.pms_modified_at
             ):
                 result.skipped += 1  # an older copy (overlapping window): ours is newer
                 continue
-            changed = _copy_fields(stored, incoming)
-            changed |= _set_units(stored, unit_ids)
+            was_live = stored.status in LIVE_STATUSES
+            was_tentative = stored.status == BookingStatus.TENTATIVE
+            changed = _assign(stored, "property_id", property_id)
+            changed |= _copy_fields(stored, incoming)
+            if not unknown:  # rooms not read yet: units are settled once they are
+                changed |= _set_units(stored, unit_ids, incoming.status)
+            if stored.missing_from_pms_since is not None:
+                stored.missing_from_pms_since = None
+                changed = True
+                self._clear(session, missing_alert_key(stored.id), now)
+            if was_live and stored.status == BookingStatus.TENTATIVE:
+                self._alert_no_longer_confirmed(session, stored, now)
+            elif was_tentative and stored.status in LIVE_STATUSES:
+                self._clear(session, tentative_alert_key(stored.id), now)  # confirmed again
             if changed:
                 stored.synced_at = now
                 result.updated += 1
+            if unreadable_alert_key(self.source, pms_id) in unreadable_open:
+                self._clear(session, unreadable_alert_key(self.source, pms_id), now)
         if new_rows:
             # A full load is mostly new bookings: bulk INSERTs instead of one ORM object each.
             # (executemany without RETURNING: SQLite would otherwise insert row by row).
             session.execute(insert(_table(Booking)), new_rows)
             created = session.execute(
-                select(Booking.id, Booking.property_id, Booking.pms_id).where(
+                select(Booking.id, Booking.pms_id).where(
                     Booking.pms_id.in_({row["pms_id"] for row in new_rows})
                 )
             ).all()
-            created = [row for row in created if (row[1], row[2]) in new_units]
             links = [
                 {"booking_id": booking_id, "unit_id": unit_id}
-                for booking_id, property_id, pms_id in created
-                for unit_id in new_units[(property_id, pms_id)]
+                for booking_id, pms_id in created
+                for unit_id in new_units.get(pms_id, ())
             ]
             if links:
                 session.execute(insert(_table(BookingUnit)), links)
             result.created += len(created)
+        self._settle_membership(session, wanted, existing, result, now)
+
+    def _release_moved_away(
+        self, session: Session, pms_ids: Sequence[str], result: SyncResult
+    ) -> None:
+        """A stored booking now at a property Mangodesk does not sync gives its units up
+        here (on the rule of a room move); the row itself stays."""
+        for booking in session.scalars(
+            select(Booking).where(Booking.pms_id.in_(pms_ids))
+            .options(selectinload(Booking.units))
+        ):
+            if booking.units:
+                booking.units = []
+                booking.synced_at = self.clock.now()
+                result.updated += 1
+                log.info("booking %s moved to a property not synced", booking.pms_id)
+
+    def _settle_membership(
+        self,
+        session: Session,
+        wanted: dict[str, tuple[int, PmsBooking]],
+        existing: dict[str, Booking],
+        result: SyncResult,
+        now: datetime,
+    ) -> None:
+        """Rooms that changed group: a room now in a group is no longer a booking of its
+        own (its unit moves to the group), and a group that lost a room to another booking
+        gives that room's unit up (both on the rule of a room move)."""
+        for pms_id, (_property_id, incoming) in wanted.items():
+            for member in incoming.member_pms_ids:
+                absorbed = existing.get(member)
+                if member == pms_id or absorbed is None or not absorbed.units:
+                    continue
+                absorbed.units = []
+                absorbed.pms_member_ids = None
+                absorbed.synced_at = now
+                result.updated += 1
+                log.info("booking %s joined group %s", member, pms_id)
+        if not wanted:
+            return
+        rooms = {m: pms_id for pms_id, (_p, b) in wanted.items() for m in b.member_pms_ids}
+        # Stored groups (two rooms or more: ",a,b,") one of whose rooms now belongs elsewhere.
+        stored_groups = session.execute(
+            select(Booking.pms_id, Booking.pms_member_ids)
+            .where(Booking.pms_member_ids.like("%,%,%,%"))
+        ).all()
+        self._pending_regroup.update(
+            group_id for group_id, members in stored_groups
+            if group_id not in wanted
+            and any(rooms.get(m) not in (None, group_id) for m in _members_list(members))
+        )
+
+    def _clear(self, session: Session, key: str, now: datetime) -> None:
+        cleared = clear_alert(session, key, now)
+        if cleared is not None:
+            self.events.publish(Event(EventKind.ALERT_CLEARED, cleared.id, at=now))
+
+    def _alert_no_longer_confirmed(self, session: Session, booking: Booking, now: datetime) -> None:
+        state = self._state(session)
+        alert, is_new = raise_alert(
+            session,
+            dedupe_key=tentative_alert_key(booking.id),
+            severity=AlertSeverity.WARNING,
+            subject_kind=AlertSubject.SYNC,
+            subject_id=state.id,
+            message=(
+                f"Booking {booking.pms_id} ({booking.guest_name or 'no name'}) went back from "
+                f"confirmed to request, inquiry or block in {self.source.capitalize()}. Its "
+                "door code is kept."
+            ),
+            fix="Decide whether the guest still comes: revoke the code here if not.",
+            now=now,
+        )
+        if is_new:
+            self._raised.append(alert.id)
 
 
 # ---------------------------------------------------------------------- helpers
@@ -420,9 +835,11 @@ def _load_maps(session: Session) -> _Maps:
     return maps
 
 
-def _upsert_property(session: Session, incoming: PmsProperty) -> tuple[int, int]:
+def _upsert_property(session: Session, incoming: PmsProperty) -> tuple[int, int, int]:
     """Create or update one property and its units. Returns (units added, units made
-    inactive). A property reply without any unit deactivates nothing (it may be a glitch)."""
+    inactive, units held). A reply that would make more than UNIT_DROP_SHARE of the active
+    units (and at least UNIT_DROP_MIN) inactive is held: nothing is deactivated, the count
+    is returned for an alert. A reply without any unit deactivates nothing either."""
     prop = session.scalars(select(Property).where(Property.pms_id == incoming.pms_id)).first()
     if prop is None:
         prop = Property(
@@ -468,14 +885,16 @@ def _upsert_property(session: Session, incoming: PmsProperty) -> tuple[int, int]
     for pms_unit in incoming.units:
         parent = units.get(pms_unit.parent_pms_id) if pms_unit.parent_pms_id else None
         _assign(units[pms_unit.pms_id], "parent_id", parent.id if parent else None)
-    deactivated = 0
-    if incoming.units:
-        listed = {u.pms_id for u in incoming.units}
-        for pms_id, unit in units.items():
-            if pms_id not in listed and unit.active:
-                unit.active = False
-                deactivated += 1
-    return added, deactivated
+    listed = {u.pms_id for u in incoming.units}
+    leaving = [u for pms_id, u in units.items() if pms_id not in listed and u.active]
+    if not incoming.units:
+        return added, 0, 0
+    active_before = sum(1 for u in units.values() if u.active) - added
+    if len(leaving) >= UNIT_DROP_MIN and len(leaving) > UNIT_DROP_SHARE * active_before:
+        return added, 0, len(leaving)
+    for unit in leaving:
+        unit.active = False
+    return added, len(leaving), 0
 
 
 def _table(model: type[Base]) -> Table:
@@ -502,6 +921,8 @@ def _fields(incoming: PmsBooking) -> dict[str, Any]:
         "guest_email": _clip(incoming.guest_email, 320),
         "guest_phone": _clip(incoming.guest_phone, 64),
         "channel": _clip(incoming.channel, 64),
+        "arrival_note": _clip(incoming.arrival_note, 200),
+        "pms_member_ids": _members_text(incoming),
     }
     if incoming.modified_at is not None:
         fields["pms_modified_at"] = incoming.modified_at
@@ -515,13 +936,13 @@ def _copy_fields(booking: Booking, incoming: PmsBooking) -> bool:
     return changed
 
 
-def _set_units(booking: Booking, unit_ids: Sequence[int]) -> bool:
-    """Make the booking's units match the PMS. A booking the PMS now shows without any room
-    (unassigned) keeps its units: missing data never takes a guest's code away, and a
-    cancelled booking keeps them so the right code is revoked."""
+def _set_units(booking: Booking, unit_ids: Sequence[int], status: BookingStatus) -> bool:
+    """Make the booking's units match the PMS. A booking the PMS now shows without a room
+    ("unallocated") gives its units up, on the rule of a room move; a cancelled one keeps
+    them so the right code is revoked."""
     current = {link.unit_id for link in booking.units}
     target = set(unit_ids)
-    if not target:
+    if not target and status in INACTIVE_STATUSES:
         return False
     if current == target:
         return False
@@ -529,6 +950,16 @@ def _set_units(booking: Booking, unit_ids: Sequence[int]) -> bool:
         BookingUnit(unit_id=u) for u in unit_ids if u not in current
     ]
     return True
+
+
+def _members_text(incoming: PmsBooking) -> str | None:
+    """",101,102,": every PMS number of the booking's rooms, searchable by LIKE."""
+    members = [m for m in incoming.member_pms_ids if m]
+    return "," + ",".join(members) + "," if members else None
+
+
+def _members_list(text: str | None) -> list[str]:
+    return [m for m in (text or "").split(",") if m]
 
 
 def _clip(value: str | None, length: int) -> str | None:
@@ -553,6 +984,8 @@ class SyncStatus:
     bookings: int = 0
     bookings_by_status: dict[str, int] = field(default_factory=dict)
     alert_open: bool = False
+    # Bookings a full load no longer returned (deleted in the PMS): staff decide about them.
+    missing_from_pms: int = 0
 
     def to_json(self) -> dict[str, Any]:
         data = asdict(self)
@@ -589,4 +1022,8 @@ def read_sync_status(db: Database, source: str) -> SyncStatus:
             status.bookings_by_status[str(booking_status)] = count
             status.bookings += count
         status.alert_open = open_alert(session, sync_alert_key(source)) is not None
+        status.missing_from_pms = session.scalar(
+            select(func.count()).select_from(Booking)
+            .where(Booking.missing_from_pms_since.is_not(None))
+        ) or 0
     return status

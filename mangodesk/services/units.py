@@ -129,7 +129,14 @@ class UnitService(ServiceBase):
         from mangodesk.domain.errors import NotFoundError
 
         with self.ctx.db.session() as session:
-            booking = session.scalars(select(Booking).where(Booking.pms_id == reference)).first()
+            # Any room number of a PMS booking group finds the group (it is stored once).
+            booking = session.scalars(select(Booking).where(
+                Booking.pms_member_ids.like(f"%,{reference.replace(',', '')},%"),
+                Booking.pms_id != reference,
+            )).first() if reference and "%" not in reference and "_" not in reference else None
+            if booking is None:
+                booking = session.scalars(
+                    select(Booking).where(Booking.pms_id == reference)).first()
             if booking is None and _is_local_number(reference):
                 booking = session.get(Booking, int(reference))
             if booking is None:

@@ -12,14 +12,21 @@ from datetime import datetime
 
 from sqlalchemy import select
 
+from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.template import NO_CODE_TEXT, TemplateContext
-from mangodesk.pms.base import PmsAdapter, PmsError
+from mangodesk.domain.types import AlertSeverity, AlertSubject
+from mangodesk.pms.base import PmsAdapter, PmsAuthError, PmsError
 from mangodesk.services.base import ServiceBase
+from mangodesk.store.alerts import clear_alert, raise_alert
 from mangodesk.store.models import AccessCode, Booking, SyncState
 
 log = logging.getLogger(__name__)
 
 CURSOR_KEY = "write_back_cursor"
+
+
+def write_back_alert_key(source: str) -> str:
+    return f"sync:{source}:write-back"
 
 
 class CodeWriteBack(ServiceBase):
@@ -48,6 +55,11 @@ class CodeWriteBack(ServiceBase):
             lines = [line for line in text.splitlines() if not line.endswith(NO_CODE_TEXT)]
             try:
                 adapter.write_back_codes(pms_id, lines)
+            except PmsAuthError as exc:
+                # No write access: every booking would fail the same way. Say so once and
+                # keep the cursor, so the codes are written once access is granted.
+                self._alert_no_access(source, exc)
+                return written
             except PmsError as exc:
                 if exc.transient:
                     log.warning("write-back of booking %s stopped: %s", pms_id, exc.message)
@@ -56,7 +68,41 @@ class CodeWriteBack(ServiceBase):
                 continue
             written += 1
         self._save_cursor(source, started)
+        self._clear_no_access(source)
         return written
+
+    def _alert_no_access(self, source: str, exc: PmsError) -> None:
+        now = self.now()
+        name = source.capitalize()
+        with self.ctx.db.transaction() as session:
+            state = session.scalars(select(SyncState).where(SyncState.source == source)).first()
+            alert, is_new = raise_alert(
+                session,
+                dedupe_key=write_back_alert_key(source),
+                severity=AlertSeverity.ERROR,
+                subject_kind=AlertSubject.SYNC,
+                subject_id=state.id if state else None,
+                message=(
+                    f"Door codes cannot be copied to the {name} bookings: {name} refused "
+                    f"Mangodesk write access ({exc.message})"
+                ),
+                fix=(
+                    f"Create a {name} invite code whose bookings scope allows writing and "
+                    "connect again, or turn write-back off in the settings. The door codes "
+                    "themselves work; they are written once access is granted."
+                ),
+                now=now,
+            )
+        log.warning("write-back to %s refused: %s", source, exc.message)
+        if is_new:
+            self.ctx.events.publish(Event(EventKind.ALERT_RAISED, alert.id, at=now))
+
+    def _clear_no_access(self, source: str) -> None:
+        now = self.now()
+        with self.ctx.db.transaction() as session:
+            cleared = clear_alert(session, write_back_alert_key(source), now)
+        if cleared is not None:
+            self.ctx.events.publish(Event(EventKind.ALERT_CLEARED, cleared.id, at=now))
 
     def run_scheduled(self, adapter: PmsAdapter, source: str) -> None:
         """For the engine's periodic job: never raises."""

@@ -52,7 +52,10 @@ class Fault:
     """One injected failure, consumed when a matching request arrives."""
 
     path: str  # e.g. "/bookings" (without /v2); "*" matches every path
-    kind: str  # "status", "hang", "malformed", "empty", "drop_token"
+    # "status", "hang", "malformed", "empty", "empty_end" (empty and claims to be the last
+    # page), "drop" (the connection is closed without a reply), "few_units" (a property
+    # lists only its first room's first unit)
+    kind: str
     status: int = 500
     page: int | None = None  # only this page of a paged list
     seconds: float = 0.0
@@ -140,8 +143,12 @@ class Beds24Simulator:
         self.record = record
         self.exchanges: deque[Exchange] = deque(maxlen=5000)
         self.request_count = 0
+        self.credits_spent = 0  # every credit charged since the start (for the bench)
         self._server: LoopbackServer | None = None
         self._connections: set[Any] = set()
+        # Called with (path, page) before each request is answered: tests change the world
+        # between two pages of one read (pages shift under a long full load).
+        self.before_request: Callable[[str, int], None] | None = None
 
     # ------------------------------------------------------------------ server
 
@@ -211,9 +218,20 @@ class Beds24Simulator:
     def malformed_next(self, path: str = "/bookings", *, page: int | None = None) -> None:
         self.inject(Fault(path=path, kind="malformed", page=page))
 
-    def empty_next(self, path: str = "/bookings", *, page: int | None = None) -> None:
-        """The next matching list comes back with no items (paging info unchanged)."""
-        self.inject(Fault(path=path, kind="empty", page=page))
+    def empty_next(self, path: str = "/bookings", *, page: int | None = None, times: int = 1,
+                   as_last: bool = False) -> None:
+        """The next matching list comes back with no items (paging info unchanged, or with
+        ``as_last`` saying no page follows, as a glitching server might)."""
+        self.inject(Fault(path=path, kind="empty_end" if as_last else "empty", page=page,
+                          times=times))
+
+    def drop_next(self, path: str = "/bookings", *, times: int = 1) -> None:
+        """The server closes the connection without answering."""
+        self.inject(Fault(path=path, kind="drop", times=times))
+
+    def few_units_next(self, times: int = 1) -> None:
+        """The property list names only one unit per property (a glitch in Beds24)."""
+        self.inject(Fault(path="/properties", kind="few_units", times=times))
 
     def clear_faults(self) -> None:
         with self._lock:
@@ -312,6 +330,43 @@ class Beds24Simulator:
             self._next_id += 1
             return booking.id
 
+    def set_group(self, booking_id: int, master_id: int | None) -> None:
+        """The booking joins the group of ``master_id`` (None: it leaves its group)."""
+        with self._lock:
+            booking = self.bookings[booking_id]
+            booking.master_id = master_id
+            self._touch(booking)
+
+    def move_to_property(self, booking_id: int, room_id: int, unit_id: int) -> None:
+        """The booking is moved to a room of another property (same booking number)."""
+        with self._lock:
+            booking = self.bookings[booking_id]
+            booking.property_id = self.room(room_id).property_id
+            booking.room_id, booking.unit_id = room_id, unit_id
+            self._touch(booking)
+
+    def unallocate(self, booking_id: int) -> None:
+        """The booking keeps its room type but no unit (Beds24's unitId 0)."""
+        with self._lock:
+            booking = self.bookings[booking_id]
+            booking.unit_id = 0
+            self._touch(booking)
+
+    def corrupt(self, booking_id: int, **raw_fields: Any) -> None:
+        """Serve these raw JSON fields for the booking (e.g. ``arrival="2026-02-30"``), as a
+        damaged booking in Beds24 would be; ``corrupt(id)`` with no fields repairs it."""
+        with self._lock:
+            booking = self.bookings[booking_id]
+            booking.raw_overrides = dict(raw_fields)
+            self._touch(booking)
+
+    def add_property(self, rooms: int = 4, property_id: int = 100002) -> SimProperty:
+        with self._lock:
+            prop = build_property(property_id=property_id, rooms=rooms)
+            prop.name = f"Mango Annex {property_id}"
+            self.properties.append(prop)
+            return prop
+
     def delete_booking(self, booking_id: int) -> None:
         """The booking vanishes from the API (it must not be treated as cancelled)."""
         with self._lock:
@@ -372,7 +427,11 @@ class Beds24Simulator:
             with self._lock:
                 credit_headers = self._credit_headers(cost=0)
             return self._error(429, "Credit limit exceeded", credit_headers)
+        if self.before_request is not None:
+            self.before_request(path, page)
         fault = self._take_fault(path, page)
+        if fault is not None and fault.kind == "drop":
+            return 0, {}, b""
         if fault is not None and fault.kind == "hang":
             self._stopping.wait(fault.seconds)
             fault = None
@@ -384,9 +443,14 @@ class Beds24Simulator:
             status, reply = self._route(method, path, query, headers, body)
         except _ApiError as exc:
             return self._error(exc.status, exc.message, credit_headers)
-        if (fault is not None and fault.kind == "empty" and isinstance(reply, dict)
-                and isinstance(reply.get("data"), list)):
+        if (fault is not None and fault.kind in ("empty", "empty_end")
+                and isinstance(reply, dict) and isinstance(reply.get("data"), list)):
             reply = {**reply, "data": [], "count": 0}
+            if fault.kind == "empty_end":
+                reply["pages"] = {"nextPageExists": False}
+        if (fault is not None and fault.kind == "few_units" and isinstance(reply, dict)
+                and isinstance(reply.get("data"), list)):
+            reply = {**reply, "data": [_first_unit_only(p) for p in reply["data"]]}
         payload = json.dumps(reply).encode()
         return status, {**credit_headers, "Content-Type": "application/json"}, payload
 
@@ -403,6 +467,7 @@ class Beds24Simulator:
         if credits.used + cost > credits.limit:
             return None
         credits.used += cost
+        self.credits_spent += cost
         return self._credit_headers(cost)
 
     def _credit_headers(self, cost: int) -> dict[str, str]:
@@ -436,9 +501,11 @@ class Beds24Simulator:
             return 200, self._properties(query, path)
         if method == "GET" and path == "/bookings":
             self._need_scope(token, "bookings")
-            return 200, self._bookings(query, path, "bookings-personal" in token.scopes)
+            personal = any(s in token.scopes for s in (
+                "bookings-personal", "read:bookings-personal", "all:bookings-personal"))
+            return 200, self._bookings(query, path, personal)
         if method == "POST" and path == "/bookings":
-            self._need_scope(token, "bookings")
+            self._need_scope(token, "bookings", write=True)
             return 201, self._write_bookings(body)
         raise _ApiError(404, f"No such endpoint: {method} {path}")
 
@@ -474,9 +541,13 @@ class Beds24Simulator:
             return found
 
     @staticmethod
-    def _need_scope(token: _Token, scope: str) -> None:
-        if scope not in token.scopes:
-            raise _ApiError(403, f"Token does not have the {scope} scope")
+    def _need_scope(token: _Token, scope: str, *, write: bool = False) -> None:
+        """A plain scope ("bookings") allows reading and writing; Beds24's narrower forms
+        "read:bookings" / "write:bookings" / "all:bookings" allow what they say."""
+        allowed = {scope, f"all:{scope}", f"write:{scope}" if write else f"read:{scope}"}
+        if not allowed & set(token.scopes):
+            action = "write" if write else "read"
+            raise _ApiError(403, f"Token does not have the {action} {scope} scope")
 
     def _details(self, token: _Token) -> dict[str, Any]:
         remaining = int((token.expires_at - self.clock.now()).total_seconds())
@@ -663,6 +734,15 @@ def _stamp(instant: datetime) -> str:
     return instant.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
+def _first_unit_only(prop: Any) -> Any:
+    if not isinstance(prop, dict) or not prop.get("roomTypes"):
+        return prop
+    first = dict(prop["roomTypes"][0])
+    first["units"] = first["units"][:1]
+    first["qty"] = 1
+    return {**prop, "roomTypes": [first]}
+
+
 def _property_json(prop: SimProperty, all_rooms: bool, details: bool) -> dict[str, Any]:
     body: dict[str, Any] = {
         "id": prop.id,
@@ -730,6 +810,7 @@ def _booking_json(
         )
     if info:
         body["infoItems"] = [dict(item) for item in booking.info_items]
+    body.update(booking.raw_overrides)
     if group:
         ids = members.get(booking.master_id or 0)
         body["bookingGroup"] = (
@@ -762,6 +843,11 @@ def _handler_for(sim: Beds24Simulator) -> type[BaseHTTPRequestHandler]:
             headers = {k: v for k, v in self.headers.items()}
             status, reply_headers, body = sim.handle(self.command, self.path, headers,
                                                      request_body)
+            if status == 0:  # a dropped connection: no reply at all
+                self.close_connection = True
+                with contextlib.suppress(OSError):
+                    self.connection.shutdown(socket.SHUT_RDWR)
+                return
             try:
                 self.send_response(status)
                 for key, value in reply_headers.items():

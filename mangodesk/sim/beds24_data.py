@@ -78,6 +78,8 @@ class SimBooking:
     cancel_time: datetime | None = None
     # Booking info items: {"id", "code", "text", "createTime"} (door codes are written here).
     info_items: list[dict[str, Any]] = field(default_factory=list)
+    # Raw JSON fields served instead of the real ones (a damaged booking).
+    raw_overrides: dict[str, Any] = field(default_factory=dict)
 
 
 def build_property(property_id: int = 100001, rooms: int = 24) -> SimProperty:

@@ -138,6 +138,14 @@ class Booking(Base):
     # and applied to whatever dates the PMS sends next. None: the property's times.
     checkin_override: Mapped[time | None] = mapped_column(Time)
     checkout_override: Mapped[time | None] = mapped_column(Time)
+    # The guest's free-text arrival time as the PMS has it ("around 18:30"): for staff only.
+    arrival_note: Mapped[str | None] = mapped_column(String(200))
+    # The PMS's own booking numbers merged into this row (a booking group: every room),
+    # written ",101,102," so any member number finds the group.
+    pms_member_ids: Mapped[str | None] = mapped_column(Text)
+    # Set when a full load no longer returned the booking (deleted in the PMS). Planner: no
+    # NEW code for such a booking; an existing code is never revoked for it (staff decide).
+    missing_from_pms_since: Mapped[datetime | None]
 
     units: Mapped[list[BookingUnit]] = relationship(
         back_populates="booking", cascade="all, delete-orphan"

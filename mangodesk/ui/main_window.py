@@ -33,7 +33,7 @@ from mangodesk.app import Context
 from mangodesk.demo import DemoPowers
 from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.types import AlertSeverity, VendorKind
-from mangodesk.pms.sync import SyncResult
+from mangodesk.pms.sync import SyncResult, describe_progress
 from mangodesk.services.activity import AlertLine
 from mangodesk.services.views import AlertView, UnitRow
 from mangodesk.sim.base import DemoVendor
@@ -723,8 +723,7 @@ class MainWindow(QMainWindow):
             more = bool(event.data.get("has_more"))
             self.sync_bar.setVisible(more)
             if more:
-                count = int(event.data.get("bookings") or 0)
-                self.sync_label.setText(f"Syncing bookings… {count} so far")
+                self.sync_label.setText(describe_progress(event.data) + "…")
         elif event.kind == EventKind.SYNC_FINISHED:
             self.sync_bar.hide()
 

@@ -147,9 +147,12 @@ def test_a_long_pms_sync_shows_progress_in_the_status_bar(qtbot: Any, desk: Desk
 
     window = desk.window
     publish(Event(EventKind.SYNC_PROGRESS, data={"pages": 3, "bookings": 300,
-                                                 "has_more": True, "full": True}))
+                                                 "has_more": True, "full": True,
+                                                 "expected_pages": 40,
+                                                 "remaining_seconds": 1555.0}))
     qtbot.waitUntil(lambda: not window.sync_bar.isHidden())
-    assert window.sync_label.text() == "Syncing bookings… 300 so far"
+    assert window.sync_label.text() == (
+        "Reading all bookings: page 3 of about 40, 300 bookings, about 25 min 55 s left…")
     publish(Event(EventKind.SYNC_FINISHED, data={"ok": True}))
     qtbot.waitUntil(window.sync_bar.isHidden)
     idle(qtbot, desk.runner)

@@ -225,7 +225,7 @@ FAULTS = {
     "500 in the middle of paging": lambda sim: sim.fail_next("/bookings", 500, page=3),
     "503 on properties": lambda sim: sim.fail_next("/properties", 503),
     "malformed JSON mid-paging": lambda sim: sim.malformed_next("/bookings", page=2),
-    "empty page mid-paging": lambda sim: sim.empty_next("/bookings", page=2),
+    "empty page mid-paging": lambda sim: sim.empty_next("/bookings", page=2, times=2),
     "empty property list": lambda sim: sim.empty_next("/properties"),
     "timeout": lambda sim: sim.hang_next("/bookings", seconds=3.0, page=2),
     "repeated 429": lambda sim: sim.fail_next("/bookings", 429, times=10),
@@ -365,7 +365,7 @@ def test_door_codes_written_back_show_on_the_beds24_booking(
     adapter.write_back_codes(str(victim), ["Room 101: 4821", "Room 102: 7713"])
     items = sim.booking(victim).info_items
     assert [(i["code"], i["text"]) for i in items] == [
-        ("LOCK_PIN", "Room 101: 4821\nRoom 102: 7713")]
+        ("MANGODESK_PIN", "Room 101: 4821\nRoom 102: 7713")]
     adapter.write_back_codes(str(victim), [])
     assert sim.booking(victim).info_items == []
 

@@ -65,3 +65,45 @@ def test_a_bad_invite_code_is_one_clear_line(
     err = capsys.readouterr().err
     assert err.startswith("mangodesk: Beds24 did not accept this invite code")
     assert err.count("\n") == 1
+
+
+def test_a_connect_stopped_after_the_invite_code_finishes_without_a_new_code(
+    sim: Beds24Simulator, profile_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = sim.create_invite_code(("bookings", "bookings-personal", "properties"))
+    assert run(profile_dir, "pms-connect", "--invite-code", code,
+               "--base-url", sim.base_url) == 1
+    err = capsys.readouterr().err
+    assert "--timezone" in err and "without an invite code" in err
+    assert run(profile_dir, "pms-connect", "--finish", "--timezone", "Europe/Berlin",
+               "--base-url", sim.base_url) == 0
+    assert "Connected to Beds24: Hotel Mango" in capsys.readouterr().out
+    assert run(profile_dir, "sync") == 0
+
+
+def test_a_bad_info_item_code_is_refused_before_anything_is_created(
+    profile_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert run(profile_dir, "pms-connect", "--invite-code", "x",
+               "--info-item-code", "LOCK PIN;drop") == 1
+    assert "cannot be a Beds24 info item code" in capsys.readouterr().err
+    assert not profile_dir.exists() or not any(profile_dir.rglob("*.db"))
+
+
+def test_ctrl_c_during_a_sync_is_one_calm_line(
+    sim: Beds24Simulator, profile_dir: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from mangodesk.pms.sync import SyncEngine
+
+    assert run(profile_dir, "pms-connect", "--invite-code", sim.create_invite_code(),
+               "--base-url", sim.base_url) == 0
+
+    def interrupted(*_args: object, **_kwargs: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(SyncEngine, "run_once", interrupted)
+    capsys.readouterr()
+    assert run(profile_dir, "sync") == 130
+    err = capsys.readouterr().err
+    assert "Sync stopped" in err and "Traceback" not in err

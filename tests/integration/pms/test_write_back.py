@@ -1,4 +1,4 @@
-"""Door codes copied back to the Beds24 booking (info item LOCK_PIN), over loopback."""
+"""Door codes copied back to the Beds24 booking (info item MANGODESK_PIN), over loopback."""
 
 from __future__ import annotations
 
@@ -61,7 +61,7 @@ def test_codes_reach_the_beds24_booking_and_leave_it_on_revoke(
     assert writer.run_once(sync.adapter, sync.source) == 0  # Beds24 down: nothing written
     assert info_items(sim, booking.pms_id) == []
     assert writer.run_once(sync.adapter, sync.source) == 1  # the next pass catches up
-    assert info_items(sim, booking.pms_id) == [("LOCK_PIN", f"{unit_name}: 5821")]
+    assert info_items(sim, booking.pms_id) == [("MANGODESK_PIN", f"{unit_name}: 5821")]
     assert writer.run_once(sync.adapter, sync.source) == 0  # nothing changed since
 
     context.services.passcodes.revoke(code.id)

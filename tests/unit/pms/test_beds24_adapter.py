@@ -22,6 +22,8 @@ from mangodesk.pms.beds24 import (
     map_status,
     merge_groups,
     parse_arrival_time,
+    parse_room_units,
+    read_bookings,
 )
 from mangodesk.store.secrets import SecretStore
 
@@ -115,7 +117,8 @@ def test_invite_code_is_traded_for_a_refresh_token_kept_in_the_keyring(
         )
         bookings = api.get("/bookings").mock(return_value=httpx.Response(200, json=page([])))
         with Beds24Adapter(secrets=secret_store, clock=clock,
-                           settings=Beds24Settings(base_url=BASE)) as adapter:
+                           settings=Beds24Settings(base_url=BASE,
+                                                   timezone="Europe/Berlin")) as adapter:
             adapter.connect_with_invite_code("  INVITE-123 ")
             all_pages(adapter, "2026-03-10T10:00:00Z")
     assert setup.calls.last.request.headers["code"] == "INVITE-123"
@@ -218,8 +221,9 @@ def test_bookings_always_ask_for_cancelled_ones_and_overlap_the_cursor(
     assert set(params.get_list("status")) == {
         "confirmed", "request", "new", "cancelled", "black", "inquiry"
     }
-    # 10:00Z minus the 10-minute overlap; Berlin is ahead of UTC so the UTC reading is earlier.
-    assert params["modifiedFrom"] == "2026-03-10T09:50:00"
+    # 10:00Z minus the 10-minute overlap, in the account's zone (Berlin, UTC+1): exactly the
+    # overlap, not the 70 minutes the UTC reading meant.
+    assert params["modifiedFrom"] == "2026-03-10T10:50:00"
     assert params["includeBookingGroup"] == "true"
 
 
@@ -323,8 +327,10 @@ def test_a_group_that_stays_incomplete_is_an_error_not_a_smaller_booking(
         return_value=httpx.Response(200, json=page([booking(11, masterId=10,
                                                             bookingGroup=group)]))
     )
-    with pytest.raises(PmsError, match="every room of booking group 10"):
-        all_pages(adapter, "2026-03-10T10:00:00Z")
+    [result] = all_pages(adapter, "2026-03-10T10:00:00Z")
+    assert result.bookings == []
+    assert [(u.pms_id, u.reason) for u in result.unreadable] == [
+        ("10", "Beds24 did not send every room of this booking group")]
 
 
 def test_booking_fields_are_normalised(api: respx.MockRouter, adapter: Beds24Adapter) -> None:
@@ -366,7 +372,8 @@ def test_status_mapping(status: str, sub_status: str | None, expected: BookingSt
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("15:30", time(15, 30)), ("9.45", time(9, 45)), ("3pm", time(15, 0)),
-     ("12am", time(0, 0)), ("around 18h", None), ("late", None), ("", None), ("25:00", None)],
+     ("12am", time(0, 0)), ("around 18h", time(18, 0)), ("around 18:30", time(18, 30)),
+     ("2 adults", None), ("late", None), ("", None), ("25:00", None)],
 )
 def test_arrival_time_keeps_only_clear_times(text: str, expected: time | None) -> None:
     assert parse_arrival_time(text) == expected
@@ -481,11 +488,6 @@ def test_repeated_429_gives_up_with_a_clear_transient_error(
         (httpx.Response(200, json={"success": True, "data": []}), "without paging"),
         (httpx.Response(200, json={"success": True, "data": [],
                                    "pages": {"nextPageExists": True}}), "empty page"),
-        (httpx.Response(200, json=page([booking(1, arrival=None)])), "arrival date is missing"),
-        (httpx.Response(200, json=page([booking(1, arrival="2026-13-01")])), "is invalid"),
-        (httpx.Response(200, json=page([booking(1, departure="2026-03-01")])),
-         "departs before it arrives"),
-        (httpx.Response(200, json=page([{"status": "confirmed"}])), "has no id"),
         (httpx.Response(200, json={"success": False, "error": "Bad filter"}), "Bad filter"),
         (httpx.Response(503, text="down"), "HTTP 503"),
     ],
@@ -498,6 +500,24 @@ def test_malformed_or_failed_replies_become_clear_pms_errors(
         all_pages(adapter, "2026-03-10T10:00:00Z")
     assert expected in str(caught.value)
     assert "Beds24" in caught.value.message
+
+
+@pytest.mark.parametrize(
+    ("bad", "expected"),
+    [
+        (booking(1, arrival=None), "arrival date is missing"),
+        (booking(1, arrival="2026-13-01"), "is invalid"),
+        (booking(1, departure="2026-03-01"), "departs before it arrives"),
+    ],
+)
+def test_an_unreadable_booking_is_set_aside_and_the_others_are_read(
+    api: respx.MockRouter, adapter: Beds24Adapter, bad: dict[str, Any], expected: str
+) -> None:
+    api.get("/bookings").mock(return_value=httpx.Response(200, json=page([bad, booking(2)])))
+    [result] = all_pages(adapter, "2026-03-10T10:00:00Z")
+    assert [b.pms_id for b in result.bookings] == ["2"]
+    [unreadable] = result.unreadable
+    assert unreadable.pms_id == "1" and expected in unreadable.reason
 
 
 def test_timeouts_and_network_errors_are_transient_pms_errors(
@@ -526,12 +546,12 @@ def _posted(route: respx.Route) -> Any:
 @pytest.mark.parametrize(
     ("items", "lines", "expected"),
     [
-        ([], ["Room 101: 4821"], [{"code": "LOCK_PIN", "text": "Room 101: 4821"}]),
-        ([{"id": 5, "code": "LOCK_PIN", "text": "old"}, {"id": 6, "code": "LOCK_PIN"},
+        ([], ["Room 101: 4821"], [{"code": "MANGODESK_PIN", "text": "Room 101: 4821"}]),
+        ([{"id": 5, "code": "MANGODESK_PIN", "text": "old"}, {"id": 6, "code": "MANGODESK_PIN"},
           {"id": 7, "code": "PARKING", "text": "B2"}],
          ["Room 101: 4821", "Room 102: 7713"],
          [{"id": 5, "text": "Room 101: 4821\nRoom 102: 7713"}, {"id": 6}]),
-        ([{"id": 5, "code": "LOCK_PIN", "text": "Room 101: 4821"}], [], [{"id": 5}]),
+        ([{"id": 5, "code": "MANGODESK_PIN", "text": "Room 101: 4821"}], [], [{"id": 5}]),
     ],
     ids=["add", "update in place and drop duplicates", "remove when no codes"],
 )
@@ -551,7 +571,7 @@ def test_write_back_without_changes_writes_nothing(
     api: respx.MockRouter, adapter: Beds24Adapter
 ) -> None:
     api.get("/bookings").mock(return_value=_booking_with_items(
-        [{"id": 5, "code": "LOCK_PIN", "text": "Room 101: 4821"}]))
+        [{"id": 5, "code": "MANGODESK_PIN", "text": "Room 101: 4821"}]))
     write = api.post("/bookings")
     adapter.write_back_codes("1", ["Room 101: 4821"])
     assert not write.called
@@ -571,3 +591,33 @@ def test_write_back_to_an_unknown_booking(api: respx.MockRouter, adapter: Beds24
     api.get("/bookings").mock(return_value=httpx.Response(200, json=page([])))
     with pytest.raises(PmsError, match="does not know booking 1"):
         adapter.write_back_codes("1", ["Room 101: 4821"])
+
+
+def test_dorm_beds_that_share_a_name_get_distinct_names() -> None:
+    room = {"id": 90, "name": "Mixed dorm", "unitAllocation": "perGuest",
+            "units": [{"id": 1, "name": "Bed"}, {"id": 2, "name": "Bed"},
+                      {"id": 3, "name": "Window bed"}]}
+    names = [u.name for u in parse_room_units(room, 0)]
+    assert names == ["Mixed dorm", "Mixed dorm – Bed 1", "Mixed dorm – Bed 2",
+                     "Mixed dorm – Window bed"]
+
+
+def test_a_group_with_one_unreadable_room_is_set_aside_whole() -> None:
+    group = {"master": 10, "ids": [10, 11]}
+    bookings, unreadable = read_bookings([
+        booking(10, masterId=10, bookingGroup=group),
+        booking(11, masterId=10, bookingGroup=group, departure="2026-13-40"),
+        booking(12),
+    ])
+    assert [b.pms_id for b in bookings] == ["12"]
+    assert [u.pms_id for u in unreadable] == ["10"]
+
+
+def test_a_booking_keeps_every_room_number_and_the_typed_arrival_time() -> None:
+    group = {"master": 10, "ids": [10, 11]}
+    [merged] = merge_groups([
+        booking(10, masterId=10, bookingGroup=group, arrivalTime="around 18:30"),
+        booking(11, masterId=10, unitId=2, bookingGroup=group),
+    ])
+    assert merged.member_pms_ids == ("10", "11")
+    assert merged.arrival_note == "around 18:30" and merged.arrival_time == time(18, 30)

@@ -40,7 +40,9 @@ class ScriptedAdapter:
     def list_properties(self) -> list[PmsProperty]:
         return self.properties
 
-    def bookings_changed_since(self, cursor: str | None) -> Iterator[BookingPage]:
+    def bookings_changed_since(
+        self, cursor: str | None, resume: dict[str, str] | None = None
+    ) -> Iterator[BookingPage]:
         self.cursors_asked.append(cursor)
         for number, bookings in enumerate(self.pages, start=1):
             if number == self.fail_at_page:
@@ -48,6 +50,10 @@ class ScriptedAdapter:
             last = number == len(self.pages)
             yield BookingPage(bookings, number, has_more=not last,
                               cursor=f"cursor-after-{len(self.pages)}" if last else None)
+
+    def bookings_by_id(self, pms_ids: Sequence[str]) -> list[PmsBooking]:
+        latest = {b.pms_id: b for page in self.pages for b in page}
+        return [latest[i] for i in pms_ids if i in latest]
 
     def write_back_codes(self, booking_pms_id: str, lines: Sequence[str]) -> None:
         raise NotImplementedError
@@ -136,14 +142,24 @@ def test_an_older_copy_of_a_booking_never_overwrites_a_newer_one(
     assert booking_row(db, "B1")[0] == "cancelled"
 
 
-def test_a_booking_shown_without_a_room_keeps_its_room(
+def test_a_booking_moved_to_unallocated_gives_its_room_up_like_a_room_move(
     engine: SyncEngine, adapter: ScriptedAdapter, db: Database
 ) -> None:
     adapter.pages = [[pms_booking("B1", "R1")]]
     engine.run_once()
     adapter.pages = [[pms_booking("B1", departure=date(2026, 3, 15))]]
     assert engine.run_once().updated == 1
-    assert booking_row(db, "B1") == ("confirmed", date(2026, 3, 15), ["R1"])
+    assert booking_row(db, "B1") == ("confirmed", date(2026, 3, 15), [])
+
+
+def test_a_booking_naming_a_room_not_read_yet_keeps_its_room(
+    engine: SyncEngine, adapter: ScriptedAdapter, db: Database
+) -> None:
+    adapter.pages = [[pms_booking("B1", "R1")]]
+    engine.run_once()
+    adapter.pages = [[pms_booking("B1", "R9")]]
+    engine.run_once()
+    assert booking_row(db, "B1")[2] == ["R1"]
 
 
 def test_a_room_move_replaces_the_unit(

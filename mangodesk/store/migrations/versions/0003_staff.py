@@ -1,7 +1,7 @@
 """staff: stopped codes and early/late times on bookings; locks that get no automatic codes
 
 Revision ID: 0003_staff
-Revises: 0001_initial
+Revises: 0002_pms
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = '0003_staff'
-down_revision = '0001_initial'
+down_revision = '0002_pms'
 branch_labels = None
 depends_on = None
 

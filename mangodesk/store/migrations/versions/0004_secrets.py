@@ -1,7 +1,7 @@
 """database identity: a UUID created with the database that namespaces its keyring secrets
 
 Revision ID: 0004_secrets
-Revises: 0001_initial
+Revises: 0003_staff
 """
 
 from __future__ import annotations

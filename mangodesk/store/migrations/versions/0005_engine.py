@@ -1,7 +1,7 @@
 """engine: what the vendor holds, the windows sent in creates, who claimed an operation
 
 Revision ID: 0005_engine
-Revises: 0001_initial
+Revises: 0004_secrets
 """
 
 from __future__ import annotations
