@@ -98,6 +98,9 @@ class PlanBooking:
     codes_stopped: bool = False  # staff revoked and chose "stop codes for this booking"
     checkin_override: time | None = None  # staff's early check-in (local wall time)
     checkout_override: time | None = None  # staff's late check-out (local wall time)
+    # A full PMS load no longer returned it (deleted there?): no NEW code; an existing code
+    # is never revoked for that reason (silence is not a cancellation), staff decide.
+    missing_from_pms: bool = False
 
 
 @dataclass(frozen=True)
@@ -348,7 +351,8 @@ def _plan_booking(
             continue
         actions.append(UpdateWindow(code.id, start, end, "The booking's dates changed."))
 
-    wants = booking.status.wants_access and not booking.codes_stopped
+    wants = (booking.status.wants_access and not booking.codes_stopped
+             and not booking.missing_from_pms)
     for unit_id in booking.unit_ids:
         if unit_id in covered or not wants:
             continue

@@ -222,7 +222,8 @@ def _load_bookings(
     columns = (Booking.id, Booking.property_id, Booking.status, Booking.arrival,
                Booking.departure, Booking.arrival_time, Booking.departure_time,
                Booking.guest_name, Booking.guest_email, Booking.pms_id, Booking.codes_stopped,
-               Booking.checkin_override, Booking.checkout_override)
+               Booking.checkin_override, Booking.checkout_override,
+               Booking.missing_from_pms_since)
     rows: list[Any] = []
     for part in chunks(ids):
         rows.extend(session.execute(select(*columns).where(Booking.id.in_(part))).all())
@@ -234,7 +235,7 @@ def _load_bookings(
             units[booking_id].append(unit_id)
     for (booking_id, property_id, status, arrival, departure, arrival_time, departure_time,
          guest_name, guest_email, pms_id, codes_stopped, checkin_override,
-         checkout_override) in rows:
+         checkout_override, missing_since) in rows:
         bookings.append(PlanBooking(
             id=booking_id,
             property_id=property_id,
@@ -249,6 +250,7 @@ def _load_bookings(
             codes_stopped=bool(codes_stopped),
             checkin_override=checkin_override,
             checkout_override=checkout_override,
+            missing_from_pms=missing_since is not None,
         ))
         refs[booking_id] = pms_id
     return bookings, refs

@@ -110,3 +110,72 @@ def test_a_room_move_takes_the_code_to_the_new_door_only(hotel: Hotel) -> None:
     assert old.state == CodeState.REVOKED and new.state == CodeState.ACTIVE
     assert hotel.door() == []
     assert hotel.door(ROOM_102) == [(new.code, *window)]
+
+
+def test_a_stay_shortened_after_the_fact_stops_opening_the_door(hotel: Hotel) -> None:
+    """The guest left a day early and the PMS learns it the next morning: the code must end
+    on the lock now, not at the old check-out."""
+    arrival, departure = TODAY + timedelta(days=2), TODAY + timedelta(days=5)
+    booking = hotel.book(arrival, departure)
+    check_in, _ = hotel.stay(arrival, departure)
+    hotel.run(check_in - LEAD)
+    assert len(hotel.door()) == 1
+
+    shortened = departure - timedelta(days=1)
+    _, new_check_out = hotel.stay(arrival, shortened)
+    hotel.clock.set(new_check_out + timedelta(hours=3))
+    hotel.pms.change_dates(booking, arrival, shortened)
+    hotel.run()
+    now = hotel.clock.now()
+    assert all(end <= now + MINUTE for _, _, end in hotel.door())
+    assert [c.state for c in hotel.codes(booking)] == [CodeState.EXPIRED]
+
+
+def test_a_staff_revoke_that_stops_codes_keeps_the_door_shut_until_lifted(
+        hotel: Hotel) -> None:
+    arrival, departure = TODAY + timedelta(days=2), TODAY + timedelta(days=4)
+    booking = hotel.book(arrival, departure)
+    window = hotel.stay(arrival, departure)
+    hotel.run(window[0] - LEAD)
+    (code,) = hotel.codes(booking)
+    hotel.context.services.passcodes.revoke(code.id, stop_codes=True)
+    hotel.run(hotel.clock.now() + MINUTE)
+    hotel.run(hotel.clock.now() + timedelta(hours=1))  # later passes issue nothing either
+    assert hotel.door() == []
+    assert [c.state for c in hotel.codes(booking)] == [CodeState.REVOKED]
+
+    hotel.context.services.passcodes.resume_codes(code.booking_id or 0)
+    hotel.run(hotel.clock.now() + MINUTE)
+    revoked, new = hotel.codes(booking)
+    assert new.state == CodeState.ACTIVE and new.code != code.code
+    assert hotel.door() == [(new.code, *window)]
+
+
+def test_a_staff_revoke_with_a_new_code_swaps_the_pin_on_the_door(hotel: Hotel) -> None:
+    arrival, departure = TODAY + timedelta(days=2), TODAY + timedelta(days=4)
+    booking = hotel.book(arrival, departure, first_name="Cy", last_name="Berg")
+    window = hotel.stay(arrival, departure)
+    hotel.run(window[0] - LEAD)
+    (code,) = hotel.codes(booking)
+    hotel.context.services.passcodes.revoke(code.id, stop_codes=False)
+    hotel.run(hotel.clock.now() + MINUTE)
+    old, new = hotel.codes(booking)
+    assert old.state == CodeState.REVOKED and new.state == CodeState.ACTIVE
+    assert new.code is not None and new.code != code.code
+    assert hotel.door() == [(new.code, *window)]
+    assert any("Tell Cy Berg" in a.message and mask_code(new.code) in a.message
+               for a in hotel.open_alerts())
+
+
+def test_a_booking_deleted_in_the_pms_before_its_code_is_due_never_gets_one(
+        hotel: Hotel) -> None:
+    arrival, departure = TODAY + timedelta(days=5), TODAY + timedelta(days=7)
+    booking = hotel.book(arrival, departure)
+    hotel.book(departure, departure + timedelta(days=2))  # the PMS is not empty: a real load
+    hotel.run(hotel.clock.now() + MINUTE)
+    hotel.pms.delete_booking(booking)
+    assert hotel.sync.run_once(full=True).ok
+    hotel.run(hotel.stay(arrival, departure)[0] - LEAD)
+    assert hotel.door() == [] and hotel.codes(booking) == []
+    assert any("not in" in a.message.lower() or "no longer" in a.message.lower()
+               for a in hotel.open_alerts())

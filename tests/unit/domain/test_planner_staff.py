@@ -69,6 +69,21 @@ def test_a_booking_whose_stop_was_lifted_gets_a_code_again() -> None:
     assert [type(a) for a in actions] == [CreateCode]
 
 
+# ------------------------------------------------------------------ #12.5 silence from the PMS
+
+
+def test_a_booking_the_pms_no_longer_returns_gets_no_new_code() -> None:
+    assert run(CHECK_IN, [booking(missing_from_pms=True)]) == []
+
+
+def test_a_booking_the_pms_no_longer_returns_keeps_its_code() -> None:
+    assert run(CHECK_IN, [booking(missing_from_pms=True)], [code()]) == []
+
+
+def test_a_booking_back_to_tentative_keeps_its_code() -> None:
+    assert run(CHECK_IN, [booking(status=BookingStatus.TENTATIVE)], [code()]) == []
+
+
 # ------------------------------------------------------------------ 11.2 shortened stays
 
 
