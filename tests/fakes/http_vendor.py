@@ -72,9 +72,18 @@ def make_handler(state: _State) -> type[BaseHTTPRequestHandler]:
             self.end_headers()
             self.wfile.write(data)
 
-        def _body(self) -> dict[str, Any]:
+        def _body(self) -> dict[str, Any] | None:
+            """The request's JSON, or None when it did not arrive whole (the client was
+            killed mid-request): a real server would not act on half a request either."""
             length = int(self.headers.get("Content-Length") or 0)
-            return json.loads(self.rfile.read(length) or b"{}")  # type: ignore[no-any-return]
+            data = self.rfile.read(length)
+            if len(data) != length:
+                return None
+            try:
+                body = json.loads(data or b"{}")
+            except ValueError:
+                return None
+            return body if isinstance(body, dict) else None
 
         def _parts(self) -> list[str]:
             return [p for p in self.path.split("/") if p]
@@ -96,6 +105,9 @@ def make_handler(state: _State) -> type[BaseHTTPRequestHandler]:
         def do_POST(self) -> None:
             lock = self._parts()[1]
             body = self._body()
+            if body is None or "pin" not in body:
+                self._reply(400, {"error": "incomplete request"})
+                return
             with state.lock:
                 on_lock = state.codes.setdefault(lock, {})
                 if any(c["pin"] == body["pin"] for c in on_lock.values()):
@@ -115,6 +127,9 @@ def make_handler(state: _State) -> type[BaseHTTPRequestHandler]:
         def do_PATCH(self) -> None:
             _, lock, _, ref = self._parts()
             body = self._body()
+            if body is None:
+                self._reply(400, {"error": "incomplete request"})
+                return
             with state.lock:
                 code = state.codes.get(lock, {}).get(ref)
                 if code is not None:
