@@ -4,7 +4,7 @@
 # --uninstall removes the program; the hotel's data and logs stay unless --purge is given too.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
-lib=${XDG_DATA_HOME:-$HOME/.local/share}/../lib/mangodesk
+lib=$HOME/.local/lib/mangodesk
 apps=${XDG_DATA_HOME:-$HOME/.local/share}/applications
 icons=${XDG_DATA_HOME:-$HOME/.local/share}/icons/hicolor/256x256/apps
 metainfo=${XDG_DATA_HOME:-$HOME/.local/share}/metainfo
