@@ -20,7 +20,7 @@ build_dir=${MANGODESK_BUILD_DIR:-build/pyinstaller}
 app=dist/mangodesk
 cp resources/linux/no.mangodesk.Mangodesk.desktop resources/linux/no.mangodesk.Mangodesk.metainfo.xml "$app/"
 cp resources/icons/mangodesk-256.png "$app/no.mangodesk.Mangodesk.png"
-cp packaging/linux/install.sh "$app/"
+cp packaging/linux/install.sh packaging/linux/mangodesk.service "$app/"
 echo "built $app ($(du -sh "$app" | cut -f1))"
 if [ "$run_test" = 1 ]; then
   packaging/frozen-self-test.sh "$app"
