@@ -5,6 +5,7 @@ is built and closed. Each step prints one line; success exits 0 with nothing on 
 
 from __future__ import annotations
 
+import io
 import logging
 import os
 import shutil
@@ -32,8 +33,9 @@ class SelfTestFailed(Exception):
 
 
 def run_self_test(out: TextIO | None = None, err: TextIO | None = None) -> int:
-    out = out or sys.stdout
-    err = err or sys.stderr
+    # A windowed build (Windows) has no console: sys.stdout is None; the exit code still says.
+    out = out or sys.stdout or io.StringIO()
+    err = err or sys.stderr or io.StringIO()
     os.environ["QT_QPA_PLATFORM"] = "offscreen"  # also on a desktop: nothing may appear
     base = Path(tempfile.mkdtemp(prefix="mangodesk-self-test-"))
     root = logging.getLogger()
