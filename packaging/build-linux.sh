@@ -12,6 +12,7 @@ run_test=1
 if ! "$python" -c "import PyInstaller" 2>/dev/null; then
   "$python" -m pip install -q -c packaging/constraints.txt "pyinstaller>=6.10"
 fi
+"$python" scripts/check_pins.py  # ship only the versions the tests passed with
 "$python" scripts/build_resources.py --check
 build_dir=${MANGODESK_BUILD_DIR:-build/pyinstaller}
 # PyInstaller's analysis cache under $build_dir makes a rebuild take seconds, not minutes.
