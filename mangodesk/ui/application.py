@@ -210,15 +210,20 @@ def run_gui(paths: Paths, settings: Settings, options: DeskOptions | None = None
     demo = options.demo
     powers: DemoPowers | None = None
     demo_vendors: list[DemoVendor] | None = None
-    if demo:
-        from mangodesk.demo import start_demo
+    try:
+        if demo:
+            from mangodesk.demo import start_demo
 
-        running_demo = start_demo(paths, settings)
-        context = running_demo.context
-        powers = DemoPowers(running_demo)
-        demo_vendors = running_demo.vendors
-    else:
-        context = build_context(paths, settings)
+            running_demo = start_demo(paths, settings)
+            context = running_demo.context
+            powers = DemoPowers(running_demo)
+            demo_vendors = running_demo.vendors
+        else:
+            context = build_context(paths, settings)
+    except BaseException:
+        server.close()  # the next launch must not find a desk that never opened
+        restore_qt_messages()
+        raise
     cleanup.append(context.close)
     try:
         engine = start_engine(context)
