@@ -78,6 +78,9 @@ def make_qapplication(argv: list[str] | None = None) -> QApplication:
     return app
 
 
+_LOADED_TRANSLATIONS: list[bytes] = []
+
+
 def _install_translation(app: QApplication) -> None:
     """The shipped translation for the system's language, when there is one."""
     shipped = assets.translations()
@@ -85,8 +88,10 @@ def _install_translation(app: QApplication) -> None:
     source = shipped.get(QLocale.system().name()) or shipped.get(language)
     if source is None:
         return
+    data = source.read_bytes()
     translator = QTranslator(app)
-    if translator.load(source.read_bytes()):
+    if translator.load(data):
+        _LOADED_TRANSLATIONS.append(data)  # Qt reads from these bytes; they must stay alive
         app.installTranslator(translator)
 
 

@@ -86,3 +86,34 @@ def test_the_app_icon_comes_from_the_shipped_files(qtbot: object) -> None:
     with_alerts = app_icon(alerts=2).pixmap(64, 64).toImage()
     plain = icon.pixmap(64, 64).toImage()
     assert with_alerts != plain  # the red dot
+
+
+def test_a_shipped_translation_for_the_system_language_is_used(
+        qtbot: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from PySide6.QtCore import QCoreApplication, QLocale
+    from PySide6.QtWidgets import QApplication
+
+    from mangodesk.ui import application
+
+    source = tmp_path / "mangodesk_xx.ts"
+    source.write_text(
+        '<?xml version="1.0" encoding="utf-8"?><!DOCTYPE TS><TS version="2.1">'
+        "<context><name>MainWindow</name><message><source>Units</source>"
+        "<translation>Enheter</translation></message></context></TS>")
+    lrelease = Path(sys.executable).parent / "pyside6-lrelease"
+    subprocess.run([str(lrelease), "-silent", str(source), "-qm",
+                    str(tmp_path / "mangodesk_xx.qm")], check=True)
+    language = QLocale.system().name()
+    monkeypatch.setattr(assets, "translations",
+                        lambda: {language: tmp_path / "mangodesk_xx.qm"})
+    app = QApplication.instance()
+    assert isinstance(app, QApplication)
+    before = QCoreApplication.translate("MainWindow", "Units")
+    application._install_translation(app)
+    try:
+        assert (before, QCoreApplication.translate("MainWindow", "Units")) == ("Units",
+                                                                              "Enheter")
+    finally:
+        for translator in app.findChildren(application.QTranslator):
+            app.removeTranslator(translator)
+            translator.deleteLater()
