@@ -27,9 +27,10 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 stamp=.venv/.mangodesk-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ packaging/constraints.txt -nt "$stamp" ]; then
   .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
-  .venv/bin/python -m pip install -q -e ".[dev]" 2>&1 | grep -v "is ignored" || true
+  .venv/bin/python -m pip install -q -c packaging/constraints.txt -e ".[dev,packaging]" 2>&1 \
+    | grep -v "is ignored" || true
   .venv/bin/python -c "import mangodesk, PySide6, sqlalchemy, zeep, apscheduler" 
   touch "$stamp"
 fi

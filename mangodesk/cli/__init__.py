@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
     from mangodesk.app import Context
-    from mangodesk.cli.runtime import GuiLauncher
+    from mangodesk.cli.runtime import FrontEnd, GuiLauncher
 
 # Modules with a ``register(subparsers)`` function, in the order their commands are listed.
 COMMAND_MODULES = [
@@ -52,7 +52,16 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--demo", action="store_true", help="open a sample hotel with simulated locks and PMS"
     )
-    parser.add_argument("--version", action="store_true", help="print the version and exit")
+    parser.add_argument("--version", action="store_true",
+                        help="print the versions of Mangodesk, Qt, PySide6, SQLAlchemy and the "
+                             "database schema, check the shipped files, and exit")
+    parser.add_argument("--self-test", action="store_true",
+                        help="check this installation: a throwaway demo hotel, one code "
+                             "created and revoked on a simulated lock, then exit (0 = working)")
+    parser.add_argument("--minimized", action="store_true",
+                        help="start in the tray without opening the window (for autostart)")
+    parser.add_argument("--unit", metavar="NAME", dest="open_unit",
+                        help="open this unit's passcodes (in the running desk, if one is open)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name in COMMAND_MODULES:
         importlib.import_module(name).register(subparsers)
@@ -68,9 +77,10 @@ def print_json(value: Any) -> None:
     sys.stdout.write("\n")
 
 
-def main(argv: Sequence[str] | None = None, launch_gui: GuiLauncher | None = None) -> int:
+def main(argv: Sequence[str] | None = None, launch_gui: GuiLauncher | None = None,
+         front_end: FrontEnd | None = None) -> int:
     from mangodesk.cli.runtime import run
 
     parser = build_parser()
     args = parser.parse_args(argv)
-    return run(parser, args, launch_gui)
+    return run(parser, args, launch_gui, front_end)

@@ -12,6 +12,7 @@ import sys
 import tempfile
 import threading
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 from typing import TYPE_CHECKING, Any
@@ -114,14 +115,76 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
     return code
 
 
-GuiLauncher = Callable[[Paths, Settings, bool], int]
+@dataclass(frozen=True)
+class DeskOptions:
+    """How the desk window was asked to open."""
+
+    demo: bool = False
+    minimized: bool = False  # autostart: only the tray icon
+    unit: str | None = None  # open this unit's passcodes
+
+
+GuiLauncher = Callable[[Paths, Settings, DeskOptions], int]
+
+
+@dataclass(frozen=True)
+class FrontEnd:
+    """What only the Qt side can do, handed in by ``mangodesk.__main__`` (the core never
+    imports Qt): its versions, and the whole-installation self-test."""
+
+    qt_versions: Callable[[], list[str]]
+    self_test: Callable[[], int]
+
+
+def print_version(args: argparse.Namespace, front_end: FrontEnd | None) -> int:
+    """Versions of everything a support call needs, and whether every shipped file is there.
+    Exit 1 (with the missing files named) when the installation is incomplete."""
+    import sqlalchemy
+
+    import mangodesk
+    from mangodesk import assets
+    from mangodesk.store.db import schema_heads, sqlite_schema_revision
+
+    lines = [f"Mangodesk {__version__}", f"Python {sys.version.split()[0]}"]
+    if front_end is not None:
+        lines += front_end.qt_versions()
+    else:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            lines.append(f"PySide6 {version('PySide6-Essentials')} (Qt not loaded)")
+        except PackageNotFoundError:
+            lines.append("PySide6 not installed")
+    lines.append(f"SQLAlchemy {sqlalchemy.__version__}")
+    lines.append(f"Database schema {', '.join(schema_heads())}")
+    if not args.temp_profile and not args.demo:
+        try:
+            paths = (Paths.under(args.data_dir.expanduser().resolve())
+                     if args.data_dir is not None else Paths.for_user())
+            existing = sqlite_schema_revision(paths.database_file)
+        except (OSError, ValueError):
+            existing = None
+        if existing is not None:
+            lines.append(f"This profile's database: schema {existing} ({paths.database_file})")
+    missing = assets.missing()
+    lines.append(f"Installed at {Path(mangodesk.__file__).parent}")
+    lines.append(f"Shipped files: {len(assets.REQUIRED) - len(missing)} of "
+                 f"{len(assets.REQUIRED)} found")
+    print("\n".join(lines))
+    if missing:
+        return fail("This installation is incomplete; missing: " + ", ".join(missing)
+                    + ". Install Mangodesk again.", EXIT_FAILED)
+    return EXIT_OK
 
 
 def run(parser: argparse.ArgumentParser, args: argparse.Namespace,
-        launch_gui: GuiLauncher | None = None) -> int:
+        launch_gui: GuiLauncher | None = None, front_end: FrontEnd | None = None) -> int:
     if args.version:
-        print(f"Mangodesk {__version__}")
-        return EXIT_OK
+        return print_version(args, front_end)
+    if args.self_test:
+        if front_end is None:
+            return fail("The self-test needs the desk (Qt) part of Mangodesk.", EXIT_FAILED)
+        return front_end.self_test()
     try:
         paths, cleanup = resolve_paths(args)
     except (OSError, ValueError) as exc:
@@ -151,7 +214,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace,
                 if launch_gui is None:
                     parser.print_help()
                     return EXIT_BAD_INPUT
-                return launch_gui(paths, settings, bool(args.demo))
+                return launch_gui(paths, settings, DeskOptions(
+                    demo=bool(args.demo), minimized=bool(args.minimized), unit=args.open_unit))
             if args.demo:
                 from mangodesk.demo import start_demo
 

@@ -167,3 +167,28 @@ def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
         cursor.execute("PRAGMA busy_timeout=30000")
     finally:
         cursor.close()
+
+
+def schema_heads() -> list[str]:
+    """The schema revision(s) this version of Mangodesk migrates a database to."""
+    cfg = Config()
+    cfg.set_main_option("script_location",
+                        str(resources.files("mangodesk.store") / "migrations"))
+    return sorted(ScriptDirectory.from_config(cfg).get_heads())
+
+
+def sqlite_schema_revision(path: Path) -> str | None:
+    """The schema revision of an existing SQLite database file, read without changing it
+    (None when the file does not exist or has no revision yet)."""
+    import sqlite3
+
+    if not path.is_file():
+        return None
+    connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    try:
+        rows = connection.execute("SELECT version_num FROM alembic_version").fetchall()
+    except sqlite3.DatabaseError:
+        return None
+    finally:
+        connection.close()
+    return ", ".join(sorted(str(row[0]) for row in rows)) or None

@@ -6,19 +6,30 @@ from __future__ import annotations
 import logging
 import sys
 from collections.abc import Callable
+from typing import Any
 
-from PySide6.QtCore import QMessageLogContext, QtMsgType, qInstallMessageHandler
+from PySide6.QtCore import (
+    QLocale,
+    QMessageLogContext,
+    QtMsgType,
+    QTranslator,
+    qInstallMessageHandler,
+)
 from PySide6.QtWidgets import QApplication
 
+from mangodesk import assets
 from mangodesk.app import Context, build_context
+from mangodesk.cli.runtime import DeskOptions
 from mangodesk.demo import DemoPowers
 from mangodesk.paths import Paths
 from mangodesk.settings import Settings
 from mangodesk.sim.base import DemoVendor
+from mangodesk.ui.crash import CrashReporter
 from mangodesk.ui.engine_control import EngineControl, start_engine
 from mangodesk.ui.events import EventRelay
 from mangodesk.ui.main_window import MainWindow
 from mangodesk.ui.notify import AlertPresenter, FallbackPresenter, Tray, app_icon, tray_available
+from mangodesk.ui.single_instance import InstanceServer, instance_name, send_to_running
 from mangodesk.ui.tasks import TaskRunner
 
 log = logging.getLogger(__name__)
@@ -63,7 +74,33 @@ def make_qapplication(argv: list[str] | None = None) -> QApplication:
     app.setOrganizationName("Mangodesk")
     app.setApplicationDisplayName("Mangodesk")
     app.setWindowIcon(app_icon())
+    _install_translation(app)
     return app
+
+
+_LOADED_TRANSLATIONS: list[bytes] = []
+
+
+def _install_translation(app: QApplication) -> None:
+    """The shipped translation for the system's language, when there is one."""
+    shipped = assets.translations()
+    language = QLocale.system().name().split("_")[0]
+    source = shipped.get(QLocale.system().name()) or shipped.get(language)
+    if source is None:
+        return
+    data = source.read_bytes()
+    translator = QTranslator(app)
+    if translator.load(data):
+        _LOADED_TRANSLATIONS.append(data)  # Qt reads from these bytes; they must stay alive
+        app.installTranslator(translator)
+
+
+def qt_versions() -> list[str]:
+    """The Qt libraries actually loaded, for ``mangodesk --version``."""
+    import PySide6
+    from PySide6.QtCore import qVersion
+
+    return [f"Qt {qVersion()}", f"PySide6 {PySide6.__version__}"]
 
 
 class Desk:
@@ -101,13 +138,39 @@ class Desk:
         self.window.presenter = FallbackPresenter(presenters)
         self.window.quit_requested.connect(self._quit)
 
-    def start(self) -> None:
+    def start(self, *, minimized: bool = False) -> None:
+        """Show the desk; ``minimized`` (autostart) leaves only the tray icon, when there is
+        a tray to come back from."""
+        tray_shown = False
         if self.tray is not None:
             if tray_available():  # the menu is still built, so pausing stays in sync
                 self.tray.show()
+                tray_shown = True
             self.tray.set_paused(self.engine.paused)
-        self.window.show()
+        if not (minimized and tray_shown):
+            self.window.show()
         self.window.refresh()
+
+    def handle_request(self, request: dict[str, Any]) -> None:
+        """A later launch of this profile asked for something: come to the front, and open
+        the unit it named."""
+        self.window.show_window()
+        self.window.raise_()
+        self.window.activateWindow()
+        unit = request.get("unit")
+        if isinstance(unit, str) and unit.strip():
+            self.open_unit_named(unit.strip())
+
+    def open_unit_named(self, name: str) -> None:
+        rows = [row for row in self.context.services.units.list_units(include_inactive=True)
+                if row.name.casefold() == name.casefold()]
+        if len(rows) != 1:
+            self.window.statusBar().showMessage(
+                f"There is no unit called “{name[:80]}”." if not rows
+                else f"Several units are called “{name[:80]}”.", 10_000)
+            return
+        self.window.select_unit(rows[0].id)
+        self.window.open_unit_passcodes(rows[0].id)
 
     def _quit(self) -> None:
         app = QApplication.instance()
@@ -125,23 +188,47 @@ class Desk:
         self.window.deleteLater()
 
 
-def run_gui(paths: Paths, settings: Settings, *, demo: bool = False) -> int:
-    """Open the desk window and run until the user quits. Returns the exit code."""
+def desk_request(options: DeskOptions) -> dict[str, Any]:
+    """What this launch asks of the desk (sent to an already running one)."""
+    request: dict[str, Any] = {"command": "show"}
+    if options.unit:
+        request["unit"] = options.unit
+    return request
+
+
+def run_gui(paths: Paths, settings: Settings, options: DeskOptions | None = None) -> int:
+    """Open the desk window and run until the user quits. Returns the exit code. When this
+    profile's desk is already running, hand it this launch's request and exit 0."""
+    options = options or DeskOptions()
     restore_qt_messages = install_qt_message_logging()
     cleanup: list[Callable[[], None]] = []
     app = make_qapplication()
     app.setQuitOnLastWindowClosed(False)  # the tray keeps running; quit is explicit
+    name = instance_name(paths)
+    if send_to_running(name, desk_request(options)):
+        log.info("Mangodesk is already running for this profile; brought it to the front")
+        restore_qt_messages()
+        return 0
+    server = InstanceServer(name)
+    server.listen()
+    cleanup.append(server.close)
+    demo = options.demo
     powers: DemoPowers | None = None
     demo_vendors: list[DemoVendor] | None = None
-    if demo:
-        from mangodesk.demo import start_demo
+    try:
+        if demo:
+            from mangodesk.demo import start_demo
 
-        running_demo = start_demo(paths, settings)
-        context = running_demo.context
-        powers = DemoPowers(running_demo)
-        demo_vendors = running_demo.vendors
-    else:
-        context = build_context(paths, settings)
+            running_demo = start_demo(paths, settings)
+            context = running_demo.context
+            powers = DemoPowers(running_demo)
+            demo_vendors = running_demo.vendors
+        else:
+            context = build_context(paths, settings)
+    except BaseException:
+        server.close()  # the next launch must not find a desk that never opened
+        restore_qt_messages()
+        raise
     cleanup.append(context.close)
     try:
         engine = start_engine(context)
@@ -150,7 +237,13 @@ def run_gui(paths: Paths, settings: Settings, *, demo: bool = False) -> int:
         if demo_vendors is not None:
             desk.window.set_demo(demo_vendors)
         cleanup.insert(0, desk.close)
-        desk.start()
+        server.request_received.connect(desk.handle_request)
+        reporter = CrashReporter(paths, lambda: desk.window)
+        reporter.install()
+        cleanup.insert(0, reporter.uninstall)
+        desk.start(minimized=options.minimized)
+        if options.unit:
+            desk.open_unit_named(options.unit)
         return int(app.exec())
     finally:
         for step in cleanup:

@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from mangodesk import assets
 from mangodesk.domain.types import AlertSeverity
 
 SEVERITY_LOOK = {
@@ -73,24 +74,22 @@ class MessageBar(QFrame):
 
 
 def app_icon(alerts: int = 0) -> QIcon:
-    """The Mangodesk key icon, drawn in code (no image file to ship); a red dot when
-    alerts are open."""
-    pixmap = QPixmap(64, 64)
-    pixmap.fill(Qt.GlobalColor.transparent)
-    painter = QPainter(pixmap)
-    painter.setRenderHint(QPainter.RenderHint.Antialiasing)
-    painter.setBrush(QColor("#e58a00"))
-    painter.setPen(Qt.PenStyle.NoPen)
-    painter.drawEllipse(6, 6, 30, 30)
-    painter.drawRect(30, 18, 28, 8)
-    painter.drawRect(48, 26, 6, 10)
-    painter.setBrush(QColor("#ffffff"))
-    painter.drawEllipse(14, 14, 14, 14)
-    if alerts:
-        painter.setBrush(QColor("#c62828"))
-        painter.drawEllipse(36, 36, 26, 26)
-    painter.end()
-    return QIcon(pixmap)
+    """The Mangodesk key icon from the shipped PNG sizes (drawn from resources/icons/
+    mangodesk.svg); a red dot when alerts are open."""
+    icon = QIcon()
+    for size in assets.ICON_SIZES:
+        pixmap = QPixmap()
+        if not pixmap.loadFromData(assets.resource(f"icons/mangodesk-{size}.png").read_bytes()):
+            continue
+        if alerts:
+            painter = QPainter(pixmap)
+            painter.setRenderHint(QPainter.RenderHint.Antialiasing)
+            painter.setPen(Qt.PenStyle.NoPen)
+            painter.setBrush(QColor("#c62828"))
+            painter.drawEllipse(size * 9 // 16, size * 9 // 16, size * 7 // 16, size * 7 // 16)
+            painter.end()
+        icon.addPixmap(pixmap)
+    return icon
 
 
 class Tray(QObject):
