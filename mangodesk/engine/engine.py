@@ -177,6 +177,7 @@ class _Job:
     granularity: timedelta = timedelta(minutes=1)
     place: str = ""  # the unit and lock as staff know them, for messages
     ends_stay: bool = False  # a revoke that ends a stay early: the code becomes expired
+    live_start_is_vendor_now: bool = False  # see Capabilities.live_start_is_vendor_now
 
 
 @dataclass
@@ -459,6 +460,7 @@ class Engine:
                 granularity=max(caps.time_granularity, timedelta(minutes=1)),
                 place=self._place(str(connection_kind), unit_name, lock_name),
                 ends_stay=bool(payload.get("ends_stay")),
+                live_start_is_vendor_now=caps.live_start_is_vendor_now,
             )
 
     def _place(self, connection_kind: str, unit_name: str | None, lock_name: str) -> str:
@@ -553,8 +555,7 @@ class Engine:
                 return found  # recognised by ref or label, window unknown: leave it
             held = replace(found, valid_from=window[0], valid_to=window[1])
         assert held.valid_from is not None and held.valid_to is not None
-        if (abs(held.valid_from - job.valid_from) < job.granularity
-                and abs(held.valid_to - job.valid_to) < job.granularity):
+        if _same_window(held.valid_from, held.valid_to, job.valid_from, job.valid_to, job):
             return found
         log.info("code %d: moving the adopted code to its current window", job.code_id)
         return adapter.update_code(job.vendor_lock_id, held, job.valid_from, job.valid_to)
@@ -1139,10 +1140,22 @@ def _matching_sent(candidate: VendorCode, job: _Job) -> tuple[datetime, datetime
     if candidate.pin is None or candidate.valid_from is None or candidate.valid_to is None:
         return None
     for pin, start, end in job.sent:
-        if (pin == candidate.pin and abs(candidate.valid_from - start) < job.granularity
-                and abs(candidate.valid_to - end) < job.granularity):
+        if pin == candidate.pin and _same_window(candidate.valid_from, candidate.valid_to,
+                                                 start, end, job):
             return start, end
     return None
+
+
+def _same_window(held_from: datetime, held_to: datetime, start: datetime, end: datetime,
+                 job: _Job) -> bool:
+    """The vendor holds the window we sent, to its granularity. Where the vendor documents
+    that a code created late starts at its own "now" (Smartair check-in), a start inside
+    our window is ours too; the end must still be exact."""
+    if abs(held_to - end) >= job.granularity:
+        return False
+    if abs(held_from - start) < job.granularity:
+        return True
+    return job.live_start_is_vendor_now and start <= held_from < end
 
 
 def _with_known_window(found: VendorCode, fallback: VendorCode) -> VendorCode:
@@ -1162,8 +1175,7 @@ def _same_mobile_key(candidate: VendorCode, job: _Job) -> bool:
         return False
     if candidate.valid_from is None or candidate.valid_to is None:
         return True  # the vendor shows no window: the email on this lock is all there is
-    return any(abs(candidate.valid_from - start) < job.granularity
-               and abs(candidate.valid_to - end) < job.granularity
+    return any(_same_window(candidate.valid_from, candidate.valid_to, start, end, job)
                for _, start, end in job.sent)
 
 

@@ -146,7 +146,7 @@ def test_a_staff_revoke_that_stops_codes_keeps_the_door_shut_until_lifted(
 
     hotel.context.services.passcodes.resume_codes(code.booking_id or 0)
     hotel.run(hotel.clock.now() + MINUTE)
-    revoked, new = hotel.codes(booking)
+    _revoked, new = hotel.codes(booking)
     assert new.state == CodeState.ACTIVE and new.code != code.code
     assert hotel.door() == [(new.code, *window)]
 

@@ -81,6 +81,7 @@ SMARTAIR_CAPABILITIES = Capabilities(
     can_change_pin=False,
     time_granularity=timedelta(minutes=1),  # Smartair stores activation to the minute
     pin_scope=PinScope.SITE_OVERLAPPING,  # a PIN is refused if any overlapping stay has it
+    live_start_is_vendor_now=True,  # a live check-in's activation is forced to "now"
 )
 
 

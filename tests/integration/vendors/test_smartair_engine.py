@@ -182,3 +182,64 @@ def test_a_date_change_after_an_interrupted_create_leaves_exactly_the_new_stay(
     assert code.state == CodeState.ACTIVE, code.last_error
     assert sim.stays(ROOM_101) == [
         ("pre", Stay(str(code.code), CHECK_IN_UTC, CHECK_OUT_UTC + timedelta(days=1)))]
+
+
+# A live check-in records the server's "now" as its start (reference: activation is forced
+# to "now"); after its answer is lost the read-back must still know the stay by exact PIN,
+# exact end and a start inside the window we sent (#11 item 4).
+LATE_ARRIVAL = CHECK_IN_UTC + timedelta(hours=3, minutes=17)  # the code is issued after 15:00
+
+
+def test_a_cancellation_after_a_lost_check_in_answer_checks_the_guest_out(
+    context: Context, sim: SmartairSimulator, clock: FixedClock
+) -> None:
+    engine, booking_id = booked(context, sim)
+    clock.set(LATE_ARRIVAL)
+    sim.inject("checkin", Fault(drop_answer=True, after_apply=True))
+    run(engine)
+    [(kind, live)] = sim.stays(ROOM_101)
+    assert kind == "checkin" and live.start == LATE_ARRIVAL  # the server's start, not ours
+    set_status(context, booking_id, BookingStatus.CANCELLED)
+    clock.advance(timedelta(minutes=10))
+    for _ in range(3):
+        run(engine)
+        clock.advance(timedelta(minutes=10))
+    assert sim.stays(ROOM_101) == [], "the cancelled guest's PIN still opens the door"
+    assert booking_code(context).state == CodeState.REVOKED
+
+
+def test_a_date_change_after_a_lost_check_in_answer_moves_the_live_stay(
+    context: Context, sim: SmartairSimulator, clock: FixedClock
+) -> None:
+    engine, booking_id = booked(context, sim)
+    clock.set(LATE_ARRIVAL)
+    sim.inject("checkin", Fault(drop_answer=True, after_apply=True))
+    run(engine)
+    with context.db.transaction() as session:
+        booking = session.get(Booking, booking_id)
+        assert booking is not None
+        booking.departure = DEPARTURE + timedelta(days=1)
+    clock.advance(timedelta(minutes=10))
+    for _ in range(3):
+        run(engine)
+        clock.advance(timedelta(minutes=10))
+    code = booking_code(context)
+    assert code.state == CodeState.ACTIVE, code.last_error
+    assert sim.stays(ROOM_101) == [
+        ("checkin", Stay(str(code.code), LATE_ARRIVAL, CHECK_OUT_UTC + timedelta(days=1)))]
+    assert sim.calls.count("checkin") == 1, "a second check-in was attempted"
+
+
+def test_a_lost_check_in_answer_is_adopted_without_a_second_check_in(
+    context: Context, sim: SmartairSimulator, clock: FixedClock
+) -> None:
+    engine, _ = booked(context, sim)
+    clock.set(LATE_ARRIVAL)
+    sim.inject("checkin", Fault(drop_answer=True, after_apply=True))
+    run(engine)
+    clock.advance(timedelta(minutes=10))
+    run(engine)
+    code = booking_code(context)
+    assert code.state == CodeState.ACTIVE and code.vendor_ref is not None
+    assert sim.stays(ROOM_101) == [("checkin", Stay(str(code.code), LATE_ARRIVAL, CHECK_OUT_UTC))]
+    assert sim.calls.count("checkin") == 1
