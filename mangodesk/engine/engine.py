@@ -178,6 +178,7 @@ class _Job:
     place: str = ""  # the unit and lock as staff know them, for messages
     ends_stay: bool = False  # a revoke that ends a stay early: the code becomes expired
     live_start_is_vendor_now: bool = False  # see Capabilities.live_start_is_vendor_now
+    claimed_at: datetime | None = None  # the engine's "now" when it took the operation
 
 
 @dataclass
@@ -461,6 +462,7 @@ class Engine:
                 place=self._place(str(connection_kind), unit_name, lock_name),
                 ends_stay=bool(payload.get("ends_stay")),
                 live_start_is_vendor_now=caps.live_start_is_vendor_now,
+                claimed_at=now,
             )
 
     def _place(self, connection_kind: str, unit_name: str | None, lock_name: str) -> str:
@@ -1149,13 +1151,15 @@ def _matching_sent(candidate: VendorCode, job: _Job) -> tuple[datetime, datetime
 def _same_window(held_from: datetime, held_to: datetime, start: datetime, end: datetime,
                  job: _Job) -> bool:
     """The vendor holds the window we sent, to its granularity. Where the vendor documents
-    that a code created late starts at its own "now" (Smartair check-in), a start inside
-    our window is ours too; the end must still be exact."""
+    that a code created late starts at its own "now" (Smartair check-in), a start that has
+    already passed inside our window is ours too (a later, future start is another stay's or
+    an old window's); the end must still be exact."""
     if abs(held_to - end) >= job.granularity:
         return False
     if abs(held_from - start) < job.granularity:
         return True
-    return job.live_start_is_vendor_now and start <= held_from < end
+    return (job.live_start_is_vendor_now and job.claimed_at is not None
+            and start <= held_from <= job.claimed_at and held_from < end)
 
 
 def _with_known_window(found: VendorCode, fallback: VendorCode) -> VendorCode:

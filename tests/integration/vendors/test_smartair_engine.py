@@ -243,3 +243,27 @@ def test_a_lost_check_in_answer_is_adopted_without_a_second_check_in(
     assert code.state == CodeState.ACTIVE and code.vendor_ref is not None
     assert sim.stays(ROOM_101) == [("checkin", Stay(str(code.code), LATE_ARRIVAL, CHECK_OUT_UTC))]
     assert sim.calls.count("checkin") == 1
+
+
+def test_an_earlier_start_after_a_lost_precheckin_answer_checks_the_guest_in_now(
+    context: Context, sim: SmartairSimulator, clock: FixedClock
+) -> None:
+    """The old pre-check-in (its start still ahead) is never taken for the live stay the
+    booking now wants: it is replaced by a check-in from the server's "now"."""
+    engine, booking_id = booked(context, sim)
+    clock.set(CHECK_IN_UTC - timedelta(hours=2))
+    sim.inject("precheckin", Fault(drop_answer=True, after_apply=True))
+    run(engine)
+    with context.db.transaction() as session:
+        booking = session.get(Booking, booking_id)
+        assert booking is not None
+        booking.arrival = ARRIVAL - timedelta(days=1)  # the guest came a day early
+    clock.advance(timedelta(minutes=10))
+    for _ in range(3):
+        run(engine)
+        clock.advance(timedelta(minutes=10))
+    code = booking_code(context)
+    assert code.state == CodeState.ACTIVE, code.last_error
+    assert sim.stays(ROOM_101) == [
+        ("checkin", Stay(str(code.code), CHECK_IN_UTC - timedelta(hours=1, minutes=50),
+                         CHECK_OUT_UTC))]
