@@ -46,7 +46,6 @@ from mangodesk.domain.types import (
     ConnectionStatus,
     OperationKind,
     OperationStatus,
-    VendorKind,
 )
 from mangodesk.engine.dryrun import DryRunStep, simulate
 from mangodesk.engine.outbox import OPEN_STATUSES, enqueue
@@ -59,6 +58,7 @@ from mangodesk.engine.planning import (
     choose_pin,
     code_event,
     load_snapshot,
+    place_of,
     taken_pins,
 )
 from mangodesk.engine.retry import retry_code
@@ -466,13 +466,7 @@ class Engine:
             )
 
     def _place(self, connection_kind: str, unit_name: str | None, lock_name: str) -> str:
-        """The unit and lock as staff know them: "Double room 104 · TTLock lock Room 101"."""
-        try:
-            spec = self.vendors.spec(VendorKind(connection_kind))
-            lock = f"{spec.display_name} {spec.lock_noun} {lock_name}"
-        except (NotFoundError, ValueError):
-            lock = f"lock {lock_name}"
-        return f"{unit_name} · {lock}" if unit_name else lock
+        return place_of(self.vendors, connection_kind, unit_name, lock_name)
 
     def _adapter(self, connection_id: int) -> VendorAdapter:
         with self._adapters_lock:

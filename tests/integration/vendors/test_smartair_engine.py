@@ -7,6 +7,7 @@ cancels it) and #13 item 10 (offset-less server times are the hotel's zone by de
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,7 +23,15 @@ from mangodesk.engine.engine import Engine
 from mangodesk.paths import Paths
 from mangodesk.settings import Settings
 from mangodesk.sim.smartair import DEMO_OPERATOR, DEMO_PASSWORD, Fault, SmartairSimulator, Stay
-from mangodesk.store.models import AccessCode, Booking, BookingUnit, Lock, Property, Unit
+from mangodesk.store.models import (
+    AccessCode,
+    Alert,
+    Booking,
+    BookingUnit,
+    Lock,
+    Property,
+    Unit,
+)
 from mangodesk.store.secrets import SecretStore
 from mangodesk.vendors.base import ConnectionConfig
 from mangodesk.vendors.registry import VendorRegistry
@@ -267,3 +276,20 @@ def test_an_earlier_start_after_a_lost_precheckin_answer_checks_the_guest_in_now
     assert sim.stays(ROOM_101) == [
         ("checkin", Stay(str(code.code), CHECK_IN_UTC - timedelta(hours=1, minutes=50),
                          CHECK_OUT_UTC))]
+
+
+def test_a_refusal_names_the_room_as_staff_know_it_never_the_servers_door_id(
+    context: Context, sim: SmartairSimulator, clock: FixedClock
+) -> None:
+    """#11 item 10: the alert says which room by its name, not Smartair's door id (3)."""
+    sim.rooms[ROOM_101].name = "Garden room"
+    sim.rooms[ROOM_101].checkin = Stay("5555", CHECK_IN_UTC - timedelta(days=2), CHECK_OUT_UTC)
+    engine, _ = booked(context, sim)
+    clock.set(ISSUE_AT)
+    run(engine)
+    assert booking_code(context).state == CodeState.FAILED
+    with context.db.session() as session:
+        (alert,) = session.scalars(select(Alert))
+    assert "Smartair shows “Garden room” as still checked in" in alert.message, alert.message
+    assert not re.search(rf"\b(room|door) {ROOM_101}\b", alert.message + (alert.fix or ""),
+                         re.IGNORECASE), alert.message
