@@ -58,7 +58,6 @@ from mangodesk.engine.planning import (
     choose_pin,
     code_event,
     load_snapshot,
-    place_of,
     taken_pins,
 )
 from mangodesk.engine.retry import retry_code
@@ -86,7 +85,7 @@ from mangodesk.vendors.base import (
     VendorCode,
     VendorError,
 )
-from mangodesk.vendors.registry import VendorRegistry
+from mangodesk.vendors.registry import VendorRegistry, place_of
 from mangodesk.vendors.resolve import adapter_for
 
 log = logging.getLogger(__name__)

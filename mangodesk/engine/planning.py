@@ -61,7 +61,7 @@ from mangodesk.store.models import (
     UnitLink,
 )
 from mangodesk.vendors.base import Capabilities, PinScope
-from mangodesk.vendors.registry import VendorRegistry, default_specs
+from mangodesk.vendors.registry import VendorRegistry, default_specs, place_of
 
 log = logging.getLogger(__name__)
 
@@ -109,18 +109,6 @@ def capabilities_for_kind(registry: VendorRegistry, kind: str) -> Capabilities:
 
 def capabilities_of(registry: VendorRegistry, connection: Connection) -> Capabilities:
     return capabilities_for_kind(registry, connection.kind)
-
-
-def place_of(registry: VendorRegistry, kind: str, unit_name: str | None,
-             lock_name: str) -> str:
-    """The unit and lock as staff know them, for alerts: "Double room 104 · TTLock lock
-    Room 101" (never a vendor's internal id)."""
-    try:
-        spec = registry.spec(VendorKind(kind))
-        lock = f"{spec.display_name} {spec.lock_noun} {lock_name}"
-    except (NotFoundError, ValueError):
-        lock = f"lock {lock_name}"
-    return f"{unit_name} · {lock}" if unit_name else lock
 
 
 @dataclass

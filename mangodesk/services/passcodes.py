@@ -29,12 +29,13 @@ from mangodesk.domain.types import (
     VendorKind,
 )
 from mangodesk.engine.outbox import enqueue
-from mangodesk.engine.planning import pin_holders, place_of
+from mangodesk.engine.planning import pin_holders
 from mangodesk.services.base import ServiceBase
 from mangodesk.services.views import CodeView
 from mangodesk.store.alerts import raise_alert
 from mangodesk.store.models import AccessCode, Booking, Lock, Property, Unit
 from mangodesk.vendors.base import Capabilities, LockDetails
+from mangodesk.vendors.registry import place_of
 from mangodesk.vendors.resolve import adapter_for
 
 MAX_GUEST_NAME = 200

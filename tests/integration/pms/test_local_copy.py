@@ -26,6 +26,7 @@ from mangodesk.store.models import (
     Lock,
     SyncState,
     Unit,
+    UnitLink,
 )
 from mangodesk.store.secrets import SecretStore
 from tests.integration.pms.conftest import EngineFactory
@@ -446,3 +447,26 @@ def test_a_free_text_arrival_time_is_read_leniently_and_kept_for_staff(
     assert stored.arrival_time is not None and stored.arrival_time.strftime("%H:%M") == "18:30"
     assert stored.arrival_note == "around 18:30"
 
+
+
+def test_a_booking_alert_names_its_unit_and_provider_first(
+    engine: SyncEngine, sim: Beds24Simulator, db: Database, clock: FixedClock
+) -> None:
+    """#11.10 / #14.3: staff read where first ("Room 3 · TTLock lock L: Booking …")."""
+    engine.run_once()
+    [bid] = upcoming_singles(sim)
+    code_id = add_code_for(db, bid, clock.now())
+    with db.transaction() as session:
+        code = session.get(AccessCode, code_id)
+        assert code is not None and code.unit_id is not None
+        session.add(UnitLink(unit_id=code.unit_id, lock_id=code.lock_id, linked_at=clock.now(),
+                             linked_by="test"))
+        unit = session.get(Unit, code.unit_id)
+        assert unit is not None
+        place = f"{unit.name} · TTLock lock L: "
+    clock.advance(timedelta(minutes=5))
+    sim.set_status(bid, "request")
+    clock.advance(timedelta(minutes=5))
+    assert engine.run_once().ok
+    [alert] = open_alerts(db, "no-longer-confirmed")
+    assert alert.message.startswith(place + f"Booking {bid} "), alert.message
