@@ -336,6 +336,8 @@ class SyncEngine:
         state = self._state(session)
         for bad in page.unreadable:
             log.warning("%s booking %s cannot be read: %s", self.source, bad.pms_id, bad.reason)
+            kept = session.scalars(select(Booking).where(Booking.pms_id == bad.pms_id)).first()
+            where = f"{booking_places(session, kept)}: " if kept is not None else ""
             alert, is_new = raise_alert(
                 session,
                 dedupe_key=unreadable_alert_key(self.source, bad.pms_id),
@@ -343,7 +345,7 @@ class SyncEngine:
                 subject_kind=AlertSubject.SYNC,
                 subject_id=state.id,
                 message=(
-                    f"Booking {bad.pms_id} in {self.source.capitalize()} cannot be read "
+                    f"{where}Booking {bad.pms_id} in {self.source.capitalize()} cannot be read "
                     f"({bad.reason}). Mangodesk keeps the copy it had and changes nothing "
                     "for it; every other booking is updated normally."
                 ),

@@ -22,6 +22,7 @@ from mangodesk.store.models import (
     AccessCode,
     Alert,
     Booking,
+    BookingUnit,
     Connection,
     Lock,
     SyncState,
@@ -118,6 +119,14 @@ def add_code_for(db: Database, pms_id: int, now: datetime) -> int:
         session.add(code)
         session.flush()
         return code.id
+
+
+def kept_unit(db: Database, pms_id: int) -> str:
+    """The unit the stored copy of a booking is on (not linked to a lock here)."""
+    with db.session() as session:
+        return session.scalars(select(Unit.name).join(BookingUnit, BookingUnit.unit_id == Unit.id)
+                               .join(Booking, Booking.id == BookingUnit.booking_id)
+                               .where(Booking.pms_id == str(pms_id))).one()
 
 
 def open_alerts(db: Database, fragment: str) -> list[Alert]:
@@ -318,6 +327,7 @@ def test_one_unreadable_booking_is_skipped_and_named_and_the_rest_applied(
         before.arrival, before.departure, before.status)
     [alert] = open_alerts(db, "unreadable")
     assert str(bad) in alert.message and "2026-02-30" in alert.message
+    assert alert.message.startswith(f"{kept_unit(db, bad)}: Booking {bad} "), alert.message
     assert engine.run_once(full=True).ok  # unreadable is not "gone from Beds24"
     kept = row(db, bad)
     assert kept is not None and kept.missing_from_pms_since is None
