@@ -61,7 +61,7 @@ from mangodesk.store.models import (
     UnitLink,
 )
 from mangodesk.vendors.base import Capabilities, PinScope
-from mangodesk.vendors.registry import VendorRegistry, default_specs, place_of
+from mangodesk.vendors.registry import VendorRegistry, default_specs
 
 log = logging.getLogger(__name__)
 
@@ -122,13 +122,6 @@ class Snapshot:
     unit_names: dict[int, str] = field(default_factory=dict)
     lock_names: dict[int, str] = field(default_factory=dict)
     booking_refs: dict[int, str] = field(default_factory=dict)
-    lock_places: dict[int, str] = field(default_factory=dict)  # provider and lock, by lock id
-
-    def place(self, unit_id: int, lock_id: int) -> str:
-        """The unit and lock as staff know them (see :func:`place_of`)."""
-        lock = self.lock_places.get(lock_id) or self.lock_names.get(lock_id) or "its lock"
-        unit = self.unit_names.get(unit_id)
-        return f"{unit} · {lock}" if unit else lock
 
 
 def load_snapshot(
@@ -150,7 +143,6 @@ def load_snapshot(
     links: dict[int, PlanUnitLink] = {}
     capabilities: dict[int, Capabilities] = {}
     lock_names: dict[int, str] = {}
-    lock_places: dict[int, str] = {}
     caps_by_kind: dict[str, Capabilities] = {}
     for (unit_id, lock_id, lock_name, manageable, reason, present, kind,
          not_automatic) in session.execute(
@@ -164,7 +156,6 @@ def load_snapshot(
         caps = caps_by_kind[kind]
         capabilities[lock_id] = caps
         lock_names[lock_id] = lock_name
-        lock_places[lock_id] = place_of(registry, kind, None, lock_name)
         links[unit_id] = PlanUnitLink(
             unit_id=unit_id,
             lock_id=lock_id,
@@ -219,7 +210,6 @@ def load_snapshot(
         unit_names={uid: name for uid, name in session.execute(select(Unit.id, Unit.name))},
         lock_names=lock_names,
         booking_refs=refs,
-        lock_places=lock_places,
     )
 
 
@@ -380,7 +370,7 @@ def apply_actions(
         elif isinstance(action, ExpireCode):
             _expire(session, action, snapshot, now, actor, applied)
         else:
-            _blocked(session, action, snapshot, now, applied)
+            _blocked(session, action, now, applied)
     return applied
 
 
@@ -410,7 +400,7 @@ def _create(session: Session, action: CreateCode, snapshot: Snapshot, now: datet
             pin, kept = choose_pin(caps.pin_rules, taken, action.pin)
         except NoFreePinError as exc:
             _blocked(session, IssueBlocked(action.booking_id, action.unit_id, action.lock_id,
-                                           exc.message, exc.fix or ""), snapshot, now, applied)
+                                           exc.message, exc.fix or ""), now, applied)
             return
     code = AccessCode(
         unit_id=action.unit_id,
@@ -448,9 +438,8 @@ def _create(session: Session, action: CreateCode, snapshot: Snapshot, now: datet
     if action.replaces_code_id is not None and (action.guest_must_be_told or not kept) and (
         pin is not None
     ):
-        message = (f"{action.guest_name or 'The guest'} gets a new door code on "
-                   f"{snapshot.place(action.unit_id, action.lock_id)}: the old code could not "
-                   "be kept.")
+        message = (f"{action.guest_name or 'The guest'} gets a new door code for {unit}: "
+                   "the old code could not be kept.")
         alert, is_new = raise_alert(
             session, dedupe_key=f"code:{code.id}:new-pin", severity=AlertSeverity.WARNING,
             subject_kind=AlertSubject.CODE, subject_id=code.id, message=message,
@@ -547,13 +536,11 @@ def _expire(session: Session, action: ExpireCode, snapshot: Snapshot, now: datet
     applied.events.append(code_event(code))
 
 
-def _blocked(session: Session, action: IssueBlocked, snapshot: Snapshot, now: datetime,
-             applied: Applied) -> None:
-    message = f"{snapshot.place(action.unit_id, action.lock_id)}: {action.message}"
+def _blocked(session: Session, action: IssueBlocked, now: datetime, applied: Applied) -> None:
     alert, is_new = raise_alert(
         session, dedupe_key=f"issue:{action.booking_id}:{action.unit_id}",
         severity=AlertSeverity.WARNING, subject_kind=AlertSubject.LOCK,
-        subject_id=action.lock_id, message=message, fix=action.fix, now=now,
+        subject_id=action.lock_id, message=action.message, fix=action.fix, now=now,
     )
     if is_new:
-        applied.events.append(alert_event(alert.id, AlertSeverity.WARNING, message))
+        applied.events.append(alert_event(alert.id, AlertSeverity.WARNING, action.message))

@@ -35,7 +35,6 @@ from mangodesk.services.views import CodeView
 from mangodesk.store.alerts import raise_alert
 from mangodesk.store.models import AccessCode, Booking, Lock, Property, Unit
 from mangodesk.vendors.base import Capabilities, LockDetails
-from mangodesk.vendors.registry import place_of
 from mangodesk.vendors.resolve import adapter_for
 
 MAX_GUEST_NAME = 200
@@ -291,12 +290,10 @@ class PasscodeService(ServiceBase):
             payload["guest_email"] = booking.guest_email
         enqueue(session, code, OperationKind.CREATE, now, payload)
         unit = old.unit.name if old.unit else lock.name
-        place = place_of(self.ctx.vendors, lock.connection.kind,
-                         old.unit.name if old.unit else None, lock.name)
         guest = code.guest_name or "the guest"
         new_code = (f"the new code {mask_code(pin)}" if pin else
                     "a new key (sent by the provider)")
-        message = (f"Tell {guest} the new door code for {place}: {new_code} replaces the "
+        message = (f"Tell {guest} the new door code for {unit}: {new_code} replaces the "
                    "revoked one.")
         raise_alert(
             session, dedupe_key=f"code:{code.id}:reissued", severity=AlertSeverity.WARNING,
