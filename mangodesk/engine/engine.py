@@ -46,7 +46,6 @@ from mangodesk.domain.types import (
     ConnectionStatus,
     OperationKind,
     OperationStatus,
-    VendorKind,
 )
 from mangodesk.engine.dryrun import DryRunStep, simulate
 from mangodesk.engine.outbox import OPEN_STATUSES, enqueue
@@ -86,7 +85,7 @@ from mangodesk.vendors.base import (
     VendorCode,
     VendorError,
 )
-from mangodesk.vendors.registry import VendorRegistry
+from mangodesk.vendors.registry import VendorRegistry, place_of
 from mangodesk.vendors.resolve import adapter_for
 
 log = logging.getLogger(__name__)
@@ -177,6 +176,8 @@ class _Job:
     granularity: timedelta = timedelta(minutes=1)
     place: str = ""  # the unit and lock as staff know them, for messages
     ends_stay: bool = False  # a revoke that ends a stay early: the code becomes expired
+    live_start_is_vendor_now: bool = False  # see Capabilities.live_start_is_vendor_now
+    claimed_at: datetime | None = None  # the engine's "now" when it took the operation
 
 
 @dataclass
@@ -459,16 +460,12 @@ class Engine:
                 granularity=max(caps.time_granularity, timedelta(minutes=1)),
                 place=self._place(str(connection_kind), unit_name, lock_name),
                 ends_stay=bool(payload.get("ends_stay")),
+                live_start_is_vendor_now=caps.live_start_is_vendor_now,
+                claimed_at=now,
             )
 
     def _place(self, connection_kind: str, unit_name: str | None, lock_name: str) -> str:
-        """The unit and lock as staff know them: "Double room 104 · TTLock lock Room 101"."""
-        try:
-            spec = self.vendors.spec(VendorKind(connection_kind))
-            lock = f"{spec.display_name} {spec.lock_noun} {lock_name}"
-        except (NotFoundError, ValueError):
-            lock = f"lock {lock_name}"
-        return f"{unit_name} · {lock}" if unit_name else lock
+        return place_of(self.vendors, connection_kind, unit_name, lock_name)
 
     def _adapter(self, connection_id: int) -> VendorAdapter:
         with self._adapters_lock:
@@ -553,8 +550,7 @@ class Engine:
                 return found  # recognised by ref or label, window unknown: leave it
             held = replace(found, valid_from=window[0], valid_to=window[1])
         assert held.valid_from is not None and held.valid_to is not None
-        if (abs(held.valid_from - job.valid_from) < job.granularity
-                and abs(held.valid_to - job.valid_to) < job.granularity):
+        if _same_window(held.valid_from, held.valid_to, job.valid_from, job.valid_to, job):
             return found
         log.info("code %d: moving the adopted code to its current window", job.code_id)
         return adapter.update_code(job.vendor_lock_id, held, job.valid_from, job.valid_to)
@@ -1139,10 +1135,24 @@ def _matching_sent(candidate: VendorCode, job: _Job) -> tuple[datetime, datetime
     if candidate.pin is None or candidate.valid_from is None or candidate.valid_to is None:
         return None
     for pin, start, end in job.sent:
-        if (pin == candidate.pin and abs(candidate.valid_from - start) < job.granularity
-                and abs(candidate.valid_to - end) < job.granularity):
+        if pin == candidate.pin and _same_window(candidate.valid_from, candidate.valid_to,
+                                                 start, end, job):
             return start, end
     return None
+
+
+def _same_window(held_from: datetime, held_to: datetime, start: datetime, end: datetime,
+                 job: _Job) -> bool:
+    """The vendor holds the window we sent, to its granularity. Where the vendor documents
+    that a code created late starts at its own "now" (Smartair check-in), a start that has
+    already passed inside our window is ours too (a later, future start is another stay's or
+    an old window's); the end must still be exact."""
+    if abs(held_to - end) >= job.granularity:
+        return False
+    if abs(held_from - start) < job.granularity:
+        return True
+    return (job.live_start_is_vendor_now and job.claimed_at is not None
+            and start <= held_from <= job.claimed_at and held_from < end)
 
 
 def _with_known_window(found: VendorCode, fallback: VendorCode) -> VendorCode:
@@ -1162,8 +1172,7 @@ def _same_mobile_key(candidate: VendorCode, job: _Job) -> bool:
         return False
     if candidate.valid_from is None or candidate.valid_to is None:
         return True  # the vendor shows no window: the email on this lock is all there is
-    return any(abs(candidate.valid_from - start) < job.granularity
-               and abs(candidate.valid_to - end) < job.granularity
+    return any(_same_window(candidate.valid_from, candidate.valid_to, start, end, job)
                for _, start, end in job.sent)
 
 

@@ -40,12 +40,33 @@ from mangodesk.store.models import (
     Base,
     Booking,
     BookingUnit,
+    Connection,
+    Lock,
     Property,
     SyncState,
     Unit,
+    UnitLink,
 )
+from mangodesk.vendors.registry import VendorRegistry, default_specs, place_of
 
 log = logging.getLogger(__name__)
+
+
+def booking_places(session: Session, booking: Booking) -> str:
+    """The booking's units with their provider and lock, as staff know them, for an alert
+    that starts with where ("Double room 104 · TTLock lock Room 101")."""
+    registry = VendorRegistry(default_specs())
+    places = []
+    for unit_name, lock_name, kind in session.execute(
+            select(Unit.name, Lock.name, Connection.kind)
+            .join(BookingUnit, BookingUnit.unit_id == Unit.id)
+            .outerjoin(UnitLink, UnitLink.unit_id == Unit.id)
+            .outerjoin(Lock, Lock.id == UnitLink.lock_id)
+            .outerjoin(Connection, Connection.id == Lock.connection_id)
+            .where(BookingUnit.booking_id == booking.id).order_by(Unit.name)):
+        places.append(place_of(registry, str(kind), unit_name, lock_name) if lock_name
+                      else unit_name)
+    return "; ".join(places) or "No unit"
 
 # Properties and rooms change rarely: re-read them at most this often (and on a full load).
 PROPERTY_REFRESH = timedelta(hours=1)
@@ -315,6 +336,8 @@ class SyncEngine:
         state = self._state(session)
         for bad in page.unreadable:
             log.warning("%s booking %s cannot be read: %s", self.source, bad.pms_id, bad.reason)
+            kept = session.scalars(select(Booking).where(Booking.pms_id == bad.pms_id)).first()
+            where = f"{booking_places(session, kept)}: " if kept is not None else ""
             alert, is_new = raise_alert(
                 session,
                 dedupe_key=unreadable_alert_key(self.source, bad.pms_id),
@@ -322,7 +345,7 @@ class SyncEngine:
                 subject_kind=AlertSubject.SYNC,
                 subject_id=state.id,
                 message=(
-                    f"Booking {bad.pms_id} in {self.source.capitalize()} cannot be read "
+                    f"{where}Booking {bad.pms_id} in {self.source.capitalize()} cannot be read "
                     f"({bad.reason}). Mangodesk keeps the copy it had and changes nothing "
                     "for it; every other booking is updated normally."
                 ),
@@ -397,6 +420,7 @@ class SyncEngine:
                     subject_kind=AlertSubject.SYNC,
                     subject_id=state.id,
                     message=(
+                        f"{booking_places(session, booking)}: "
                         f"Booking {booking.pms_id} ({booking.guest_name or 'no name'}, "
                         f"{booking.arrival:%d %b} – {booking.departure:%d %b}) is not in "
                         f"{self.source.capitalize()} any more. It gets no new door code; a "
@@ -795,6 +819,7 @@ class SyncEngine:
             subject_kind=AlertSubject.SYNC,
             subject_id=state.id,
             message=(
+                f"{booking_places(session, booking)}: "
                 f"Booking {booking.pms_id} ({booking.guest_name or 'no name'}) went back from "
                 f"confirmed to request, inquiry or block in {self.source.capitalize()}. Its "
                 "door code is kept."

@@ -640,8 +640,8 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header("Content-Length", str(len(body)))
             self.end_headers()
             self.wfile.write(body)
-        except (BrokenPipeError, ConnectionResetError):
-            return  # the client gave up waiting (a timeout test): nothing left to answer
+        except (BrokenPipeError, ConnectionResetError, ssl.SSLEOFError):
+            return  # the client gave up waiting (or was killed): nothing left to answer
 
     def _not_found(self) -> None:
         page = b"<html><body><h1>HTTP Status 404 - Not Found</h1></body></html>"

@@ -103,6 +103,9 @@ class Capabilities:
     needs_gateway: bool = False
     max_lead: timedelta | None = None  # the vendor refuses codes issued earlier than this
     pin_scope: PinScope = PinScope.LOCK_LIVE
+    # A code created after its start has passed starts at the vendor's own "now" (a Smartair
+    # check-in), so a read-back shows that start instead of the one sent; its end is exact.
+    live_start_is_vendor_now: bool = False
 
 
 # --------------------------------------------------------------------------- values

@@ -33,6 +33,18 @@ class VendorRegistry:
         return self.spec(config.kind).factory(config)
 
 
+def place_of(registry: VendorRegistry, kind: str, unit_name: str | None,
+             lock_name: str) -> str:
+    """The unit and lock as staff know them, for alerts: "Double room 104 · TTLock lock
+    Room 101" (never a vendor's internal id)."""
+    try:
+        spec = registry.spec(VendorKind(kind))
+        lock = f"{spec.display_name} {spec.lock_noun} {lock_name}"
+    except (NotFoundError, ValueError):
+        lock = f"lock {lock_name}"
+    return f"{unit_name} · {lock}" if unit_name else lock
+
+
 def default_specs() -> list[ProviderSpec]:
     """Every provider shipped with the app, in the order the wizard offers them (as in the
     product text: Manual, TTLock, Flexipass, Inlet, TESA Smartair)."""

@@ -1,15 +1,17 @@
-"""A vendor simulator (TTLock, Inlet or Flexipass) in its own process, for kill tests of the
-real service.
+"""A vendor simulator (TTLock, Inlet, Flexipass or TESA Smartair) in its own process, for kill
+tests of the real service.
 
 Unlike the in-process simulators' latency and hangs, this one carries every write out and
 then holds the answer ``--latency`` seconds: a service killed in that pause made a change
 whose answer it never saw. On SIGTERM it writes what every door enforces to
 ``--state-file`` as JSON: ``{vendor lock id: [[PIN, start ISO, end ISO], ...]}`` (the PIN
-is null for a Flexipass mobile key).
+is null for a Flexipass mobile key; Smartair lists the live check-in and every pre-check-in
+of a room).
 
 Run: ``python -m tests.fakes.vendor_process --vendor ttlock --port-file P --state-file S
 --locks N``; the port file then holds the connect wizard's values as JSON. Lock ids are
-:func:`lock_id` of 1..N (TTLock: each lock with its own gateway).
+:func:`lock_id` of 1..N (TTLock: each lock with its own gateway; Smartair: room ids, over
+HTTPS with a self-signed certificate whose fingerprint the values pin).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from mangodesk.sim.base import LoopbackServer
 from mangodesk.sim.flexipass import FlexipassSimulator
 from mangodesk.sim.inlet import _PIN_AND_MOBILE, InletSimulator
 from mangodesk.sim.jsonapi import _JsonApiHandler
+from mangodesk.sim.smartair import DEMO_OPERATOR, DEMO_PASSWORD, Fault, SimRoom, SmartairSimulator
 from mangodesk.sim.ttlock import TTLockSimulator, _Handler
 from mangodesk.vendors import flexipass as flexipass_adapter
 from mangodesk.vendors import flexipass_contract
@@ -38,12 +41,27 @@ from mangodesk.vendors.inlet import TOKEN_FIELD
 
 LOCK_BASE = 30_000_000
 GATEWAY_BASE = 7_000_000
+SMARTAIR_ROOM_BASE = 500  # Smartair door ids are integers, and not the room numbers
+SMARTAIR_WRITES = frozenset({"precheckin", "checkin", "precheckinModifyDate",
+                             "precheckinCancel", "checkinModifyDate", "checkout"})
 
 Doors = dict[str, list[list[str]]]
+Start = Callable[[], tuple[str, Callable[[], None]]]  # serve; base URL and how to stop
 
 
 def lock_id(vendor: str, n: int) -> str:
-    return str(LOCK_BASE + n) if vendor == "ttlock" else f"{vendor}-{n:03d}"
+    if vendor == "ttlock":
+        return str(LOCK_BASE + n)
+    if vendor == "smartair":
+        return str(SMARTAIR_ROOM_BASE + n)
+    return f"{vendor}-{n:03d}"
+
+
+def _loopback(handler: type[BaseHTTPRequestHandler]) -> Start:
+    def start() -> tuple[str, Callable[[], None]]:
+        server = LoopbackServer(handler).start()
+        return server.base_url, server.stop
+    return start
 
 
 def _iso_ms(ms: int) -> str:
@@ -92,8 +110,7 @@ class _JsonAnswerLate(_JsonApiHandler):
     do_GET = do_POST = do_PUT = do_DELETE = _serve
 
 
-def _ttlock(locks: int, latency: float) -> tuple[type[BaseHTTPRequestHandler],
-                                                  Callable[[str], dict[str, str]],
+def _ttlock(locks: int, latency: float) -> tuple[Start, Callable[[str], dict[str, str]],
                                                   Callable[[], Doors]]:
     sim = TTLockSimulator(SystemClock(), populate=False)
     for n in range(1, locks + 1):
@@ -110,11 +127,10 @@ def _ttlock(locks: int, latency: float) -> tuple[type[BaseHTTPRequestHandler],
                             for c in sim.codes_on(lock) if c.on_lock] for lock in sim.locks}
 
     handler = type("TTLockAnswerLate", (_TTLockAnswerLate,), {"sim": sim, "latency": latency})
-    return handler, values, doors
+    return _loopback(handler), values, doors
 
 
-def _inlet(locks: int, latency: float) -> tuple[type[BaseHTTPRequestHandler],
-                                                 Callable[[str], dict[str, str]],
+def _inlet(locks: int, latency: float) -> tuple[Start, Callable[[str], dict[str, str]],
                                                  Callable[[], Doors]]:
     sim = InletSimulator(locks=[
         wire.InletLock(lock_id("inlet", n), f"Room {n:03d}", "Salto KS", "Main building",
@@ -134,11 +150,10 @@ def _inlet(locks: int, latency: float) -> tuple[type[BaseHTTPRequestHandler],
         return held
 
     handler = type("InletAnswerLate", (_JsonAnswerLate,), {"sim": sim, "latency": latency})
-    return handler, values, doors
+    return _loopback(handler), values, doors
 
 
-def _flexipass(locks: int, latency: float) -> tuple[type[BaseHTTPRequestHandler],
-                                                     Callable[[str], dict[str, str]],
+def _flexipass(locks: int, latency: float) -> tuple[Start, Callable[[str], dict[str, str]],
                                                      Callable[[], Doors]]:
     sim = FlexipassSimulator(doors=[
         flexipass_contract.FlexipassDoor(lock_id("flexipass", n), f"Room {n:03d}", False,
@@ -159,28 +174,69 @@ def _flexipass(locks: int, latency: float) -> tuple[type[BaseHTTPRequestHandler]
         return held
 
     handler = type("FlexipassAnswerLate", (_JsonAnswerLate,), {"sim": sim, "latency": latency})
-    return handler, values, doors
+    return _loopback(handler), values, doors
+
+
+class _SmartairAnswerLate(SmartairSimulator):
+    """Carries every write out, then holds the answer (the lock is released meanwhile)."""
+
+    latency = 0.0
+
+    def handle_guests(self, operation: str, params: dict[str, object],
+                      fault: Fault | None) -> str:
+        answer = super().handle_guests(operation, params, fault)
+        if operation in SMARTAIR_WRITES:
+            time.sleep(self.latency)
+        return answer
+
+
+def _smartair(locks: int, latency: float) -> tuple[Start, Callable[[str], dict[str, str]],
+                                                    Callable[[], Doors]]:
+    sim = _SmartairAnswerLate(rooms=[
+        SimRoom(SMARTAIR_ROOM_BASE + n, f"Room {n:03d}", "Floor 1") for n in range(1, locks + 1)])
+    sim.latency = latency
+
+    def start() -> tuple[str, Callable[[], None]]:
+        sim.start()
+        return sim.address, sim.stop
+
+    def values(address: str) -> dict[str, str]:
+        return {"server_address": address, "operator_name": DEMO_OPERATOR,
+                "operator_password": DEMO_PASSWORD,
+                "pinned_sha256": sim.certificate_fingerprint or ""}
+
+    def doors() -> Doors:
+        held: Doors = {}
+        for door_id in sim.rooms:
+            for _, stay in sim.stays(door_id):  # the live check-in and every pre-check-in
+                held.setdefault(str(door_id), []).append(
+                    [stay.pin, stay.start.isoformat(), stay.end.isoformat()])
+        return held
+
+    return start, values, doors
 
 
 def serve(vendor: str, port_file: Path, state_file: Path, locks: int, latency: float) -> None:
-    build = {"ttlock": _ttlock, "inlet": _inlet, "flexipass": _flexipass}[vendor]
-    handler, values, doors = build(locks, latency)
-    server = LoopbackServer(handler).start()
+    build = {"ttlock": _ttlock, "inlet": _inlet, "flexipass": _flexipass,
+             "smartair": _smartair}[vendor]
+    start, values, doors = build(locks, latency)
+    base_url, stop_server = start()
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     temporary = port_file.with_suffix(".tmp")
-    temporary.write_text(json.dumps(values(server.base_url)), encoding="utf-8")
+    temporary.write_text(json.dumps(values(base_url)), encoding="utf-8")
     temporary.replace(port_file)  # appears complete
     try:
         stop.wait()
     finally:
-        server.stop()
+        stop_server()
         state_file.write_text(json.dumps(doors()), encoding="utf-8")
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--vendor", choices=("ttlock", "inlet", "flexipass"), default="ttlock")
+    parser.add_argument("--vendor", choices=("ttlock", "inlet", "flexipass", "smartair"),
+                        default="ttlock")
     parser.add_argument("--port-file", type=Path, required=True)
     parser.add_argument("--state-file", type=Path, required=True)
     parser.add_argument("--locks", type=int, default=60)

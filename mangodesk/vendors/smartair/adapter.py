@@ -11,6 +11,7 @@ Whether a stay has started is decided by the server's clock, not the desk PC's.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import secrets
@@ -81,6 +82,7 @@ SMARTAIR_CAPABILITIES = Capabilities(
     can_change_pin=False,
     time_granularity=timedelta(minutes=1),  # Smartair stores activation to the minute
     pin_scope=PinScope.SITE_OVERLAPPING,  # a PIN is refused if any overlapping stay has it
+    live_start_is_vendor_now=True,  # a live check-in's activation is forced to "now"
 )
 
 
@@ -238,6 +240,7 @@ class SmartairAdapter:
         self._skew: timedelta | None = None  # server clock minus desk clock
         self._skew_read_at: datetime | None = None
         self._skew_lock = threading.Lock()
+        self._room_names: dict[int, str] = {}  # door id -> doorName, from every room list
 
     # ----------------------------------------------------------------- plumbing
 
@@ -303,7 +306,20 @@ class SmartairAdapter:
         failure = result_failure("findAllRooms", result)
         if failure is not None:
             raise error_for(failure, mutating=False)
-        return as_list(value(result, "doorData"))
+        rooms = as_list(value(result, "doorData"))
+        for room in rooms:
+            door_id, name = _soap_int(value(room, "doorId")), _text(value(room, "doorName"))
+            if door_id is not None and name and name.strip():
+                self._room_names[door_id] = name.strip()[:80]
+        return rooms
+
+    def _where(self, room_id: int) -> str:
+        """The room as staff know it, for messages: its Smartair name, never the door id."""
+        if room_id not in self._room_names:
+            with contextlib.suppress(VendorError):  # a message must not fail itself
+                self._rooms()
+        name = self._room_names.get(room_id)
+        return f"“{name}”" if name else "the linked room"
 
     def _room(self, room_id: int) -> Any:
         rooms = self._rooms()
@@ -317,8 +333,10 @@ class SmartairAdapter:
                 "connection check.",
                 vendor_code="NO_ROOMS",
             )
+        name = self._room_names.get(room_id)
         raise PermanentError(
-            f"Room {room_id} is not on the Smartair server any more.",
+            f"The room{f' “{name}”' if name else ''} linked to this unit is not on the Smartair "
+            "server any more.",
             "Refresh the room list and link the unit to the right Smartair room.",
             vendor_code="ROOM_NOT_FOUND",
         )
@@ -375,8 +393,8 @@ class SmartairAdapter:
         )
         if live_unreadable or pre_unreadable:
             raise TransientError(
-                f"The Smartair server's list of stays on room {room_id} could not be read "
-                "completely.",
+                f"The Smartair server's list of stays on {self._where(room_id)} could not be "
+                "read completely.",
                 "Mangodesk tries again in a few minutes. If it keeps happening, send the log "
                 "file to Mangodesk support.",
                 vendor_code="UNREADABLE_ROOM",
@@ -501,11 +519,11 @@ class SmartairAdapter:
                 "The code would end before it starts.",
                 "Check the check-in and check-out dates of this stay.",
             )
-        room_label = str(room_id)
         now = _minute(self.server_now())
         if end <= now:
             raise PermanentError(
-                f"The stay on room {room_label} is already over by the Smartair server's clock.",
+                f"The stay on {self._where(room_id)} is already over by the Smartair server's "
+                "clock.",
                 "Check the check-out date of this stay (and the server's clock in the "
                 "connection check).",
             )
@@ -528,17 +546,17 @@ class SmartairAdapter:
                     log.info("Smartair room %s already holds our stay (PIN %s): adopted",
                              room_id, mask_code(pin))
                     return adopted.vendor_code()
-            raise error_for(failure, room=room_label, mutating=True)
+            raise error_for(failure, room=self._where(room_id), mutating=True)
         log.info("Smartair %s room %s PIN %s", operation, room_id, mask_code(pin))
         if live_now:
             # The server checks in "now" by its own clock: read the start it recorded.
             live = self._find(room_id, None, pin, [(start, end)])
             if live is None or not live.live:
-                raise unconfirmed(operation, room_label)
+                raise unconfirmed(operation, self._where(room_id))
             return live.vendor_code()
         pre_id = _soap_int(value(result, "preAssignationId"))
         if pre_id is None:
-            raise unconfirmed(operation, room_label)
+            raise unconfirmed(operation, self._where(room_id))
         return VendorCode(SmartairRef(room_id, pre_id, start).encode(), pin, start, end)
 
     def update_code(
@@ -557,9 +575,9 @@ class SmartairAdapter:
 
     def _update(self, room_id: int, code: VendorCode, start: datetime, end: datetime, *,
                 second_look: bool) -> VendorCode:
-        room_label = str(room_id)
         ref = SmartairRef.parse(code.vendor_ref)
         room = self._room(room_id)
+        room_label = self._where(room_id)
         stays = self._stays(room_id, room)
         held = _held_window(code)
         ours = next((s for s in stays if is_ours(s, ref, code.pin, held)), None)
@@ -569,7 +587,7 @@ class SmartairAdapter:
                 return moved.vendor_code(code.name)
             self._check_readable(room, room_id, code.pin)
             raise AlreadyGoneError(
-                f"The code is no longer on room {room_label} in Smartair (it was cancelled or "
+                f"The code is no longer on {room_label} in Smartair (it was cancelled or "
                 "checked out there).",
                 "Mangodesk issues a new code if the stay still needs one.",
             )
@@ -662,7 +680,7 @@ class SmartairAdapter:
 
     def _remove(self, ours: RoomStay, pin: str | None) -> None:
         """Cancel a pre-check-in or check a live stay out, then read the room back."""
-        room_label = str(ours.room_id)
+        room_label = self._where(ours.room_id)
         if ours.live:
             operation = "checkout"
             result = self.client.guests(operation, mutating=True, roomId=ours.room_id)
@@ -683,7 +701,7 @@ class SmartairAdapter:
             return
         if after is not None and failure is None:
             raise AmbiguousError(
-                f"The Smartair server answered {operation} for room {room_label}, but the room "
+                f"The Smartair server answered {operation} for {room_label}, but the room "
                 "still shows the stay.",
                 "Mangodesk checks the room again and retries.",
                 vendor_code="STILL_THERE",
@@ -700,7 +718,7 @@ def _held_window(code: VendorCode) -> list[Window]:
 
 def unconfirmed(operation: str, room: str) -> AmbiguousError:
     return AmbiguousError(
-        f"The Smartair server's answer to {operation} on room {room} did not confirm the stay.",
+        f"The Smartair server's answer to {operation} on {room} did not confirm the stay.",
         "Mangodesk checks the room before trying again.",
         vendor_code="UNCONFIRMED",
     )

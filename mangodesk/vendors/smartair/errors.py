@@ -173,8 +173,9 @@ def _failure(operation: str, result: Any) -> ResultFailure:
 
 
 def error_for(failure: ResultFailure, *, room: str | None = None, mutating: bool) -> VendorError:
-    """The taxonomy error for a failed result, with a message staff can act on."""
-    where = f"room {room}" if room else "the room"
+    """The taxonomy error for a failed result, with a message staff can act on. ``room`` is
+    the room as staff know it (e.g. “Room 101”), never the server's door id."""
+    where = room or "the room"
     code = failure.error_type
     if failure.type_missing:
         message = (

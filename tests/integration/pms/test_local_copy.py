@@ -22,10 +22,12 @@ from mangodesk.store.models import (
     AccessCode,
     Alert,
     Booking,
+    BookingUnit,
     Connection,
     Lock,
     SyncState,
     Unit,
+    UnitLink,
 )
 from mangodesk.store.secrets import SecretStore
 from tests.integration.pms.conftest import EngineFactory
@@ -117,6 +119,14 @@ def add_code_for(db: Database, pms_id: int, now: datetime) -> int:
         session.add(code)
         session.flush()
         return code.id
+
+
+def kept_unit(db: Database, pms_id: int) -> str:
+    """The unit the stored copy of a booking is on (not linked to a lock here)."""
+    with db.session() as session:
+        return session.scalars(select(Unit.name).join(BookingUnit, BookingUnit.unit_id == Unit.id)
+                               .join(Booking, Booking.id == BookingUnit.booking_id)
+                               .where(Booking.pms_id == str(pms_id))).one()
 
 
 def open_alerts(db: Database, fragment: str) -> list[Alert]:
@@ -317,6 +327,7 @@ def test_one_unreadable_booking_is_skipped_and_named_and_the_rest_applied(
         before.arrival, before.departure, before.status)
     [alert] = open_alerts(db, "unreadable")
     assert str(bad) in alert.message and "2026-02-30" in alert.message
+    assert alert.message.startswith(f"{kept_unit(db, bad)}: Booking {bad} "), alert.message
     assert engine.run_once(full=True).ok  # unreadable is not "gone from Beds24"
     kept = row(db, bad)
     assert kept is not None and kept.missing_from_pms_since is None
@@ -446,3 +457,26 @@ def test_a_free_text_arrival_time_is_read_leniently_and_kept_for_staff(
     assert stored.arrival_time is not None and stored.arrival_time.strftime("%H:%M") == "18:30"
     assert stored.arrival_note == "around 18:30"
 
+
+
+def test_a_booking_alert_names_its_unit_and_provider_first(
+    engine: SyncEngine, sim: Beds24Simulator, db: Database, clock: FixedClock
+) -> None:
+    """#11.10 / #14.3: staff read where first ("Room 3 · TTLock lock L: Booking …")."""
+    engine.run_once()
+    [bid] = upcoming_singles(sim)
+    code_id = add_code_for(db, bid, clock.now())
+    with db.transaction() as session:
+        code = session.get(AccessCode, code_id)
+        assert code is not None and code.unit_id is not None
+        session.add(UnitLink(unit_id=code.unit_id, lock_id=code.lock_id, linked_at=clock.now(),
+                             linked_by="test"))
+        unit = session.get(Unit, code.unit_id)
+        assert unit is not None
+        place = f"{unit.name} · TTLock lock L: "
+    clock.advance(timedelta(minutes=5))
+    sim.set_status(bid, "request")
+    clock.advance(timedelta(minutes=5))
+    assert engine.run_once().ok
+    [alert] = open_alerts(db, "no-longer-confirmed")
+    assert alert.message.startswith(place + f"Booking {bid} "), alert.message

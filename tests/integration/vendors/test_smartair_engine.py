@@ -7,6 +7,7 @@ cancels it) and #13 item 10 (offset-less server times are the hotel's zone by de
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta
@@ -22,7 +23,15 @@ from mangodesk.engine.engine import Engine
 from mangodesk.paths import Paths
 from mangodesk.settings import Settings
 from mangodesk.sim.smartair import DEMO_OPERATOR, DEMO_PASSWORD, Fault, SmartairSimulator, Stay
-from mangodesk.store.models import AccessCode, Booking, BookingUnit, Lock, Property, Unit
+from mangodesk.store.models import (
+    AccessCode,
+    Alert,
+    Booking,
+    BookingUnit,
+    Lock,
+    Property,
+    Unit,
+)
 from mangodesk.store.secrets import SecretStore
 from mangodesk.vendors.base import ConnectionConfig
 from mangodesk.vendors.registry import VendorRegistry
@@ -182,3 +191,105 @@ def test_a_date_change_after_an_interrupted_create_leaves_exactly_the_new_stay(
     assert code.state == CodeState.ACTIVE, code.last_error
     assert sim.stays(ROOM_101) == [
         ("pre", Stay(str(code.code), CHECK_IN_UTC, CHECK_OUT_UTC + timedelta(days=1)))]
+
+
+# A live check-in records the server's "now" as its start (reference: activation is forced
+# to "now"); after its answer is lost the read-back must still know the stay by exact PIN,
+# exact end and a start inside the window we sent (#11 item 4).
+LATE_ARRIVAL = CHECK_IN_UTC + timedelta(hours=3, minutes=17)  # the code is issued after 15:00
+
+
+def test_a_cancellation_after_a_lost_check_in_answer_checks_the_guest_out(
+    context: Context, sim: SmartairSimulator, clock: FixedClock
+) -> None:
+    engine, booking_id = booked(context, sim)
+    clock.set(LATE_ARRIVAL)
+    sim.inject("checkin", Fault(drop_answer=True, after_apply=True))
+    run(engine)
+    [(kind, live)] = sim.stays(ROOM_101)
+    assert kind == "checkin" and live.start == LATE_ARRIVAL  # the server's start, not ours
+    set_status(context, booking_id, BookingStatus.CANCELLED)
+    clock.advance(timedelta(minutes=10))
+    for _ in range(3):
+        run(engine)
+        clock.advance(timedelta(minutes=10))
+    assert sim.stays(ROOM_101) == [], "the cancelled guest's PIN still opens the door"
+    assert booking_code(context).state == CodeState.REVOKED
+
+
+def test_a_date_change_after_a_lost_check_in_answer_moves_the_live_stay(
+    context: Context, sim: SmartairSimulator, clock: FixedClock
+) -> None:
+    engine, booking_id = booked(context, sim)
+    clock.set(LATE_ARRIVAL)
+    sim.inject("checkin", Fault(drop_answer=True, after_apply=True))
+    run(engine)
+    with context.db.transaction() as session:
+        booking = session.get(Booking, booking_id)
+        assert booking is not None
+        booking.departure = DEPARTURE + timedelta(days=1)
+    clock.advance(timedelta(minutes=10))
+    for _ in range(3):
+        run(engine)
+        clock.advance(timedelta(minutes=10))
+    code = booking_code(context)
+    assert code.state == CodeState.ACTIVE, code.last_error
+    assert sim.stays(ROOM_101) == [
+        ("checkin", Stay(str(code.code), LATE_ARRIVAL, CHECK_OUT_UTC + timedelta(days=1)))]
+    assert sim.calls.count("checkin") == 1, "a second check-in was attempted"
+
+
+def test_a_lost_check_in_answer_is_adopted_without_a_second_check_in(
+    context: Context, sim: SmartairSimulator, clock: FixedClock
+) -> None:
+    engine, _ = booked(context, sim)
+    clock.set(LATE_ARRIVAL)
+    sim.inject("checkin", Fault(drop_answer=True, after_apply=True))
+    run(engine)
+    clock.advance(timedelta(minutes=10))
+    run(engine)
+    code = booking_code(context)
+    assert code.state == CodeState.ACTIVE and code.vendor_ref is not None
+    assert sim.stays(ROOM_101) == [("checkin", Stay(str(code.code), LATE_ARRIVAL, CHECK_OUT_UTC))]
+    assert sim.calls.count("checkin") == 1
+
+
+def test_an_earlier_start_after_a_lost_precheckin_answer_checks_the_guest_in_now(
+    context: Context, sim: SmartairSimulator, clock: FixedClock
+) -> None:
+    """The old pre-check-in (its start still ahead) is never taken for the live stay the
+    booking now wants: it is replaced by a check-in from the server's "now"."""
+    engine, booking_id = booked(context, sim)
+    clock.set(CHECK_IN_UTC - timedelta(hours=2))
+    sim.inject("precheckin", Fault(drop_answer=True, after_apply=True))
+    run(engine)
+    with context.db.transaction() as session:
+        booking = session.get(Booking, booking_id)
+        assert booking is not None
+        booking.arrival = ARRIVAL - timedelta(days=1)  # the guest came a day early
+    clock.advance(timedelta(minutes=10))
+    for _ in range(3):
+        run(engine)
+        clock.advance(timedelta(minutes=10))
+    code = booking_code(context)
+    assert code.state == CodeState.ACTIVE, code.last_error
+    assert sim.stays(ROOM_101) == [
+        ("checkin", Stay(str(code.code), CHECK_IN_UTC - timedelta(hours=1, minutes=50),
+                         CHECK_OUT_UTC))]
+
+
+def test_a_refusal_names_the_room_as_staff_know_it_never_the_servers_door_id(
+    context: Context, sim: SmartairSimulator, clock: FixedClock
+) -> None:
+    """#11 item 10: the alert says which room by its name, not Smartair's door id (3)."""
+    sim.rooms[ROOM_101].name = "Garden room"
+    sim.rooms[ROOM_101].checkin = Stay("5555", CHECK_IN_UTC - timedelta(days=2), CHECK_OUT_UTC)
+    engine, _ = booked(context, sim)
+    clock.set(ISSUE_AT)
+    run(engine)
+    assert booking_code(context).state == CodeState.FAILED
+    with context.db.session() as session:
+        (alert,) = session.scalars(select(Alert))
+    assert "Smartair shows “Garden room” as still checked in" in alert.message, alert.message
+    assert not re.search(rf"\b(room|door) {ROOM_101}\b", alert.message + (alert.fix or ""),
+                         re.IGNORECASE), alert.message

@@ -379,3 +379,29 @@ def test_relink_with_revoke_swaps_the_lock_and_revokes_the_old_code(desk: Desk) 
     assert desk.ctx.services.passcodes.get(code.id).state == CodeState.REVOKING
     imported = [c for c in desk.codes("Room 101") if c.origin == CodeOrigin.IMPORTED]
     assert [c.code for c in imported] == ["135790"]
+
+
+# ------------------------------------------------------------------ 11.10 / 14.3 words
+
+
+def headlines(desk: Desk) -> list[str]:
+    """Open alerts as the desk and ``mangodesk alerts`` show them."""
+    return [getattr(a, "headline", a.message) for a in desk.ctx.services.alerts.list()]
+
+
+def test_a_notice_to_tell_the_guest_starts_with_unit_provider_and_lock(desk: Desk) -> None:
+    desk.run()
+    old = live_code(desk, "Room 102")
+    desk.ctx.services.passcodes.revoke(old.id, stop_codes=False)
+    (notice,) = [h for h in headlines(desk) if "Tell " in h]
+    assert notice.startswith("Room 102 · TTLock lock Door 102 — Tell "), notice
+    assert notice.count("Door 102") == 1, notice
+
+
+def test_a_stay_without_automatic_codes_starts_with_unit_provider_and_lock(desk: Desk) -> None:
+    desk.link("Room 103", "lock-103")
+    desk.set_booking("B-1003", arrival=date(2026, 6, 10))
+    desk.run()
+    (blocked,) = [h for h in headlines(desk) if "no gateway" in h]
+    assert blocked.startswith("Room 103 · TTLock lock Door 103 — "), blocked
+    assert "lock-103" not in blocked
