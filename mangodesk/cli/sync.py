@@ -1,8 +1,9 @@
 """``mangodesk pms-connect``, ``sync`` and ``sync-status``: connect Beds24, pull bookings now,
 and see how the sync is doing.
 
-The invite code is used once and is worthless afterwards, so it may be given on the command
-line; without ``--invite-code`` it is read from MANGODESK_BEDS24_INVITE_CODE or asked for.
+The invite code is a credential until Beds24 has accepted it, so it never goes on the command
+line (where ``ps`` and the shell history would keep it): it is read from standard input
+(``--password-stdin``), from MANGODESK_BEDS24_INVITE_CODE, or asked for.
 """
 
 from __future__ import annotations
@@ -46,11 +47,12 @@ def register(subparsers: Any) -> None:
         "with --timezone; bookings must allow writing for door-code write-back), then run "
         "this once. Mangodesk keeps the resulting access in this computer's password store.",
     )
-    p.add_argument("--invite-code", help="the Beds24 invite code (single use; better: set "
-                   f"{INVITE_CODE_ENV}, use --password-stdin, or be asked, so it never shows "
-                   "in ps or the shell history)")
+    # Refused with an explanation (a code on the command line lands in ps and shell history).
+    p.add_argument("--invite-code", help=argparse.SUPPRESS)
     p.add_argument("--password-stdin", action="store_true",
-                   help="read the invite code from standard input")
+                   help="read the invite code from standard input; without it the code is "
+                   f"taken from {INVITE_CODE_ENV} or asked for (never give it on the command "
+                   "line)")
     p.add_argument("--base-url", default=None, help=f"API address (default {BEDS24_BASE_URL})")
     p.add_argument("--property-id", type=int, action="append", default=None,
                    help="only sync this Beds24 property (repeat for several)")
@@ -96,7 +98,15 @@ def cmd_pms_connect(args: argparse.Namespace, make_context: Callable[[], Any]) -
             "Use up to 40 letters, digits or underscores, for example MANGODESK_PIN.",
             transient=False,
         ))
-    code: str | None = args.invite_code or os.environ.get(INVITE_CODE_ENV)
+    if args.invite_code is not None:
+        return _error(PmsError(
+            "The invite code was typed on the command line, where other programs and the "
+            "shell history can read it; nothing was changed.",
+            f"Run `mangodesk pms-connect` and type the code when asked, pipe it with "
+            f"--password-stdin, or set {INVITE_CODE_ENV}.",
+            transient=False,
+        ))
+    code: str | None = os.environ.get(INVITE_CODE_ENV)
     if not code and not args.finish:
         # Asked for (or read from stdin): a refusal in words when there is no terminal.
         code = read_secret("Beds24 invite code", INVITE_CODE_ENV,

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from mangodesk.cli import main
+from mangodesk.cli.sync import INVITE_CODE_ENV
 from mangodesk.sim.beds24 import Beds24Simulator
 
 
@@ -32,7 +33,9 @@ def test_connect_sync_and_status(
     assert "not connected to Beds24" in capsys.readouterr().err
 
     code = sim.create_invite_code()
-    assert run(profile_dir, "pms-connect", "--invite-code", code, "--base-url", sim.base_url) == 0
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(INVITE_CODE_ENV, code)
+        assert run(profile_dir, "pms-connect", "--base-url", sim.base_url) == 0
     out = capsys.readouterr().out
     assert "Connected to Beds24: Hotel Mango" in out and "Europe/Berlin" in out
 
@@ -60,8 +63,9 @@ def test_connect_sync_and_status(
 def test_a_bad_invite_code_is_one_clear_line(
     sim: Beds24Simulator, profile_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(profile_dir, "pms-connect", "--invite-code", "typo",
-               "--base-url", sim.base_url) == 1
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(INVITE_CODE_ENV, "typo")
+        assert run(profile_dir, "pms-connect", "--base-url", sim.base_url) == 1
     err = capsys.readouterr().err
     assert err.startswith("mangodesk: Beds24 did not accept this invite code")
     assert err.count("\n") == 1
@@ -71,8 +75,9 @@ def test_a_connect_stopped_after_the_invite_code_finishes_without_a_new_code(
     sim: Beds24Simulator, profile_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code = sim.create_invite_code(("bookings", "bookings-personal", "properties"))
-    assert run(profile_dir, "pms-connect", "--invite-code", code,
-               "--base-url", sim.base_url) == 1
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv(INVITE_CODE_ENV, code)
+        assert run(profile_dir, "pms-connect", "--base-url", sim.base_url) == 1
     err = capsys.readouterr().err
     assert "--timezone" in err and "without an invite code" in err
     assert run(profile_dir, "pms-connect", "--finish", "--timezone", "Europe/Berlin",
@@ -84,8 +89,7 @@ def test_a_connect_stopped_after_the_invite_code_finishes_without_a_new_code(
 def test_a_bad_info_item_code_is_refused_before_anything_is_created(
     profile_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert run(profile_dir, "pms-connect", "--invite-code", "x",
-               "--info-item-code", "LOCK PIN;drop") == 1
+    assert run(profile_dir, "pms-connect", "--info-item-code", "LOCK PIN;drop") == 1
     assert "cannot be a Beds24 info item code" in capsys.readouterr().err
     assert not profile_dir.exists() or not any(profile_dir.rglob("*.db"))
 
@@ -96,8 +100,8 @@ def test_ctrl_c_during_a_sync_is_one_calm_line(
 ) -> None:
     from mangodesk.pms.sync import SyncEngine
 
-    assert run(profile_dir, "pms-connect", "--invite-code", sim.create_invite_code(),
-               "--base-url", sim.base_url) == 0
+    monkeypatch.setenv(INVITE_CODE_ENV, sim.create_invite_code())
+    assert run(profile_dir, "pms-connect", "--base-url", sim.base_url) == 0
 
     def interrupted(*_args: object, **_kwargs: object) -> None:
         raise KeyboardInterrupt
@@ -107,3 +111,17 @@ def test_ctrl_c_during_a_sync_is_one_calm_line(
     assert run(profile_dir, "sync") == 130
     err = capsys.readouterr().err
     assert "Sync stopped" in err and "Traceback" not in err
+
+
+def test_an_invite_code_on_the_command_line_is_refused_and_nothing_is_written(
+    sim: Beds24Simulator, profile_dir: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code = sim.create_invite_code()
+    assert run(profile_dir, "pms-connect", "--invite-code", code,
+               "--base-url", sim.base_url) == 1
+    err = capsys.readouterr().err
+    assert "command line" in err and INVITE_CODE_ENV in err and code not in err
+    assert not profile_dir.exists() or not any(profile_dir.rglob("*.sqlite"))
+    with pytest.MonkeyPatch.context() as env:  # the code was not spent: it still works
+        env.setenv(INVITE_CODE_ENV, code)
+        assert run(profile_dir, "pms-connect", "--base-url", sim.base_url) == 0

@@ -17,6 +17,7 @@ from sqlalchemy import select
 
 from mangodesk.app import Context, build_context
 from mangodesk.cli import main
+from mangodesk.cli.sync import INVITE_CODE_ENV
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.types import BookingStatus
 from mangodesk.paths import Paths
@@ -331,9 +332,10 @@ def test_units_shows_dorm_beds_with_distinct_names(
         dorm = sim.properties[0].rooms[-1]
         dorm.name = "Mixed dormitory with lockers"
         dorm.units = [(uid, "Bed") for uid, _name in dorm.units]
-        code = sim.create_invite_code()
-        assert main(["--data-dir", str(profile_dir), "pms-connect", "--invite-code", code,
-                     "--base-url", sim.base_url]) == 0
+        with pytest.MonkeyPatch.context() as env:
+            env.setenv(INVITE_CODE_ENV, sim.create_invite_code())
+            assert main(["--data-dir", str(profile_dir), "pms-connect",
+                         "--base-url", sim.base_url]) == 0
         assert main(["--data-dir", str(profile_dir), "sync"]) == 0
     capsys.readouterr()
     assert main(["--data-dir", str(profile_dir), "units"]) == 0
