@@ -17,6 +17,7 @@ from mangodesk.domain.stay import local_instant
 from mangodesk.domain.template import TemplateContext
 from mangodesk.domain.types import VendorKind
 from mangodesk.services.passcodes import PasscodeInput
+from mangodesk.services.views import code_state_word, unit_state_word
 from mangodesk.settings import save_settings
 from mangodesk.store.db import database_password_key
 from mangodesk.store.secrets import SecretStore
@@ -245,7 +246,7 @@ def cmd_units(args: argparse.Namespace, make_context: Any) -> int:
                 for r in rows]
     # As wide as the longest name (up to 40): dorm beds differ only at the end of theirs.
     width = min(max([20, *(len(r.name) for r in rows)]), 40)
-    lines = [f"{'#':>4}  {'Unit':<{width}} {'Lock':<20} {'Status':<10} Code"]
+    lines = [f"{'#':>4}  {'Unit':<{width}} {'Lock':<20} {'Status':<16} Code"]
     for r in rows:
         notes = []
         if r.shared_with:
@@ -254,7 +255,7 @@ def cmd_units(args: argparse.Namespace, make_context: Any) -> int:
             notes.append(f"codes not automatic: {r.codes_not_automatic_reason}")
         name = r.name if len(r.name) <= width else r.name[:width - 13] + "…" + r.name[-12:]
         lines.append(f"{r.id:>4}  {name:<{width}} {(r.lock_name or '—')[:20]:<20} "
-                     f"{r.status:<10} {r.code or ''}"
+                     f"{unit_state_word(r):<16} {r.code or ''}"
                      + (f"  ({'; '.join(notes)})" if notes else ""))
     return _out(args, rows, "\n".join(lines))
 
@@ -378,7 +379,8 @@ def cmd_codes(args: argparse.Namespace, make_context: Any) -> int:
         shown = c.code if args.show else mask_code(c.code)
         lines.append(f"{c.id:>5}  {shown or c.mobile_key_sent_to or '':<10} "
                      f"{c.valid_from:%Y-%m-%d %H:%M} → {c.valid_to:%Y-%m-%d %H:%M} UTC  "
-                     f"{c.origin:<8} {c.state:<8} {c.guest_name or ''}")
+                     f"{c.origin:<8} {code_state_word(c, ctx.clock.now()):<16} "
+                     f"{c.guest_name or ''}")
     if not args.show and args.json:
         rows = [dataclasses.replace(c, code=mask_code(c.code)) for c in rows]
     return _out(args, rows, "\n".join(lines) or "No passcodes.")

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import QApplication
 from mangodesk.app import Context, build_context
 from mangodesk.demo import DemoPowers
 from mangodesk.paths import Paths
+from mangodesk.services.changes import ChangeCounter
 from mangodesk.settings import Settings
 from mangodesk.sim.base import DemoVendor
 from mangodesk.ui.engine_control import EngineControl, start_engine
@@ -108,6 +109,8 @@ class Desk:
             self.tray.set_paused(self.engine.paused)
         self.window.show()
         self.window.refresh()
+        # Changes by another process on the same database show within a second.
+        self.relay.watch(ChangeCounter(self.context.db.engine))
 
     def _quit(self) -> None:
         app = QApplication.instance()

@@ -60,10 +60,11 @@ CODE_HEADERS = ["Code", "Valid", "Guest", "Origin", "State", "Attempts", "Last e
 
 
 class CodeTableModel(QAbstractTableModel):
-    def __init__(self, zone: ZoneInfo) -> None:
+    def __init__(self, zone: ZoneInfo, now: Callable[[], datetime]) -> None:
         super().__init__()
         self._codes: list[CodeView] = []
         self._zone = zone
+        self._now = now
 
     @property
     def codes(self) -> list[CodeView]:
@@ -99,7 +100,7 @@ class CodeTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and column == 6 and code.last_error:
             return code.last_error
         if column == 4:
-            look = text.CODE_STATE[code.state]
+            look = text.code_state(code, self._now())
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QBrush(QColor(look.colour))
             if role == Qt.ItemDataRole.BackgroundRole:
@@ -127,7 +128,10 @@ class CodeTableModel(QAbstractTableModel):
             origin = text.ORIGIN_TEXT[code.origin]
             return origin if code.managed else f"{origin} (unmanaged)"
         if column == 4:
-            return text.CODE_STATE[code.state].text
+            if code.next_attempt_at is not None:
+                return text.retrying(code.next_attempt_at, code.retry_attempts,
+                                     code.max_attempts, self._zone)
+            return text.code_state(code, self._now()).text
         if column == 5:  # only where attempts matter: while sending, or after giving up
             busy = code.state in (CodeState.PENDING, CodeState.REVOKING, CodeState.FAILED)
             return str(code.attempts) if code.attempts and busy else ""
@@ -162,7 +166,7 @@ class PasscodesDialog(QDialog):
         lock_line.setWordWrap(True)
         layout.addWidget(lock_line)
 
-        self.model = CodeTableModel(zone)
+        self.model = CodeTableModel(zone, context.clock.now)
         self.table = QTableView(self)
         self.table.setObjectName("codes")
         self.table.setModel(self.model)
@@ -175,8 +179,9 @@ class PasscodesDialog(QDialog):
         self.table.verticalHeader().setDefaultSectionSize(26)
         header = self.table.horizontalHeader()
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        for column, width in enumerate([100, 200, 170, 180, 90, 70]):
+        for column, width in enumerate([100, 200, 170, 150, 120, 70]):
             header.resizeSection(column, width)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table, 1)
 
@@ -265,7 +270,7 @@ class PasscodesDialog(QDialog):
         self.revoke_button.setEnabled(not ended)
         # Failed, or waiting for its next try after a failed attempt (engine/retry.py).
         self.retry_button.setEnabled(code is not None and (
-            code.state == CodeState.FAILED
+            code.state == CodeState.FAILED or code.retrying
             or (code.state in (CodeState.PENDING, CodeState.REVOKING) and code.attempts > 0)))
         stopped = code is not None and code.booking_codes_stopped
         self.resume_button.setVisible(stopped)
@@ -375,7 +380,7 @@ class PasscodesDialog(QDialog):
 
     def retry_selected(self) -> None:
         code = self.selected_code()
-        if code is None or code.state != CodeState.FAILED:
+        if code is None or not self.retry_button.isEnabled():
             return
         self.runner.run(lambda: self.context.services.passcodes.retry_now(code.id),
                         self._done, self._failed, owner=self, label="Retrying…")
