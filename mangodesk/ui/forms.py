@@ -100,7 +100,8 @@ def plain_message(error: Exception) -> str:
 def ask(parent: QWidget, title: str, text: str, buttons: list[tuple[str, object]],
         on_answer: Callable[[object], None], *, informative: str = "",
         icon: QMessageBox.Icon = QMessageBox.Icon.Question, name: str = "ask") -> QMessageBox:
-    """A window-modal question answered through ``on_answer(value)`` (None on Cancel/Esc)."""
+    """A window-modal question answered through ``on_answer(value)`` (None on Cancel/Esc).
+    The Cancel choice is also the default: Enter never takes the risky one."""
     box = QMessageBox(parent)
     box.setObjectName(name)
     box.setIcon(icon)
@@ -116,6 +117,7 @@ def ask(parent: QWidget, title: str, text: str, buttons: list[tuple[str, object]
         values[button] = value
         if value is None:
             box.setEscapeButton(button)
+            box.setDefaultButton(button)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
     def finished() -> None:

@@ -204,9 +204,15 @@ class PasscodesDialog(QDialog):
         buttons.addStretch(1)
         self.details_button = self._button("Details", "Ctrl+I", self.show_details, buttons)
         close = QPushButton("Close", self)
+        close.setObjectName("close")
         close.clicked.connect(self.close)
         buttons.addWidget(close)
         layout.addLayout(buttons)
+        # Enter closes; it never revokes (a focused Revoke needs Space or a click).
+        for button in (self.new_button, self.edit_button, self.revoke_button,
+                       self.retry_button, self.resume_button, self.details_button):
+            button.setAutoDefault(False)
+        close.setDefault(True)
 
         self.table.selectionModel().currentChanged.connect(self._update_buttons)
         self.table.doubleClicked.connect(self.edit_selected)
