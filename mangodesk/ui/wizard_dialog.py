@@ -124,6 +124,12 @@ class ConnectWizardDialog(QDialog):
         layout.addWidget(self.message_area)
 
         buttons = QHBoxLayout()
+        # The account is connected already: sign in again on that connection instead.
+        self.sign_in_again_button = QPushButton("Sign in again", self)
+        self.sign_in_again_button.setObjectName("sign_in_again")
+        self.sign_in_again_button.setAutoDefault(False)
+        self.sign_in_again_button.clicked.connect(self.sign_in_again_on_duplicate)
+        self.sign_in_again_button.hide()
         self.back_button = QPushButton("Back", self)
         self.back_button.setObjectName("back")
         self.back_button.clicked.connect(self.go_back)
@@ -135,6 +141,7 @@ class ConnectWizardDialog(QDialog):
         self.next_button.setDefault(True)
         self.next_button.clicked.connect(self.go_next)
         buttons.addWidget(self.back_button)
+        buttons.addWidget(self.sign_in_again_button)
         buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.next_button)
@@ -368,6 +375,12 @@ class ConnectWizardDialog(QDialog):
         self.next_button.setText(next_labels[step])
         self.next_button.setEnabled(step == WizardStep.DONE or wizard.can_connect())
         self.cancel_button.setVisible(step != WizardStep.DONE)
+        duplicate = wizard.duplicate
+        self.sign_in_again_button.setVisible(
+            duplicate is not None and duplicate.kind != VendorKind.MANUAL
+            and step != WizardStep.DONE)
+        if duplicate is not None:
+            self.sign_in_again_button.setText(f"Sign in again on “{duplicate.display_name}”")
         if step == WizardStep.CREDENTIALS and self.inputs:
             first_empty = next((e for e in self.inputs.values() if not e.text()),
                                next(iter(self.inputs.values())))
@@ -477,6 +490,21 @@ class ConnectWizardDialog(QDialog):
 
         self.runner.run(work, self._succeeded, self._failed, owner=self,
                         label=f"Connecting to {self.wizard.spec.display_name}…")
+
+    def sign_in_again_on_duplicate(self) -> None:
+        """Turn this wizard into "Sign in again" on the connection the account already has
+        (what was typed is kept; nothing is sent until Connect)."""
+        existing = self.wizard.duplicate
+        if existing is None:
+            return
+        typed = dict(self.wizard.values)
+        self.wizard = ConnectWizard.for_existing(self.wizard.specs, existing)
+        for credential in self.wizard.fields:
+            if typed.get(credential.name):
+                self.wizard.set_value(credential.name, typed[credential.name])
+        title = f"Sign in again — {existing.display_name}"
+        self.setWindowTitle(f"{title} (Demo — simulated)" if self.demo is not None else title)
+        self.show_step()
 
     def _succeeded(self, result: ConnectResult | ConnectionReport) -> None:
         self.wizard.connect_succeeded(result)
