@@ -232,6 +232,33 @@ class ConnectionService(ServiceBase):
                 return existing
         return None
 
+    def installation_values(self, kind: VendorKind) -> dict[str, str]:
+        """The advanced settings this installation already uses for ``kind`` (those of its
+        newest connection, secrets from the keyring): a second account, or staff signing in,
+        types only their own username and password. Switches are never carried over."""
+        spec = self.ctx.vendors.spec(kind)
+        advanced = [f for f in spec.fields if f.advanced and not f.switch]
+        if not advanced:
+            return {}
+        with self.ctx.db.session() as session:
+            newest = session.scalars(
+                select(Connection).where(Connection.kind == kind,
+                                         Connection.status != ConnectionStatus.DISCONNECTED)
+                .order_by(Connection.id.desc())).first()
+            if newest is None:
+                return {}
+            connection_id, settings = newest.id, dict(newest.settings)
+        values: dict[str, str] = {}
+        for field in advanced:
+            if field.secret:
+                value = (self.ctx.secrets.get(secret_key(connection_id, field.name))
+                         if self.ctx.secrets.available() else None)
+            else:
+                value = str(settings.get(field.name) or "")
+            if value:
+                values[field.name] = value
+        return values
+
     def refuse_duplicate(self, kind: VendorKind, values: Mapping[str, str]) -> None:
         """Raise :class:`DuplicateConnection` when this account or server is connected."""
         existing = self.find_duplicate(kind, values)

@@ -772,6 +772,15 @@ SMARTAIR_SPEC = ProviderSpec(
             help="The password of that operator.",
         ),
         CredentialField(
+            "use_http",
+            "Plain HTTP (no encryption)",
+            required=False,
+            advanced=True,
+            switch=True,
+            help="Only if your Smartair installer set the server up without HTTPS: the "
+            "operator password then crosses the hotel network unencrypted.",
+        ),
+        CredentialField(
             "server_timezone",
             "Server time zone",
             required=False,

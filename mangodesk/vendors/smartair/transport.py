@@ -129,8 +129,8 @@ def parse_server_address(text: str, settings: Mapping[str, Any]) -> ServerAddres
         raise PermanentError(
             "The address starts with http://, which would send the operator password "
             "unencrypted over the network.",
-            "Use the https address (usually port 8181), or choose “plain HTTP” in the "
-            "connection settings if your installer set the server up that way.",
+            "Use the https address (usually port 8181), or tick “Plain HTTP” under "
+            "Advanced in the connect window if your installer set the server up that way.",
         )
     if parts.scheme not in ("", "http", "https"):
         raise PermanentError(
