@@ -18,7 +18,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mangodesk.domain.clock import Clock, SystemClock
@@ -43,7 +43,6 @@ from mangodesk.vendors.base import (
     VendorCode,
     VendorError,
 )
-from mangodesk.vendors.smartair.client import SmartairClient
 from mangodesk.vendors.smartair.errors import (
     GONE_ON_CANCEL,
     GONE_ON_CHECKOUT,
@@ -57,6 +56,9 @@ from mangodesk.vendors.smartair.transport import (
     operation_timeout,
     parse_server_address,
 )
+
+if TYPE_CHECKING:  # zeep loads only when a client is built (CLI commands start faster)
+    from mangodesk.vendors.smartair.client import SmartairClient
 
 log = logging.getLogger(__name__)
 
@@ -253,6 +255,8 @@ class SmartairAdapter:
             http = build_http_client(
                 address, settings.get("pinned_sha256"), operation_timeout(settings)
             )
+            from mangodesk.vendors.smartair.client import SmartairClient
+
             self._client = SmartairClient(
                 address,
                 http,
