@@ -269,7 +269,7 @@ class MainWindow(QMainWindow):
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         widths = {Column.UNIT: 160, Column.KIND: 80, Column.LOCK: 170, Column.PROVIDER: 105,
-                  Column.CODE: 260, Column.ARRIVAL: 190, Column.STATE: 150}
+                  Column.CODE: 260, Column.ARRIVAL: 180, Column.STATE: 290}
         for column, width in widths.items():
             header.resizeSection(column, width)
         header.setSectionResizeMode(Column.CODE, QHeaderView.ResizeMode.Stretch)
