@@ -394,7 +394,7 @@ def cmd_code_add(args: argparse.Namespace, make_context: Any) -> int:
         valid_to=_parse_when(ctx, args.valid_to, end=True, field="valid_to"),
         code=args.code, guest_name=args.guest, guest_email=args.email))
     return _out(args, view, f"Passcode {view.id} created: {view.code or 'sent by the provider'} "
-                            f"({view.state}).")
+                            f"({code_state_word(view, ctx.clock.now())}).")
 
 
 def cmd_code_edit(args: argparse.Namespace, make_context: Any) -> int:
@@ -405,7 +405,8 @@ def cmd_code_edit(args: argparse.Namespace, make_context: Any) -> int:
         or current.valid_from,
         valid_to=_parse_when(ctx, args.valid_to, end=True, field="valid_to") or current.valid_to,
         code=args.code, guest_name=args.guest))
-    return _out(args, view, f"Passcode {view.id} updated ({view.state}).")
+    return _out(args, view,
+                f"Passcode {view.id} updated ({code_state_word(view, ctx.clock.now())}).")
 
 
 def cmd_code_revoke(args: argparse.Namespace, make_context: Any) -> int:
@@ -418,7 +419,8 @@ def cmd_code_revoke(args: argparse.Namespace, make_context: Any) -> int:
                  f"`code-resume {view.booking_ref}`.")
     elif view.booking_ref and args.stop_codes is False:
         note += " A new code is on its way: tell the guest (see `alerts`)."
-    return _out(args, view, f"Passcode {view.id} {view.state}.{note}")
+    return _out(args, view,
+                f"Passcode {view.id}: {code_state_word(view, ctx.clock.now())}.{note}")
 
 
 def cmd_code_resume(args: argparse.Namespace, make_context: Any) -> int:
