@@ -61,3 +61,36 @@ def test_a_code_valid_from_tomorrow_is_scheduled_in_units_and_codes(
     assert run(data_dir, "codes", "Room 104") == 0
     codes = capsys.readouterr().out
     assert "Scheduled" in codes and "active" not in codes.casefold()
+
+
+PROBE = """
+import contextlib, io, sys
+from mangodesk.__main__ import main
+with contextlib.redirect_stdout(io.StringIO()):
+    code = main(sys.argv[1:])
+heavy = ("PySide6", "zeep", "httpx", "secretstorage", "mangodesk.engine.engine",
+         "mangodesk.pms.beds24")
+print("LOADED", ",".join(m for m in heavy if m in sys.modules), file=sys.stderr)
+sys.exit(code)
+"""
+
+
+@pytest.mark.parametrize("command", [["units"], ["codes", "Room 101"]])
+def test_a_command_that_only_reads_the_database_loads_no_gui_vendor_or_keyring(
+        data_dir: Path, command: list[str]) -> None:
+    """Issue 14.19: read-only commands start fast because Qt, the vendors' HTTP and SOAP
+    clients, the OS keyring, the engine and the PMS client are loaded only when needed (the
+    time itself is measured by bench/bench_cli_start.py, not here)."""
+    import os
+    import subprocess
+    import sys
+
+    assert run(data_dir, "link", "Room 101", "--manual", "Room 101 keypad") == 0
+    root = Path(__file__).resolve().parents[3]
+    done = subprocess.run(
+        [sys.executable, "-c", PROBE, "--data-dir", str(data_dir), *command],
+        cwd=data_dir, env={**os.environ, "PYTHONPATH": str(root)},
+        capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    loaded = next(line for line in done.stderr.splitlines() if line.startswith("LOADED"))
+    assert loaded == "LOADED ", loaded
