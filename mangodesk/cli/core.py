@@ -246,7 +246,8 @@ def cmd_units(args: argparse.Namespace, make_context: Any) -> int:
                 for r in rows]
     # As wide as the longest name (up to 40): dorm beds differ only at the end of theirs.
     width = min(max([20, *(len(r.name) for r in rows)]), 40)
-    lines = [f"{'#':>4}  {'Unit':<{width}} {'Lock':<20} {'Status':<16} Code"]
+    lock_width = min(max([20, *(len(r.lock_name or "") for r in rows)]), 40)
+    lines = [f"{'#':>4}  {'Unit':<{width}} {'Lock':<{lock_width}} {'Status':<16} Code"]
     for r in rows:
         notes = []
         if r.shared_with:
@@ -254,7 +255,10 @@ def cmd_units(args: argparse.Namespace, make_context: Any) -> int:
         if r.codes_not_automatic_reason:
             notes.append(f"codes not automatic: {r.codes_not_automatic_reason}")
         name = r.name if len(r.name) <= width else r.name[:width - 13] + "…" + r.name[-12:]
-        lines.append(f"{r.id:>4}  {name:<{width}} {(r.lock_name or '—')[:20]:<20} "
+        lock = r.lock_name or "—"
+        if len(lock) > lock_width:  # keep both ends: "Building B … Room 101 keypad"
+            lock = lock[:lock_width - 13] + "…" + lock[-12:]
+        lines.append(f"{r.id:>4}  {name:<{width}} {lock:<{lock_width}} "
                      f"{unit_state_word(r):<16} {r.code or ''}"
                      + (f"  ({'; '.join(notes)})" if notes else ""))
     return _out(args, rows, "\n".join(lines))

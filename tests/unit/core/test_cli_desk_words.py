@@ -94,3 +94,12 @@ def test_a_command_that_only_reads_the_database_loads_no_gui_vendor_or_keyring(
     assert done.returncode == 0, done.stderr
     loaded = next(line for line in done.stderr.splitlines() if line.startswith("LOADED"))
     assert loaded == "LOADED ", loaded
+
+
+def test_units_shows_lock_names_whole(data_dir: Path,
+                                      capsys: pytest.CaptureFixture[str]) -> None:
+    long_name = "Annex second floor Room 101 keypad"
+    assert run(data_dir, "link", "Room 101", "--manual", long_name) == 0
+    capsys.readouterr()
+    assert run(data_dir, "units") == 0
+    assert long_name in capsys.readouterr().out
