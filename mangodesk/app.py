@@ -22,7 +22,7 @@ from mangodesk.store.db import (
     without_password,
 )
 from mangodesk.store.secrets import SecretStore
-from mangodesk.vendors.registry import VendorRegistry, default_specs
+from mangodesk.vendors.registry import VendorRegistry, default_registry
 
 if TYPE_CHECKING:
     from mangodesk.engine.engine import Engine
@@ -91,7 +91,7 @@ def build_context(
         db=db,
         secrets=store,
         clock=clock or SystemClock(),
-        vendors=vendors or VendorRegistry(default_specs()),
+        vendors=vendors or default_registry(),
         events=events or EventBus(),
         actor=actor or default_actor(settings),
     )

@@ -17,6 +17,7 @@ from mangodesk.domain.stay import local_instant
 from mangodesk.domain.template import TemplateContext
 from mangodesk.domain.types import VendorKind
 from mangodesk.services.passcodes import PasscodeInput
+from mangodesk.services.views import code_state_word, unit_state_word
 from mangodesk.settings import save_settings
 from mangodesk.store.db import database_password_key
 from mangodesk.store.secrets import SecretStore
@@ -245,7 +246,8 @@ def cmd_units(args: argparse.Namespace, make_context: Any) -> int:
                 for r in rows]
     # As wide as the longest name (up to 40): dorm beds differ only at the end of theirs.
     width = min(max([20, *(len(r.name) for r in rows)]), 40)
-    lines = [f"{'#':>4}  {'Unit':<{width}} {'Lock':<20} {'Status':<10} Code"]
+    lock_width = min(max([20, *(len(r.lock_name or "") for r in rows)]), 40)
+    lines = [f"{'#':>4}  {'Unit':<{width}} {'Lock':<{lock_width}} {'Status':<16} Code"]
     for r in rows:
         notes = []
         if r.shared_with:
@@ -253,8 +255,11 @@ def cmd_units(args: argparse.Namespace, make_context: Any) -> int:
         if r.codes_not_automatic_reason:
             notes.append(f"codes not automatic: {r.codes_not_automatic_reason}")
         name = r.name if len(r.name) <= width else r.name[:width - 13] + "…" + r.name[-12:]
-        lines.append(f"{r.id:>4}  {name:<{width}} {(r.lock_name or '—')[:20]:<20} "
-                     f"{r.status:<10} {r.code or ''}"
+        lock = r.lock_name or "—"
+        if len(lock) > lock_width:  # keep both ends: "Building B … Room 101 keypad"
+            lock = lock[:lock_width - 13] + "…" + lock[-12:]
+        lines.append(f"{r.id:>4}  {name:<{width}} {lock:<{lock_width}} "
+                     f"{unit_state_word(r):<16} {r.code or ''}"
                      + (f"  ({'; '.join(notes)})" if notes else ""))
     return _out(args, rows, "\n".join(lines))
 
@@ -378,7 +383,8 @@ def cmd_codes(args: argparse.Namespace, make_context: Any) -> int:
         shown = c.code if args.show else mask_code(c.code)
         lines.append(f"{c.id:>5}  {shown or c.mobile_key_sent_to or '':<10} "
                      f"{c.valid_from:%Y-%m-%d %H:%M} → {c.valid_to:%Y-%m-%d %H:%M} UTC  "
-                     f"{c.origin:<8} {c.state:<8} {c.guest_name or ''}")
+                     f"{c.origin:<8} {code_state_word(c, ctx.clock.now()):<16} "
+                     f"{c.guest_name or ''}")
     if not args.show and args.json:
         rows = [dataclasses.replace(c, code=mask_code(c.code)) for c in rows]
     return _out(args, rows, "\n".join(lines) or "No passcodes.")
@@ -392,7 +398,7 @@ def cmd_code_add(args: argparse.Namespace, make_context: Any) -> int:
         valid_to=_parse_when(ctx, args.valid_to, end=True, field="valid_to"),
         code=args.code, guest_name=args.guest, guest_email=args.email))
     return _out(args, view, f"Passcode {view.id} created: {view.code or 'sent by the provider'} "
-                            f"({view.state}).")
+                            f"({code_state_word(view, ctx.clock.now())}).")
 
 
 def cmd_code_edit(args: argparse.Namespace, make_context: Any) -> int:
@@ -403,7 +409,8 @@ def cmd_code_edit(args: argparse.Namespace, make_context: Any) -> int:
         or current.valid_from,
         valid_to=_parse_when(ctx, args.valid_to, end=True, field="valid_to") or current.valid_to,
         code=args.code, guest_name=args.guest))
-    return _out(args, view, f"Passcode {view.id} updated ({view.state}).")
+    return _out(args, view,
+                f"Passcode {view.id} updated ({code_state_word(view, ctx.clock.now())}).")
 
 
 def cmd_code_revoke(args: argparse.Namespace, make_context: Any) -> int:
@@ -416,7 +423,8 @@ def cmd_code_revoke(args: argparse.Namespace, make_context: Any) -> int:
                  f"`code-resume {view.booking_ref}`.")
     elif view.booking_ref and args.stop_codes is False:
         note += " A new code is on its way: tell the guest (see `alerts`)."
-    return _out(args, view, f"Passcode {view.id} {view.state}.{note}")
+    return _out(args, view,
+                f"Passcode {view.id}: {code_state_word(view, ctx.clock.now())}.{note}")
 
 
 def cmd_code_resume(args: argparse.Namespace, make_context: Any) -> int:

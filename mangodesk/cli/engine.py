@@ -26,12 +26,12 @@ from mangodesk.cli.inputs import LAST_YEAR, shorten
 from mangodesk.domain.errors import ValidationError
 from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.stay import local_instant
-from mangodesk.engine.engine import Engine
 from mangodesk.store.models import Property
 
 if TYPE_CHECKING:
     from mangodesk.app import Context
     from mangodesk.cli import ContextFactory
+    from mangodesk.engine.engine import Engine
 
 log = logging.getLogger(__name__)
 

@@ -16,8 +16,6 @@ from typing import Any, TextIO
 from mangodesk.cli import add_json_flag, print_json
 from mangodesk.cli.inputs import read_secret
 from mangodesk.vendors.base import ConnectionReport
-from mangodesk.vendors.smartair.doctor import run_doctor
-from mangodesk.vendors.smartair.tls import normalise_fingerprint
 
 PASSWORD_ENV = "MANGODESK_OPERATOR_PASSWORD"  # noqa: S105 - a variable name, not a secret
 
@@ -51,6 +49,8 @@ def cmd_smartair_doctor(args: argparse.Namespace, make_context: Callable[[], Any
     settings: dict[str, Any] = {"timeout_seconds": args.timeout}
     if args.fingerprint:
         try:
+            from mangodesk.vendors.smartair.tls import normalise_fingerprint
+
             settings["pinned_sha256"] = normalise_fingerprint(args.fingerprint)
         except ValueError:
             sys.stderr.write(
@@ -66,6 +66,8 @@ def cmd_smartair_doctor(args: argparse.Namespace, make_context: Callable[[], Any
     if zone:
         settings["server_timezone" if args.timezone else "hotel_timezone"] = zone
     password = read_secret("Operator password", PASSWORD_ENV, stdin_option=False)
+    from mangodesk.vendors.smartair.doctor import run_doctor  # zeep only for this command
+
     report = run_doctor(args.address, args.operator, password, settings)
     if args.json:
         print_json(

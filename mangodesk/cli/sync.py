@@ -14,26 +14,13 @@ import re
 import sys
 from collections.abc import Callable
 from dataclasses import asdict
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
 from mangodesk.cli import add_json_flag, print_json
 from mangodesk.cli.inputs import read_secret
-from mangodesk.pms.base import PmsError
-from mangodesk.pms.beds24 import BEDS24_BASE_URL, INFO_ITEM_CODE, Beds24Settings
-from mangodesk.pms.connect import (
-    BEDS24_SOURCE,
-    build_beds24_sync,
-    connect_beds24,
-    load_beds24_settings,
-)
-from mangodesk.pms.sync import (
-    SyncProgress,
-    SyncResult,
-    SyncStatus,
-    describe_progress,
-    format_duration,
-    read_sync_status,
-)
+
+if TYPE_CHECKING:  # the PMS client loads only for a PMS command (others start faster)
+    from mangodesk.pms.sync import SyncProgress, SyncResult, SyncStatus
 
 INVITE_CODE_ENV = "MANGODESK_BEDS24_INVITE_CODE"
 
@@ -53,7 +40,7 @@ def register(subparsers: Any) -> None:
                    help="read the invite code from standard input; without it the code is "
                    f"taken from {INVITE_CODE_ENV} or asked for (never give it on the command "
                    "line)")
-    p.add_argument("--base-url", default=None, help=f"API address (default {BEDS24_BASE_URL})")
+    p.add_argument("--base-url", default=None, help="API address (default: Beds24's own)")
     p.add_argument("--property-id", type=int, action="append", default=None,
                    help="only sync this Beds24 property (repeat for several)")
     p.add_argument("--timezone", help="the hotel's time zone, e.g. Europe/Berlin "
@@ -91,6 +78,10 @@ def _error(exc: Exception) -> int:
 
 
 def cmd_pms_connect(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
+    from mangodesk.pms.base import PmsError
+    from mangodesk.pms.beds24 import BEDS24_BASE_URL, INFO_ITEM_CODE, Beds24Settings
+    from mangodesk.pms.connect import connect_beds24, load_beds24_settings
+
     item_code = (args.info_item_code or "").strip()
     if item_code and not re.fullmatch(r"[A-Za-z0-9_]{1,40}", item_code):
         return _error(PmsError(
@@ -146,6 +137,9 @@ def cmd_pms_connect(args: argparse.Namespace, make_context: Callable[[], Any]) -
 
 
 def cmd_sync(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
+    from mangodesk.pms.base import PmsError
+    from mangodesk.pms.connect import build_beds24_sync
+
     ctx = make_context()
     try:
         engine = build_beds24_sync(ctx)
@@ -171,6 +165,8 @@ def cmd_sync(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
 
 
 def _progress_printer(stream: TextIO) -> Callable[[SyncProgress], None]:
+    from mangodesk.pms.sync import describe_progress
+
     def show(update: SyncProgress) -> None:
         more = "…" if update.has_more else ", done"
         stream.write(f"\r{describe_progress(asdict(update))}{more}  ")
@@ -181,6 +177,8 @@ def _progress_printer(stream: TextIO) -> Callable[[SyncProgress], None]:
 
 def report_waits(engine: Any, stream: TextIO) -> None:
     """Say what the sync waits for while Beds24's credits recover (up to five minutes)."""
+    from mangodesk.pms.sync import format_duration
+
     adapter = getattr(engine, "adapter", None)
     if adapter is None or not hasattr(adapter, "on_wait"):
         return
@@ -207,6 +205,9 @@ def describe_result(result: SyncResult) -> str:
 
 
 def cmd_sync_status(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
+    from mangodesk.pms.connect import BEDS24_SOURCE
+    from mangodesk.pms.sync import read_sync_status
+
     status = read_sync_status(make_context().db, BEDS24_SOURCE)
     if args.json:
         print_json(status.to_json())

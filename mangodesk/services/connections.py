@@ -41,6 +41,38 @@ class ConnectError(ValidationError):
         self.report = report
 
 
+class DuplicateConnection(ValidationError):
+    """The account or server is already connected: sign in again on ``existing`` instead
+    of adding a second connection that would fight over the same locks."""
+
+    def __init__(self, existing: ConnectionView, message: str, fix: str) -> None:
+        super().__init__(message, fix=fix)
+        self.existing = existing
+
+
+# What names one account or server per provider: adding it again is a duplicate. Secret
+# fields (an API token) are compared with the ones kept in the keyring.
+_IDENTITY_FIELDS: dict[VendorKind, tuple[str, ...]] = {
+    VendorKind.TTLOCK: ("username", "api_base"),
+    VendorKind.FLEXIPASS: ("username",),
+    VendorKind.SMARTAIR: ("server_address",),
+    VendorKind.INLET: ("api_token",),
+    VendorKind.MANUAL: (),  # Manual is one connection
+}
+
+
+def _same_value(field: str, left: str, right: str) -> bool:
+    """Addresses and user names compare without case, scheme or trailing slash."""
+    if field == "api_token":
+        return left == right
+    def plain(value: str) -> str:
+        value = value.strip().casefold().rstrip("/")
+        for scheme in ("https://", "http://"):
+            value = value.removeprefix(scheme)
+        return value
+    return plain(left) == plain(right)
+
+
 @dataclass(frozen=True)
 class ConnectResult:
     connection: ConnectionView
@@ -131,6 +163,8 @@ class ConnectionService(ServiceBase):
         if any(field.secret for field in spec.fields):
             self.ctx.secrets.require()  # before the vendor hears of it, not after
         config = self._config_from_values(spec, None, values)
+        self.refuse_duplicate(kind, {**{k: str(v) for k, v in config.settings.items()},
+                                     **config.secrets})
         adapter = spec.factory(config)
         try:
             report = adapter.test_connection()
@@ -165,6 +199,82 @@ class ConnectionService(ServiceBase):
             locks = [lock_view(lock, conn) for lock in conn.locks]
         self.changed()
         return ConnectResult(view, report, locks)
+
+    def find_duplicate(self, kind: VendorKind,
+                       values: Mapping[str, str]) -> ConnectionView | None:
+        """The connection already made for the same account or server, if any."""
+        fields = _IDENTITY_FIELDS.get(kind)
+        if fields is None:
+            return None
+        spec = self.ctx.vendors.spec(kind)
+        defaults = {f.name: f.default for f in spec.fields}
+        fields = tuple(name for name in fields if name in defaults)
+        if not fields and kind != VendorKind.MANUAL:
+            return None
+        secret = {f.name for f in spec.fields if f.secret}
+        wanted = {name: (values.get(name) or defaults.get(name) or "") for name in fields}
+        if any(not value for value in wanted.values()):
+            return None  # not enough to tell; the vendor check decides
+        for existing in self.list():
+            if existing.kind != kind or existing.status == ConnectionStatus.DISCONNECTED:
+                continue
+            same = True
+            for name, value in wanted.items():
+                if name in secret:
+                    stored = self.ctx.secrets.get(secret_key(existing.id, name)) \
+                        if self.ctx.secrets.available() else None
+                else:
+                    stored = str(existing.settings.get(name) or defaults.get(name) or "")
+                if not stored or not _same_value(name, value, stored):
+                    same = False
+                    break
+            if same:
+                return existing
+        return None
+
+    def installation_values(self, kind: VendorKind) -> dict[str, str]:
+        """The advanced settings this installation already uses for ``kind`` (those of its
+        newest connection, secrets from the keyring): a second account, or staff signing in,
+        types only their own username and password. Switches are never carried over."""
+        spec = self.ctx.vendors.spec(kind)
+        advanced = [f for f in spec.fields if f.advanced and not f.switch]
+        if not advanced:
+            return {}
+        with self.ctx.db.session() as session:
+            newest = session.scalars(
+                select(Connection).where(Connection.kind == kind,
+                                         Connection.status != ConnectionStatus.DISCONNECTED)
+                .order_by(Connection.id.desc())).first()
+            if newest is None:
+                return {}
+            connection_id, settings = newest.id, dict(newest.settings)
+        values: dict[str, str] = {}
+        for field in advanced:
+            if field.secret:
+                value = (self.ctx.secrets.get(secret_key(connection_id, field.name))
+                         if self.ctx.secrets.available() else None)
+            else:
+                value = str(settings.get(field.name) or "")
+            if value:
+                values[field.name] = value
+        return values
+
+    def refuse_duplicate(self, kind: VendorKind, values: Mapping[str, str]) -> None:
+        """Raise :class:`DuplicateConnection` when this account or server is connected."""
+        existing = self.find_duplicate(kind, values)
+        if existing is None:
+            return
+        name = existing.display_name
+        if kind == VendorKind.MANUAL:
+            raise DuplicateConnection(
+                existing, f"Manual locks are already set up (“{name}”); there is only one "
+                "Manual connection.",
+                "Close this window and link each unit to its keypad with Link.")
+        provider = self.ctx.vendors.spec(kind).display_name
+        what = "server" if kind == VendorKind.SMARTAIR else "account"
+        raise DuplicateConnection(
+            existing, f"This {provider} {what} is already connected as “{name}”.",
+            f"Press “Sign in again” to update the sign-in of “{name}” instead.")
 
     def ensure_manual(self) -> ConnectionView:
         """Manual needs no credentials; there is at most one Manual connection."""

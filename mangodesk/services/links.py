@@ -91,7 +91,12 @@ class LinkService(ServiceBase):
         now = self.now()
         with self.ctx.db.session() as session:
             lock = session.get(Lock, lock_id)
-            if lock is None or not lock.present:
+            if lock is None:
+                raise NotFoundError(
+                    f"There is no lock number {lock_id}.",
+                    "Pick a lock from the list of locks (the first column is its number).",
+                )
+            if not lock.present:
                 raise NotFoundError(
                     "That lock is no longer in the provider's list.",
                     "Refresh the lock list and pick the lock again.",

@@ -12,7 +12,7 @@ that is kept on the booking across later PMS syncs.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
@@ -31,6 +31,7 @@ from mangodesk.domain.types import (
 from mangodesk.engine.outbox import enqueue
 from mangodesk.engine.planning import pin_holders
 from mangodesk.services.base import ServiceBase
+from mangodesk.services.units import waiting_retries
 from mangodesk.services.views import CodeView
 from mangodesk.store.alerts import raise_alert
 from mangodesk.store.models import AccessCode, Booking, Lock, Property, Unit
@@ -77,7 +78,12 @@ class PasscodeService(ServiceBase):
                                                              CodeState.EXPIRED]))
             codes = session.scalars(query.order_by(AccessCode.valid_from.desc(),
                                                    AccessCode.id.desc())).all()
-            return [code_view(c) for c in codes]
+            retries = waiting_retries(session, [c.id for c in codes])
+            limit = self.ctx.settings.max_attempts
+            return [replace(code_view(c), next_attempt_at=retries[c.id][0],
+                            retry_attempts=retries[c.id][1], max_attempts=limit)
+                    if c.id in retries else replace(code_view(c), max_attempts=limit)
+                    for c in codes]
 
     def get(self, code_id: int) -> CodeView:
         with self.ctx.db.session() as session:

@@ -13,9 +13,15 @@ from datetime import date, datetime, time
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mangodesk.domain.types import AlertSubject, BookingStatus, CodeState, UnitKind
+from mangodesk.domain.types import (
+    AlertSubject,
+    BookingStatus,
+    CodeState,
+    OperationStatus,
+    UnitKind,
+)
 from mangodesk.services.base import ServiceBase
-from mangodesk.services.views import BookingView, UnitRow
+from mangodesk.services.views import BookingView, ShownState, UnitRow, shown_state
 from mangodesk.store.models import (
     AccessCode,
     Alert,
@@ -23,10 +29,13 @@ from mangodesk.store.models import (
     BookingUnit,
     Connection,
     Lock,
+    Operation,
     Property,
     Unit,
     UnitLink,
 )
+
+Retries = dict[int, tuple[datetime, int]]  # code id → (next try, attempts made)
 
 _SHOWN_STATES = (CodeState.PENDING, CodeState.ACTIVE, CodeState.FAILED, CodeState.REVOKING,
                  CodeState.SCHEDULED)
@@ -73,6 +82,7 @@ class UnitService(ServiceBase):
             ):
                 # descending order, so the last write is the earliest arrival
                 arrivals[unit_id] = (arrival, guest, expected)
+            retries = waiting_retries(session, [c.id for cs in codes.values() for c in cs])
             alerts = _open_alerts_by_unit(session, links)
             unit_names_by_lock: dict[int, list[str]] = defaultdict(list)
             all_names = dict(session.execute(select(Unit.id, Unit.name)).all())
@@ -82,7 +92,8 @@ class UnitService(ServiceBase):
             for unit in units:
                 link = links.get(unit.id)
                 row = self._row(unit, names, link, codes.get(unit.id, []),
-                                arrivals.get(unit.id), now)
+                                arrivals.get(unit.id), now, retries,
+                                self.ctx.settings.max_attempts)
                 if alerts.get(unit.id):
                     row = replace(row, open_alerts=alerts[unit.id])
                 if link is not None:
@@ -157,22 +168,23 @@ class UnitService(ServiceBase):
         codes: list[AccessCode],
         arrival: tuple[date, str | None, time | None] | None,
         now: datetime,
+        retries: Retries,
+        max_attempts: int,
     ) -> UnitRow:
+        """The row's state is always the state of the code the row shows."""
         lock, conn = link if link else (None, None)
         current = _current_code(codes, now)
         failed = sum(1 for c in codes if c.state == CodeState.FAILED)
+        retry = retries.get(current.id) if current is not None else None
         if lock is None:
-            status = "unlinked"
-        elif failed:
-            status = "failed"
-        elif any(c.state in (CodeState.PENDING, CodeState.REVOKING) for c in codes):
-            status = "pending"
-        elif current is not None and current.valid_from <= now:
-            status = "active"
-        elif current is not None or arrival is not None:
-            status = "scheduled"
+            status = ShownState.UNLINKED
+        elif current is not None:
+            status = shown_state(CodeState(current.state), current.valid_from,
+                                 current.valid_to, now, retrying=retry is not None)
+        elif arrival is not None:
+            status = ShownState.SCHEDULED  # the code is made before the guest arrives
         else:
-            status = "idle"
+            status = ShownState.IDLE
         return UnitRow(
             id=unit.id,
             name=unit.name,
@@ -193,9 +205,13 @@ class UnitService(ServiceBase):
             next_arrival=arrival[0] if arrival else None,
             next_guest=arrival[1] if arrival else None,
             next_guest_expected_at=arrival[2] if arrival else None,
-            status=status,
+            status=str(status),
             failed_codes=failed,
             mobile_key_sent_to=current.mobile_key_sent_to if current else None,
+            code_next_attempt_at=retry[0] if retry else None,
+            code_attempts=retry[1] if retry else 0,
+            max_attempts=max_attempts,
+            retrying_codes=sum(1 for c in codes if c.id in retries and c is not current),
         )
 
 
@@ -230,13 +246,34 @@ def _open_alerts_by_unit(
     return counts
 
 
+def waiting_retries(session: Session, code_ids: list[int]) -> Retries:
+    """Codes whose send failed and waits for its next try: one query over the few queued
+    operations (indexed by status), not one per code."""
+    if not code_ids:
+        return {}
+    wanted = set(code_ids)
+    found: Retries = {}
+    for code_id, next_try, attempts in session.execute(
+        select(Operation.access_code_id, Operation.next_attempt_at, Operation.attempts)
+        .where(Operation.status == OperationStatus.QUEUED, Operation.attempts > 0)
+    ):
+        if code_id in wanted:
+            found[code_id] = (next_try, attempts)
+    return found
+
+
 def _current_code(codes: list[AccessCode], now: datetime) -> AccessCode | None:
-    """The guest code that matters now: the one in force, else the next one to start.
-    Imported codes (permanent keypad codes) only show when there is nothing else."""
+    """The code the row shows, and whose state it shows: one that failed first (staff must
+    act), else the guest code in force, else the next one to start; a code being removed
+    only when nothing else is left. Imported codes (permanent keypad codes) only show when
+    there is nothing else."""
     if not codes:
         return None
-    ordered = sorted(codes, key=lambda c: (c.origin == "imported", c.valid_to <= now,
-                                           c.valid_from > now, c.valid_from))
+    ordered = sorted(codes, key=lambda c: (c.state != CodeState.FAILED,
+                                           c.origin == "imported",
+                                           c.state == CodeState.REVOKING,
+                                           c.valid_to <= now, c.valid_from > now,
+                                           c.valid_from))
     return ordered[0]
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from enum import StrEnum
 
 from mangodesk.domain.types import (
     AlertSeverity,
@@ -13,6 +14,68 @@ from mangodesk.domain.types import (
     UnitKind,
     VendorKind,
 )
+
+
+class ShownState(StrEnum):
+    """What staff read about a code (and about a unit, from the code shown in its row): one
+    word per state in the grid, the Passcodes panel and the CLI alike. Derived from the
+    stored :class:`CodeState`, the code's window and its outbox (see :func:`shown_state`)."""
+
+    ACTIVE = "active"
+    SCHEDULED = "scheduled"
+    PENDING = "pending"
+    RETRYING = "retrying"
+    REVOKING = "revoking"
+    FAILED = "failed"
+    EXPIRED = "expired"
+    REVOKED = "revoked"
+    UNLINKED = "unlinked"
+    IDLE = "idle"
+
+
+@dataclass(frozen=True)
+class StateWord:
+    """A state as shown: always a word, with a colour that only repeats what the word says
+    (foreground readable on a light background, and that background)."""
+
+    text: str
+    colour: str
+    background: str
+
+
+STATE_WORDS: dict[ShownState, StateWord] = {
+    ShownState.ACTIVE: StateWord("Active", "#1d6b36", "#e3f3e7"),
+    ShownState.SCHEDULED: StateWord("Scheduled", "#1f4f8a", "#e4edf8"),
+    ShownState.PENDING: StateWord("Pending", "#8a5a00", "#fbf0d9"),
+    ShownState.RETRYING: StateWord("Retrying", "#8a5a00", "#fbf0d9"),
+    ShownState.REVOKING: StateWord("Revoking", "#8a5a00", "#fbf0d9"),
+    ShownState.FAILED: StateWord("Needs attention", "#a32020", "#fbe3e3"),
+    ShownState.EXPIRED: StateWord("Expired", "#5c5c5c", "#f5f5f5"),
+    ShownState.REVOKED: StateWord("Revoked", "#5c5c5c", "#f5f5f5"),
+    ShownState.UNLINKED: StateWord("Not linked", "#5c5c5c", "#efefef"),
+    ShownState.IDLE: StateWord("No code needed", "#5c5c5c", "#f5f5f5"),
+}
+
+
+def shown_state(state: CodeState, valid_from: datetime, valid_to: datetime, now: datetime,
+                *, retrying: bool = False) -> ShownState:
+    """The one word for a code: a code on the lock whose window has not begun is Scheduled,
+    one whose window is over is Expired; a send waiting for its next try is Retrying."""
+    if state in (CodeState.PENDING, CodeState.REVOKING) and retrying:
+        return ShownState.RETRYING
+    if state in (CodeState.ACTIVE, CodeState.SCHEDULED):
+        if valid_to <= now:
+            return ShownState.EXPIRED
+        if valid_from > now:
+            return ShownState.SCHEDULED
+        return ShownState.ACTIVE
+    return ShownState(str(state))
+
+
+def retry_note(time_text: str, attempts: int, max_attempts: int) -> str:
+    """``retrying — next try 14:05 (attempt 4 of 30)``: ``time_text`` is the next try in
+    hotel time (formatted by the caller), ``attempts`` the ones already made."""
+    return f"retrying — next try {time_text} (attempt {attempts + 1} of {max_attempts})"
 
 
 @dataclass(frozen=True)
@@ -64,10 +127,22 @@ class CodeView:
     attempts: int
     last_error: str | None
     booking_codes_stopped: bool = False  # staff stopped codes for this code's booking
+    # Waiting for its next try after a failed attempt: when, and attempts made so far.
+    next_attempt_at: datetime | None = None
+    retry_attempts: int = 0
+    max_attempts: int = 30
+
+    @property
+    def retrying(self) -> bool:
+        return self.next_attempt_at is not None
 
     @property
     def needs_attention(self) -> bool:
-        return self.state == CodeState.FAILED
+        return self.state == CodeState.FAILED or self.retrying
+
+    def shown(self, now: datetime) -> ShownState:
+        return shown_state(self.state, self.valid_from, self.valid_to, now,
+                           retrying=self.retrying)
 
 
 @dataclass(frozen=True)
@@ -92,7 +167,7 @@ class UnitRow:
     code_state: CodeState | None
     next_arrival: date | None
     next_guest: str | None
-    status: str  # active, scheduled, pending, failed, unlinked, idle
+    status: str  # a ShownState value, of the code shown in this row (or unlinked, idle)
     failed_codes: int
     mobile_key_sent_to: str | None = None
     open_alerts: int = 0  # unacknowledged alerts about this unit's codes or its lock
@@ -102,6 +177,12 @@ class UnitRow:
     shared_with: tuple[str, ...] = ()
     # The next guest's own arrival estimate from the PMS: shown, never the code's start.
     next_guest_expected_at: time | None = None
+    # The shown code waits for its next try: when, attempts so far, and the limit.
+    code_next_attempt_at: datetime | None = None
+    code_attempts: int = 0
+    max_attempts: int = 30
+    # Other codes of this unit waiting to retry (e.g. removing an old code): they need an eye.
+    retrying_codes: int = 0
 
 
 @dataclass(frozen=True)
@@ -140,3 +221,17 @@ class BookingView:
     guest_email: str | None
     unit_names: tuple[str, ...]
     channel: str | None
+
+
+def unit_state_word(row: UnitRow) -> str:
+    """The grid's State column in words (the CLI's ``units`` prints the same)."""
+    known = {state.value: word for state, word in STATE_WORDS.items()}
+    text = known[row.status].text if row.status in known else row.status.capitalize()
+    if row.status == ShownState.FAILED and row.failed_codes > 1:
+        return f"{text} ({row.failed_codes} codes)"
+    return text
+
+
+def code_state_word(code: CodeView, now: datetime) -> str:
+    """The Passcodes panel's State column in words (the CLI's ``codes`` prints the same)."""
+    return STATE_WORDS[code.shown(now)].text

@@ -15,7 +15,7 @@ from enum import StrEnum
 
 from mangodesk.domain.errors import MangodeskError, ValidationError
 from mangodesk.domain.types import VendorKind
-from mangodesk.services.connections import ConnectError, ConnectResult
+from mangodesk.services.connections import ConnectError, ConnectResult, DuplicateConnection
 from mangodesk.services.views import ConnectionView
 from mangodesk.vendors.base import ConnectionReport, CredentialField, ProviderSpec, VendorError
 
@@ -59,6 +59,8 @@ class ConnectWizard:
     report: ConnectionReport | None = None
     result: ConnectResult | None = None
     existing: ConnectionView | None = None  # editing / re-authenticating this connection
+    # The same account or server is connected already: offer "Sign in again" on it.
+    duplicate: ConnectionView | None = None
 
     # ------------------------------------------------------------------ creation
 
@@ -210,6 +212,7 @@ class ConnectWizard:
         certificate must be accepted first."""
         self._expect(WizardStep.CONNECTING)
         self.report = error.report if isinstance(error, ConnectError) else None
+        self.duplicate = error.existing if isinstance(error, DuplicateConnection) else None
         if isinstance(error, ValidationError) and error.field and not isinstance(
                 error, ConnectError):
             self.errors = {error.field: error.message}

@@ -55,15 +55,23 @@ class SecretStore:
     def __init__(self, backend: KeyringLike | None = None, *, namespace: str | None = None,
                  adopt_legacy: bool = False) -> None:
         self._explicit = backend is not None
-        self._backend: KeyringLike = backend if backend is not None else keyring.get_keyring()
+        self._given: KeyringLike | None = backend
         self.namespace = namespace
         self._adopt_legacy = adopt_legacy
+
+    @property
+    def _backend(self) -> KeyringLike:
+        """The OS keyring is looked up on first use: a command that reads no secret (most
+        CLI commands) starts without asking the desktop for it."""
+        if self._given is None:
+            self._given = keyring.get_keyring()
+        return self._given
 
     def scoped(self, namespace: str, *, adopt_legacy: bool = False) -> SecretStore:
         """The same password store, with names kept under ``namespace`` (a database's id).
         With ``adopt_legacy`` a secret still stored under its old, shared name is moved
         under the namespace the first time it is read."""
-        store = SecretStore(self._backend, namespace=namespace, adopt_legacy=adopt_legacy)
+        store = SecretStore(self._given, namespace=namespace, adopt_legacy=adopt_legacy)
         store._explicit = self._explicit
         return store
 

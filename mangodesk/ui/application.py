@@ -22,6 +22,7 @@ from mangodesk.app import Context, build_context
 from mangodesk.cli.runtime import DeskOptions
 from mangodesk.demo import DemoPowers
 from mangodesk.paths import Paths
+from mangodesk.services.changes import ChangeCounter
 from mangodesk.settings import Settings
 from mangodesk.sim.base import DemoVendor
 from mangodesk.ui.crash import CrashReporter
@@ -150,6 +151,8 @@ class Desk:
         if not (minimized and tray_shown):
             self.window.show()
         self.window.refresh()
+        # Changes by another process on the same database show within a second.
+        self.relay.watch(ChangeCounter(self.context.db.engine))
 
     def handle_request(self, request: dict[str, Any]) -> None:
         """A later launch of this profile asked for something: come to the front, and open

@@ -170,9 +170,12 @@ class ConnectionsDialog(QDialog):
         row.addStretch(1)
         self.remove_button = self._button("Remove…", row, self.remove_selected)
         close = QPushButton("Close", self)
+        close.setObjectName("close")
         close.clicked.connect(self.close)
         row.addWidget(close)
         layout.addLayout(row)
+        self.remove_button.setAutoDefault(False)  # Enter never removes a connection
+        close.setDefault(True)
         self.table.selectionModel().currentChanged.connect(self._update_buttons)
         self.reload()
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from PySide6.QtCore import Qt
+from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QFormLayout,
     QLabel,
@@ -22,15 +22,25 @@ ERROR_COLOUR = "#a32020"
 
 
 class FieldForm(QFormLayout):
-    """A form whose rows each carry a hidden error line, shown by field name."""
+    """A form whose rows each carry a hidden error line, shown by field name.
 
-    def __init__(self, parent: QWidget | None = None) -> None:
+    With ``inline_errors=False`` no line opens under a field (the form never jumps): the
+    field's caption turns red and the reasons are collected for one fixed error area
+    (:meth:`reasons`, announced by ``errors_changed``)."""
+
+    errors_changed = Signal()
+
+    def __init__(self, parent: QWidget | None = None, *, inline_errors: bool = True) -> None:
         super().__init__(parent)
         self.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.ExpandingFieldsGrow)
         self.setRowWrapPolicy(QFormLayout.RowWrapPolicy.DontWrapRows)
         self.setVerticalSpacing(4)
         self._errors: dict[str, QLabel] = {}
         self._widgets: dict[str, QWidget] = {}
+        self._inline = inline_errors
+        self._captions: dict[str, QLabel] = {}
+        self._labels: dict[str, str] = {}
+        self._reasons: dict[str, str] = {}
 
     def add_field(self, name: str, label: str, widget: QWidget, *, hint: str = "") -> QLabel:
         holder = QWidget()
@@ -54,11 +64,19 @@ class FieldForm(QFormLayout):
         error.hide()
         column.addWidget(error)
         caption = QLabel(label)
+        caption.setObjectName(f"caption_{name}")
         caption.setBuddy(widget)
         self.addRow(caption, holder)
         self._errors[name] = error
         self._widgets[name] = widget
+        self._captions[name] = caption
+        self._labels[name] = label
         return caption
+
+    def reasons(self) -> list[tuple[str, str]]:
+        """(field label, reason) of every refused field, in the form's order."""
+        return [(self._labels[name], self._reasons[name]) for name in self._errors
+                if name in self._reasons]
 
     def has_field(self, name: str) -> bool:
         return name in self._errors
@@ -68,12 +86,22 @@ class FieldForm(QFormLayout):
         label = self._errors.get(name)
         if label is None:
             return False
+        self._widgets[name].setFocus(Qt.FocusReason.OtherFocusReason)
+        if not self._inline:
+            self._reasons[name] = message
+            self._captions[name].setStyleSheet(f"color: {ERROR_COLOUR}; font-weight: bold;")
+            self.errors_changed.emit()
+            return True
         label.setText(message)
         label.show()
-        self._widgets[name].setFocus(Qt.FocusReason.OtherFocusReason)
         return True
 
     def clear_error(self, name: str) -> None:
+        if not self._inline:
+            if self._reasons.pop(name, None) is not None:
+                self._captions[name].setStyleSheet("")
+                self.errors_changed.emit()
+            return
         label = self._errors.get(name)
         if label is not None:
             label.hide()
@@ -84,6 +112,8 @@ class FieldForm(QFormLayout):
             self.clear_error(name)
 
     def error_text(self, name: str) -> str:
+        if not self._inline:
+            return self._reasons.get(name, "")
         label = self._errors.get(name)
         return label.text() if label is not None and not label.isHidden() else ""
 
@@ -100,7 +130,8 @@ def plain_message(error: Exception) -> str:
 def ask(parent: QWidget, title: str, text: str, buttons: list[tuple[str, object]],
         on_answer: Callable[[object], None], *, informative: str = "",
         icon: QMessageBox.Icon = QMessageBox.Icon.Question, name: str = "ask") -> QMessageBox:
-    """A window-modal question answered through ``on_answer(value)`` (None on Cancel/Esc)."""
+    """A window-modal question answered through ``on_answer(value)`` (None on Cancel/Esc).
+    The Cancel choice is also the default: Enter never takes the risky one."""
     box = QMessageBox(parent)
     box.setObjectName(name)
     box.setIcon(icon)
@@ -116,6 +147,7 @@ def ask(parent: QWidget, title: str, text: str, buttons: list[tuple[str, object]
         values[button] = value
         if value is None:
             box.setEscapeButton(button)
+            box.setDefaultButton(button)
     box.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
 
     def finished() -> None:

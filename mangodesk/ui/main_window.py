@@ -101,6 +101,8 @@ class MainWindow(QMainWindow):
     units_loaded = Signal(int)  # rows in the grid after a refresh (tests and the benchmark)
     quit_requested = Signal()
     paused_changed = Signal(bool)
+    # The database changed (engine, this desk, or another process): every open view reloads.
+    live_changed = Signal()
 
     def __init__(self, context: Context, runner: TaskRunner, relay: EventRelay,
                  engine: EngineControl | None = None) -> None:
@@ -166,7 +168,7 @@ class MainWindow(QMainWindow):
         self._refresh_timer = QTimer(self)
         self._refresh_timer.setSingleShot(True)
         self._refresh_timer.setInterval(REFRESH_DELAY_MS)
-        self._refresh_timer.timeout.connect(self.refresh)
+        self._refresh_timer.timeout.connect(self._data_changed)
         self._clock_timer = QTimer(self)  # "Synced 2 min ago" and "today" move on their own
         self._clock_timer.setInterval(60_000)
         self._clock_timer.timeout.connect(self.refresh)
@@ -267,7 +269,7 @@ class MainWindow(QMainWindow):
         header.setHighlightSections(False)
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
         widths = {Column.UNIT: 160, Column.KIND: 80, Column.LOCK: 170, Column.PROVIDER: 105,
-                  Column.CODE: 260, Column.ARRIVAL: 190, Column.STATE: 150}
+                  Column.CODE: 260, Column.ARRIVAL: 180, Column.STATE: 290}
         for column, width in widths.items():
             header.resizeSection(column, width)
         header.setSectionResizeMode(Column.CODE, QHeaderView.ResizeMode.Stretch)
@@ -418,6 +420,15 @@ class MainWindow(QMainWindow):
         if self.tabs.currentWidget() is self.activity_panel:
             self.activity_panel.reload()
 
+    def _data_changed(self) -> None:
+        """One burst of changes: the grid, the Alerts and Activity tabs, and every open
+        dialog that shows codes or connections reload from the database."""
+        self.refresh()
+        self.alerts_panel.reload(self.zone)
+        if self.tabs.currentWidget() is self.activity_panel:
+            self.activity_panel.reload()
+        self.live_changed.emit()
+
     def refresh(self) -> None:
         """Reload the grid and the status bar from the database (on a worker)."""
         if self._loading:
@@ -567,6 +578,7 @@ class MainWindow(QMainWindow):
         dialog = PasscodesDialog(self.context, self.runner, unit, self.zone, self)
         dialog.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
         dialog.changed.connect(self._refresh_timer.start)
+        self.live_changed.connect(dialog.reload)
         dialog.open()
         return dialog
 
@@ -640,6 +652,7 @@ class MainWindow(QMainWindow):
         dialog = ConnectionsDialog(self.context, self.runner, self, demo=self.demo,
                                    paused=self.engine.paused, zone=self.zone)
         dialog.changed.connect(self._refresh_timer.start)
+        self.live_changed.connect(dialog.reload)
         dialog.open()
         return dialog
 

@@ -213,11 +213,16 @@ class AlertsPanel(QWidget):
 
     def reload(self, zone: ZoneInfo | None = None) -> None:
         def loaded(alerts: list[AlertView]) -> None:
+            index = self.table.currentIndex()
+            before = self.model.data(index.siblingAtColumn(0), ITEM_ROLE) \
+                if index.isValid() else None
             self.model.set_items(alerts, zone)
             self.empty.setVisible(not alerts)
             self.ack_button.setEnabled(bool(alerts))
-            if alerts:
-                self.table.selectRow(0)
+            if alerts:  # a live reload keeps the alert staff were reading selected
+                ids = [a.id for a in alerts]
+                kept = getattr(before, "id", None)
+                self.table.selectRow(ids.index(kept) if kept in ids else 0)
             self.count_changed.emit(len(alerts))
 
         self.runner.run(self.context.services.alerts.list, loaded, self._failed, owner=self,

@@ -18,7 +18,7 @@ from PySide6.QtCore import (
     QTimeZone,
     Signal,
 )
-from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QShortcut
+from PySide6.QtGui import QBrush, QColor, QFont, QKeySequence, QPalette, QShortcut
 from PySide6.QtWidgets import (
     QAbstractItemView,
     QDateTimeEdit,
@@ -31,13 +31,14 @@ from PySide6.QtWidgets import (
     QLineEdit,
     QMessageBox,
     QPushButton,
+    QScrollArea,
     QTableView,
     QVBoxLayout,
     QWidget,
 )
 
 from mangodesk.app import Context
-from mangodesk.domain.errors import ValidationError
+from mangodesk.domain.errors import ValidationError, mask_code
 from mangodesk.domain.pins import pin_problem
 from mangodesk.domain.types import CodeOrigin, CodeState, VendorKind
 from mangodesk.services.passcodes import PasscodeInput
@@ -50,7 +51,9 @@ from mangodesk.vendors.base import Capabilities, LockDetails
 
 AnyIndex = QModelIndex | QPersistentModelIndex
 CODE_ROLE = Qt.ItemDataRole.UserRole + 1
-DATE_FORMAT = "ddd d MMM yyyy  HH:mm"
+# Numbers first, so staff can type a date straight in (25032026 1500); the weekday last.
+DATE_FORMAT = "dd.MM.yyyy  HH:mm  ddd"
+ERROR_LINES = 3  # the fixed error area holds three lines; a longer reason scrolls there
 # The edits hold the property's wall-clock time. Qt keeps it as UTC so that the desk
 # computer's own zone (and its DST gaps) never shifts what staff typed; it is converted
 # with the property's IANA zone when read (see PasscodeEditor.when).
@@ -60,10 +63,11 @@ CODE_HEADERS = ["Code", "Valid", "Guest", "Origin", "State", "Attempts", "Last e
 
 
 class CodeTableModel(QAbstractTableModel):
-    def __init__(self, zone: ZoneInfo) -> None:
+    def __init__(self, zone: ZoneInfo, now: Callable[[], datetime]) -> None:
         super().__init__()
         self._codes: list[CodeView] = []
         self._zone = zone
+        self._now = now
 
     @property
     def codes(self) -> list[CodeView]:
@@ -99,7 +103,7 @@ class CodeTableModel(QAbstractTableModel):
         if role == Qt.ItemDataRole.ToolTipRole and column == 6 and code.last_error:
             return code.last_error
         if column == 4:
-            look = text.CODE_STATE[code.state]
+            look = text.code_state(code, self._now())
             if role == Qt.ItemDataRole.ForegroundRole:
                 return QBrush(QColor(look.colour))
             if role == Qt.ItemDataRole.BackgroundRole:
@@ -127,7 +131,10 @@ class CodeTableModel(QAbstractTableModel):
             origin = text.ORIGIN_TEXT[code.origin]
             return origin if code.managed else f"{origin} (unmanaged)"
         if column == 4:
-            return text.CODE_STATE[code.state].text
+            if code.next_attempt_at is not None:
+                return text.retrying(code.next_attempt_at, code.retry_attempts,
+                                     code.max_attempts, self._zone)
+            return text.code_state(code, self._now()).text
         if column == 5:  # only where attempts matter: while sending, or after giving up
             busy = code.state in (CodeState.PENDING, CodeState.REVOKING, CodeState.FAILED)
             return str(code.attempts) if code.attempts and busy else ""
@@ -162,7 +169,7 @@ class PasscodesDialog(QDialog):
         lock_line.setWordWrap(True)
         layout.addWidget(lock_line)
 
-        self.model = CodeTableModel(zone)
+        self.model = CodeTableModel(zone, context.clock.now)
         self.table = QTableView(self)
         self.table.setObjectName("codes")
         self.table.setModel(self.model)
@@ -175,8 +182,9 @@ class PasscodesDialog(QDialog):
         self.table.verticalHeader().setDefaultSectionSize(26)
         header = self.table.horizontalHeader()
         header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        for column, width in enumerate([100, 200, 170, 180, 90, 70]):
+        for column, width in enumerate([90, 190, 160, 120, 120, 65]):
             header.resizeSection(column, width)
+        header.setSectionResizeMode(4, QHeaderView.ResizeMode.ResizeToContents)
         header.setSectionResizeMode(6, QHeaderView.ResizeMode.Stretch)
         layout.addWidget(self.table, 1)
 
@@ -199,9 +207,15 @@ class PasscodesDialog(QDialog):
         buttons.addStretch(1)
         self.details_button = self._button("Details", "Ctrl+I", self.show_details, buttons)
         close = QPushButton("Close", self)
+        close.setObjectName("close")
         close.clicked.connect(self.close)
         buttons.addWidget(close)
         layout.addLayout(buttons)
+        # Enter closes; it never revokes (a focused Revoke needs Space or a click).
+        for button in (self.new_button, self.edit_button, self.revoke_button,
+                       self.retry_button, self.resume_button, self.details_button):
+            button.setAutoDefault(False)
+        close.setDefault(True)
 
         self.table.selectionModel().currentChanged.connect(self._update_buttons)
         self.table.doubleClicked.connect(self.edit_selected)
@@ -265,7 +279,7 @@ class PasscodesDialog(QDialog):
         self.revoke_button.setEnabled(not ended)
         # Failed, or waiting for its next try after a failed attempt (engine/retry.py).
         self.retry_button.setEnabled(code is not None and (
-            code.state == CodeState.FAILED
+            code.state == CodeState.FAILED or code.retrying
             or (code.state in (CodeState.PENDING, CodeState.REVOKING) and code.attempts > 0)))
         stopped = code is not None and code.booking_codes_stopped
         self.resume_button.setVisible(stopped)
@@ -375,7 +389,7 @@ class PasscodesDialog(QDialog):
 
     def retry_selected(self) -> None:
         code = self.selected_code()
-        if code is None or code.state != CodeState.FAILED:
+        if code is None or not self.retry_button.isEnabled():
             return
         self.runner.run(lambda: self.context.services.passcodes.retry_now(code.id),
                         self._done, self._failed, owner=self, label="Retrying…")
@@ -421,6 +435,43 @@ def show_lock_details(parent: QWidget, unit: UnitRow, details: LockDetails) -> Q
     return dialog
 
 
+def _moved(moment: QDateTime, section: QDateTimeEdit.Section, steps: int) -> QDateTime | None:
+    """``moment`` moved by ``steps`` of the section's unit; None for another section."""
+    Section = QDateTimeEdit.Section
+    if section == Section.DaySection:
+        return moment.addDays(steps)
+    if section == Section.MonthSection:
+        return moment.addMonths(steps)
+    if section == Section.YearSection:
+        return moment.addYears(steps)
+    if section == Section.HourSection:
+        return moment.addSecs(3600 * steps)
+    if section == Section.MinuteSection:
+        return moment.addSecs(60 * steps)
+    return None
+
+
+class DateTimeField(QDateTimeEdit):
+    """A date and time staff type as digits; the arrow keys move across month and year
+    ends (31 March + 1 day is 1 April) instead of stopping at the section's limit."""
+
+    def stepBy(self, steps: int) -> None:
+        section = self.currentSection()
+        moved = _moved(self.dateTime(), section, steps)
+        if moved is None:
+            super().stepBy(steps)
+            return
+        if self.minimumDateTime() <= moved <= self.maximumDateTime():
+            self.setDateTime(moved)
+        self.setCurrentSection(section)
+
+    def stepEnabled(self) -> QDateTimeEdit.StepEnabledFlag:
+        if _moved(self.dateTime(), self.currentSection(), 0) is not None:
+            return (QDateTimeEdit.StepEnabledFlag.StepUpEnabled
+                    | QDateTimeEdit.StepEnabledFlag.StepDownEnabled)
+        return super().stepEnabled()
+
+
 class PasscodeEditor(QDialog):
     """New passcode / Edit: checked here first, then by the service, with the reason shown
     under the input it is about."""
@@ -442,7 +493,8 @@ class PasscodeEditor(QDialog):
         intro = QLabel(self._intro())
         intro.setWordWrap(True)
         layout.addWidget(intro)
-        self.form = FieldForm()
+        # Reasons go to one fixed area below the form, so the form never jumps.
+        self.form = FieldForm(inline_errors=False)
         layout.addLayout(self.form)
 
         code_row = QWidget(self)
@@ -487,12 +539,26 @@ class PasscodeEditor(QDialog):
         self.buttons.addButton(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.accepted.connect(self.submit)
         self.buttons.rejected.connect(self.reject)
+        # A fixed, word-wrapped error area: always there (empty when all is well), three
+        # lines tall; a longer reason scrolls inside it instead of being cut or pushing the
+        # buttons down.
         self.form_error = QLabel(self)
         self.form_error.setObjectName("form_error")
         self.form_error.setWordWrap(True)
+        self.form_error.setAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignTop)
         self.form_error.setStyleSheet(f"color: {ERROR_COLOUR};")
-        self.form_error.hide()
-        layout.addWidget(self.form_error)
+        self.form_error.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
+        self.error_area = QScrollArea(self)
+        self.error_area.setObjectName("error_area")
+        self.error_area.setWidgetResizable(True)
+        self.error_area.setFrameShape(QScrollArea.Shape.NoFrame)
+        self.error_area.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.error_area.setFixedHeight(
+            self.form_error.fontMetrics().lineSpacing() * ERROR_LINES + 6)
+        self.error_area.setWidget(self.form_error)
+        self._service_reason = ""
+        self.form.errors_changed.connect(self._show_reasons)
+        layout.addWidget(self.error_area)
         layout.addWidget(self.buttons)
         self.code_edit.textEdited.connect(lambda _: self.form.clear_error("code"))
         self.from_edit.dateTimeChanged.connect(lambda _: self.form.clear_error("valid_from"))
@@ -531,6 +597,14 @@ class PasscodeEditor(QDialog):
             self.code_edit.setPlaceholderText("chosen by the lock provider")
         elif self.code is not None and not self.caps.can_change_pin:
             self.code_edit.setReadOnly(True)
+            self.code_edit.setFocusPolicy(Qt.FocusPolicy.ClickFocus)
+            self.code_edit.setToolTip("This lock provider cannot change the code of an "
+                                      "existing passcode.")
+            # Looks read-only: the window's own colour behind it, not an input's white.
+            look = self.code_edit.palette()
+            look.setColor(QPalette.ColorRole.Base, look.color(QPalette.ColorRole.Window))
+            self.code_edit.setPalette(look)
+            self.code_edit.setFrame(False)
             self.generate_button.setEnabled(False)
         elif self.unit.provider == VendorKind.MANUAL:
             self.code_edit.setPlaceholderText("e.g. 8675")
@@ -538,7 +612,7 @@ class PasscodeEditor(QDialog):
             self.code_edit.setPlaceholderText("leave empty to generate one")
 
     def _date_edit(self, name: str) -> QDateTimeEdit:
-        edit = QDateTimeEdit(self)
+        edit = DateTimeField(self)
         edit.setObjectName(name)
         edit.setCalendarPopup(True)
         edit.setDisplayFormat(DATE_FORMAT)
@@ -618,12 +692,12 @@ class PasscodeEditor(QDialog):
         if self._busy:
             return
         self.form.clear_errors()
-        self.form_error.hide()
+        self._service_reason = ""
+        self._show_reasons()
         problems = self.local_problems()
         if problems:
             for name, message in problems.items():
                 self.form.show_error(name, message)
-            self._fit()
             return
         data = PasscodeInput(
             valid_from=self.when(self.from_edit),
@@ -651,18 +725,24 @@ class PasscodeEditor(QDialog):
 
     def show_error(self, error: Exception) -> None:
         self._set_busy(False)
+        message = plain_message(error)
+        typed = self.code_edit.text().strip()
+        if isinstance(error, ValidationError) and error.field == "code" and typed:
+            # Staff see the code they just typed: name it, not its masked form (the masked
+            # form is for logs and the activity log).
+            message = message.replace(mask_code(typed) or typed, typed)
         if not (isinstance(error, ValidationError) and error.field
-                and self.form.show_error(error.field, str(error))):
-            self.form_error.setText(plain_message(error))
-            self.form_error.show()
-        self._fit()
+                and self.form.show_error(error.field, message)):
+            self._service_reason = message
+            self._show_reasons()
 
-    def _fit(self) -> None:
-        """Grow to show a reason that appeared under a field, instead of clipping it."""
-        layout = self.layout()
-        if layout is not None:
-            layout.activate()
-        self.resize(self.width(), max(self.height(), self.sizeHint().height()))
+    def _show_reasons(self) -> None:
+        """Every reason in the fixed area: the refused fields' (named), then the service's."""
+        lines = [f"{label}: {reason}" for label, reason in self.form.reasons()]
+        if self._service_reason:
+            lines.append(self._service_reason)
+        self.form_error.setText("\n".join(lines))
+        self.error_area.verticalScrollBar().setValue(0)
 
     def _set_busy(self, busy: bool) -> None:
         self._busy = busy

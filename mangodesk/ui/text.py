@@ -2,41 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from mangodesk.domain.types import CodeOrigin, CodeState, UnitKind, VendorKind
+from mangodesk.domain.types import CodeOrigin, UnitKind, VendorKind
+from mangodesk.services.views import STATE_WORDS, CodeView, StateWord, retry_note
+
+# The words and colours are defined once, beside the states (services.views); the grid, the
+# Passcodes panel and the CLI all read them from there.
+StateLook = StateWord
+UNIT_STATUS: dict[str, StateLook] = {state.value: word for state, word in STATE_WORDS.items()}
 
 
-@dataclass(frozen=True)
-class StateLook:
-    """A state as shown: always a word, with a colour that only repeats what the word says."""
-
-    text: str
-    colour: str  # foreground, readable on a light background
-    background: str
+def code_state(code: CodeView, now: datetime) -> StateLook:
+    return STATE_WORDS[code.shown(now)]
 
 
-# Calm colours that stay readable as text on white; never the only signal.
-UNIT_STATUS: dict[str, StateLook] = {
-    "active": StateLook("Active", "#1d6b36", "#e3f3e7"),
-    "scheduled": StateLook("Scheduled", "#1f4f8a", "#e4edf8"),
-    "pending": StateLook("Pending", "#8a5a00", "#fbf0d9"),
-    "failed": StateLook("Needs attention", "#a32020", "#fbe3e3"),
-    "unlinked": StateLook("Not linked", "#5c5c5c", "#efefef"),
-    "idle": StateLook("No code needed", "#5c5c5c", "#f5f5f5"),
-}
+def retrying(next_try: datetime, attempts: int, max_attempts: int, zone: ZoneInfo) -> str:
+    """``Retrying — next try 14:05 (attempt 4 of 30)``, in hotel time."""
+    note = retry_note(f"{next_try.astimezone(zone):%H:%M}", attempts, max_attempts)
+    return note[0].upper() + note[1:]
 
-CODE_STATE: dict[CodeState, StateLook] = {
-    CodeState.SCHEDULED: StateLook("Scheduled", "#1f4f8a", "#e4edf8"),
-    CodeState.PENDING: StateLook("Pending", "#8a5a00", "#fbf0d9"),
-    CodeState.ACTIVE: StateLook("Active", "#1d6b36", "#e3f3e7"),
-    CodeState.EXPIRED: StateLook("Expired", "#5c5c5c", "#f5f5f5"),
-    CodeState.REVOKING: StateLook("Revoking", "#8a5a00", "#fbf0d9"),
-    CodeState.REVOKED: StateLook("Revoked", "#5c5c5c", "#f5f5f5"),
-    CodeState.FAILED: StateLook("Failed", "#a32020", "#fbe3e3"),
-}
 
 ORIGIN_TEXT: dict[CodeOrigin, str] = {
     CodeOrigin.BOOKING: "Booking",
@@ -62,7 +48,7 @@ PROVIDER_TEXT: dict[VendorKind, str] = {
 def unit_status(status: str, failed_codes: int = 0) -> StateLook:
     look = UNIT_STATUS.get(status, StateLook(status.capitalize(), "#5c5c5c", "#f5f5f5"))
     if status == "failed" and failed_codes > 1:
-        return StateLook(f"Needs attention ({failed_codes} codes)", look.colour, look.background)
+        return StateLook(f"{look.text} ({failed_codes} codes)", look.colour, look.background)
     return look
 
 

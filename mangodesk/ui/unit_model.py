@@ -39,7 +39,8 @@ class Column:
 HEADERS = ["Unit", "Kind", "Lock", "Provider", "Code and validity", "Next arrival", "State"]
 
 # Sort "needs attention" first when sorting by state.
-_STATE_ORDER = {"failed": 0, "pending": 1, "active": 2, "scheduled": 3, "idle": 4, "unlinked": 5}
+_STATE_ORDER = {"failed": 0, "retrying": 1, "pending": 2, "revoking": 2, "active": 3,
+                "scheduled": 4, "expired": 5, "idle": 6, "unlinked": 7}
 
 
 @dataclass(frozen=True)
@@ -82,6 +83,9 @@ def cell_text(row: UnitRow, column: int, today: date, zone: ZoneInfo) -> str:
         day = text.relative_day(row.next_arrival, today)
         return f"{day} · {row.next_guest}" if row.next_guest else day
     if column == Column.STATE:
+        if row.code_next_attempt_at is not None:
+            return text.retrying(row.code_next_attempt_at, row.code_attempts, row.max_attempts,
+                                 zone)
         return text.unit_status(row.status, row.failed_codes).text
     return ""
 
@@ -246,6 +250,9 @@ class UnitTableModel(QAbstractTableModel):
             return row.connection_name
         if column == Column.STATE and row.status == "failed":
             return "A code could not be sent to the lock. Open Passcodes to see why."
+        if column == Column.STATE and row.status == "retrying":
+            return ("Sending the code failed; Mangodesk tries again by itself. Open Passcodes "
+                    "and press Retry now to try at once.")
         return None
 
 
@@ -267,7 +274,8 @@ FILTER_LABELS: dict[UnitFilter, str] = {
 
 
 def needs_attention(row: UnitRow) -> bool:
-    return (row.status == "failed" or row.open_alerts > 0
+    return (row.status in ("failed", "retrying") or row.retrying_codes > 0
+            or row.open_alerts > 0
             or (row.lock_id is not None and not row.lock_manageable)
             or row.codes_not_automatic_reason is not None)
 

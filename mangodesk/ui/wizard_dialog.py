@@ -10,6 +10,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtGui import QFont
 from PySide6.QtWidgets import (
     QButtonGroup,
+    QCheckBox,
     QDialog,
     QHBoxLayout,
     QLabel,
@@ -19,6 +20,7 @@ from PySide6.QtWidgets import (
     QRadioButton,
     QScrollArea,
     QStackedWidget,
+    QToolButton,
     QVBoxLayout,
     QWidget,
 )
@@ -124,6 +126,12 @@ class ConnectWizardDialog(QDialog):
         layout.addWidget(self.message_area)
 
         buttons = QHBoxLayout()
+        # The account is connected already: sign in again on that connection instead.
+        self.sign_in_again_button = QPushButton("Sign in again", self)
+        self.sign_in_again_button.setObjectName("sign_in_again")
+        self.sign_in_again_button.setAutoDefault(False)
+        self.sign_in_again_button.clicked.connect(self.sign_in_again_on_duplicate)
+        self.sign_in_again_button.hide()
         self.back_button = QPushButton("Back", self)
         self.back_button.setObjectName("back")
         self.back_button.clicked.connect(self.go_back)
@@ -135,12 +143,15 @@ class ConnectWizardDialog(QDialog):
         self.next_button.setDefault(True)
         self.next_button.clicked.connect(self.go_next)
         buttons.addWidget(self.back_button)
+        buttons.addWidget(self.sign_in_again_button)
         buttons.addStretch(1)
         buttons.addWidget(self.cancel_button)
         buttons.addWidget(self.next_button)
         layout.addLayout(buttons)
         self.form: FieldForm | None = None
+        self.advanced_form = FieldForm()
         self.inputs: dict[str, QLineEdit] = {}
+        self.switches: dict[str, QCheckBox] = {}
         self.show_step()
 
     # ------------------------------------------------------------------ pages
@@ -195,8 +206,20 @@ class ConnectWizardDialog(QDialog):
         intro.setWordWrap(True)
         column.addWidget(intro)
         self.form = FieldForm()
+        self.advanced_form = FieldForm()
         self.inputs = {}
+        self.switches = {}
         for credential in spec.fields:
+            form = self.advanced_form if credential.advanced else self.form
+            if credential.switch:
+                box = QCheckBox(credential.label, holder)
+                box.setObjectName(f"field_{credential.name}")
+                box.setChecked(self.wizard.values.get(credential.name, "") == "true")
+                box.toggled.connect(lambda on, name=credential.name:
+                                    self._value_edited(name, "true" if on else ""))
+                form.add_field(credential.name, "", box, hint=credential.help)
+                self.switches[credential.name] = box
+                continue
             edit = QLineEdit(holder)
             edit.setObjectName(f"field_{credential.name}")
             if credential.secret:
@@ -208,7 +231,7 @@ class ConnectWizardDialog(QDialog):
                 lambda value, name=credential.name: self._value_edited(name, value))
             label = credential.label if self.wizard.field_is_required(credential) \
                 else f"{credential.label} (optional)"
-            self.form.add_field(credential.name, label, edit, hint=credential.help)
+            form.add_field(credential.name, label, edit, hint=credential.help)
             self.inputs[credential.name] = edit
         if self.wizard.existing is None:
             name_edit = QLineEdit(holder)
@@ -218,6 +241,27 @@ class ConnectWizardDialog(QDialog):
             name_edit.textEdited.connect(self.wizard.set_display_name)
             self.form.add_field("display_name", "Name in Mangodesk (optional)", name_edit)
         column.addLayout(self.form)
+        # Settings of the installation (set once by the IT person) stay out of staff's way.
+        self.advanced_toggle = QToolButton(holder)
+        self.advanced_toggle.setObjectName("advanced_toggle")
+        self.advanced_toggle.setText("Advanced (set once by the IT person)")
+        self.advanced_toggle.setCheckable(True)
+        self.advanced_toggle.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.RightArrow)
+        self.advanced_toggle.setAutoRaise(True)
+        self.advanced_box = QWidget(holder)
+        self.advanced_box.setObjectName("advanced_box")
+        self.advanced_box.setLayout(self.advanced_form)
+        self.advanced_box.setVisible(False)
+        self.advanced_toggle.toggled.connect(self._show_advanced)
+        has_advanced = any(c.advanced for c in spec.fields)
+        self.advanced_toggle.setVisible(has_advanced)
+        column.addWidget(self.advanced_toggle)
+        column.addWidget(self.advanced_box)
+        if has_advanced and any(c.advanced and self.wizard.field_is_required(c)
+                                and not self.wizard.values.get(c.name)
+                                for c in spec.fields):
+            self.advanced_toggle.setChecked(True)  # nothing known yet: the IT person fills it
         column.addStretch(1)
         scroll = QScrollArea(self.credentials_page)
         scroll.setWidgetResizable(True)
@@ -368,6 +412,12 @@ class ConnectWizardDialog(QDialog):
         self.next_button.setText(next_labels[step])
         self.next_button.setEnabled(step == WizardStep.DONE or wizard.can_connect())
         self.cancel_button.setVisible(step != WizardStep.DONE)
+        duplicate = wizard.duplicate
+        self.sign_in_again_button.setVisible(
+            duplicate is not None and duplicate.kind != VendorKind.MANUAL
+            and step != WizardStep.DONE)
+        if duplicate is not None:
+            self.sign_in_again_button.setText(f"Sign in again on “{duplicate.display_name}”")
         if step == WizardStep.CREDENTIALS and self.inputs:
             first_empty = next((e for e in self.inputs.values() if not e.text()),
                                next(iter(self.inputs.values())))
@@ -388,12 +438,20 @@ class ConnectWizardDialog(QDialog):
         self.message.setText(shown or "")
         self.message.setToolTip(shown or "")
 
+    def _show_advanced(self, shown: bool) -> None:
+        self.advanced_box.setVisible(shown)
+        self.advanced_toggle.setArrowType(Qt.ArrowType.DownArrow if shown
+                                          else Qt.ArrowType.RightArrow)
+
     def _show_field_errors(self) -> None:
         if self.form is None:
             return
         self.form.clear_errors()
+        self.advanced_form.clear_errors()
         for name, reason in self.wizard.errors.items():
-            self.form.show_error(name, reason)
+            if not self.form.show_error(name, reason) \
+                    and self.advanced_form.show_error(name, reason):
+                self.advanced_toggle.setChecked(True)  # the reason is never hidden
 
     def _fill_certificate(self) -> None:
         report = self.wizard.report
@@ -413,6 +471,9 @@ class ConnectWizardDialog(QDialog):
         kind = self.wizard.specs[number].kind
         self.wizard.choose(kind)
         self.wizard.message = None
+        # What the IT person set for this installation (e.g. TTLock's Open Platform app) is
+        # filled in: staff type only their own sign-in.
+        self.wizard.values.update(self.context.services.connections.installation_values(kind))
         if self.demo is not None:
             vendor = self.demo.get(kind)
             if vendor is not None:
@@ -429,6 +490,7 @@ class ConnectWizardDialog(QDialog):
         self.wizard.set_value(name, value)
         if self.form is not None:
             self.form.clear_error(name)
+            self.advanced_form.clear_error(name)
 
     def go_back(self) -> None:
         if self.wizard.can_go_back():
@@ -477,6 +539,21 @@ class ConnectWizardDialog(QDialog):
 
         self.runner.run(work, self._succeeded, self._failed, owner=self,
                         label=f"Connecting to {self.wizard.spec.display_name}…")
+
+    def sign_in_again_on_duplicate(self) -> None:
+        """Turn this wizard into "Sign in again" on the connection the account already has
+        (what was typed is kept; nothing is sent until Connect)."""
+        existing = self.wizard.duplicate
+        if existing is None:
+            return
+        typed = dict(self.wizard.values)
+        self.wizard = ConnectWizard.for_existing(self.wizard.specs, existing)
+        for credential in self.wizard.fields:
+            if typed.get(credential.name):
+                self.wizard.set_value(credential.name, typed[credential.name])
+        title = f"Sign in again — {existing.display_name}"
+        self.setWindowTitle(f"{title} (Demo — simulated)" if self.demo is not None else title)
+        self.show_step()
 
     def _succeeded(self, result: ConnectResult | ConnectionReport) -> None:
         self.wizard.connect_succeeded(result)

@@ -121,6 +121,11 @@ class CredentialField:
     required: bool = True
     default: str = ""
     help: str = ""
+    # Set once by the installation's IT person, not by front-desk staff: the wizard keeps it
+    # under "Advanced" (filled in from the installation when it already knows it).
+    advanced: bool = False
+    # A yes/no choice (a check box); its value is "true" when chosen, else empty.
+    switch: bool = False
 
 
 @dataclass(frozen=True)

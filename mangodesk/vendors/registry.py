@@ -2,23 +2,44 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import importlib
+from collections.abc import Iterable, Mapping
 
 from mangodesk.domain.errors import NotFoundError
 from mangodesk.domain.types import VendorKind
 from mangodesk.vendors.base import ConnectionConfig, ProviderSpec, VendorAdapter
 
+# Where each shipped provider lives, in the order the wizard offers them. A registry built
+# with ``lazy`` imports a provider's module only when that provider is asked for, so a CLI
+# command that talks to no lock starts without the HTTP and SOAP clients.
+BUILT_IN: dict[VendorKind, tuple[str, str]] = {
+    VendorKind.MANUAL: ("mangodesk.vendors.manual", "MANUAL_SPEC"),
+    VendorKind.TTLOCK: ("mangodesk.vendors.ttlock", "TTLOCK_SPEC"),
+    VendorKind.FLEXIPASS: ("mangodesk.vendors.flexipass", "FLEXIPASS_SPEC"),
+    VendorKind.INLET: ("mangodesk.vendors.inlet", "INLET_SPEC"),
+    VendorKind.SMARTAIR: ("mangodesk.vendors.smartair", "SMARTAIR_SPEC"),
+}
+
 
 class VendorRegistry:
-    def __init__(self, specs: Iterable[ProviderSpec] = ()) -> None:
+    def __init__(self, specs: Iterable[ProviderSpec] = (), *,
+                 lazy: Mapping[VendorKind, tuple[str, str]] | None = None) -> None:
         self._specs: dict[VendorKind, ProviderSpec] = {}
+        self._lazy: dict[VendorKind, tuple[str, str]] = dict(lazy or {})
+        self._order: list[VendorKind] = list(self._lazy)
         for spec in specs:
             self.register(spec)
 
     def register(self, spec: ProviderSpec) -> None:
+        """Add a provider; one of the same kind (built in or not) is replaced in place."""
         self._specs[spec.kind] = spec
+        self._lazy.pop(spec.kind, None)
+        if spec.kind not in self._order:
+            self._order.append(spec.kind)
 
     def spec(self, kind: VendorKind) -> ProviderSpec:
+        if kind in self._lazy:
+            self._load(kind)
         try:
             return self._specs[kind]
         except KeyError:
@@ -27,10 +48,26 @@ class VendorRegistry:
             ) from None
 
     def specs(self) -> list[ProviderSpec]:
-        return list(self._specs.values())
+        for kind in list(self._lazy):
+            self._load(kind)
+        return [self._specs[kind] for kind in self._order]
 
     def adapter(self, config: ConnectionConfig) -> VendorAdapter:
         return self.spec(config.kind).factory(config)
+
+    def _load(self, kind: VendorKind) -> None:
+        module_name, attribute = self._lazy.pop(kind)
+        spec = getattr(importlib.import_module(module_name), attribute)
+        self._specs[kind] = spec
+
+
+def default_registry() -> VendorRegistry:
+    """The shipped providers (loaded on first use) and any plugins, as :func:`default_specs`
+    lists them."""
+    registry = VendorRegistry(lazy=BUILT_IN)
+    for spec in plugin_specs():
+        registry.register(spec)
+    return registry
 
 
 def place_of(registry: VendorRegistry, kind: str, unit_name: str | None,

@@ -157,7 +157,8 @@ ERRCODES: dict[int, _Errcode] = {
                     "Check the app's permissions on the TTLock developer portal."),
     30005: _Errcode(AuthError, "TTLock expected the password in another form.",
                     "Enter the plain TTLock app password. If it came from a TTHotel export, "
-                    "mark it as already hashed in the connection settings."),
+                    "tick “The password is already hashed” under Advanced in Sign in "
+                    "again."),
     30006: _Errcode(TransientError, "TTLock asked Mangodesk to make fewer calls for a moment.",
                     _IF_IT_LASTS, retry_after=60),
     30007: _Errcode(PermanentError,
@@ -1121,13 +1122,20 @@ TTLOCK_SPEC = ProviderSpec(
                              "portal account)."),
         CredentialField("password", "Password", secret=True,
                         help="The password of your TTLock app account."),
-        CredentialField("client_id", "Client ID",
-                        help="From your developer app on euopen.ttlock.com."),
-        CredentialField("client_secret", "Client secret", secret=True,
-                        help="From your developer app on euopen.ttlock.com."),
+        CredentialField("client_id", "Open Platform client ID", advanced=True,
+                        help="Of this installation's developer app on euopen.ttlock.com; "
+                             "set once by the IT person."),
+        CredentialField("client_secret", "Open Platform client secret", secret=True,
+                        advanced=True,
+                        help="Of the same developer app; kept in this computer's keyring."),
         CredentialField("api_base", "Server", required=False, default=EU_API_BASE,
+                        advanced=True,
                         help="Leave as is, except for accounts in mainland China "
                              "(https://cnapi.ttlock.com)."),
+        CredentialField("password_is_md5", "The password is already hashed (TTHotel export)",
+                        required=False, advanced=True, switch=True,
+                        help="Only for a password copied from a TTHotel export (32 letters "
+                             "and digits); a normal TTLock app password leaves this off."),
     ),
     capabilities=TTLOCK_CAPABILITIES,
     factory=_factory,

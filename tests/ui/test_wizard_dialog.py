@@ -141,7 +141,12 @@ def test_the_wizard_offers_every_registered_provider(qtbot: Any, real_context: C
             if not spec.fields:
                 continue
             dialog.next_button.click()
-            assert list(dialog.inputs) == [f.name for f in spec.fields]  # exactly its fields
+            shown = {**dialog.inputs, **dialog.switches}  # exactly its fields
+            assert sorted(shown) == sorted(f.name for f in spec.fields)
+            # What the installation's IT person sets stays under Advanced.
+            for field in spec.fields:
+                inside = dialog.advanced_box.isAncestorOf(shown[field.name])
+                assert inside == field.advanced, field.name
             dialog.back_button.click()
         dialog.close()
     finally:

@@ -19,7 +19,7 @@ import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mangodesk.domain.clock import Clock, SystemClock
@@ -44,7 +44,6 @@ from mangodesk.vendors.base import (
     VendorCode,
     VendorError,
 )
-from mangodesk.vendors.smartair.client import SmartairClient
 from mangodesk.vendors.smartair.errors import (
     GONE_ON_CANCEL,
     GONE_ON_CHECKOUT,
@@ -58,6 +57,9 @@ from mangodesk.vendors.smartair.transport import (
     operation_timeout,
     parse_server_address,
 )
+
+if TYPE_CHECKING:  # zeep loads only when a client is built (CLI commands start faster)
+    from mangodesk.vendors.smartair.client import SmartairClient
 
 log = logging.getLogger(__name__)
 
@@ -256,6 +258,8 @@ class SmartairAdapter:
             http = build_http_client(
                 address, settings.get("pinned_sha256"), operation_timeout(settings)
             )
+            from mangodesk.vendors.smartair.client import SmartairClient
+
             self._client = SmartairClient(
                 address,
                 http,
@@ -788,6 +792,15 @@ SMARTAIR_SPEC = ProviderSpec(
         CredentialField(
             "operator_password", "Operator password", secret=True,
             help="The password of that operator.",
+        ),
+        CredentialField(
+            "use_http",
+            "Plain HTTP (no encryption)",
+            required=False,
+            advanced=True,
+            switch=True,
+            help="Only if your Smartair installer set the server up without HTTPS: the "
+            "operator password then crosses the hotel network unencrypted.",
         ),
         CredentialField(
             "server_timezone",

@@ -7,6 +7,7 @@ default; ours always has one.
 
 from __future__ import annotations
 
+import functools
 import importlib.resources
 import logging
 import ssl
@@ -19,7 +20,6 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import httpx
-from zeep.transports import Transport
 
 from mangodesk.vendors.base import PermanentError
 from mangodesk.vendors.smartair.tls import PinnedSSLContext
@@ -129,8 +129,8 @@ def parse_server_address(text: str, settings: Mapping[str, Any]) -> ServerAddres
         raise PermanentError(
             "The address starts with http://, which would send the operator password "
             "unencrypted over the network.",
-            "Use the https address (usually port 8181), or choose “plain HTTP” in the "
-            "connection settings if your installer set the server up that way.",
+            "Use the https address (usually port 8181), or tick “Plain HTTP” under "
+            "Advanced in the connect window if your installer set the server up that way.",
         )
     if parts.scheme not in ("", "http", "https"):
         raise PermanentError(
@@ -198,45 +198,61 @@ def build_http_client(
 
 
 
-class HttpxTransport(Transport):
-    """zeep's transport, but every request goes through one ``httpx.Client`` with timeouts.
+def __getattr__(name: str) -> Any:
+    """``HttpxTransport`` is built on first use: zeep loads only when a SOAP client is made,
+    so a command that never talks to a Smartair server starts without it."""
+    if name == "HttpxTransport":
+        return _httpx_transport_class()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
-    Local WSDL/XSD files are read from disk by zeep's ``load``; anything remote goes through
-    the same client (and so the same pin and timeout) as the operations.
-    """
 
-    def __init__(self, http: httpx.Client) -> None:
-        # Deliberately not calling Transport.__init__: it builds a requests.Session we never use.
-        self.cache = None
-        self.load_timeout = http.timeout.read
-        self.operation_timeout = http.timeout.read
-        self.logger = logging.getLogger("zeep.transports")
-        self._close_session = False
-        self.session = None
-        self.http = http
-        self._calls = threading.local()  # per engine worker: did this call get an answer?
+@functools.cache
+def _httpx_transport_class() -> type:
+    from zeep.transports import Transport
 
-    def expect_answer(self) -> None:
-        self._calls.answered = False
+    class HttpxTransport(Transport):
+        """zeep's transport, but every request goes through one ``httpx.Client`` with timeouts.
 
-    @property
-    def answered(self) -> bool:
-        """Whether the current thread's last call got an HTTP answer (so any failure after
-        it is about that answer, not about the request we built)."""
-        return bool(getattr(self._calls, "answered", False))
+        Local WSDL/XSD files are read from disk by zeep's ``load``; anything remote goes through
+        the same client (and so the same pin and timeout) as the operations.
+        """
 
-    def get(self, address: str, params: Any, headers: Any) -> httpx.Response:
-        return self.http.get(address, params=params, headers=headers)
+        def __init__(self, http: httpx.Client) -> None:
+            # Deliberately not calling Transport.__init__: it builds a requests.Session we
+            # never use.
+            self.cache = None
+            self.load_timeout = http.timeout.read
+            self.operation_timeout = http.timeout.read
+            self.logger = logging.getLogger("zeep.transports")
+            self._close_session = False
+            self.session = None
+            self.http = http
+            self._calls = threading.local()  # per engine worker: did this call get an answer?
 
-    def post(self, address: str, message: Any, headers: Any) -> httpx.Response:
-        response = self.http.post(address, content=message, headers=headers)
-        self._calls.answered = True
-        return response
+        def expect_answer(self) -> None:
+            self._calls.answered = False
 
-    def _load_remote_data(self, url: str) -> bytes:
-        response = self.http.get(url)
-        response.raise_for_status()
-        return response.content
+        @property
+        def answered(self) -> bool:
+            """Whether the current thread's last call got an HTTP answer (so any failure after
+            it is about that answer, not about the request we built)."""
+            return bool(getattr(self._calls, "answered", False))
 
-    def __del__(self) -> None:
-        return None
+        def get(self, address: str, params: Any, headers: Any) -> httpx.Response:
+            return self.http.get(address, params=params, headers=headers)
+
+        def post(self, address: str, message: Any, headers: Any) -> httpx.Response:
+            response = self.http.post(address, content=message, headers=headers)
+            self._calls.answered = True
+            return response
+
+        def _load_remote_data(self, url: str) -> bytes:
+            response = self.http.get(url)
+            response.raise_for_status()
+            return response.content
+
+        def __del__(self) -> None:
+            return None
+
+    return HttpxTransport
+

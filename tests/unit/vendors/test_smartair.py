@@ -154,7 +154,7 @@ def test_spec_is_registered_with_the_password_as_the_only_secret() -> None:
     assert SMARTAIR_SPEC in default_specs()
     assert [f.name for f in SMARTAIR_SPEC.fields if f.secret] == ["operator_password"]
     assert [f.name for f in SMARTAIR_SPEC.fields] == [
-        "server_address", "operator_name", "operator_password", "server_timezone"
+        "server_address", "operator_name", "operator_password", "use_http", "server_timezone"
     ]
     assert not next(f for f in SMARTAIR_SPEC.fields if f.name == "server_timezone").required
     rules = SMARTAIR_SPEC.capabilities.pin_rules
