@@ -16,6 +16,12 @@ from mangodesk.store.models import AccessCode, Booking, Connection, Property
 
 class MessageService(ServiceBase):
     def render_access_codes(self, booking_id: int, context: TemplateContext) -> str:
+        keys, connected = self.unit_keys(booking_id)
+        return render_access_codes(keys, provider_connected=connected, context=context)
+
+    def unit_keys(self, booking_id: int) -> tuple[list[UnitKey], bool]:
+        """Each booked unit's lock and code for the stay, and whether a provider is
+        connected: what the access-code variable is made of."""
         with self.ctx.db.session() as session:
             booking = session.get(Booking, booking_id)
             if booking is None:
@@ -49,7 +55,7 @@ class MessageService(ServiceBase):
                     code=code.code if code else None,
                     mobile_key_sent_to=code.mobile_key_sent_to if code else None,
                 ))
-        return render_access_codes(keys, provider_connected=connected, context=context)
+        return keys, connected
 
     @staticmethod
     def _code_for_stay(session: object, booking: Booking, unit_id: int,
