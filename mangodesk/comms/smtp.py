@@ -340,8 +340,11 @@ def diagnose(settings: SmtpSettings, password: str | None, *, test_recipient: st
         sender.open()
     except MailError as exc:
         cause = exc.__cause__
-        step = "Login" if isinstance(cause, smtplib.SMTPAuthenticationError) else "TLS"
-        if isinstance(cause, OSError) and not isinstance(cause, ssl.SSLError):
+        if isinstance(cause, smtplib.SMTPAuthenticationError):
+            step = "Login"
+        elif isinstance(cause, ssl.SSLError) or exc.setup:
+            step = "TLS"
+        else:
             step = "Greeting"
         if step == "TLS" and s.security == Security.STARTTLS:
             report.certificate_fingerprint = _starttls_fingerprint(s)
