@@ -117,7 +117,8 @@ class CommsService(ServiceBase):
                 body="This test message shows that Mangodesk can send guest emails through "
                 "this mail server.", message_id=new_message_id(settings)), recipient)
 
-        return diagnose(settings, self._password(), test_recipient=recipient,
+        return diagnose(settings, self._password() if settings.username else None,
+                        test_recipient=recipient,
                         send_test=send_test if recipient else None)
 
     # ------------------------------------------------------------------ templates
@@ -302,23 +303,13 @@ class CommsService(ServiceBase):
                     ) -> MessageView:
         """Queue ``template_name`` for a booking now (or only render it with dry_run)."""
         now = self.now()
+        if dry_run:
+            return self._dry_run(booking_id, template_name, now)
         with self.ctx.db.transaction() as session:
             template = self._template(session, template_name)
             booking = session.get(Booking, booking_id)
             if booking is None:
                 raise NotFoundError(f"There is no booking number {booking_id}.")
-            if dry_run:
-                probe = MailMessage(booking_id=booking_id, template_id=template.id,
-                                    dedupe_key="dry-run", message_id="<dry-run>",
-                                    status=outbox.QUEUED, due_at=now, next_attempt_at=now,
-                                    attempts=0, created_by=self.ctx.actor, created_at=now,
-                                    updated_at=now)
-                prepared = self._prepare(session, probe, now, manual=True)
-                if prepared.outcome in ("skip", "fail"):
-                    raise ValidationError(f"This message would not be sent: {prepared.reason}")
-                session.rollback()
-                return MessageView(0, booking_id, template.name, prepared.to, prepared.subject,
-                                   "dry-run", now, None, "", prepared.body_masked, None)
             key = f"manual:{uuid.uuid4().hex}"
             self._enqueue(session, booking_id, template.id, key, now, now,
                           created_by=self.ctx.actor)
@@ -329,6 +320,24 @@ class CommsService(ServiceBase):
             view = _message_view(row, template.name)
         self.ctx.services.wake_engine()
         return view
+
+    def _dry_run(self, booking_id: int, template_name: str, now: datetime) -> MessageView:
+        """Render the message as it would go out now; nothing is queued or changed."""
+        with self.ctx.db.session() as session:
+            template = self._template(session, template_name)
+            if session.get(Booking, booking_id) is None:
+                raise NotFoundError(f"There is no booking number {booking_id}.")
+            probe = MailMessage(booking_id=booking_id, template_id=template.id,
+                                dedupe_key="dry-run", message_id="<dry-run>",
+                                status=outbox.QUEUED, due_at=now, next_attempt_at=now,
+                                attempts=0, created_by=self.ctx.actor, created_at=now,
+                                updated_at=now)
+            prepared = self._prepare(session, probe, now, manual=True)
+            session.rollback()
+        if prepared.outcome in ("skip", "fail"):
+            raise ValidationError(f"This message would not be sent: {prepared.reason}.")
+        return MessageView(0, booking_id, template_name, prepared.to, prepared.subject,
+                           "dry-run", now, None, "", prepared.body_masked, None)
 
     def resend(self, message_id: int) -> MessageView:
         """Send a logged message again, with today's codes."""
@@ -349,7 +358,8 @@ class CommsService(ServiceBase):
         settings = self.smtp_settings()
         if not settings.host:
             return {}
-        return outbox.deliver_due(self.ctx.db, settings, self._password(), self.now,
+        password = self._password() if settings.username else None
+        return outbox.deliver_due(self.ctx.db, settings, password, self.now,
                                   self._prepare_due)
 
     def run_scheduled(self) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from mangodesk.app import Context, build_context
 from mangodesk.comms.smtp import SmtpSettings
-from mangodesk.demo import seed_hotel
+from mangodesk.demo import seed_hotel, seed_manual_locks
 from mangodesk.domain.clock import FixedClock
 from mangodesk.paths import Paths
 from mangodesk.settings import Settings
@@ -29,6 +29,7 @@ def ctx(tmp_path: Path, secret_store: SecretStore, mail_clock: FixedClock) -> It
     context = build_context(Paths.under(tmp_path / "profile"), Settings(), secrets=secret_store,
                             clock=mail_clock, actor="Anna")
     seed_hotel(context, mail_clock.now())
+    seed_manual_locks(context, mail_clock.now())
     yield context
     context.close()
 
@@ -60,3 +61,12 @@ def pinned_settings(server: tuple[str, int, bytes]) -> SmtpSettings:
                         username=smtp_server.USER, from_address="desk@hotel-mango.example",
                         from_name="Hotel Mango Front Desk", reply_to="info@hotel-mango.example",
                         pinned_sha256=fingerprint_of(der), timeout=5)
+
+
+@pytest.fixture
+def starttls_server(handler: Handler, certificate: tuple[Path, Path, bytes]
+                    ) -> Iterator[tuple[str, int, bytes]]:
+    cert, key, der = certificate
+    controller = smtp_server.start(handler, cert, key, implicit_tls=False)
+    yield "starttls", int(controller.port), der
+    controller.stop()

@@ -113,8 +113,8 @@ def start(handler: Handler, cert: Path, key: Path, *, implicit_tls: bool) -> Con
         controller: Controller = ImplicitTlsController(
             handler, hostname="127.0.0.1", port=free_port(), ssl_context=context, **kwargs)
     else:
-        controller = Controller(handler, hostname="127.0.0.1", port=free_port(), tls_context=context,
-                                require_starttls=True, **kwargs)
+        controller = Controller(handler, hostname="127.0.0.1", port=free_port(),
+                                tls_context=context, require_starttls=True, **kwargs)
     controller.start()
     return controller
 
