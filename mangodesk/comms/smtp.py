@@ -168,6 +168,7 @@ class SmtpSender:
                 if s.security == Security.STARTTLS:
                     smtp.starttls(context=tls_context(s))
             self._smtp = smtp
+            smtp.ehlo_or_helo_if_needed()
             if s.username:
                 smtp.login(s.username, self._password or "")
         except smtplib.SMTPAuthenticationError as exc:
@@ -207,7 +208,13 @@ class SmtpSender:
         assert smtp is not None
         try:
             code, reply = smtp.mail(self.settings.from_address)
-            _check(code, reply, f"The mail server refused the sender {self.settings.from_address}")
+            if not 200 <= code < 300:
+                # Every message has this sender: the setup is wrong, not this message.
+                raise MailError(
+                    f"The mail server refused the sender {self.settings.from_address} "
+                    f"({_describe_reply(code, reply)}).",
+                    "Use a sender address this mail account may send as.",
+                    temporary=True, setup=True)
             code, reply = smtp.rcpt(to)
             _check(code, reply, f"The mail server refused the address {to}")
             smtp.putcmd("data")

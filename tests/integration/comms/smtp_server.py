@@ -3,6 +3,7 @@ for the failures a hotel's server shows: 4xx, 5xx, a dropped connection."""
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import ssl
 import threading
@@ -47,6 +48,8 @@ class Handler:
     permanent_for: set[str] = field(default_factory=set)
     drop_on_data: int = 0
     drop_on_rcpt: int = 0
+    # Seconds between taking a message and confirming it (a busy server).
+    confirm_delay: float = 0.0
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,
@@ -73,6 +76,8 @@ class Handler:
             assert isinstance(message, EmailMessage)
             self.received.append(message)
             self.envelopes.append((envelope.mail_from, list(envelope.rcpt_tos)))
+        if self.confirm_delay:
+            await asyncio.sleep(self.confirm_delay)
         return "250 Message accepted"
 
 
@@ -101,6 +106,13 @@ def free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))
         return int(probe.getsockname()[1])
+
+
+def start_plain(handler: Handler) -> Controller:
+    """No TLS, no login: the local mail sink a desk may use on this computer."""
+    controller = Controller(handler, hostname="127.0.0.1", port=free_port())
+    controller.start()
+    return controller
 
 
 def start(handler: Handler, cert: Path, key: Path, *, implicit_tls: bool) -> Controller:
