@@ -135,6 +135,9 @@ def attach_engine(context: Context) -> Engine:
             context.events,
             EngineConfig.from_settings(context.settings),
         )
+        # Guest emails: plan what is owed and send what is due, every minute.
+        context.services.engine.add_periodic_job(
+            "guest-mail", context.services.comms.run_scheduled, 60.0)
     engine: Engine = context.services.engine
     return engine
 

@@ -117,7 +117,9 @@ def _claim(db: Database, prepare: Prepare, now: datetime,
         due = list(session.scalars(
             select(MailMessage).where(MailMessage.status == QUEUED,
                                       MailMessage.next_attempt_at <= now)
-            .order_by(MailMessage.next_attempt_at, MailMessage.id).limit(BATCH)))
+            .order_by(MailMessage.next_attempt_at, MailMessage.id).limit(BATCH)
+            # Two desks sending at once (PostgreSQL) never claim the same message.
+            .with_for_update(skip_locked=True)))
         if not due:
             return None
         for message in due:

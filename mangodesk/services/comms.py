@@ -363,7 +363,10 @@ class CommsService(ServiceBase):
                                   self._prepare_due)
 
     def run_scheduled(self) -> None:
-        """The engine's periodic job: plan, then send."""
+        """The engine's periodic job: plan, then send (nothing at all until a mail server
+        is set up)."""
+        if not self.smtp_settings().host:
+            return
         self.plan()
         self.deliver()
 

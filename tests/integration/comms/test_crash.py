@@ -81,7 +81,7 @@ def test_kill_during_a_burst_then_restart_sends_each_exactly_once(
         assert 0 < killed_at < BURST
 
         second = deliver_process(profile)
-        out, err = second.communicate(timeout=120)
+        _, err = second.communicate(timeout=120)
         assert second.returncode == 0, err.decode()
 
         ids = Counter(m["Message-ID"] for m in handler.received)
