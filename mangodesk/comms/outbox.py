@@ -60,6 +60,8 @@ class Prepared:
 
 
 Prepare = Callable[[Session, MailMessage, datetime], Prepared]
+# Loads what a batch of messages needs in a few queries instead of one per message.
+Preload = Callable[[Session, list[MailMessage]], list[object]]
 
 
 def recover(db: Database, now: datetime) -> tuple[int, int]:
@@ -95,12 +97,12 @@ def _fail(session: Session, message: MailMessage, reason: str, now: datetime) ->
 def deliver_due(db: Database, settings: SmtpSettings, password: str | None,
                 clock: Callable[[], datetime], prepare: Prepare,
                 sender_factory: Callable[[SmtpSettings, str | None], SmtpSender] = SmtpSender,
-                ) -> dict[str, int]:
+                preload: Preload | None = None) -> dict[str, int]:
     """Send every due message once; returns counts by outcome."""
     counts = {SENT: 0, FAILED: 0, SKIPPED: 0, "held": 0, "retry": 0}
     while True:
         now = clock()
-        claimed = _claim(db, prepare, now, counts)
+        claimed = _claim(db, prepare, now, counts, preload)
         if claimed is None:
             return counts
         if not claimed:
@@ -109,8 +111,8 @@ def deliver_due(db: Database, settings: SmtpSettings, password: str | None,
             return counts
 
 
-def _claim(db: Database, prepare: Prepare, now: datetime,
-           counts: dict[str, int]) -> list[tuple[int, Prepared, str]] | None:
+def _claim(db: Database, prepare: Prepare, now: datetime, counts: dict[str, int],
+           preload: Preload | None) -> list[tuple[int, Prepared, str]] | None:
     """Render and mark ``sending`` one batch of due messages in one commit. None: none due."""
     ready: list[tuple[int, Prepared, str]] = []
     with db.transaction() as session:
@@ -122,6 +124,8 @@ def _claim(db: Database, prepare: Prepare, now: datetime,
             .with_for_update(skip_locked=True)))
         if not due:
             return None
+        # Held here so the session's identity map (weak references) keeps them.
+        loaded = preload(session, due) if preload is not None else []
         for message in due:
             prepared = prepare(session, message, now)
             if prepared.outcome == "skip":
@@ -150,6 +154,7 @@ def _claim(db: Database, prepare: Prepare, now: datetime,
             message.attempts += 1
             message.updated_at = now
             ready.append((message.id, prepared, message.message_id))
+        del loaded
     return ready
 
 
@@ -165,8 +170,9 @@ def _send_batch(db: Database, settings: SmtpSettings, password: str | None,
     def settle(extra: Callable[[], None] | None = None) -> None:
         at = clock()
         if pending_sent:
-            session.execute(update(MailMessage).where(MailMessage.id.in_(pending_sent))
-                            .values(status=SENT, sent_at=at, updated_at=at, last_error=None))
+            session.connection().execute(
+                update(MailMessage).where(MailMessage.id.in_(pending_sent))
+                .values(status=SENT, sent_at=at, updated_at=at, last_error=None))
             pending_sent.clear()
         if extra is not None:
             extra()
@@ -181,8 +187,9 @@ def _send_batch(db: Database, settings: SmtpSettings, password: str | None,
 
             def handed_over(mid: int = message_id) -> None:
                 def mark() -> None:
-                    session.execute(update(MailMessage).where(MailMessage.id == mid)
-                                    .values(status=HANDED_OVER))
+                    session.connection().execute(
+                        update(MailMessage).where(MailMessage.id == mid)
+                        .values(status=HANDED_OVER))
                 settle(mark)
 
             try:

@@ -168,6 +168,10 @@ class SmtpSender:
                 if s.security == Security.STARTTLS:
                     smtp.starttls(context=tls_context(s))
             self._smtp = smtp
+            if smtp.sock is not None:
+                # The final "." goes out as its own small write after the checkpoint; without
+                # this, Nagle and delayed ACKs hold each message for tens of milliseconds.
+                smtp.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             smtp.ehlo_or_helo_if_needed()
             if s.username:
                 smtp.login(s.username, self._password or "")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import lru_cache
 
 import jinja2
 from jinja2 import meta
@@ -93,10 +94,16 @@ def check_template(subject: str, body: str, context: TemplateContext) -> None:
             )
 
 
+@lru_cache(maxsize=256)
+def _compiled(text: str) -> jinja2.Template:
+    """Compiling is most of a render's cost; a burst renders the same few texts."""
+    return _ENV.from_string(text)
+
+
 def render(text: str, values: Mapping[str, str]) -> str:
     """Render one checked template text with the booking's values."""
     try:
-        return _ENV.from_string(text).render(dict(values))
+        return _compiled(text).render(dict(values))
     except jinja2.UndefinedError as exc:  # a template saved before a variable was removed
         raise ValidationError(f"The message names a variable Mangodesk does not know ({exc}).",
                               field="body") from exc

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, selectinload
 
 from mangodesk.comms import outbox
 from mangodesk.comms.outbox import Prepared
@@ -31,11 +31,13 @@ from mangodesk.domain.types import BookingStatus
 from mangodesk.services.base import ServiceBase
 from mangodesk.store.models import (
     Booking,
+    BookingUnit,
     MailMessage,
     MailSettings,
     MessageTemplate,
     MessageTemplateVersion,
     Property,
+    Unit,
 )
 
 
@@ -82,6 +84,10 @@ class MessageView:
 
 
 class CommsService(ServiceBase):
+    # The SMTP settings of the delivery run under way (read once per run, not per message).
+    _settings_now: SmtpSettings | None = None
+    _recovered = False
+
     # ------------------------------------------------------------------ settings
 
     def smtp_settings(self) -> SmtpSettings:
@@ -352,15 +358,19 @@ class CommsService(ServiceBase):
 
     def deliver(self) -> dict[str, int]:
         """Send everything due now through the hotel's mail server."""
-        if not hasattr(self, "_recovered"):
+        if not self._recovered:
             outbox.recover(self.ctx.db, self.now())
             self._recovered = True
         settings = self.smtp_settings()
         if not settings.host:
             return {}
         password = self._password() if settings.username else None
-        return outbox.deliver_due(self.ctx.db, settings, password, self.now,
-                                  self._prepare_due)
+        self._settings_now = settings
+        try:
+            return outbox.deliver_due(self.ctx.db, settings, password, self.now,
+                                      self._prepare_due, preload=self._preload)
+        finally:
+            self._settings_now = None
 
     def run_scheduled(self) -> None:
         """The engine's periodic job: plan, then send (nothing at all until a mail server
@@ -369,6 +379,23 @@ class CommsService(ServiceBase):
             return
         self.plan()
         self.deliver()
+
+    @staticmethod
+    def _preload(session: Session, messages: list[MailMessage]) -> list[object]:
+        """Bookings with their rooms and locks, and templates with their versions, for a
+        whole batch in a handful of queries (the caller keeps the returned objects alive
+        so the session's identity map serves every later lookup)."""
+        booking_ids = {m.booking_id for m in messages if m.booking_id is not None}
+        template_ids = {m.template_id for m in messages if m.template_id is not None}
+        loaded: list[object] = list(session.scalars(
+            select(Booking).where(Booking.id.in_(booking_ids)).options(
+                selectinload(Booking.units).selectinload(BookingUnit.unit)
+                .selectinload(Unit.link))))
+        loaded += session.scalars(select(MessageTemplate).where(
+            MessageTemplate.id.in_(template_ids)).options(
+            selectinload(MessageTemplate.versions)))
+        loaded += session.scalars(select(Property))
+        return loaded
 
     def _prepare_due(self, session: Session, message: MailMessage, now: datetime) -> Prepared:
         return self._prepare(session, message, now, manual=message.created_by != "automation")
@@ -390,13 +417,18 @@ class CommsService(ServiceBase):
         prop = session.get(Property, booking.property_id)
         assert prop is not None
         context = TemplateContext(template.context)
-        default_language = self.smtp_settings().default_language
+        default_language = (self._settings_now or self.smtp_settings()).default_language
         versions = {v.language: v for v in template.versions}
         version = (versions.get(booking.language or "") or versions.get(default_language)
                    or next(iter(versions.values()), None))
         if version is None:
             return Prepared(outcome="fail", reason=f"template {template.name} has no text")
-        keys, connected = self.ctx.services.messages.unit_keys(booking.id)
+        keys, connected = self.ctx.services.messages.unit_keys_in(session, booking.id)
+        window = stay_window(booking.arrival, booking.departure, prop.timezone,
+                             arrival_time=booking.checkin_override,
+                             departure_time=booking.checkout_override,
+                             default_checkin=prop.checkin_time,
+                             default_checkout=prop.checkout_time)
         codes = ""
         masked = ""
         if context.allows_access_codes:
@@ -407,21 +439,11 @@ class CommsService(ServiceBase):
                  for k in keys], provider_connected=connected, context=context)
         if (template.hold_for_codes and not manual and NO_CODE_TEXT in codes
                 and ACCESS_CODES in version.body):
-            window = stay_window(booking.arrival, booking.departure, prop.timezone,
-                                 arrival_time=booking.checkin_override,
-                                 departure_time=booking.checkout_override,
-                                 default_checkin=prop.checkin_time,
-                                 default_checkout=prop.checkout_time)
             latest = window.check_in_at - timedelta(hours=template.hold_latest_hours)
             if now < latest:
                 return Prepared(outcome="hold", hold_until=min(latest,
                                                                now + timedelta(minutes=10)))
         tz = zone(prop.timezone)
-        window = stay_window(booking.arrival, booking.departure, prop.timezone,
-                             arrival_time=booking.checkin_override,
-                             departure_time=booking.checkout_override,
-                             default_checkin=prop.checkin_time,
-                             default_checkout=prop.checkout_time)
         values = {
             "guest_name": booking.guest_name or "",
             "booking_number": booking.pms_id,
