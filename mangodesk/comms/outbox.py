@@ -126,6 +126,7 @@ def _claim(db: Database, prepare: Prepare, now: datetime, counts: dict[str, int]
             return None
         # Held here so the session's identity map (weak references) keeps them.
         loaded = preload(session, due) if preload is not None else []
+        session.autoflush = False  # one flush at commit, not one per rendered message
         for message in due:
             prepared = prepare(session, message, now)
             if prepared.outcome == "skip":

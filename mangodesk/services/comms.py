@@ -86,6 +86,7 @@ class MessageView:
 class CommsService(ServiceBase):
     # The SMTP settings of the delivery run under way (read once per run, not per message).
     _settings_now: SmtpSettings | None = None
+    _connected_now: bool | None = None
     _recovered = False
 
     # ------------------------------------------------------------------ settings
@@ -371,6 +372,7 @@ class CommsService(ServiceBase):
                                       self._prepare_due, preload=self._preload)
         finally:
             self._settings_now = None
+            self._connected_now = None
 
     def run_scheduled(self) -> None:
         """The engine's periodic job: plan, then send (nothing at all until a mail server
@@ -423,7 +425,11 @@ class CommsService(ServiceBase):
                    or next(iter(versions.values()), None))
         if version is None:
             return Prepared(outcome="fail", reason=f"template {template.name} has no text")
-        keys, connected = self.ctx.services.messages.unit_keys_in(session, booking.id)
+        messages = self.ctx.services.messages
+        if self._settings_now is not None and self._connected_now is None:
+            self._connected_now = messages.provider_connected(session)  # once per run
+        keys, connected = messages.unit_keys_in(session, booking.id,
+                                                connected=self._connected_now)
         window = stay_window(booking.arrival, booking.departure, prop.timezone,
                              arrival_time=booking.checkin_override,
                              departure_time=booking.checkout_override,

@@ -26,15 +26,15 @@ class MessageService(ServiceBase):
         with self.ctx.db.session() as session:
             return self.unit_keys_in(session, booking_id)
 
-    def unit_keys_in(self, session: Session, booking_id: int) -> tuple[list[UnitKey], bool]:
-        """:meth:`unit_keys` inside the caller's session (a burst of messages shares one)."""
+    def unit_keys_in(self, session: Session, booking_id: int, *,
+                     connected: bool | None = None) -> tuple[list[UnitKey], bool]:
+        """:meth:`unit_keys` inside the caller's session (a burst of messages shares one,
+        and may pass ``connected`` it already knows)."""
         booking = session.get(Booking, booking_id)
         if booking is None:
             raise NotFoundError(f"There is no booking number {booking_id}.")
-        connected = bool(session.scalar(
-            select(func.count(Connection.id))
-            .where(Connection.status != ConnectionStatus.DISCONNECTED)
-        ))
+        if connected is None:
+            connected = self.provider_connected(session)
         prop = session.get(Property, booking.property_id)
         assert prop is not None
         window = stay_window(
@@ -61,6 +61,14 @@ class MessageService(ServiceBase):
                 mobile_key_sent_to=code.mobile_key_sent_to if code else None,
             ))
         return keys, connected
+
+    @staticmethod
+    def provider_connected(session: Session) -> bool:
+        """Whether any lock provider is connected (else the variable renders empty)."""
+        return bool(session.scalar(
+            select(func.count(Connection.id))
+            .where(Connection.status != ConnectionStatus.DISCONNECTED)
+        ))
 
     @staticmethod
     def _code_for_stay(session: object, booking: Booking, unit_id: int,
