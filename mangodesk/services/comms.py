@@ -328,6 +328,16 @@ class CommsService(ServiceBase):
         self.ctx.services.wake_engine()
         return view
 
+    def schedule_now(self, booking_id: int, template_name: str) -> None:
+        """Queue a template for a booking as the automation would (held until the codes
+        exist when the template says so), due now."""
+        now = self.now()
+        with self.ctx.db.transaction() as session:
+            template = self._template(session, template_name)
+            self._enqueue(session, booking_id, template.id,
+                          f"t{template.id}:b{booking_id}", now, now)
+        self.ctx.services.wake_engine()
+
     def _dry_run(self, booking_id: int, template_name: str, now: datetime) -> MessageView:
         """Render the message as it would go out now; nothing is queued or changed."""
         with self.ctx.db.session() as session:
@@ -448,7 +458,7 @@ class CommsService(ServiceBase):
             latest = window.check_in_at - timedelta(hours=template.hold_latest_hours)
             if now < latest:
                 return Prepared(outcome="hold", hold_until=min(latest,
-                                                               now + timedelta(minutes=10)))
+                                                               now + timedelta(minutes=2)))
         tz = zone(prop.timezone)
         values = {
             "guest_name": booking.guest_name or "",
