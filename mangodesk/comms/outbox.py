@@ -137,6 +137,7 @@ def _claim(db: Database, prepare: Prepare, now: datetime, counts: dict[str, int]
                 continue
             if prepared.outcome == "hold":
                 message.next_attempt_at = prepared.hold_until or now + timedelta(minutes=10)
+                message.last_error = prepared.reason or None
                 message.updated_at = now
                 counts["held"] += 1
                 continue

@@ -63,6 +63,7 @@ class TemplateView:
     offset_minutes: int
     send_at_local: time | None
     hold_for_codes: bool
+    hold_latest_hours: int
     resend_on_code_change: bool
     languages: dict[str, tuple[str, str]]
     warning: str | None
@@ -208,6 +209,7 @@ class CommsService(ServiceBase):
         return TemplateView(
             id=t.id, name=t.name, context=t.context, offset_minutes=t.offset_minutes,
             send_at_local=t.send_at_local, hold_for_codes=t.hold_for_codes,
+            hold_latest_hours=t.hold_latest_hours,
             resend_on_code_change=t.resend_on_code_change,
             languages={v.language: (v.subject, v.body) for v in t.versions},
             warning=warning)
@@ -458,7 +460,9 @@ class CommsService(ServiceBase):
             latest = window.check_in_at - timedelta(hours=template.hold_latest_hours)
             if now < latest:
                 return Prepared(outcome="hold", hold_until=min(latest,
-                                                               now + timedelta(minutes=2)))
+                                                               now + timedelta(minutes=2)),
+                                reason="Waiting until every room's door code exists (sent "
+                                f"by {latest:%Y-%m-%d %H:%M} UTC at the latest).")
         tz = zone(prop.timezone)
         values = {
             "guest_name": booking.guest_name or "",

@@ -152,6 +152,7 @@ class TemplatesTab(QWidget):
         if view.send_at_local is not None:
             self.at.setTime(QTime(view.send_at_local.hour, view.send_at_local.minute))
         self.hold.setChecked(view.hold_for_codes)
+        self.hold_hours.setValue(view.hold_latest_hours)
         self.resend.setChecked(view.resend_on_code_change)
         language = self.language.text() if self.language.text() in view.languages \
             else next(iter(sorted(view.languages)), "en")
@@ -205,6 +206,8 @@ class SentLogTab(QWidget):
         self.table.setHorizontalHeaderLabels(self.COLUMNS)
         self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.table.verticalHeader().setVisible(False)
         self.table.currentCellChanged.connect(lambda row, *_: self._show(row))
         self.body = QPlainTextEdit()
         self.body.setObjectName("sent_body")
@@ -239,6 +242,7 @@ class SentLogTab(QWidget):
                                            row.template or "", row.to or "",
                                            row.subject or "")):
                 self.table.setItem(index, column, QTableWidgetItem(text))
+        self.table.resizeColumnsToContents()
         self.resend.setEnabled(bool(self.rows))
 
     def _show(self, index: int) -> None:
