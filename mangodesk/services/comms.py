@@ -4,9 +4,11 @@ messages into the mail outbox, sending it, and the sent log."""
 from __future__ import annotations
 
 import hashlib
+import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
+from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -29,6 +31,9 @@ from mangodesk.domain.stay import stay_window, zone
 from mangodesk.domain.template import NO_CODE_TEXT, TemplateContext, render_access_codes
 from mangodesk.domain.types import BookingStatus
 from mangodesk.services.base import ServiceBase
+
+if TYPE_CHECKING:
+    from mangodesk.app import Context
 from mangodesk.store.models import (
     Booking,
     BookingUnit,
@@ -85,6 +90,10 @@ class MessageView:
 
 
 class CommsService(ServiceBase):
+    def __init__(self, context: Context) -> None:
+        super().__init__(context)
+        self._delivering = threading.Lock()
+
     # The SMTP settings of the delivery run under way (read once per run, not per message).
     _settings_now: SmtpSettings | None = None
     _connected_now: bool | None = None
@@ -255,8 +264,8 @@ class CommsService(ServiceBase):
             if booking.status != wanted or booking.pms_modified_at is None:
                 return None
             return booking.pms_modified_at
-        if context not in SCHEDULED:
-            return None
+        if context not in SCHEDULED or booking.status == BookingStatus.TENTATIVE:
+            return None  # a stay not yet confirmed gets no check-in or checkout message
         window = stay_window(booking.arrival, booking.departure, prop.timezone,
                              arrival_time=booking.checkin_override,
                              departure_time=booking.checkout_override,
@@ -371,20 +380,22 @@ class CommsService(ServiceBase):
 
     def deliver(self) -> dict[str, int]:
         """Send everything due now through the hotel's mail server."""
-        if not self._recovered:
-            outbox.recover(self.ctx.db, self.now())
-            self._recovered = True
-        settings = self.smtp_settings()
-        if not settings.host:
-            return {}
-        password = self._password() if settings.username else None
-        self._settings_now = settings
-        try:
-            return outbox.deliver_due(self.ctx.db, settings, password, self.now,
-                                      self._prepare_due, preload=self._preload)
-        finally:
-            self._settings_now = None
-            self._connected_now = None
+        # One delivery at a time in this process (the engine's job, a Send again click).
+        with self._delivering:
+            if not self._recovered:
+                outbox.recover(self.ctx.db, self.now())
+                self._recovered = True
+            settings = self.smtp_settings()
+            if not settings.host:
+                return {}
+            password = self._password() if settings.username else None
+            self._settings_now = settings
+            try:
+                return outbox.deliver_due(self.ctx.db, settings, password, self.now,
+                                          self._prepare_due, preload=self._preload)
+            finally:
+                self._settings_now = None
+                self._connected_now = None
 
     def run_scheduled(self) -> None:
         """The engine's periodic job: plan, then send (nothing at all until a mail server
@@ -421,8 +432,9 @@ class CommsService(ServiceBase):
             if message.template_id else None
         if booking is None or template is None:
             return Prepared(outcome="fail", reason="its booking or template no longer exists")
-        if booking.status in (BookingStatus.CANCELLED, BookingStatus.NO_SHOW) \
-                or booking.missing_from_pms_since is not None:
+        cancelled = booking.status in (BookingStatus.CANCELLED, BookingStatus.NO_SHOW) \
+            or booking.missing_from_pms_since is not None
+        if cancelled and template.context != TemplateContext.CANCELLATION:
             return Prepared(outcome="skip", reason="the booking was cancelled before the "
                             "message was due")
         if not booking.guest_email:

@@ -175,3 +175,28 @@ def test_no_guest_email_fails_once_with_an_alert(mail: Context, handler: Handler
     with mail.db.session() as session:
         assert len(list(session.scalars(select(Alert).where(Alert.subject_kind == "message")))) == 1
     assert handler.received == []
+
+
+def test_a_cancellation_message_reaches_a_cancelled_booking(mail: Context,
+                                                            handler: Handler) -> None:
+    mail.services.comms.save_template(TemplateInput(
+        name="Cancelled", context=TemplateContext.CANCELLATION, subject="Booking cancelled",
+        body="Dear {{guest_name}}, booking {{booking_number}} is cancelled."))
+    b1007 = booking(mail, "B-1007")  # cancelled in the demo data
+    mail.services.comms.send_manual(b1007.id, "Cancelled")
+    mail.services.comms.deliver()
+    [received] = handler.received
+    assert "booking B-1007 is cancelled" in received.get_content()
+
+
+def test_a_tentative_booking_gets_no_check_in_message(mail: Context,
+                                                      mail_clock: FixedClock) -> None:
+    mail_clock.set(datetime(2026, 6, 10, 7, 0, tzinfo=UTC))
+    ctx = mail
+    ctx.services.comms.save_template(TemplateInput(
+        name="Soon", context=TemplateContext.SCHEDULED_CHECKIN, subject="Soon", body="Hi",
+        offset_minutes=1440))
+    ctx.services.comms.plan()
+    planned = {m.booking_id for m in ctx.services.comms.messages()}
+    assert booking(ctx, "B-1009").id not in planned  # tentative, arrives in 12 days
+    assert booking(ctx, "B-1006").id in planned
