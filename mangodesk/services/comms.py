@@ -291,7 +291,7 @@ class CommsService(ServiceBase):
             return 0
         session.add(MailMessage(
             booking_id=booking_id, template_id=template_id, dedupe_key=key,
-            message_id=message_id or f"<{uuid.uuid4().hex}@mangodesk>",
+            message_id=message_id or _message_id(session),
             status=outbox.QUEUED, due_at=due, next_attempt_at=due, attempts=0,
             created_by=created_by, created_at=now, updated_at=now))
         session.flush()
@@ -506,6 +506,15 @@ class CommsService(ServiceBase):
             names = {t.id: t.name for t in session.scalars(select(MessageTemplate))}
             return [_message_view(m, names.get(m.template_id or 0))
                     for m in session.scalars(query.limit(1000))]
+
+
+def _message_id(session: Session) -> str:
+    """A Message-ID in the sender's own domain (as mail servers and spam filters expect),
+    made when the message is queued so every try carries the same one."""
+    row = session.get(MailSettings, 1)
+    sender = str((row.settings if row else {}).get("from_address", ""))
+    domain = sender.rpartition("@")[2].strip() or "mangodesk.invalid"
+    return f"<{uuid.uuid4().hex}@{domain}>"
 
 
 def _digest(text: str) -> str:

@@ -50,6 +50,7 @@ def test_message_arrives_with_headers_and_non_ascii_name(
     assert "Dear Zoë Ünal-Straße," in message.get_content()
     [logged] = ctx.services.comms.messages(booking_id)
     assert logged.status == "sent" and message["Message-ID"] == logged.message_id
+    assert logged.message_id.endswith("@hotel-mango.example>")  # the sender's domain
     assert handler.envelopes[0][0] == "desk@hotel-mango.example"
 
 
