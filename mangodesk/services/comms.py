@@ -489,7 +489,7 @@ class CommsService(ServiceBase):
             body = render(version.body, {**values, ACCESS_CODES: codes}) \
                 if context.allows_access_codes else render(version.body, values)
             body_masked = render(version.body, {**values, ACCESS_CODES: masked}) \
-                if context.allows_access_codes else body
+                if masked != codes else body
         except ValidationError as exc:
             return Prepared(outcome="fail", reason=exc.message)
         return Prepared(to=booking.guest_email, to_name=booking.guest_name, subject=subject,

@@ -377,7 +377,7 @@ class MainWindow(QMainWindow):
         self.comms_action = self._action("Communications preview…", "Ctrl+M",
                                          self.show_communications, "communications")
         guests.addAction(self.comms_action)
-        self.messages_action = self._action("Guest messages…", None,
+        self.messages_action = self._action("Guest messages…", "Ctrl+Shift+M",
                                             self.show_guest_messages, "guest_messages")
         guests.addAction(self.messages_action)
 
