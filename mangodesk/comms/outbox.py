@@ -35,6 +35,7 @@ SKIPPED = "skipped"
 OPEN = (QUEUED, SENDING, HANDED_OVER)
 SETUP_ALERT = "mail:setup"
 BATCH = 200
+SENT_GROUP = 50
 
 
 def backoff(attempts: int) -> timedelta:
@@ -74,8 +75,8 @@ def recover(db: Database, now: datetime) -> tuple[int, int]:
         settled = _rowcount(session.execute(
             update(MailMessage).where(MailMessage.status == HANDED_OVER)
             .values(status=SENT, sent_at=now, updated_at=now,
-                    last_error="Mangodesk stopped while the server was accepting this message; "
-                    "counted as sent (look up its Message-ID in the mail server's log)."
+                    last_error="Mangodesk stopped after handing this message to the mail "
+                    "server; counted as sent (its Message-ID is in the server's log)."
                     )))
     return requeued, settled
 
@@ -188,11 +189,14 @@ def _send_batch(db: Database, settings: SmtpSettings, password: str | None,
                                   message_id=header_id)
 
             def handed_over(mid: int = message_id) -> None:
-                def mark() -> None:
-                    session.connection().execute(
-                        update(MailMessage).where(MailMessage.id == mid)
-                        .values(status=HANDED_OVER))
-                settle(mark)
+                # The one commit each message needs. Confirmed messages become ``sent`` in
+                # groups: until then ``handed_over`` already means "never send again".
+                session.connection().execute(
+                    update(MailMessage).where(MailMessage.id == mid).values(status=HANDED_OVER))
+                if len(pending_sent) >= SENT_GROUP:
+                    settle()
+                else:
+                    session.commit()
 
             try:
                 sender.send(email, prepared.to or "", checkpoint=handed_over)
