@@ -135,6 +135,9 @@ def attach_engine(context: Context) -> Engine:
             context.events,
             EngineConfig.from_settings(context.settings),
         )
+        # Guest emails: plan what is owed and send what is due, every minute.
+        context.services.engine.add_periodic_job(
+            "guest-mail", context.services.comms.run_scheduled, 60.0, leader_only=True)
     engine: Engine = context.services.engine
     return engine
 
@@ -151,11 +154,11 @@ def schedule_pms_sync(context: Context, engine: Engine) -> Callable[[], None] | 
         log.warning("no PMS sync: %s", exc)
         return None
     interval = context.settings.sync_interval_minutes * 60
-    engine.add_periodic_job("pms-sync", sync.run_scheduled, interval)
+    engine.add_periodic_job("pms-sync", sync.run_scheduled, interval, leader_only=True)
     if context.settings.write_back_codes:
         engine.add_periodic_job(
             "pms-write-back",
             lambda: context.services.write_back.run_scheduled(sync.adapter, sync.source),
-            min(interval, 60.0),
+            min(interval, 60.0), leader_only=True,
         )
     return sync.close

@@ -64,6 +64,7 @@ class Demo:
     vendors: list[DemoVendor] = field(default_factory=list)
     stoppers: list[Callable[[], None]] = field(default_factory=list)
     pms: Any = None  # the simulated Beds24 account, when the demo syncs from it
+    mail: Any = None  # the local mail sink guest emails go to
 
     def stop(self) -> None:
         for stop in self.stoppers + [v.stop for v in self.vendors]:
@@ -94,7 +95,44 @@ def start_demo(paths: Paths, settings: Settings, *, clock: Clock | None = None,
     seed_manual_locks(context, clock.now())
     if with_simulators:
         _connect_simulated_vendors(demo)
+        _start_mail_sink(demo)
     return demo
+
+
+def _start_mail_sink(demo: Demo) -> None:
+    """A local mail server that keeps what it receives, a check-in template with the door
+    codes, and that email queued for today's and tomorrow's arrivals (held until their codes
+    exist), so the sent log shows it within a minute of the engine running."""
+    try:
+        from mangodesk.comms.smtp import SmtpSettings
+        from mangodesk.domain.template import TemplateContext
+        from mangodesk.services.comms import TemplateInput
+        from mangodesk.sim.mail import start_for_demo
+
+        sink = start_for_demo()
+    except Exception:
+        log.exception("the demo mail sink could not start")
+        return
+    demo.stoppers.append(sink.stop)
+    demo.mail = sink
+    comms = demo.context.services.comms
+    comms.save_smtp_settings(SmtpSettings(
+        host="127.0.0.1", port=sink.port, security="none", from_address="desk@mango.example",
+        from_name="Hotel Mango Front Desk", reply_to="hello@mango.example", timeout=10))
+    comms.save_template(TemplateInput(
+        name="Check-in", context=TemplateContext.SCHEDULED_CHECKIN,
+        subject="Your stay at {{property_name}}",
+        body="Dear {{guest_name}},\n\nwelcome! You arrive {{arrival}} and leave "
+        "{{departure}}.\n\nYour door codes:\n{{smart_lock_access_codes}}\n\n"
+        "See you soon,\n{{property_name}}\n",
+        offset_minutes=24 * 60, hold_for_codes=True, hold_latest_hours=1))
+    today = demo.context.clock.now().astimezone(UTC).date()
+    with demo.context.db.session() as session:
+        arriving = list(session.scalars(select(Booking.id).where(
+            Booking.arrival.in_((today, today + timedelta(days=1))),
+            Booking.status == BookingStatus.CONFIRMED, Booking.guest_email.is_not(None))))
+    for booking_id in arriving:
+        comms.schedule_now(booking_id, "Check-in")
 
 
 def _sync_from_simulated_pms(demo: Demo) -> bool:

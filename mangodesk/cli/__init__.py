@@ -24,6 +24,7 @@ COMMAND_MODULES = [
     "mangodesk.cli.engine",
     "mangodesk.cli.smartair",
     "mangodesk.cli.sync",
+    "mangodesk.cli.comms",
 ]
 
 ContextFactory = Callable[[], "Context"]

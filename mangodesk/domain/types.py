@@ -83,6 +83,7 @@ class AlertSubject(StrEnum):
     LOCK = "lock"
     CONNECTION = "connection"
     SYNC = "sync"
+    MESSAGE = "message"
 
 
 class ConnectionStatus(StrEnum):

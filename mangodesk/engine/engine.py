@@ -1057,19 +1057,30 @@ class Engine:
         self.events.publish(Event(EventKind.ENGINE_STATE, data={"running": True}))
         log.info("engine started")
 
-    def add_periodic_job(self, name: str, func: Callable[[], object], seconds: float) -> None:
-        """Run ``func`` every ``seconds`` while the engine runs (the PMS sync hooks in here)."""
+    def add_periodic_job(self, name: str, func: Callable[[], object], seconds: float, *,
+                         leader_only: bool = False) -> None:
+        """Run ``func`` every ``seconds`` while the engine runs (the PMS sync hooks in here).
+        A ``leader_only`` job runs only in the process holding the engine lease: with several
+        desks on one database, guest mail is sent once and the PMS credits are spent once."""
 
         def guarded() -> None:
-            try:
-                func()
-            except Exception:
-                log.exception("periodic job %s failed", name)
+            self.run_periodic(name, func, leader_only=leader_only)
 
         self._periodic[name] = (guarded, seconds)
         if self._scheduler is not None:
             self._scheduler.add_job(guarded, "interval", id=name, seconds=seconds,
                                     replace_existing=True, next_run_time=datetime.now(UTC))
+
+    def run_periodic(self, name: str, func: Callable[[], object], *,
+                     leader_only: bool = False) -> bool:
+        """One run of a periodic job; False when skipped because another process leads."""
+        try:
+            if leader_only and not self.hold_lease():
+                return False
+            func()
+        except Exception:
+            log.exception("periodic job %s failed", name)
+        return True
 
     def wake(self) -> None:
         """Tick as soon as possible (after a staff action queued something)."""

@@ -6,6 +6,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from mangodesk.services.activity import AlertService, AuditService
+from mangodesk.services.comms import CommsService
 from mangodesk.services.connections import ConnectionService
 from mangodesk.services.links import LinkService
 from mangodesk.services.messages import MessageService
@@ -27,6 +28,7 @@ class Services:
         self.links = LinkService(context)
         self.passcodes = PasscodeService(context)
         self.messages = MessageService(context)
+        self.comms = CommsService(context)
         self.alerts = AlertService(context)
         self.audit = AuditService(context)
         self.write_back = CodeWriteBack(context)

@@ -146,6 +146,8 @@ class Booking(Base):
     # Set when a full load no longer returned the booking (deleted in the PMS). Planner: no
     # NEW code for such a booking; an existing code is never revoked for it (staff decide).
     missing_from_pms_since: Mapped[datetime | None]
+    # The guest's language as the PMS gives it ("de", "en"): picks a message version.
+    language: Mapped[str | None] = mapped_column(String(16))
 
     units: Mapped[list[BookingUnit]] = relationship(
         back_populates="booking", cascade="all, delete-orphan"
@@ -349,3 +351,85 @@ class DatabaseIdentity(Base):
     # True for a database that existed before secrets were namespaced: its secrets may
     # still sit under the old shared names and are moved under ``uuid`` when first read.
     adopts_legacy_secrets: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class MessageTemplate(Base):
+    """A guest message: when it is sent (context and schedule) and its options; the words
+    live in one version per language."""
+
+    __tablename__ = "message_template"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    context: Mapped[str] = mapped_column(String(30))
+    # Scheduled contexts: how long before check-in / check-out (negative: after), and the
+    # local time of day it goes out (None: exactly offset before the check-in/out instant).
+    offset_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    send_at_local: Mapped[time | None] = mapped_column(Time)
+    hold_for_codes: Mapped[bool] = mapped_column(Boolean, default=False)
+    hold_latest_hours: Mapped[int] = mapped_column(Integer, default=0)
+    resend_on_code_change: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+    versions: Mapped[list[MessageTemplateVersion]] = relationship(
+        back_populates="template", cascade="all, delete-orphan"
+    )
+
+
+class MessageTemplateVersion(Base):
+    __tablename__ = "message_template_version"
+    __table_args__ = (UniqueConstraint("template_id", "language"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    template_id: Mapped[int] = mapped_column(ForeignKey("message_template.id"), index=True)
+    language: Mapped[str] = mapped_column(String(16))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+
+    template: Mapped[MessageTemplate] = relationship(back_populates="versions")
+
+
+class MailMessage(Base):
+    """The mail outbox and sent log: written before the SMTP call, with the Message-ID it
+    will carry, so a restart never sends one message twice."""
+
+    __tablename__ = "mail_message"
+    __table_args__ = (
+        Index("ix_mail_message_due", "status", "next_attempt_at"),
+        UniqueConstraint("dedupe_key"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int | None] = mapped_column(ForeignKey("booking.id"), index=True)
+    template_id: Mapped[int | None] = mapped_column(ForeignKey("message_template.id"))
+    # What produced it ("sched:<template>:<booking>", "manual:<uuid>"): one row per trigger.
+    dedupe_key: Mapped[str] = mapped_column(String(200))
+    message_id: Mapped[str] = mapped_column(String(250), unique=True)
+    status: Mapped[str] = mapped_column(String(20))
+    due_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    to_address: Mapped[str | None] = mapped_column(String(320))
+    language: Mapped[str | None] = mapped_column(String(16))
+    subject: Mapped[str | None] = mapped_column(Text)
+    # The body as sent, and with every door code masked for lists and logs.
+    body: Mapped[str | None] = mapped_column(Text)
+    body_masked: Mapped[str | None] = mapped_column(Text)
+    # A digest of the access codes the message carried (send-again-on-change compares it).
+    codes_digest: Mapped[str | None] = mapped_column(String(64))
+    last_error: Mapped[str | None] = mapped_column(Text)
+    sent_at: Mapped[datetime | None]
+    created_by: Mapped[str] = mapped_column(String(100), default="automation")
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class MailSettings(Base):
+    """The hotel's SMTP server and sender (one row); the password is in the keyring."""
+
+    __tablename__ = "mail_settings"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)

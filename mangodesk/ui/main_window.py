@@ -40,6 +40,7 @@ from mangodesk.sim.base import DemoVendor
 from mangodesk.ui import text
 from mangodesk.ui.about import AboutDialog
 from mangodesk.ui.comms import CommunicationsDialog
+from mangodesk.ui.comms_window import CommunicationsWindow
 from mangodesk.ui.connections_dialog import ConnectionsDialog
 from mangodesk.ui.demo_menu import DemoMenu
 from mangodesk.ui.engine_control import EngineControl
@@ -378,6 +379,9 @@ class MainWindow(QMainWindow):
         self.comms_action = self._action("Communications preview…", "Ctrl+M",
                                          self.show_communications, "communications")
         guests.addAction(self.comms_action)
+        self.messages_action = self._action("Guest messages…", "Ctrl+Shift+M",
+                                            self.show_guest_messages, "guest_messages")
+        guests.addAction(self.messages_action)
 
         automation = menus.addMenu("&Automation")
         self.pause_action = self._action("Pause automation", "Ctrl+Shift+P",
@@ -655,6 +659,12 @@ class MainWindow(QMainWindow):
         self.live_changed.connect(dialog.reload)
         dialog.open()
         return dialog
+
+    def show_guest_messages(self) -> CommunicationsWindow:
+        """Templates, the sent log and the mail server (the Communications window)."""
+        window = CommunicationsWindow(self.context, self.runner, self)
+        window.open()
+        return window
 
     def show_communications(self) -> CommunicationsDialog:
         unit = self.current_unit()

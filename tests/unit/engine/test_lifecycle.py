@@ -163,6 +163,23 @@ def test_a_desk_starting_beside_the_leader_leaves_its_calls_in_flight_alone(
     assert fake.calls == []
 
 
+def test_jobs_for_the_leader_only_run_in_the_process_that_leads(
+        engine: Engine, fake: FakeVendor) -> None:
+    """Guest mail and the PMS sync run once per hotel, not once per desk."""
+    ran: list[str] = []
+    assert engine.hold_lease()
+    standby = _second_engine(engine, fake)
+    try:
+        assert not standby.run_periodic("guest-mail", lambda: ran.append("standby"),
+                                        leader_only=True)
+        assert standby.run_periodic("local", lambda: ran.append("standby, any desk"))
+        assert engine.run_periodic("guest-mail", lambda: ran.append("leader"),
+                                   leader_only=True)
+    finally:
+        standby.stop(5)
+    assert ran == ["standby, any desk", "leader"]
+
+
 def test_a_standby_that_takes_the_lease_recovers_the_dead_leaders_calls(
         engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock) -> None:
     from mangodesk.vendors.base import CodeRequest
