@@ -120,7 +120,8 @@ class Database:
                 f"The database at {self.describe()} cannot be opened ({exc.__class__.__name__}).",
                 "Check that the file is not damaged and that this account may write to it.",
             ) from exc
-        unknown = current - self.known_revisions()
+        script = ScriptDirectory.from_config(_alembic_config(self.engine))
+        unknown = current - {rev.revision for rev in script.walk_revisions()}
         if unknown:
             raise ConfigError(
                 f"The database at {self.describe()} was written by a newer version of Mangodesk "
@@ -128,6 +129,8 @@ class Database:
                 "Install the newer version again, or point this one at its own database. "
                 "Nothing was changed.",
             )
+        if current == set(script.get_heads()):
+            return  # already current: every start of a CLI command or the desk skips Alembic's run
         try:
             command.upgrade(_alembic_config(self.engine), "heads")
         except OperationalError as exc:
