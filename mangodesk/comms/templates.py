@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import lru_cache
-
-import jinja2
-from jinja2 import meta
-from jinja2.sandbox import SandboxedEnvironment
+from typing import TYPE_CHECKING
 
 from mangodesk.domain.errors import ValidationError
 from mangodesk.domain.template import TemplateContext
+
+if TYPE_CHECKING:
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
 
 ACCESS_CODES = "smart_lock_access_codes"
 
@@ -45,19 +46,24 @@ VARIABLES: tuple[Variable, ...] = (
 VARIABLE_NAMES = frozenset(v.name for v in VARIABLES)
 
 
+@lru_cache(maxsize=1)
 def _environment() -> SandboxedEnvironment:
+    """Built on first use, so a CLI command that sends no mail never imports Jinja2."""
+    import jinja2
+    from jinja2.sandbox import SandboxedEnvironment
+
     return SandboxedEnvironment(
         undefined=jinja2.StrictUndefined, autoescape=False, keep_trailing_newline=True
     )
 
 
-_ENV = _environment()
-
-
 def variables_used(text: str, *, field: str = "body") -> set[str]:
     """The variables a template text names; a syntax error is a ValidationError."""
+    import jinja2
+    from jinja2 import meta
+
     try:
-        parsed = _ENV.parse(text)
+        parsed = _environment().parse(text)
     except jinja2.TemplateSyntaxError as exc:
         raise ValidationError(
             f"The {field} cannot be read as a template (line {exc.lineno}: {exc.message}).",
@@ -97,11 +103,13 @@ def check_template(subject: str, body: str, context: TemplateContext) -> None:
 @lru_cache(maxsize=256)
 def _compiled(text: str) -> jinja2.Template:
     """Compiling is most of a render's cost; a burst renders the same few texts."""
-    return _ENV.from_string(text)
+    return _environment().from_string(text)
 
 
 def render(text: str, values: Mapping[str, str]) -> str:
     """Render one checked template text with the booking's values."""
+    import jinja2
+
     try:
         return _compiled(text).render(dict(values))
     except jinja2.UndefinedError as exc:  # a template saved before a variable was removed
