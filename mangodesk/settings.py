@@ -31,15 +31,20 @@ class Settings:
     close_to_tray: bool = True
     # Copy door codes to the PMS booking (Beds24 info item) for the PMS's own guest emails.
     write_back_codes: bool = False
-    extra: dict[str, Any] = field(default_factory=dict)
+    # Keys this version does not know (written by a newer one): written back unchanged on
+    # save, so running an older desk against the same file does not lose them.
+    unknown_keys: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
-        return asdict(self)
+        known = asdict(self)
+        del known["unknown_keys"]
+        return {**self.unknown_keys, **known}
 
 
 _INT_FIELDS = {"max_attempts", "sync_alert_after_failures", "worker_threads",
                "per_connection_concurrency"}
 _FLOAT_FIELDS = {"retry_interval_minutes", "tick_seconds", "sync_interval_minutes"}
+_OLD_EMPTY_SECTION = "extra"
 
 
 def load_settings(path: Path) -> Settings:
@@ -72,11 +77,15 @@ def load_settings(path: Path) -> Settings:
 
 
 def _from_mapping(raw: dict[str, Any], path: Path) -> Settings:
-    known = {f.name for f in fields(Settings)}
+    known = {f.name for f in fields(Settings)} - {"unknown_keys"}
     values: dict[str, Any] = {}
+    unknown: dict[str, Any] = {}
     for key, value in raw.items():
+        if key == _OLD_EMPTY_SECTION and value == {}:
+            continue  # an always-empty section older versions wrote: nothing to keep
         if key not in known:
-            continue  # written by a newer version; ignored, and kept on save via "extra"
+            unknown[key] = value  # written by a newer version: ignored, and kept on save
+            continue
         if key in _INT_FIELDS:
             if not isinstance(value, int) or isinstance(value, bool) or value < 1:
                 raise ConfigError(
@@ -102,15 +111,11 @@ def _from_mapping(raw: dict[str, Any], path: Path) -> Settings:
                     f"The settings file {path} has an invalid value for “{key}”.",
                     "Use true or false. Mangodesk did not change the file.",
                 )
-        elif key == "staff_name":
-            if not isinstance(value, str):
-                raise ConfigError(f"The settings file {path} has an invalid staff_name.",
-                                  "Use a text value.")
-        elif key == "extra" and not isinstance(value, dict):
-            raise ConfigError(f"The settings file {path} has an invalid “extra” section.",
-                              "Use a JSON object or remove it.")
+        elif key == "staff_name" and not isinstance(value, str):
+            raise ConfigError(f"The settings file {path} has an invalid staff_name.",
+                              "Use a text value.")
         values[key] = value
-    return Settings(**values)
+    return Settings(**values, unknown_keys=unknown)
 
 
 def save_settings(path: Path, settings: Settings) -> None:

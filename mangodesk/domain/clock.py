@@ -39,10 +39,3 @@ class FixedClock:
         with self._lock:
             self._now += delta
             return self._now
-
-
-def utc(instant: datetime) -> datetime:
-    """Normalise an aware datetime to UTC; refuse naive ones, which are ambiguous."""
-    if instant.tzinfo is None:
-        raise ValueError("naive datetime: times must carry a time zone")
-    return instant.astimezone(UTC)

@@ -9,7 +9,7 @@ A wall time that does not exist (spring forward) is moved forward by the gap; an
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mangodesk.domain.errors import ValidationError
@@ -19,9 +19,6 @@ from mangodesk.domain.errors import ValidationError
 class StayWindow:
     check_in_at: datetime  # aware, UTC
     check_out_at: datetime  # aware, UTC
-
-    def issue_at(self, lead: timedelta) -> datetime:
-        return self.check_in_at - lead
 
 
 def zone(name: str) -> ZoneInfo:

@@ -347,11 +347,6 @@ def choose_pin(rules: PinRules, taken: set[str], wanted: str | None) -> tuple[st
     return generate_pin(rules, taken), False
 
 
-def code_label(code: AccessCode) -> str:
-    """The code's name on the lock: lets us recognise our own code when reading a lock back."""
-    return f"Mangodesk {code.id}"
-
-
 def apply_actions(
     session: Session,
     actions: Iterable[PlannedAction],

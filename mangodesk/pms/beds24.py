@@ -190,8 +190,6 @@ class TokenInfo:
     """What /authentication/details says about our access (no secrets)."""
 
     scopes: tuple[str, ...] = ()
-    linked_properties: bool = False
-    only_property_id: int | None = None
     raw: dict[str, Any] = field(default_factory=dict)
 
     @property
@@ -316,11 +314,8 @@ class Beds24Adapter:
         details = body.get("token") if isinstance(body.get("token"), dict) else {}
         assert isinstance(details, dict)
         scopes = details.get("scopes") or []
-        only = details.get("onlyPropertyId")
         return TokenInfo(
             scopes=tuple(str(s) for s in scopes) if isinstance(scopes, list) else (),
-            linked_properties=bool(details.get("linkedProperties")),
-            only_property_id=only if isinstance(only, int) else None,
             raw={k: v for k, v in details.items() if k != "token"},
         )
 

@@ -138,18 +138,6 @@ class ConnectionService(ServiceBase):
 
     # ------------------------------------------------------------------ connecting
 
-    def check(self, kind: VendorKind, values: Mapping[str, str]) -> ConnectionReport:
-        """Validate credentials with the vendor without storing anything (the wizard's Connect)."""
-        spec = self.ctx.vendors.spec(kind)
-        config = self._config_from_values(spec, None, values)
-        adapter = spec.factory(config)
-        try:
-            return adapter.test_connection()
-        except VendorError as exc:
-            return ConnectionReport(ok=False, summary=exc.message, steps=())
-        finally:
-            adapter.close()
-
     def connect(
         self, kind: VendorKind, values: Mapping[str, str], display_name: str | None = None
     ) -> ConnectResult:

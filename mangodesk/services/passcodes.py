@@ -89,11 +89,6 @@ class PasscodeService(ServiceBase):
         with self.ctx.db.session() as session:
             return code_view(_code(session, code_id))
 
-    def capabilities_for_unit(self, unit_id: int) -> Capabilities:
-        with self.ctx.db.session() as session:
-            lock = _linked_lock(session, _unit(session, unit_id))
-            return self.ctx.vendors.spec(lock.connection.kind).capabilities
-
     def lock_details(self, unit_id: int) -> LockDetails:
         """The Details button: asks the vendor (blocking) for battery, gateway, group…"""
         with self.ctx.db.session() as session:

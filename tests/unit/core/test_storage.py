@@ -117,6 +117,26 @@ def test_unknown_keys_from_a_newer_version_are_ignored(tmp_path: Path) -> None:
     assert load_settings(path).staff_name == "Bo"
 
 
+def test_unknown_keys_from_a_newer_version_are_kept_on_save(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    newer = {"staff_name": "Bo", "future_option": 1, "future_section": {"a": [1, 2]}}
+    path.write_text(json.dumps(newer), encoding="utf-8")
+    settings = load_settings(path)
+    settings.staff_name = "Anna"
+    save_settings(path, settings)
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    assert saved["future_option"] == 1 and saved["future_section"] == {"a": [1, 2]}
+    assert saved["staff_name"] == "Anna"
+    assert load_settings(path) == settings
+
+
+def test_the_empty_section_older_versions_wrote_is_not_carried_along(tmp_path: Path) -> None:
+    path = tmp_path / "settings.json"
+    path.write_text(json.dumps({"staff_name": "Bo", "extra": {}}), encoding="utf-8")
+    save_settings(path, load_settings(path))
+    assert "extra" not in json.loads(path.read_text(encoding="utf-8"))
+
+
 # ---------------------------------------------------------------- secrets
 
 
