@@ -19,10 +19,9 @@ from typing import TYPE_CHECKING, Any
 
 from mangodesk import __version__
 from mangodesk.cli.inputs import shorten, tidy_message
-from mangodesk.domain.errors import MangodeskError
+from mangodesk.domain.errors import MangodeskError, ProviderError
 from mangodesk.paths import Paths, create_private_file, restrict_file
 from mangodesk.settings import Settings, load_settings
-from mangodesk.vendors.base import VendorError
 
 if TYPE_CHECKING:
     from mangodesk.app import Context
@@ -223,10 +222,10 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace,
                 contexts.append(demo.context)
             handler = args.func
             return int(handler(args, make_context))
+        except ProviderError as exc:  # the provider failed, not the input
+            return fail(str(exc), EXIT_FAILED)
         except MangodeskError as exc:
             return fail(str(exc))
-        except VendorError as exc:
-            return fail(str(exc), EXIT_FAILED)
         except (KeyboardInterrupt, EOFError):
             return fail("Stopped before finishing; nothing more was done.", EXIT_FAILED)
         except Exception:

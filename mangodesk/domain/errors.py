@@ -19,6 +19,10 @@ class MangodeskError(Exception):
         return f"{self.message} {self.fix}" if self.fix else self.message
 
 
+class ProviderError(MangodeskError):
+    """A call to a lock provider or the PMS failed: the service outside, not the input."""
+
+
 class ValidationError(MangodeskError):
     """Input that cannot be accepted; ``field`` names the input so a dialog can show it there."""
 

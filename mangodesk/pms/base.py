@@ -7,20 +7,16 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Protocol
 
+from mangodesk.domain.errors import ProviderError
 from mangodesk.domain.types import BookingStatus, UnitKind
 
 
-class PmsError(Exception):
+class PmsError(ProviderError):
     """A PMS call failed; ``message`` is for staff. ``transient`` ones are retried next poll."""
 
     def __init__(self, message: str, fix: str | None = None, *, transient: bool = True) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fix = fix
+        super().__init__(message, fix)
         self.transient = transient
-
-    def __str__(self) -> str:
-        return f"{self.message} {self.fix}" if self.fix else self.message
 
 
 class PmsAuthError(PmsError):

@@ -535,10 +535,10 @@ class SyncEngine:
         fix: str | None = None
         # A problem that will not go away by itself (access revoked) is alerted at once.
         lasting = False
-        if isinstance(exc, PmsError | MangodeskError):
+        if isinstance(exc, MangodeskError):
             message = str(exc)
             reason, fix = exc.message, exc.fix
-            lasting = isinstance(exc, MangodeskError) or not exc.transient
+            lasting = not exc.transient if isinstance(exc, PmsError) else True
             log.warning("%s sync failed: %s", self.source, message)
         else:
             message = f"The {self.source} sync failed unexpectedly ({type(exc).__name__})."

@@ -17,7 +17,7 @@ from mangodesk.domain.errors import MangodeskError, ValidationError
 from mangodesk.domain.types import VendorKind
 from mangodesk.services.connections import ConnectError, ConnectResult, DuplicateConnection
 from mangodesk.services.views import ConnectionView
-from mangodesk.vendors.base import ConnectionReport, CredentialField, ProviderSpec, VendorError
+from mangodesk.vendors.base import ConnectionReport, CredentialField, ProviderSpec
 
 FINGERPRINT_DETAIL = "certificate_fingerprint"
 NEEDS_ACCEPTANCE_DETAIL = "needs_certificate_acceptance"
@@ -216,7 +216,7 @@ class ConnectWizard:
         if isinstance(error, ValidationError) and error.field and not isinstance(
                 error, ConnectError):
             self.errors = {error.field: error.message}
-        if isinstance(error, MangodeskError | VendorError):
+        if isinstance(error, MangodeskError):
             self.message = str(error)
         else:
             self.message = ("Mangodesk could not finish connecting because of an unexpected "

@@ -16,7 +16,6 @@ from PySide6.QtWidgets import (
 )
 
 from mangodesk.domain.errors import MangodeskError
-from mangodesk.vendors.base import VendorError
 
 ERROR_COLOUR = "#a32020"
 
@@ -121,7 +120,7 @@ class FieldForm(QFormLayout):
 def plain_message(error: Exception) -> str:
     """An exception in words for staff: ours carry a message and a fix; others get a
     sentence that does not leak internals."""
-    if isinstance(error, MangodeskError | VendorError):
+    if isinstance(error, MangodeskError):
         return str(error)
     return ("Something unexpected went wrong. Try again; if it keeps happening, send the log "
             "file to your IT contact.")

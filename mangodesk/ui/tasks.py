@@ -20,7 +20,6 @@ import shiboken6
 from PySide6.QtCore import QObject, Signal
 
 from mangodesk.domain.errors import MangodeskError
-from mangodesk.vendors.base import VendorError
 
 log = logging.getLogger(__name__)
 
@@ -81,7 +80,7 @@ class TaskRunner(QObject):
         try:
             result = work()
         except Exception as exc:
-            if not isinstance(exc, MangodeskError | VendorError):
+            if not isinstance(exc, MangodeskError):
                 # Staff are told to "send the log file": the traceback must be in it.
                 pending = self._pending.get(token)
                 log.error("background task “%s” failed unexpectedly",

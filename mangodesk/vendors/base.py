@@ -12,6 +12,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from mangodesk.domain.errors import ProviderError
 from mangodesk.domain.pinrules import PinRules
 from mangodesk.domain.types import VendorKind
 
@@ -29,7 +30,7 @@ class ErrorClass(StrEnum):
     AMBIGUOUS = "ambiguous"  # sent, but no answer: read the lock back before retrying
 
 
-class VendorError(Exception):
+class VendorError(ProviderError):
     """A failed vendor call, classified; ``message`` and ``fix`` are for staff."""
 
     error_class: ErrorClass = ErrorClass.PERMANENT
@@ -42,14 +43,9 @@ class VendorError(Exception):
         vendor_code: str | None = None,
         retry_after: float | None = None,
     ) -> None:
-        super().__init__(message)
-        self.message = message
-        self.fix = fix
+        super().__init__(message, fix)
         self.vendor_code = vendor_code
         self.retry_after = retry_after
-
-    def __str__(self) -> str:
-        return f"{self.message} {self.fix}" if self.fix else self.message
 
 
 class TransientError(VendorError):
