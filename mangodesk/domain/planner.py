@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
+from mangodesk.domain.capabilities import Capabilities
 from mangodesk.domain.errors import ValidationError
 from mangodesk.domain.pinrules import PinRules
 from mangodesk.domain.pins import pin_problem, prefix_clash
@@ -52,30 +53,10 @@ class PlanProperty:
 
 
 @dataclass(frozen=True)
-class LockTraits:
-    """The part of a vendor's capabilities the planner needs (the domain cannot see vendors)."""
-
-    automated: bool
-    pin_rules: PinRules | None = field(default_factory=PinRules)
-    vendor_generates_pin: bool = False
-    mobile_key: bool = False
-    needs_guest_email: bool = False
-    can_move_start: bool = True
-    can_move_end: bool = True
-    time_granularity: timedelta = timedelta(minutes=1)
-    max_lead: timedelta | None = None
-
-    @property
-    def keeps_chosen_pin(self) -> bool:
-        """Whether we can ask this vendor for a PIN of our choosing."""
-        return self.pin_rules is not None and not self.vendor_generates_pin and not self.mobile_key
-
-
-@dataclass(frozen=True)
 class PlanUnitLink:
     unit_id: int
     lock_id: int
-    traits: LockTraits
+    traits: Capabilities
     manageable: bool = True
     unmanageable_reason: str | None = None
     lock_name: str = ""
@@ -204,7 +185,7 @@ def booking_window(booking: PlanBooking, prop: PlanProperty) -> StayWindow:
     )
 
 
-def code_window(stay: StayWindow, traits: LockTraits) -> tuple[datetime, datetime]:
+def code_window(stay: StayWindow, traits: Capabilities) -> tuple[datetime, datetime]:
     """The code's validity: the stay, widened to the vendor's time granularity."""
     return (
         floor_to(stay.check_in_at, traits.time_granularity),
@@ -212,7 +193,7 @@ def code_window(stay: StayWindow, traits: LockTraits) -> tuple[datetime, datetim
     )
 
 
-def issue_at(stay: StayWindow, prop: PlanProperty, traits: LockTraits) -> datetime:
+def issue_at(stay: StayWindow, prop: PlanProperty, traits: Capabilities) -> datetime:
     """When the code is created: ``lead`` before check-in, later if the vendor refuses that."""
     lead = prop.lead if traits.max_lead is None else min(prop.lead, traits.max_lead)
     return stay.check_in_at - lead
@@ -406,7 +387,7 @@ def _plan_booking(
     return actions
 
 
-def _early_checkout(now: datetime, code: PlanCode, traits: LockTraits) -> list[PlannedAction]:
+def _early_checkout(now: datetime, code: PlanCode, traits: Capabilities) -> list[PlannedAction]:
     """The guest left before the booked departure: end the code now."""
     end = ceil_to(now, traits.time_granularity)
     if end >= code.valid_to:
@@ -417,7 +398,7 @@ def _early_checkout(now: datetime, code: PlanCode, traits: LockTraits) -> list[P
                          ends_stay=True)]
 
 
-def _end_now(now: datetime, code: PlanCode, traits: LockTraits,
+def _end_now(now: datetime, code: PlanCode, traits: Capabilities,
              reason: str) -> list[PlannedAction]:
     """The wanted window is already over but the code still opens the door until its old
     end: end it on the lock now (move the end to now, or remove it where the vendor cannot

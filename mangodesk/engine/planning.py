@@ -27,7 +27,6 @@ from mangodesk.domain.planner import (
     CreateCode,
     ExpireCode,
     IssueBlocked,
-    LockTraits,
     PlanBooking,
     PlanCode,
     PlannedAction,
@@ -84,20 +83,6 @@ NOT_AUTOMATED = Capabilities(automated=False)
 def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
     for start in range(0, len(values), size):
         yield values[start:start + size]
-
-
-def traits_of(capabilities: Capabilities) -> LockTraits:
-    return LockTraits(
-        automated=capabilities.automated,
-        pin_rules=capabilities.pin_rules,
-        vendor_generates_pin=capabilities.vendor_generates_pin,
-        mobile_key=capabilities.mobile_key,
-        needs_guest_email=capabilities.needs_guest_email,
-        can_move_start=capabilities.can_move_start,
-        can_move_end=capabilities.can_move_end,
-        time_granularity=capabilities.time_granularity,
-        max_lead=capabilities.max_lead,
-    )
 
 
 def capabilities_for_kind(registry: VendorRegistry, kind: str) -> Capabilities:
@@ -159,7 +144,7 @@ def load_snapshot(
         links[unit_id] = PlanUnitLink(
             unit_id=unit_id,
             lock_id=lock_id,
-            traits=traits_of(caps),
+            traits=caps,
             manageable=manageable and present,
             unmanageable_reason=reason
             or (None if present else "the provider no longer lists it"),

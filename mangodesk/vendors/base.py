@@ -8,15 +8,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from enum import StrEnum
 from typing import Any, Protocol, runtime_checkable
 
+from mangodesk.domain.capabilities import Capabilities, PinScope
 from mangodesk.domain.errors import ProviderError
 from mangodesk.domain.pinrules import PinRules
 from mangodesk.domain.types import VendorKind
 
-__all__ = ["PinRules"]  # re-exported: adapters declare rules next to their capabilities
+# Re-exported: adapters declare their capabilities and PIN rules next to the contract.
+__all__ = ["Capabilities", "PinRules", "PinScope"]
 
 # --------------------------------------------------------------------------- errors
 
@@ -70,38 +72,6 @@ class AlreadyGoneError(VendorError):
 
 class AmbiguousError(VendorError):
     error_class = ErrorClass.AMBIGUOUS
-
-
-# --------------------------------------------------------------------------- capabilities
-
-
-class PinScope(StrEnum):
-    """Which existing codes a vendor compares a new PIN against before it accepts it; a PIN
-    Mangodesk proposes must be free in the same scope, or the vendor refuses it."""
-
-    LOCK_LIVE = "lock_live"  # codes on the same lock whose windows overlap the new one
-    LOCK_ALL = "lock_all"  # every code stored on the lock, expired ones included (TTLock)
-    SITE_OVERLAPPING = "site_overlapping"  # overlapping stays anywhere on the site (Smartair)
-
-
-@dataclass(frozen=True)
-class Capabilities:
-    automated: bool
-    pin_rules: PinRules | None = field(default_factory=PinRules)
-    vendor_generates_pin: bool = False
-    mobile_key: bool = False  # delivers a mobile key to the guest's email instead of a PIN
-    needs_guest_email: bool = False
-    can_move_start: bool = True
-    can_move_end: bool = True
-    can_change_pin: bool = False  # staff may edit the PIN of an existing code in place
-    time_granularity: timedelta = timedelta(minutes=1)
-    max_codes_per_lock: int | None = None
-    needs_gateway: bool = False
-    max_lead: timedelta | None = None  # the vendor refuses codes issued earlier than this
-    pin_scope: PinScope = PinScope.LOCK_LIVE
-    # A code created after its start has passed starts at the vendor's own "now" (a Smartair
-    # check-in), so a read-back shows that start instead of the one sent; its end is exact.
-    live_start_is_vendor_now: bool = False
 
 
 # --------------------------------------------------------------------------- values

@@ -7,12 +7,12 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from mangodesk.domain.capabilities import Capabilities
 from mangodesk.domain.pinrules import PinRules
 from mangodesk.domain.planner import (
     CreateCode,
     ExpireCode,
     IssueBlocked,
-    LockTraits,
     PlanBooking,
     PlanCode,
     PlannedAction,
@@ -28,7 +28,7 @@ from mangodesk.domain.types import BookingStatus, CodeOrigin, CodeState
 
 OSLO = PlanProperty(id=1, timezone="Europe/Oslo")
 NEW_YORK = PlanProperty(id=2, timezone="America/New_York")
-AUTOMATED = LockTraits(automated=True)
+AUTOMATED = Capabilities(automated=True)
 LINKS = {
     101: PlanUnitLink(101, 1001, AUTOMATED, lock_name="Room 101"),
     102: PlanUnitLink(102, 1002, AUTOMATED, lock_name="Room 102"),
@@ -123,7 +123,7 @@ def test_automation_off_for_the_property_plans_nothing() -> None:
 
 
 def test_manual_provider_and_unlinked_units_get_nothing() -> None:
-    manual = {101: PlanUnitLink(101, 1001, LockTraits(automated=False))}
+    manual = {101: PlanUnitLink(101, 1001, Capabilities(automated=False))}
     assert run(CHECK_IN, [booking()], links=manual) == []
     assert run(CHECK_IN, [booking()], links={}) == []
 

@@ -9,11 +9,11 @@ from datetime import UTC, date, datetime, time, timedelta
 from hypothesis import given
 from hypothesis import strategies as st
 
+from mangodesk.domain.capabilities import Capabilities
 from mangodesk.domain.planner import (
     CreateCode,
     ExpireCode,
     IssueBlocked,
-    LockTraits,
     PlanBooking,
     PlanCode,
     PlannedAction,
@@ -27,7 +27,7 @@ from mangodesk.domain.planner import (
 from mangodesk.domain.types import BookingStatus, CodeOrigin, CodeState
 
 OSLO = PlanProperty(id=1, timezone="Europe/Oslo")
-AUTOMATED = LockTraits(automated=True)
+AUTOMATED = Capabilities(automated=True)
 LINKS = {101: PlanUnitLink(101, 1001, AUTOMATED, lock_name="Room 101")}
 # 2026-06-10 15:00 Oslo (UTC+2) = 13:00Z; 2026-06-12 11:00 Oslo = 09:00Z.
 CHECK_IN = datetime(2026, 6, 10, 13, 0, tzinfo=UTC)
