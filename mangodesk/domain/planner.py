@@ -26,15 +26,16 @@ from mangodesk.domain.errors import ValidationError
 from mangodesk.domain.pinrules import PinRules
 from mangodesk.domain.pins import pin_problem, prefix_clash
 from mangodesk.domain.stay import StayWindow, stay_window
-from mangodesk.domain.types import BookingStatus, CodeOrigin, CodeState
+from mangodesk.domain.types import (
+    CURRENT_CODE_STATES,
+    BookingStatus,
+    CodeOrigin,
+    CodeState,
+)
 
 DEFAULT_LEAD = timedelta(hours=48)
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
-# States in which a code stands for its (booking, unit): the planner compares against these.
-CURRENT_STATES = frozenset(
-    {CodeState.SCHEDULED, CodeState.PENDING, CodeState.ACTIVE, CodeState.FAILED}
-)
 # Statuses that mean "this guest must not enter any more".
 REVOKING_STATUSES = frozenset({BookingStatus.CANCELLED, BookingStatus.NO_SHOW})
 
@@ -240,7 +241,7 @@ def plan(
             code.origin == CodeOrigin.BOOKING
             and code.managed
             and code.booking_id is not None
-            and code.state in CURRENT_STATES
+            and code.state in CURRENT_CODE_STATES
         ):
             current[code.booking_id].append(code)
 

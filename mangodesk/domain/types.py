@@ -54,7 +54,30 @@ class CodeState(StrEnum):
     @property
     def is_live(self) -> bool:
         """The code exists, or may exist, on the lock (so it occupies a PIN slot)."""
-        return self in (CodeState.PENDING, CodeState.ACTIVE, CodeState.REVOKING, CodeState.FAILED)
+        return self in LIVE_CODE_STATES
+
+
+# Each group of code states that means something, defined once (DESIGN "Access-code lifecycle").
+
+# Over for good: revoked, or expired after its window; nothing more is sent for it.
+ENDED_CODE_STATES = frozenset({CodeState.REVOKED, CodeState.EXPIRED})
+# Not ended: on a lock, on its way to one, or being removed from one.
+OPEN_CODE_STATES = frozenset(CodeState) - ENDED_CODE_STATES
+# Ended, or being removed: staff can no longer change the code.
+ENDING_CODE_STATES = ENDED_CODE_STATES | {CodeState.REVOKING}
+# The code that stands for its booking and unit (scheduled, sending, on the lock, or given up
+# on); a code being revoked no longer does.
+CURRENT_CODE_STATES = frozenset(
+    {CodeState.SCHEDULED, CodeState.PENDING, CodeState.ACTIVE, CodeState.FAILED}
+)
+# On the lock, or possibly on it: the code occupies a PIN slot.
+LIVE_CODE_STATES = frozenset(
+    {CodeState.PENDING, CodeState.ACTIVE, CodeState.REVOKING, CodeState.FAILED}
+)
+# A call to the lock is due or under way (create/update, or revoke).
+SENDING_CODE_STATES = frozenset({CodeState.PENDING, CodeState.REVOKING})
+# Sending, or given up on: the attempts made so far matter to staff.
+ATTEMPTED_CODE_STATES = SENDING_CODE_STATES | {CodeState.FAILED}
 
 
 class OperationKind(StrEnum):

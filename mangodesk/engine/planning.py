@@ -23,7 +23,6 @@ from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.pinrules import PinRules
 from mangodesk.domain.pins import NoFreePinError, generate_pin, pin_problem, prefix_clash
 from mangodesk.domain.planner import (
-    CURRENT_STATES,
     CreateCode,
     ExpireCode,
     IssueBlocked,
@@ -36,6 +35,9 @@ from mangodesk.domain.planner import (
     UpdateWindow,
 )
 from mangodesk.domain.types import (
+    CURRENT_CODE_STATES,
+    ENDED_CODE_STATES,
+    OPEN_CODE_STATES,
     AlertSeverity,
     AlertSubject,
     BookingStatus,
@@ -69,14 +71,6 @@ CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 CLEANUP = "cleanup"  # operation payload flag: delete an expired code to free a lock slot
 # Operation payload flag: this update/revoke ends a stay that is already over (contract 7).
 ENDS_STAY = "ends_stay"
-# States whose codes matter to the planner: the ones on (or possibly on) a lock.
-SNAPSHOT_STATES = (
-    CodeState.SCHEDULED,
-    CodeState.PENDING,
-    CodeState.ACTIVE,
-    CodeState.REVOKING,
-    CodeState.FAILED,
-)
 NOT_AUTOMATED = Capabilities(automated=False)
 
 
@@ -172,7 +166,7 @@ def load_snapshot(
                    AccessCode.state, AccessCode.valid_from, AccessCode.valid_to,
                    AccessCode.booking_id, AccessCode.code, AccessCode.managed,
                    AccessCode.vendor_ref)
-            .where(AccessCode.state.in_(SNAPSHOT_STATES))
+            .where(AccessCode.state.in_(OPEN_CODE_STATES))
         )
     ]
     longest_lead = max((p.lead for p in properties.values()), default=timedelta(hours=48))
@@ -296,7 +290,7 @@ def pin_holders(session: Session, lock_id: int, start: datetime | None, end: dat
             query = query.where(Lock.connection_id == site)
         else:
             query = query.where(AccessCode.lock_id == lock_id)
-        query = query.where(AccessCode.state.not_in((CodeState.REVOKED, CodeState.EXPIRED)))
+        query = query.where(AccessCode.state.not_in(ENDED_CODE_STATES))
         if start is not None and end is not None:
             query = query.where(AccessCode.valid_from < end, AccessCode.valid_to > start)
     holders = []
@@ -431,7 +425,7 @@ def _create(session: Session, action: CreateCode, snapshot: Snapshot, now: datet
 
 def _still_ours(code: AccessCode | None) -> bool:
     """Re-checked at write time: staff may have revoked or unmanaged it since the snapshot."""
-    return code is not None and code.managed and CodeState(code.state) in CURRENT_STATES
+    return code is not None and code.managed and CodeState(code.state) in CURRENT_CODE_STATES
 
 
 def _update(session: Session, action: UpdateWindow, now: datetime, actor: str,

@@ -12,7 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from mangodesk.domain.errors import NotFoundError, ValidationError
-from mangodesk.domain.types import CodeOrigin, CodeState, ConnectionStatus, VendorKind
+from mangodesk.domain.types import (
+    LIVE_CODE_STATES,
+    CodeOrigin,
+    ConnectionStatus,
+    VendorKind,
+)
 from mangodesk.services.base import ServiceBase
 from mangodesk.services.views import ConnectionView, LockView
 from mangodesk.store.alerts import clear_alert
@@ -376,7 +381,7 @@ class ConnectionService(ServiceBase):
                 select(AccessCode)
                 .join(Lock, Lock.id == AccessCode.lock_id)
                 .where(Lock.connection_id == connection_id,
-                       AccessCode.state.in_([s.value for s in CodeState if s.is_live]))
+                       AccessCode.state.in_(LIVE_CODE_STATES))
             ).all()
             if revoke_codes and any(
                 c.origin != CodeOrigin.IMPORTED and c.managed for c in live

@@ -16,7 +16,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mangodesk.domain.errors import NotFoundError, ValidationError, mask_code
-from mangodesk.domain.types import CodeOrigin, CodeState, OperationKind, VendorKind
+from mangodesk.domain.types import (
+    CURRENT_CODE_STATES,
+    CodeOrigin,
+    CodeState,
+    OperationKind,
+    VendorKind,
+)
 from mangodesk.engine.outbox import enqueue
 from mangodesk.services.base import ServiceBase
 from mangodesk.store.models import AccessCode, Connection, Lock, Unit, UnitLink
@@ -281,8 +287,7 @@ def _live_managed_codes(session: Session, unit_id: int, lock_id: int,
             AccessCode.lock_id == lock_id,
             AccessCode.managed.is_(True),
             AccessCode.origin != CodeOrigin.IMPORTED,
-            AccessCode.state.in_([CodeState.PENDING, CodeState.ACTIVE, CodeState.FAILED,
-                                  CodeState.SCHEDULED]),
+            AccessCode.state.in_(CURRENT_CODE_STATES),
             AccessCode.valid_to > now,
         )
     ))

@@ -21,6 +21,8 @@ from sqlalchemy.orm import Session
 from mangodesk.domain.errors import NotFoundError, ValidationError, mask_code
 from mangodesk.domain.stay import zone
 from mangodesk.domain.types import (
+    ENDED_CODE_STATES,
+    ENDING_CODE_STATES,
     AlertSeverity,
     AlertSubject,
     CodeOrigin,
@@ -74,8 +76,7 @@ class PasscodeService(ServiceBase):
             _unit(session, unit_id)
             query = select(AccessCode).where(AccessCode.unit_id == unit_id)
             if not include_ended:
-                query = query.where(AccessCode.state.not_in([CodeState.REVOKED,
-                                                             CodeState.EXPIRED]))
+                query = query.where(AccessCode.state.not_in(ENDED_CODE_STATES))
             codes = session.scalars(query.order_by(AccessCode.valid_from.desc(),
                                                    AccessCode.id.desc())).all()
             retries = waiting_retries(session, [c.id for c in codes])
@@ -159,7 +160,7 @@ class PasscodeService(ServiceBase):
         now = self.now()
         with self.ctx.db.transaction() as session:
             code = _code(session, code_id)
-            if code.state in (CodeState.REVOKED, CodeState.REVOKING, CodeState.EXPIRED):
+            if code.state in ENDING_CODE_STATES:
                 raise ValidationError("This code has ended and can no longer be edited.",
                                       fix="Create a new passcode instead.")
             lock = code.lock

@@ -14,6 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mangodesk.domain.types import (
+    OPEN_CODE_STATES,
     AlertSubject,
     BookingStatus,
     CodeState,
@@ -37,10 +38,6 @@ from mangodesk.store.models import (
 
 Retries = dict[int, tuple[datetime, int]]  # code id → (next try, attempts made)
 
-_SHOWN_STATES = (CodeState.PENDING, CodeState.ACTIVE, CodeState.FAILED, CodeState.REVOKING,
-                 CodeState.SCHEDULED)
-
-
 class UnitService(ServiceBase):
     def list_units(self, *, include_inactive: bool = False) -> list[UnitRow]:
         now = self.now()
@@ -62,7 +59,7 @@ class UnitService(ServiceBase):
             codes: dict[int, list[AccessCode]] = defaultdict(list)
             for code in session.scalars(
                 select(AccessCode).where(
-                    AccessCode.state.in_(_SHOWN_STATES),
+                    AccessCode.state.in_(OPEN_CODE_STATES),
                     AccessCode.valid_to > now,
                     AccessCode.unit_id.is_not(None),
                 )

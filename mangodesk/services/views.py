@@ -7,6 +7,7 @@ from datetime import date, datetime, time
 from enum import StrEnum
 
 from mangodesk.domain.types import (
+    SENDING_CODE_STATES,
     AlertSeverity,
     CodeOrigin,
     CodeState,
@@ -61,7 +62,7 @@ def shown_state(state: CodeState, valid_from: datetime, valid_to: datetime, now:
                 *, retrying: bool = False) -> ShownState:
     """The one word for a code: a code on the lock whose window has not begun is Scheduled,
     one whose window is over is Expired; a send waiting for its next try is Retrying."""
-    if state in (CodeState.PENDING, CodeState.REVOKING) and retrying:
+    if state in SENDING_CODE_STATES and retrying:
         return ShownState.RETRYING
     if state in (CodeState.ACTIVE, CodeState.SCHEDULED):
         if valid_to <= now:

@@ -40,7 +40,14 @@ from PySide6.QtWidgets import (
 from mangodesk.app import Context
 from mangodesk.domain.errors import ValidationError, mask_code
 from mangodesk.domain.pins import pin_problem
-from mangodesk.domain.types import CodeOrigin, CodeState, VendorKind
+from mangodesk.domain.types import (
+    ATTEMPTED_CODE_STATES,
+    ENDING_CODE_STATES,
+    SENDING_CODE_STATES,
+    CodeOrigin,
+    CodeState,
+    VendorKind,
+)
 from mangodesk.services.passcodes import PasscodeInput
 from mangodesk.services.views import CodeView, UnitRow
 from mangodesk.ui import text
@@ -136,7 +143,7 @@ class CodeTableModel(QAbstractTableModel):
                                      code.max_attempts, self._zone)
             return text.code_state(code, self._now()).text
         if column == 5:  # only where attempts matter: while sending, or after giving up
-            busy = code.state in (CodeState.PENDING, CodeState.REVOKING, CodeState.FAILED)
+            busy = code.state in ATTEMPTED_CODE_STATES
             return str(code.attempts) if code.attempts and busy else ""
         if column == 6:
             return (code.last_error or "").splitlines()[0] if code.last_error else ""
@@ -273,14 +280,13 @@ class PasscodesDialog(QDialog):
 
     def _update_buttons(self) -> None:
         code = self.selected_code()
-        ended = code is None or code.state in (CodeState.REVOKED, CodeState.REVOKING,
-                                               CodeState.EXPIRED)
+        ended = code is None or code.state in ENDING_CODE_STATES
         self.edit_button.setEnabled(not ended)
         self.revoke_button.setEnabled(not ended)
         # Failed, or waiting for its next try after a failed attempt (engine/retry.py).
         self.retry_button.setEnabled(code is not None and (
             code.state == CodeState.FAILED or code.retrying
-            or (code.state in (CodeState.PENDING, CodeState.REVOKING) and code.attempts > 0)))
+            or (code.state in SENDING_CODE_STATES and code.attempts > 0)))
         stopped = code is not None and code.booking_codes_stopped
         self.resume_button.setVisible(stopped)
         self.resume_button.setEnabled(stopped)

@@ -11,7 +11,11 @@ from datetime import datetime
 from sqlalchemy import func, select
 
 from mangodesk.app import Context
-from mangodesk.domain.types import CodeState
+from mangodesk.domain.types import (
+    ATTEMPTED_CODE_STATES,
+    SENDING_CODE_STATES,
+    CodeState,
+)
 from mangodesk.store.models import AccessCode, AuditEvent, SyncState
 
 
@@ -33,14 +37,13 @@ def read_status(context: Context) -> DeskStatus:
             state: count
             for state, count in session.execute(
                 select(AccessCode.state, func.count(AccessCode.id))
-                .where(AccessCode.state.in_([CodeState.PENDING, CodeState.FAILED,
-                                             CodeState.REVOKING]))
+                .where(AccessCode.state.in_(ATTEMPTED_CODE_STATES))
                 .group_by(AccessCode.state)
             )
         }
         retrying = session.scalar(
             select(func.count(AccessCode.id)).where(
-                AccessCode.state.in_([CodeState.PENDING, CodeState.REVOKING]),
+                AccessCode.state.in_(SENDING_CODE_STATES),
                 AccessCode.attempts > 0,
             )
         ) or 0
