@@ -157,7 +157,7 @@ class CommsService(ServiceBase):
             if template is None:
                 template = MessageTemplate(name=name, created_at=now)
                 session.add(template)
-            template.context = data.context.value
+            template.context = data.context
             template.offset_minutes = data.offset_minutes
             template.send_at_local = data.send_at_local
             template.hold_for_codes = data.hold_for_codes
@@ -240,9 +240,8 @@ class CommsService(ServiceBase):
                 Booking.status.in_((BookingStatus.CONFIRMED, BookingStatus.TENTATIVE,
                                     BookingStatus.CHECKED_IN)))))
             for template in templates:
-                context = TemplateContext(template.context)
                 for booking in bookings:
-                    due = self._due(session, template, context, booking)
+                    due = self._due(session, template, template.context, booking)
                     if due is None or due < template.created_at:
                         continue
                     key = f"t{template.id}:b{booking.id}"
@@ -304,7 +303,7 @@ class CommsService(ServiceBase):
             MailMessage.status == outbox.SENT).order_by(MailMessage.id.desc())).first()
         if last is None or last.codes_digest is None:
             return 0
-        codes = self._codes_text(booking.id, TemplateContext(template.context))
+        codes = self._codes_text(booking.id, template.context)
         digest = _digest(codes)
         if digest == last.codes_digest or NO_CODE_TEXT in codes:
             return 0
@@ -442,7 +441,7 @@ class CommsService(ServiceBase):
                             "email address")
         prop = session.get(Property, booking.property_id)
         assert prop is not None
-        context = TemplateContext(template.context)
+        context = template.context
         default_language = (self._settings_now or self.smtp_settings()).default_language
         versions = {v.language: v for v in template.versions}
         version = (versions.get(booking.language or "") or versions.get(default_language)

@@ -19,7 +19,6 @@ from mangodesk.domain.types import (
     BookingStatus,
     CodeState,
     OperationStatus,
-    UnitKind,
 )
 from mangodesk.services.base import ServiceBase
 from mangodesk.services.views import BookingView, ShownState, UnitRow, shown_state
@@ -176,7 +175,7 @@ class UnitService(ServiceBase):
         if lock is None:
             status = ShownState.UNLINKED
         elif current is not None:
-            status = shown_state(CodeState(current.state), current.valid_from,
+            status = shown_state(current.state, current.valid_from,
                                  current.valid_to, now, retrying=retry is not None)
         elif arrival is not None:
             status = ShownState.SCHEDULED  # the code is made before the guest arrives
@@ -185,7 +184,7 @@ class UnitService(ServiceBase):
         return UnitRow(
             id=unit.id,
             name=unit.name,
-            kind=UnitKind(unit.kind),
+            kind=unit.kind,
             parent_name=names.get(unit.parent_id) if unit.parent_id else None,
             sort_order=unit.sort_order,
             active=unit.active,

@@ -70,4 +70,4 @@ _ORDER = [AlertSeverity.INFO, AlertSeverity.WARNING, AlertSeverity.ERROR, AlertS
 
 
 def _rank(severity: AlertSeverity) -> int:
-    return _ORDER.index(AlertSeverity(severity))
+    return _ORDER.index(severity)

@@ -7,6 +7,7 @@ instant stored as naive UTC through :class:`UtcDateTime` so both dialects agree.
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, time
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -27,6 +28,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
+from mangodesk.domain.template import TemplateContext
 from mangodesk.domain.types import (
     AlertSeverity,
     AlertSubject,
@@ -68,9 +70,36 @@ class UtcDateTime(TypeDecorator[datetime]):
         return value.replace(tzinfo=UTC)
 
 
-def _enum(enum_cls: type[Any], length: int = 20) -> String:
-    """Enums as plain strings (portable, and adding a member needs no ALTER TYPE)."""
-    return String(length)
+class StrEnumColumn(TypeDecorator[StrEnum]):
+    """A string enum stored as its value in a plain string column (portable, and adding a
+    member needs no ALTER TYPE), loaded back as the enum member.
+
+    A value this version does not know (written by a newer one: a provider it does not ship)
+    loads as the plain string, as before, so the row still opens and callers that look the
+    value up (``VendorKind(kind)``) decide what to do with it."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum_cls: type[StrEnum], length: int = 20) -> None:
+        super().__init__(length)
+        self.enum_cls = enum_cls
+        self.length = length
+
+    def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
+        return None if value is None else str(value)
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
+        if value is None:
+            return None
+        try:
+            return self.enum_cls(value)
+        except ValueError:
+            return value
+
+
+def _enum(enum_cls: type[StrEnum], length: int = 20) -> StrEnumColumn:
+    return StrEnumColumn(enum_cls, length)
 
 
 class Base(DeclarativeBase):
@@ -361,7 +390,7 @@ class MessageTemplate(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(200), unique=True)
-    context: Mapped[str] = mapped_column(String(30))
+    context: Mapped[TemplateContext] = mapped_column(_enum(TemplateContext, 30))
     # Scheduled contexts: how long before check-in / check-out (negative: after), and the
     # local time of day it goes out (None: exactly offset before the check-in/out instant).
     offset_minutes: Mapped[int] = mapped_column(Integer, default=0)
