@@ -113,3 +113,64 @@ class ConnectionStatus(StrEnum):
     CONNECTED = "connected"
     NEEDS_ATTENTION = "needs_attention"
     DISCONNECTED = "disconnected"
+
+
+class AuditSubject(StrEnum):
+    """What an audit row is about; ``subject_id`` is that row's id."""
+
+    CODE = "code"
+    UNIT = "unit"
+    BOOKING = "booking"
+    CONNECTION = "connection"
+    ALERT = "alert"
+    SYNC = "sync"
+    MAIL = "mail"
+    TEMPLATE = "template"
+
+
+class AuditAction(StrEnum):
+    """Every action the audit trail records, named ``<subject>.<what happened>``.
+
+    The activity log turns each into a sentence for staff (services/activity.py); a row a
+    newer version wrote with an action this one does not know shows its stored summary.
+    Migration 0008_vocab renamed the older spellings (``create_code``, ``link``, ``pms_sync``…).
+    """
+
+    # Automation (the engine and the planner).
+    CODE_PLAN_CREATE = "code.plan_create"
+    CODE_PLAN_UPDATE = "code.plan_update"
+    CODE_PLAN_REVOKE = "code.plan_revoke"
+    CODE_EXPIRE = "code.expire"
+    CODE_CREATE = "code.create"  # the lock confirmed the code
+    CODE_UPDATE = "code.update"
+    CODE_REVOKE = "code.revoke"
+    CODE_CREATE_FAILED = "code.create_failed"  # gave up
+    CODE_UPDATE_FAILED = "code.update_failed"
+    CODE_REVOKE_FAILED = "code.revoke_failed"
+    CODE_NEW_PIN = "code.new_pin"  # the lock refused the PIN; another one is sent
+    CODE_DELETED_OUTSIDE = "code.deleted_outside"
+    CODE_REPLACE_DELETED = "code.replace_deleted"
+    CODE_RETRY = "code.retry"  # Retry now
+    # Staff.
+    CODE_STAFF_CREATE = "code.staff_create"
+    CODE_STAFF_EDIT = "code.staff_edit"
+    CODE_STAFF_REVOKE = "code.staff_revoke"
+    CODE_STAFF_RETRY = "code.staff_retry"  # Retry now, as versions before 0008_vocab wrote it
+    CODE_REISSUE = "code.reissue"
+    CODE_IMPORT = "code.import"  # codes already on a lock, taken over at link time
+    BOOKING_RESUME_CODES = "booking.resume_codes"
+    BOOKING_QUEUE_MESSAGE = "booking.queue_message"
+    UNIT_LINK = "unit.link"
+    UNIT_UNLINK = "unit.unlink"
+    CONNECTION_CONNECT = "connection.connect"
+    CONNECTION_RECONNECT = "connection.reconnect"
+    CONNECTION_RENAME = "connection.rename"
+    CONNECTION_DISCONNECT = "connection.disconnect"
+    ALERT_ACKNOWLEDGE = "alert.acknowledge"
+    MAIL_SETTINGS = "mail.settings"
+    TEMPLATE_SAVE = "template.save"
+    # The PMS sync.
+    SYNC_RUN = "sync.run"
+    SYNC_FAILING = "sync.failing"
+    BOOKING_MISSING_FROM_PMS = "booking.missing_from_pms"
+

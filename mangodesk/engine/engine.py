@@ -41,6 +41,8 @@ from mangodesk.domain.planner import plan
 from mangodesk.domain.types import (
     AlertSeverity,
     AlertSubject,
+    AuditAction,
+    AuditSubject,
     CodeOrigin,
     CodeState,
     ConnectionStatus,
@@ -653,8 +655,8 @@ class Engine:
         if job.had_trouble and clear_alert(session, f"code:{job.code_id}", now) is not None:
             events.append(Event(EventKind.ALERT_CLEARED, data={"code_id": job.code_id}))
         session.execute(insert(AuditEvent).values(
-            at=now, actor=audit.AUTOMATION, action=f"code.{job.kind.value}",
-            subject_kind="access_code", subject_id=job.code_id,
+            at=now, actor=audit.AUTOMATION, action=AuditAction(f"code.{job.kind.value}"),
+            subject_kind=AuditSubject.CODE, subject_id=job.code_id,
             summary=f"Code {mask_code(pin)} {verb} the lock {job.lock_name} after "
                     f"{job.attempts} attempt(s).",
             after={"state": str(state)}))
@@ -763,8 +765,8 @@ class Engine:
             subject_kind=AlertSubject.CODE, subject_id=code.id, message=message,
             fix="If it is still needed, create it again with New passcode.", now=now)
         audit.record(
-            session, actor=audit.AUTOMATION, action="code.deleted_outside",
-            subject_kind="access_code", subject_id=code.id, now=now,
+            session, actor=audit.AUTOMATION, action=AuditAction.CODE_DELETED_OUTSIDE,
+            subject_kind=AuditSubject.CODE, subject_id=code.id, now=now,
             summary=f"Passcode {mask_code(code.code)} was deleted outside Mangodesk.",
             before=before, after={"state": str(code.state)})
         if is_new:
@@ -798,8 +800,8 @@ class Engine:
             subject_kind=AlertSubject.CODE, subject_id=code.id, message=message,
             fix="Tell the guest the code shown for this booking once it is active.", now=now)
         audit.record(
-            session, actor=audit.AUTOMATION, action="code.replace_deleted",
-            subject_kind="access_code", subject_id=code.id, now=now,
+            session, actor=audit.AUTOMATION, action=AuditAction.CODE_REPLACE_DELETED,
+            subject_kind=AuditSubject.CODE, subject_id=code.id, now=now,
             summary=f"Code {mask_code(old_pin)} was deleted outside Mangodesk; creating a "
                     "replacement.")
         if is_new:
@@ -851,8 +853,8 @@ class Engine:
         operation.status = OperationStatus.QUEUED
         operation.next_attempt_at = now
         audit.record(
-            session, actor=audit.AUTOMATION, action="code.new_pin", subject_kind="access_code",
-            subject_id=code.id, now=now,
+            session, actor=audit.AUTOMATION, action=AuditAction.CODE_NEW_PIN,
+            subject_kind=AuditSubject.CODE, subject_id=code.id, now=now,
             summary=f"The lock already had code {mask_code(old)}; picked {mask_code(new_pin)}.",
         )
         if operation.payload.get("replaces_code_id") is not None:
@@ -901,8 +903,8 @@ class Engine:
             now=now,
         )
         audit.record(
-            session, actor=audit.AUTOMATION, action=f"code.{kind.value}_failed",
-            subject_kind="access_code", subject_id=code.id, now=now,
+            session, actor=audit.AUTOMATION, action=AuditAction(f"code.{kind.value}_failed"),
+            subject_kind=AuditSubject.CODE, subject_id=code.id, now=now,
             summary=f"Gave up on code {mask_code(code.code)}: {reason}",
             before=before, after={"state": str(code.state)},
         )

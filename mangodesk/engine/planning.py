@@ -40,6 +40,8 @@ from mangodesk.domain.types import (
     OPEN_CODE_STATES,
     AlertSeverity,
     AlertSubject,
+    AuditAction,
+    AuditSubject,
     BookingStatus,
     CodeOrigin,
     CodeState,
@@ -400,7 +402,7 @@ def _create(session: Session, action: CreateCode, snapshot: Snapshot, now: datet
     applied.operations += 1
     unit = snapshot.unit_names.get(action.unit_id, f"unit {action.unit_id}")
     audit.record(
-        session, actor=actor, action="code.plan_create", subject_kind="access_code",
+        session, actor=actor, action=AuditAction.CODE_PLAN_CREATE, subject_kind=AuditSubject.CODE,
         subject_id=code.id, now=now,
         summary=f"Queued a code {mask_code(pin)} for {action.guest_name or 'the guest'} "
                 f"on {unit}: {action.reason}",
@@ -447,7 +449,7 @@ def _update(session: Session, action: UpdateWindow, now: datetime, actor: str,
         applied.operations += 1
     # else: nothing is on the lock yet (a failed create): "Retry now" uses the new window.
     audit.record(
-        session, actor=actor, action="code.plan_update", subject_kind="access_code",
+        session, actor=actor, action=AuditAction.CODE_PLAN_UPDATE, subject_kind=AuditSubject.CODE,
         subject_id=code.id, now=now, summary=f"New dates for code {mask_code(code.code)}: "
         f"{action.reason}", before=before,
         after={"valid_from": action.valid_from.isoformat(),
@@ -469,7 +471,7 @@ def _revoke(session: Session, action: RevokeCode, now: datetime, actor: str,
     enqueue(session, code, OperationKind.REVOKE, now, payload)
     applied.operations += 1
     audit.record(
-        session, actor=actor, action="code.plan_revoke", subject_kind="access_code",
+        session, actor=actor, action=AuditAction.CODE_PLAN_REVOKE, subject_kind=AuditSubject.CODE,
         subject_id=code.id, now=now,
         summary=f"Revoking code {mask_code(code.code)}: {action.reason}",
         before=before, after={"state": str(code.state)},
@@ -502,7 +504,7 @@ def _expire(session: Session, action: ExpireCode, snapshot: Snapshot, now: datet
             updated_at=now,
         ))
     audit.record(
-        session, actor=actor, action="code.expire", subject_kind="access_code",
+        session, actor=actor, action=AuditAction.CODE_EXPIRE, subject_kind=AuditSubject.CODE,
         subject_id=code.id, now=now,
         summary=f"Code {mask_code(code.code)} expired: {action.reason}",
         before=before, after={"state": str(code.state)},

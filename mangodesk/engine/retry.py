@@ -15,7 +15,13 @@ from sqlalchemy.orm import Session
 from mangodesk.domain.clock import Clock
 from mangodesk.domain.errors import NotFoundError, ValidationError, mask_code
 from mangodesk.domain.events import Event, EventBus
-from mangodesk.domain.types import CodeState, OperationKind, OperationStatus
+from mangodesk.domain.types import (
+    AuditAction,
+    AuditSubject,
+    CodeState,
+    OperationKind,
+    OperationStatus,
+)
 from mangodesk.engine.planning import code_event
 from mangodesk.store import audit
 from mangodesk.store.db import Database
@@ -55,7 +61,7 @@ def retry_in_session(session: Session, code: AccessCode, now: datetime, actor: s
     code.attempts = 0
     code.updated_at = now
     audit.record(
-        session, actor=actor, action="code.retry", subject_kind="access_code",
+        session, actor=actor, action=AuditAction.CODE_RETRY, subject_kind=AuditSubject.CODE,
         subject_id=code.id, now=now,
         summary=f"Retry now for code {mask_code(code.code)}.",
         before=before, after={"state": str(code.state)},

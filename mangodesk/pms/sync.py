@@ -30,7 +30,13 @@ from sqlalchemy.orm import Session, selectinload
 from mangodesk.domain.clock import Clock
 from mangodesk.domain.errors import MangodeskError
 from mangodesk.domain.events import Event, EventBus, EventKind
-from mangodesk.domain.types import AlertSeverity, AlertSubject, BookingStatus
+from mangodesk.domain.types import (
+    AlertSeverity,
+    AlertSubject,
+    AuditAction,
+    AuditSubject,
+    BookingStatus,
+)
 from mangodesk.pms.base import BookingPage, PmsAdapter, PmsBooking, PmsError, PmsProperty
 from mangodesk.store import audit
 from mangodesk.store.alerts import clear_alert, open_alert, raise_alert
@@ -437,8 +443,8 @@ class SyncEngine:
                 audit.record(
                     session,
                     actor=self.actor,
-                    action="pms_booking_missing",
-                    subject_kind="booking",
+                    action=AuditAction.BOOKING_MISSING_FROM_PMS,
+                    subject_kind=AuditSubject.BOOKING,
                     subject_id=booking.id,
                     summary=f"Booking {booking.pms_id} is not in {self.source} any more.",
                     now=now,
@@ -516,8 +522,8 @@ class SyncEngine:
                 audit.record(
                     session,
                     actor=self.actor,
-                    action="pms_sync",
-                    subject_kind="sync",
+                    action=AuditAction.SYNC_RUN,
+                    subject_kind=AuditSubject.SYNC,
                     subject_id=state.id,
                     summary=_summary(self.source, result),
                     now=now,
@@ -580,8 +586,8 @@ class SyncEngine:
                         audit.record(
                             session,
                             actor=self.actor,
-                            action="pms_sync_failing",
-                            subject_kind="sync",
+                            action=AuditAction.SYNC_FAILING,
+                            subject_kind=AuditSubject.SYNC,
                             subject_id=state.id,
                             summary=f"{self.source} sync failed {failures} times in a row: "
                             f"{message}",

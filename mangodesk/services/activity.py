@@ -22,7 +22,12 @@ from sqlalchemy.orm import Session
 
 from mangodesk.domain.errors import mask_code
 from mangodesk.domain.events import EventKind
-from mangodesk.domain.types import AlertSubject, VendorKind
+from mangodesk.domain.types import (
+    AlertSubject,
+    AuditAction,
+    AuditSubject,
+    VendorKind,
+)
 from mangodesk.services.base import ServiceBase
 from mangodesk.services.views import AlertView, AuditView
 from mangodesk.store import alerts
@@ -114,7 +119,7 @@ class AlertService(ServiceBase):
         with self.ctx.db.transaction() as session:
             alert = alerts.acknowledge_alert(session, alert_id, self.ctx.actor, self.now())
             if alert is not None:
-                self.audit(session, "acknowledge", "alert", alert_id,
+                self.audit(session, AuditAction.ALERT_ACKNOWLEDGE, AuditSubject.ALERT, alert_id,
                            f"Acknowledged alert: {alert.message}")
         self.changed(EventKind.ALERT_CLEARED, alert_id)
 
@@ -262,7 +267,13 @@ def alert_places(session: Session, found: builtins.list[Alert]) -> dict[int, Whe
 
 # --------------------------------------------------------------------------- sentences
 
-_CODE_SUBJECTS = {"access_code", "code"}
+# Staff's own actions on a code call it a "passcode", as the desk does.
+_STAFF_CODE_ACTIONS = frozenset({AuditAction.CODE_STAFF_CREATE, AuditAction.CODE_STAFF_EDIT,
+                                 AuditAction.CODE_STAFF_REVOKE, AuditAction.CODE_STAFF_RETRY})
+_SENT = {AuditAction.CODE_CREATE: "created on", AuditAction.CODE_UPDATE: "updated on",
+         AuditAction.CODE_REVOKE: "removed from"}
+_GAVE_UP = {AuditAction.CODE_CREATE_FAILED: "create", AuditAction.CODE_UPDATE_FAILED: "change",
+            AuditAction.CODE_REVOKE_FAILED: "remove"}
 _ATTEMPTS = re.compile(r"after (\d+) attempt")
 _REASON = re.compile(r":\s+(.*)$", re.DOTALL)
 
@@ -271,17 +282,18 @@ def render_entries(session: Session, rows: Iterable[AuditEvent],
                    zone: ZoneInfo) -> Iterable[ActivityEntry]:
     rows = list(rows)
     places = code_places(session, [r.subject_id for r in rows
-                                   if r.subject_kind in _CODE_SUBJECTS and r.subject_id])
+                                   if r.subject_kind == AuditSubject.CODE and r.subject_id])
     pins = {c.id: (c.code, c.mobile_key_sent_to) for c in session.scalars(
         select(AccessCode).where(AccessCode.id.in_(list(places))))} if places else {}
     links = unit_links(session, {r.subject_id for r in rows
-                                 if r.subject_kind == "unit" and r.subject_id})
+                                 if r.subject_kind == AuditSubject.UNIT and r.subject_id})
     for row in rows:
-        where = places.get(row.subject_id or -1) if row.subject_kind in _CODE_SUBJECTS else None
+        where = (places.get(row.subject_id or -1) if row.subject_kind == AuditSubject.CODE
+                 else None)
         pin, mobile = pins.get(row.subject_id or -1, (None, None))
-        if row.action == "link" and row.subject_id in links:
+        if row.action == AuditAction.UNIT_LINK and row.subject_id in links:
             sentence = link_sentence(row.summary, links[row.subject_id], row.after or {})
-        elif row.action == "pms_sync":
+        elif row.action == AuditAction.SYNC_RUN:
             sentence = sync_sentence(row.summary, row.after or {})
         else:
             sentence = sentence_for(row.action, row.summary, where, pin, mobile,
@@ -400,48 +412,45 @@ def sentence_for(action: str, summary: str, where: Where | None, pin: str | None
     whom = (f" for {unit} ({where.guest_name})" if unit and where.guest_name
             else f" for {unit}" if unit else f" for {where.guest_name}" if where.guest_name
             else "")
-    staff = action in {"create_code", "edit_code", "revoke_code", "retry_code"}
+    staff = action in _STAFF_CODE_ACTIONS
     what = _what(pin, mobile, after, summary, staff=staff)
     window = _window(after, zone)
     reason = _reason(summary)
-    kind = action.removeprefix("code.")
-    if action.startswith("code.") and kind in {"create", "update", "revoke"}:
+    if action in _SENT:
         if "free a slot" in summary:
             text = f"{what} was over; deleted from {lock}{whom} to free a slot"
         else:
-            done = {"create": "created on", "update": "updated on", "revoke": "removed from"}
-            text = f"{what} {done[kind]} {lock}{whom}"
+            text = f"{what} {_SENT[AuditAction(action)]} {lock}{whom}"
         return _tidy(text + _attempts(summary))
-    if kind.endswith("_failed"):
-        verb = {"create": "create", "update": "change", "revoke": "remove"}.get(
-            kind.removesuffix("_failed"), "send")
+    if action in _GAVE_UP:
         detail = summary.split(": ", 1)[1] if ": " in summary else ""
-        text = f"Gave up trying to {verb} {_lower_first(what)} on {lock}{whom}"
+        text = (f"Gave up trying to {_GAVE_UP[AuditAction(action)]} {_lower_first(what)} "
+                f"on {lock}{whom}")
         return _tidy(f"{text}: {detail}" if detail else text)
-    if kind == "plan_create":
+    if action == AuditAction.CODE_PLAN_CREATE:
         text = f"{what} queued for {lock}{whom}"
         text += f", {window}" if window else ""
         return _tidy(f"{text} — {reason}" if reason else text)
-    if kind == "plan_update":
+    if action == AuditAction.CODE_PLAN_UPDATE:
         text = f"New dates for {_lower_first(what)} on {lock}{whom}"
         text += f": {window}" if window else ""
         return _tidy(f"{text} — {reason}" if reason else text)
-    if kind == "plan_revoke":
+    if action == AuditAction.CODE_PLAN_REVOKE:
         text = f"{what} on {lock}{whom} will be removed"
         return _tidy(f"{text} — {reason}" if reason else text)
-    if kind == "expire":
+    if action == AuditAction.CODE_EXPIRE:
         text = f"{what} on {lock}{whom} expired"
         return _tidy(f"{text} — {reason}" if reason else text)
-    if kind == "new_pin":
+    if action == AuditAction.CODE_NEW_PIN:
         return _tidy(f"{summary.rstrip('.')} — on {lock}{whom}")
-    if kind in {"retry", "retry_code"}:
+    if action in (AuditAction.CODE_RETRY, AuditAction.CODE_STAFF_RETRY):
         return _tidy(f"Retry now for {_lower_first(what)} on {lock}{whom}")
-    if action == "create_code":
+    if action == AuditAction.CODE_STAFF_CREATE:
         text = f"{what} created by staff for {lock}{whom}"
         return _tidy(f"{text}, {window}" if window else text)
-    if action == "edit_code":
+    if action == AuditAction.CODE_STAFF_EDIT:
         text = f"{what} on {lock}{whom} changed"
         return _tidy(f"{text} to {window}" if window else text)
-    if action == "revoke_code":
+    if action == AuditAction.CODE_STAFF_REVOKE:
         return _tidy(f"{what} on {lock}{whom} revoked by staff")
     return _tidy(f"{summary.rstrip('.')} — {lock}{whom}")

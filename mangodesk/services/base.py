@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 from sqlalchemy.orm import Session
 
 from mangodesk.domain.events import Event, EventKind
+from mangodesk.domain.types import AuditAction, AuditSubject
 from mangodesk.store import audit
 
 if TYPE_CHECKING:
@@ -29,8 +30,8 @@ class ServiceBase:
     def audit(
         self,
         session: Session,
-        action: str,
-        subject_kind: str,
+        action: AuditAction,
+        subject_kind: AuditSubject,
         subject_id: int | None,
         summary: str,
         *,

@@ -29,7 +29,11 @@ from mangodesk.comms.templates import ACCESS_CODES, check_template, render
 from mangodesk.domain.errors import NotFoundError, ValidationError, mask_code
 from mangodesk.domain.stay import stay_window, zone
 from mangodesk.domain.template import NO_CODE_TEXT, TemplateContext, render_access_codes
-from mangodesk.domain.types import BookingStatus
+from mangodesk.domain.types import (
+    AuditAction,
+    AuditSubject,
+    BookingStatus,
+)
 from mangodesk.services.base import ServiceBase
 
 if TYPE_CHECKING:
@@ -116,7 +120,7 @@ class CommsService(ServiceBase):
                 session.add(MailSettings(id=1, settings=settings.to_json()))
             else:
                 row.settings = settings.to_json()
-            self.audit(session, "smtp.settings", "mail", None,
+            self.audit(session, AuditAction.MAIL_SETTINGS, AuditSubject.MAIL, None,
                        f"Mail server set to {settings.host}:{settings.port} "
                        f"({settings.security}), sender {settings.from_address}")
 
@@ -175,7 +179,7 @@ class CommsService(ServiceBase):
                 session.add(version)
             version.subject = data.subject
             version.body = data.body
-            self.audit(session, "template.save", "template", template.id,
+            self.audit(session, AuditAction.TEMPLATE_SAVE, AuditSubject.TEMPLATE, template.id,
                        f"Template {name} ({data.language}) saved")
             return template.id
 
@@ -330,7 +334,7 @@ class CommsService(ServiceBase):
             key = f"manual:{uuid.uuid4().hex}"
             self._enqueue(session, booking_id, template.id, key, now, now,
                           created_by=self.ctx.actor)
-            self.audit(session, "message.queue", "booking", booking_id,
+            self.audit(session, AuditAction.BOOKING_QUEUE_MESSAGE, AuditSubject.BOOKING, booking_id,
                        f"Message {template.name} queued for booking {booking.pms_id}")
             row = session.scalars(select(MailMessage).where(
                 MailMessage.dedupe_key == key)).one()

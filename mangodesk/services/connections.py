@@ -14,6 +14,8 @@ from sqlalchemy.orm import Session
 from mangodesk.domain.errors import NotFoundError, ValidationError
 from mangodesk.domain.types import (
     LIVE_CODE_STATES,
+    AuditAction,
+    AuditSubject,
     CodeOrigin,
     ConnectionStatus,
     VendorKind,
@@ -185,7 +187,7 @@ class ConnectionService(ServiceBase):
             conn.secret_ref = f"connection:{conn.id}"
             self._store_secrets(spec, conn.id, values)
             self._upsert_locks(session, conn, infos)
-            self.audit(session, "connect", "connection", conn.id,
+            self.audit(session, AuditAction.CONNECTION_CONNECT, AuditSubject.CONNECTION, conn.id,
                        f"Connected {spec.display_name} “{conn.display_name}”")
             session.flush()
             view = self._view(conn, len(infos))
@@ -297,7 +299,7 @@ class ConnectionService(ServiceBase):
             conn.status_message = report.summary
             self._store_secrets(spec, conn.id, values)
             clear_alert(session, sign_in_alert_key(conn.id), self.now())
-            self.audit(session, "reconnect", "connection", conn.id,
+            self.audit(session, AuditAction.CONNECTION_RECONNECT, AuditSubject.CONNECTION, conn.id,
                        f"Updated the sign-in of “{conn.display_name}”")
         self._replace_running_adapter(connection_id)
         self.changed()
@@ -324,7 +326,7 @@ class ConnectionService(ServiceBase):
             conn = self._load(session, connection_id)
             before = conn.display_name
             conn.display_name = name
-            self.audit(session, "rename", "connection", conn.id,
+            self.audit(session, AuditAction.CONNECTION_RENAME, AuditSubject.CONNECTION, conn.id,
                        f"Renamed connection “{before}” to “{name}”",
                        before={"name": before}, after={"name": name})
         self.changed()
@@ -388,7 +390,8 @@ class ConnectionService(ServiceBase):
             ):
                 conn.status = ConnectionStatus.DISCONNECTED
                 conn.status_message = "Removing: waiting for codes to be revoked."
-                self.audit(session, "disconnect", "connection", conn.id,
+                self.audit(session, AuditAction.CONNECTION_DISCONNECT, AuditSubject.CONNECTION,
+                           conn.id,
                            f"Disconnecting “{conn.display_name}” after its codes are revoked")
                 return affected
             spec = self.ctx.vendors.spec(conn.kind)
@@ -405,7 +408,7 @@ class ConnectionService(ServiceBase):
             conn.status_message = "Removed by staff."
             for lock in conn.locks:
                 lock.present = False
-            self.audit(session, "disconnect", "connection", conn.id,
+            self.audit(session, AuditAction.CONNECTION_DISCONNECT, AuditSubject.CONNECTION, conn.id,
                        f"Removed “{conn.display_name}”")
         self._replace_running_adapter(connection_id)
         self.changed()

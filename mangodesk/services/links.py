@@ -18,6 +18,8 @@ from sqlalchemy.orm import Session
 from mangodesk.domain.errors import NotFoundError, ValidationError, mask_code
 from mangodesk.domain.types import (
     CURRENT_CODE_STATES,
+    AuditAction,
+    AuditSubject,
     CodeOrigin,
     CodeState,
     OperationKind,
@@ -138,7 +140,7 @@ class LinkService(ServiceBase):
             if count:
                 summary += f" and imported {count} existing code(s)"
             summary += released
-            self.audit(session, "link", "unit", unit.id, summary,
+            self.audit(session, AuditAction.UNIT_LINK, AuditSubject.UNIT, unit.id, summary,
                        after={"lock": lock.name, "imported": count,
                               "shared_with": list(others)})
         self.changed()
@@ -158,7 +160,7 @@ class LinkService(ServiceBase):
             count = len(_live_managed_codes(session, unit.id, link.lock_id, now))
             lock_name = link.lock.name
             released = self._unlink_in(session, unit, revoke_codes, now)
-            self.audit(session, "unlink", "unit", unit.id,
+            self.audit(session, AuditAction.UNIT_UNLINK, AuditSubject.UNIT, unit.id,
                        f"Unlinked {unit.name} from {lock_name}{released}")
         self.changed()
         self._wake()
@@ -255,7 +257,7 @@ class LinkService(ServiceBase):
                 created_at=now,
                 updated_at=now,
             ))
-            self.audit(session, "import", "code", None,
+            self.audit(session, AuditAction.CODE_IMPORT, AuditSubject.CODE, None,
                        f"Imported code {mask_code(vendor_code.pin)} from {lock.name}")
             count += 1
         return count

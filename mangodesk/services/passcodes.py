@@ -25,6 +25,8 @@ from mangodesk.domain.types import (
     ENDING_CODE_STATES,
     AlertSeverity,
     AlertSubject,
+    AuditAction,
+    AuditSubject,
     CodeOrigin,
     CodeState,
     OperationKind,
@@ -147,7 +149,7 @@ class PasscodeService(ServiceBase):
             if not manual:
                 payload = {"guest_email": data.guest_email} if data.guest_email else {}
                 enqueue(session, code, OperationKind.CREATE, now, payload)
-            self.audit(session, "create_code", "code", code.id,
+            self.audit(session, AuditAction.CODE_STAFF_CREATE, AuditSubject.CODE, code.id,
                        f"New passcode {mask_code(pin)} for {unit.name} "
                        f"({_span(valid_from, valid_to)})",
                        after=_audit_state(code))
@@ -194,7 +196,7 @@ class PasscodeService(ServiceBase):
                 code.managed = True
             if lock.connection.kind != VendorKind.MANUAL and window_changed:
                 enqueue(session, code, OperationKind.UPDATE, now)
-            self.audit(session, "edit_code", "code", code.id,
+            self.audit(session, AuditAction.CODE_STAFF_EDIT, AuditSubject.CODE, code.id,
                        f"Edited passcode {mask_code(code.code)} ({_span(valid_from, valid_to)})",
                        before=before, after=_audit_state(code))
             view = code_view(code)
@@ -242,8 +244,8 @@ class PasscodeService(ServiceBase):
                             f"for booking {booking.pms_id}")
                 after["decision"] = "new code"
                 after["new_code_id"] = replacement.id
-            self.audit(session, "revoke_code", "code", code.id, summary, before=before,
-                       after=after)
+            self.audit(session, AuditAction.CODE_STAFF_REVOKE, AuditSubject.CODE, code.id,
+                       summary, before=before, after=after)
             view = code_view(code)
         self.changed(subject_id=view.id)
         self.ctx.services.wake_engine()
@@ -259,7 +261,7 @@ class PasscodeService(ServiceBase):
                     f"Codes are not stopped for booking {booking.pms_id}.",
                     fix="Nothing to do: Mangodesk issues this booking's codes automatically.")
             booking.codes_stopped = False
-            self.audit(session, "resume_codes", "booking", booking.id,
+            self.audit(session, AuditAction.BOOKING_RESUME_CODES, AuditSubject.BOOKING, booking.id,
                        f"Codes resumed for booking {booking.pms_id} "
                        f"({booking.guest_name or 'guest'})",
                        before={"codes_stopped": True}, after={"codes_stopped": False})
@@ -303,7 +305,7 @@ class PasscodeService(ServiceBase):
             fix="Give the guest the new code once it shows as active in the Passcodes panel.",
             now=now,
         )
-        self.audit(session, "reissue_code", "code", code.id,
+        self.audit(session, AuditAction.CODE_REISSUE, AuditSubject.CODE, code.id,
                    f"New passcode {mask_code(pin)} for {guest} on {unit} replaces revoked "
                    f"code {mask_code(old.code)}", after=_audit_state(code))
         return code

@@ -22,7 +22,6 @@ from mangodesk.store.models import AccessCode, Booking, SyncState
 
 log = logging.getLogger(__name__)
 
-CURSOR_KEY = "write_back_cursor"
 
 
 def write_back_alert_key(source: str) -> str:
@@ -117,8 +116,7 @@ class CodeWriteBack(ServiceBase):
     def _cursor(self, source: str) -> datetime | None:
         with self.ctx.db.session() as session:
             state = session.scalars(select(SyncState).where(SyncState.source == source)).first()
-            raw = (state.settings or {}).get(CURSOR_KEY) if state else None
-        return datetime.fromisoformat(raw) if isinstance(raw, str) else None
+            return state.write_back_cursor if state else None
 
     def _save_cursor(self, source: str, instant: datetime) -> None:
         with self.ctx.db.transaction() as session:
@@ -127,4 +125,4 @@ class CodeWriteBack(ServiceBase):
                 state = SyncState(source=source, consecutive_failures=0, bookings_seen=0,
                                   settings={})
                 session.add(state)
-            state.settings = {**(state.settings or {}), CURSOR_KEY: instant.isoformat()}
+            state.write_back_cursor = instant

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
+from mangodesk.domain.types import AuditAction, AuditSubject
 from mangodesk.store.models import AuditEvent
 
 AUTOMATION = "automation"
@@ -16,8 +17,8 @@ def record(
     session: Session,
     *,
     actor: str,
-    action: str,
-    subject_kind: str,
+    action: AuditAction,
+    subject_kind: AuditSubject,
     subject_id: int | None,
     summary: str,
     now: datetime,

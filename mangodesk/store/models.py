@@ -32,6 +32,8 @@ from mangodesk.domain.template import TemplateContext
 from mangodesk.domain.types import (
     AlertSeverity,
     AlertSubject,
+    AuditAction,
+    AuditSubject,
     BookingStatus,
     CodeOrigin,
     CodeState,
@@ -203,6 +205,9 @@ class Connection(Base):
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     # Key of this connection's secrets in the OS keyring; the secrets themselves never here.
     secret_ref: Mapped[str | None] = mapped_column(String(200))
+    # Names of keyring entries an adapter keeps for itself beyond its spec's secret fields
+    # (same key scheme); they are handed to the adapter with the others.
+    adapter_secret_names: Mapped[list[str] | None] = mapped_column(JSON)
     status: Mapped[ConnectionStatus] = mapped_column(
         _enum(ConnectionStatus), default=ConnectionStatus.CONNECTED
     )
@@ -334,8 +339,8 @@ class AuditEvent(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)
     actor: Mapped[str] = mapped_column(String(100))  # staff user name or "automation"
-    action: Mapped[str] = mapped_column(String(50))
-    subject_kind: Mapped[str] = mapped_column(String(30))
+    action: Mapped[AuditAction] = mapped_column(_enum(AuditAction, 50))
+    subject_kind: Mapped[AuditSubject] = mapped_column(_enum(AuditSubject, 30))
     subject_id: Mapped[int | None] = mapped_column(Integer)
     summary: Mapped[str] = mapped_column(Text)
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -349,6 +354,8 @@ class SyncState(Base):
     source: Mapped[str] = mapped_column(String(64), unique=True)  # e.g. "beds24"
     settings: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     cursor: Mapped[str | None] = mapped_column(String(200))
+    # The newest code change already written back to the PMS (write-back resumes after it).
+    write_back_cursor: Mapped[datetime | None]
     last_success_at: Mapped[datetime | None]
     last_attempt_at: Mapped[datetime | None]
     last_error_at: Mapped[datetime | None]

@@ -14,6 +14,7 @@ from mangodesk.app import Context
 from mangodesk.domain.types import (
     ATTEMPTED_CODE_STATES,
     SENDING_CODE_STATES,
+    AuditAction,
     CodeState,
 )
 from mangodesk.store.models import AccessCode, AuditEvent, SyncState
@@ -52,7 +53,7 @@ def read_status(context: Context) -> DeskStatus:
         ).first()
         last_sync = sync.last_success_at if sync else None
         last_run = session.scalars(
-            select(AuditEvent.after).where(AuditEvent.action == "pms_sync")
+            select(AuditEvent.after).where(AuditEvent.action == AuditAction.SYNC_RUN)
             .order_by(AuditEvent.at.desc(), AuditEvent.id.desc()).limit(1)).first()
         sync_error = sync.last_error if sync and sync.consecutive_failures else None
         failures = sync.consecutive_failures if sync else 0

@@ -57,7 +57,7 @@ def connection_config(connection: Connection, registry: VendorRegistry,
             if value is not None:
                 resolved[field.name] = value
     # Secrets an adapter stores for itself (refreshed tokens) use the same key scheme.
-    for name in connection.settings.get("_extra_secret_names", []):
+    for name in connection.adapter_secret_names or ():
         value = secrets.get(secret_key(connection.id, name))
         if value is not None:
             resolved[name] = value

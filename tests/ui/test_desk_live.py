@@ -133,7 +133,7 @@ def test_every_open_view_follows_another_process_on_the_same_database(
     entries = window.activity_panel.model.rowCount()
     run_other_process(context, """db.execute(
         "INSERT INTO audit_event (at, actor, action, subject_kind, subject_id, summary)"
-        " VALUES ('2026-01-01 00:00:00', 'service', 'code.create', 'access_code', 1, "
+        " VALUES ('2026-01-01 00:00:00', 'service', 'code.create', 'code', 1, "
         "'Written by the service')")""")
     qtbot.waitUntil(lambda: window.activity_panel.model.rowCount() == entries + 1,
                     timeout=WITHIN_A_SECOND)

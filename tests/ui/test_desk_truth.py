@@ -11,7 +11,12 @@ from sqlalchemy import select
 
 from mangodesk.app import Context
 from mangodesk.domain.events import Event, EventKind
-from mangodesk.domain.types import AlertSeverity, AlertSubject
+from mangodesk.domain.types import (
+    AlertSeverity,
+    AlertSubject,
+    AuditAction,
+    AuditSubject,
+)
 from mangodesk.store import alerts, audit
 from mangodesk.store.models import AccessCode, Unit
 from mangodesk.ui.application import Desk
@@ -69,8 +74,8 @@ def test_activity_shows_sentences_in_hotel_time_with_the_zone_named(
     context = desk.context
     code_id = code_of(context, "Room 101")
     with context.db.transaction() as session:
-        audit.record(session, actor=audit.AUTOMATION, action="code.create",
-                     subject_kind="access_code", subject_id=code_id, now=context.clock.now(),
+        audit.record(session, actor=audit.AUTOMATION, action=AuditAction.CODE_CREATE,
+                     subject_kind=AuditSubject.CODE, subject_id=code_id, now=context.clock.now(),
                      summary="Code •••••5 created on the lock Room 101 keypad after 2 "
                              "attempt(s).")
     window = desk.window

@@ -14,7 +14,12 @@ from sqlalchemy.orm import selectinload
 
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.events import Event, EventBus, EventKind
-from mangodesk.domain.types import AlertSubject, BookingStatus, UnitKind
+from mangodesk.domain.types import (
+    AlertSubject,
+    AuditAction,
+    BookingStatus,
+    UnitKind,
+)
 from mangodesk.pms.connect import connect_beds24, load_beds24_settings
 from mangodesk.pms.sync import SyncEngine, SyncProgress, read_sync_status, sync_alert_key
 from mangodesk.sim.beds24 import Beds24Simulator
@@ -117,7 +122,8 @@ def test_full_load_then_incremental_changes(
     assert len(new_row.units) == 1
 
     with db.session() as session:
-        audits = session.scalars(select(AuditEvent).where(AuditEvent.action == "pms_sync")).all()
+        audits = session.scalars(
+            select(AuditEvent).where(AuditEvent.action == AuditAction.SYNC_RUN)).all()
     assert len(audits) == 2  # one summary per sync that changed something
     status = read_sync_status(db, "beds24")
     assert status.last_success_at == clock.now() and status.last_error is None

@@ -12,6 +12,7 @@ from mangodesk.__main__ import main
 from mangodesk.app import build_context
 from mangodesk.demo import seed_hotel
 from mangodesk.domain.clock import SystemClock
+from mangodesk.domain.types import AuditAction
 from mangodesk.paths import Paths
 from mangodesk.settings import Settings
 from mangodesk.store.models import AccessCode, AuditEvent, UnitLink
@@ -64,7 +65,7 @@ def test_link_add_list_render_audit(data_dir: Path, capsys: pytest.CaptureFixtur
                         "text": "Room 103: No access code for these dates"}
     assert run(data_dir, "audit", "--json") == 0
     audit = json.loads(capsys.readouterr().out)
-    assert {"link", "create_code"} <= {a["action"] for a in audit}
+    assert {AuditAction.UNIT_LINK, AuditAction.CODE_STAFF_CREATE} <= {a["action"] for a in audit}
     assert all("5821" not in a["summary"] for a in audit)
     assert run(data_dir, "audit", "--csv") == 0
     assert capsys.readouterr().out.startswith("when (Europe/Oslo),who,action")

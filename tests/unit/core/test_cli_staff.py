@@ -14,7 +14,11 @@ from mangodesk.__main__ import main
 from mangodesk.app import build_context
 from mangodesk.demo import seed_hotel
 from mangodesk.domain.clock import SystemClock
-from mangodesk.domain.types import CodeOrigin, CodeState
+from mangodesk.domain.types import (
+    AuditAction,
+    CodeOrigin,
+    CodeState,
+)
 from mangodesk.paths import Paths
 from mangodesk.settings import Settings
 from mangodesk.store.models import AccessCode, AuditEvent, Booking, UnitLink
@@ -86,7 +90,7 @@ def test_code_revoke_stop_then_code_resume(data_dir: Path,
     with context.db.session() as session:
         actions = [e.action for e in session.scalars(select(AuditEvent))]
     context.close()
-    assert "resume_codes" in actions
+    assert AuditAction.BOOKING_RESUME_CODES in actions
 
 
 def test_link_refuses_a_lock_of_another_unit_without_shared(

@@ -9,7 +9,10 @@ from sqlalchemy import select
 
 from mangodesk.app import Context
 from mangodesk.domain.errors import NotFoundError, ValidationError
-from mangodesk.domain.types import CodeState
+from mangodesk.domain.types import (
+    AuditAction,
+    CodeState,
+)
 from mangodesk.services.passcodes import PasscodeInput
 from mangodesk.store.models import AuditEvent
 from tests.unit.core.conftest import NOW, unit_id
@@ -89,7 +92,7 @@ def test_edit_changes_code_and_dates_and_keeps_history(ctx: Context) -> None:
         START, END + timedelta(days=2), code="5309"))
     assert (edited.code, edited.valid_to) == ("5309", END + timedelta(days=2))
     actions = [e.action for e in ctx.services.audit.list()]
-    assert actions[0] == "edit_code"
+    assert actions[0] == AuditAction.CODE_STAFF_EDIT
 
 
 def test_revoke_on_manual_records_it(ctx: Context) -> None:

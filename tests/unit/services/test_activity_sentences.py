@@ -15,6 +15,8 @@ from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.types import (
     AlertSeverity,
     AlertSubject,
+    AuditAction,
+    AuditSubject,
     CodeOrigin,
     CodeState,
     ConnectionStatus,
@@ -63,10 +65,10 @@ def add_ttlock_code(ctx: Context, unit_name: str, *, pin: str | None = "295818",
         return code.id
 
 
-def record(ctx: Context, action: str, code_id: int, summary: str,
+def record(ctx: Context, action: AuditAction, code_id: int, summary: str,
            after: dict[str, object] | None = None, actor: str = audit.AUTOMATION) -> None:
     with ctx.db.transaction() as session:
-        audit.record(session, actor=actor, action=action, subject_kind="access_code",
+        audit.record(session, actor=actor, action=action, subject_kind=AuditSubject.CODE,
                      subject_id=code_id, summary=summary, now=NOW, after=after)
 
 
@@ -78,7 +80,7 @@ def newest(ctx: Context) -> ActivityEntry:
 
 def test_a_created_code_reads_as_a_sentence_with_provider_unit_and_guest(ctx: Context) -> None:
     code_id = add_ttlock_code(ctx, "Apartment Sol")
-    record(ctx, "code.create", code_id,
+    record(ctx, AuditAction.CODE_CREATE, code_id,
            "Code •••••8 created on the lock Room 101 after 1 attempt(s).")
     assert newest(ctx).sentence == (
         "Code •••••8 created on TTLock lock Room 101 for Apartment Sol (Ana Ruiz) "
@@ -87,8 +89,9 @@ def test_a_created_code_reads_as_a_sentence_with_provider_unit_and_guest(ctx: Co
 
 def test_a_mobile_key_leaves_no_double_space_and_no_dotted_action(ctx: Context) -> None:
     code_id = add_ttlock_code(ctx, "Apartment Sol", pin=None, mobile_to="ana@example.com")
-    record(ctx, "code.create", code_id, "Code  created on the lock Room 101 after 3 attempt(s).")
-    record(ctx, "code.plan_create", code_id,
+    record(ctx, AuditAction.CODE_CREATE, code_id,
+           "Code  created on the lock Room 101 after 3 attempt(s).")
+    record(ctx, AuditAction.CODE_PLAN_CREATE, code_id,
            "Queued a code  for Ana Ruiz on Apartment Sol: arrives tomorrow",
            after={"code": "", "valid_from": NOW.isoformat(),
                   "valid_to": (NOW + timedelta(days=2)).isoformat()})
@@ -102,7 +105,7 @@ def test_a_mobile_key_leaves_no_double_space_and_no_dotted_action(ctx: Context) 
 
 def test_times_in_sentences_are_hotel_time_with_the_zone_named(ctx: Context) -> None:
     code_id = add_ttlock_code(ctx, "Apartment Sol")
-    record(ctx, "create_code", code_id, "New passcode •••••8 for Apartment Sol",
+    record(ctx, AuditAction.CODE_STAFF_CREATE, code_id, "New passcode •••••8 for Apartment Sol",
            after={"code": "•••••8", "valid_from": NOW.isoformat(),
                   "valid_to": (NOW + timedelta(days=1)).isoformat()}, actor="Anna")
     sentence = newest(ctx).sentence
@@ -112,7 +115,7 @@ def test_times_in_sentences_are_hotel_time_with_the_zone_named(ctx: Context) -> 
 
 def test_csv_export_carries_iso_8601_with_the_hotel_offset(ctx: Context) -> None:
     code_id = add_ttlock_code(ctx, "Apartment Sol")
-    record(ctx, "code.create", code_id, "Code •••••8 created on the lock Room 101 after "
+    record(ctx, AuditAction.CODE_CREATE, code_id, "Code •••••8 created on the lock Room 101 after "
            "1 attempt(s).")
     rows = list(csv.reader(ctx.services.audit.export_csv(ctx.services.audit.list())
                            .splitlines()))
@@ -123,7 +126,7 @@ def test_csv_export_carries_iso_8601_with_the_hotel_offset(ctx: Context) -> None
 
 def test_search_finds_words_of_the_sentence(ctx: Context) -> None:
     code_id = add_ttlock_code(ctx, "Apartment Sol")
-    record(ctx, "code.create", code_id, "Code •••••8 created on the lock Room 101 after "
+    record(ctx, AuditAction.CODE_CREATE, code_id, "Code •••••8 created on the lock Room 101 after "
            "1 attempt(s).")
     assert [e.subject_id for e in ctx.services.audit.list(text="ttlock")] == [code_id]
     assert ctx.services.audit.list(text="Flexipass") == []
@@ -151,8 +154,8 @@ def test_cli_audit_says_which_zone_its_times_are_in(tmp_path: Path,
     context = build_context(Paths.under(base), Settings(), actor="setup")
     seed_hotel(context, NOW)
     code_id = add_ttlock_code(context, "Apartment Sol")
-    record(context, "code.create", code_id, "Code •••••8 created on the lock Room 101 after "
-           "1 attempt(s).")
+    record(context, AuditAction.CODE_CREATE, code_id,
+           "Code •••••8 created on the lock Room 101 after 1 attempt(s).")
     context.close()
     assert main(["--data-dir", str(base), "audit"]) == 0
     out = capsys.readouterr().out
@@ -164,12 +167,12 @@ def test_a_link_names_the_provider_and_a_sync_reads_as_words(ctx: Context) -> No
     add_ttlock_code(ctx, "Apartment Sol")
     with ctx.db.transaction() as session:
         unit = next(u for u in session.query(Unit) if u.name == "Apartment Sol")
-        audit.record(session, actor="Anna", action="link", subject_kind="unit",
-                     subject_id=unit.id, now=NOW,
+        audit.record(session, actor="Anna", action=AuditAction.UNIT_LINK,
+                     subject_kind=AuditSubject.UNIT, subject_id=unit.id, now=NOW,
                      summary="Linked Apartment Sol to Room 101 and imported 1 existing code(s)",
                      after={"lock": "Room 101", "imported": 1})
-        audit.record(session, actor=audit.AUTOMATION, action="pms_sync", subject_kind="sync",
-                     subject_id=1, now=NOW + timedelta(seconds=1),
+        audit.record(session, actor=audit.AUTOMATION, action=AuditAction.SYNC_RUN,
+                     subject_kind=AuditSubject.SYNC, subject_id=1, now=NOW + timedelta(seconds=1),
                      summary="Full beds24 sync: 12 bookings read in 1 pages, 12 new, 0 changed.",
                      after={"full": True, "bookings": 12, "created": 12, "updated": 0,
                             "units_added": 3})
