@@ -62,13 +62,15 @@ def cmd_smartair_doctor(args: argparse.Namespace, make_context: Callable[[], Any
         settings["base_path"] = args.base_path
     if args.plain_http:
         settings["use_http"] = True
-    zone = args.timezone or local_zone_name()
-    if zone:
-        settings["server_timezone" if args.timezone else "hotel_timezone"] = zone
+    if args.timezone:
+        settings["server_timezone"] = args.timezone
     password = read_secret("Operator password", PASSWORD_ENV, stdin_option=False)
     from mangodesk.vendors.smartair.doctor import run_doctor  # zeep only for this command
 
-    report = run_doctor(args.address, args.operator, password, settings)
+    # The server sits on the hotel's LAN: without --timezone, this computer's zone is the
+    # hotel's.
+    report = run_doctor(args.address, args.operator, password, settings,
+                        hotel_timezone=local_zone_name())
     if args.json:
         print_json(
             {

@@ -213,6 +213,9 @@ class ConnectionConfig:
     settings: Mapping[str, Any]
     secrets: Mapping[str, str]
     token_cache: TokenCache | None = None
+    # The IANA zone of the hotel the connection serves, found at run time (never stored
+    # with the settings): adapters compare a lock's or a server's clock with it.
+    hotel_timezone: str | None = None
 
 
 AdapterFactory = Callable[[ConnectionConfig], VendorAdapter]

@@ -61,16 +61,13 @@ def connection_config(connection: Connection, registry: VendorRegistry,
         value = secrets.get(secret_key(connection.id, name))
         if value is not None:
             resolved[name] = value
-    settings = dict(connection.settings)
-    hotel_timezone = hotel_timezone or hotel_timezone_of(connection)
-    if hotel_timezone:
-        settings["hotel_timezone"] = hotel_timezone  # lets adapters warn about lock clocks
     return ConnectionConfig(
         connection_id=connection.id,
         kind=connection.kind,
-        settings=settings,
+        settings=dict(connection.settings),
         secrets=resolved,
         token_cache=KeyringTokenCache(secrets, secret_key(connection.id, TOKEN_CACHE_FIELD)),
+        hotel_timezone=hotel_timezone or hotel_timezone_of(connection),
     )
 
 

@@ -7,9 +7,9 @@ Passcode writes must say ``addType``/``changeType``/``deleteType`` = 2, or they 
 cloud record and never reach the door. A period change must send both dates.
 
 Settings (``ConnectionConfig.settings``): ``username``, ``client_id``, ``api_base`` (EU host by
-default), optional ``password_is_md5`` (TTHotel exports hand out an already hashed password),
-``hotel_timezone`` (for the time-zone check) and ``timeout_seconds``. Secrets: ``password`` and
-``client_secret``. The access token is kept in memory and, through the injected
+default), optional ``password_is_md5`` (TTHotel exports hand out an already hashed password)
+and ``timeout_seconds``; ``ConnectionConfig.hotel_timezone`` for the time-zone check. Secrets:
+``password`` and ``client_secret``. The access token is kept in memory and, through the injected
 ``ConnectionConfig.token_cache`` (the keyring), across processes until it expires.
 """
 
@@ -453,7 +453,7 @@ class TTLockAdapter:
         self._client_secret = config.secrets.get("client_secret", "")
         self._password = config.secrets.get("password", "")
         self._password_is_md5 = _truthy(settings.get("password_is_md5", ""))
-        self._hotel_timezone = str(settings.get("hotel_timezone") or "")
+        self._hotel_timezone = config.hotel_timezone or ""
         try:
             timeout = float(settings.get("timeout_seconds") or DEFAULT_TIMEOUT_SECONDS)
         except ValueError:

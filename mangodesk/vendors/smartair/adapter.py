@@ -236,7 +236,7 @@ class SmartairAdapter:
             if length == DEFAULT_PIN_LENGTH
             else dataclasses.replace(SMARTAIR_CAPABILITIES, pin_rules=pin_rules(length))
         )
-        self._zone = server_zone(settings)
+        self._zone = server_zone(settings, config.hotel_timezone)
         self._client: SmartairClient | None = None
         self._client_lock = threading.Lock()  # engine workers share one adapter
         self._skew: timedelta | None = None  # server clock minus desk clock
@@ -750,7 +750,7 @@ def _text(found: Any) -> str | None:
     return None if found is None else str(found)
 
 
-def server_zone(settings: Mapping[str, Any]) -> ZoneInfo | None:
+def server_zone(settings: Mapping[str, Any], hotel_timezone: str | None) -> ZoneInfo | None:
     """The zone of the server's clock: the installer's ``server_timezone`` when set, else the
     hotel's zone (the server sits on the hotel's LAN); None (UTC) only when neither is known."""
     name = str(settings.get("server_timezone") or "").strip()
@@ -763,7 +763,7 @@ def server_zone(settings: Mapping[str, Any]) -> ZoneInfo | None:
                 "Use a name like Europe/Madrid for the Smartair server's time zone in the "
                 "connection settings (or leave it empty to use the hotel's zone).",
             ) from None
-    hotel = str(settings.get("hotel_timezone") or "").strip()
+    hotel = (hotel_timezone or "").strip()
     try:
         return ZoneInfo(hotel) if hotel else None
     except (ZoneInfoNotFoundError, ValueError):

@@ -102,14 +102,16 @@ def run_doctor(
     *,
     resolve: Resolver | None = None,
     clock: Clock | None = None,
+    hotel_timezone: str | None = None,
 ) -> ConnectionReport:
-    """Check the connection step by step; never raises for a connection problem."""
+    """Check the connection step by step; never raises for a connection problem.
+    ``hotel_timezone`` stands in for the server's zone when the settings name none."""
     resolve = resolve or socket.getaddrinfo
     report = _Report()
     summary = "Connected."
     with contextlib.suppress(_Stop):
         summary = _run(report, server_address, operator_name, operator_password, settings,
-                       resolve, clock or SystemClock())
+                       resolve, clock or SystemClock(), hotel_timezone)
     return report.result(summary)
 
 
@@ -121,13 +123,14 @@ def _run(
     settings: Mapping[str, Any],
     resolve: Resolver,
     clock: Clock,
+    hotel_timezone: str | None,
 ) -> str:
     try:
         address = parse_server_address(server_address, settings)
     except PermanentError as error:
         raise report.fail(STEP_ADDRESS, error.message, error.fix or "") from None
     try:
-        zone = server_zone(settings)
+        zone = server_zone(settings, hotel_timezone)
     except PermanentError as error:
         raise report.fail(STEP_CLOCK, error.message, error.fix or "") from None
     timeout = operation_timeout(settings)

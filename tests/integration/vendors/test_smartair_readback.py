@@ -67,7 +67,8 @@ def sim(clock: FixedClock) -> Iterator[SmartairSimulator]:
     simulator.stop()
 
 
-def make_adapter(sim: SmartairSimulator, clock: FixedClock, **settings: Any) -> SmartairAdapter:
+def make_adapter(sim: SmartairSimulator, clock: FixedClock, hotel_timezone: str | None = None,
+                 **settings: Any) -> SmartairAdapter:
     values: dict[str, Any] = {
         "server_address": sim.address,
         "operator_name": DEMO_OPERATOR,
@@ -75,7 +76,8 @@ def make_adapter(sim: SmartairSimulator, clock: FixedClock, **settings: Any) -> 
         "timeout_seconds": 5,
         **settings,
     }
-    config = ConnectionConfig(1, VendorKind.SMARTAIR, values, {"operator_password": DEMO_PASSWORD})
+    config = ConnectionConfig(1, VendorKind.SMARTAIR, values, {"operator_password": DEMO_PASSWORD},
+                              hotel_timezone=hotel_timezone)
     return SmartairAdapter(config, clock=clock)
 
 
@@ -451,8 +453,9 @@ def test_the_servers_clock_decides_whether_a_stay_has_started() -> None:
 def test_the_doctor_shows_the_server_clock_and_flags_a_skew(clock: FixedClock) -> None:
     server_clock = FixedClock(NOW + timedelta(minutes=7))
     with SmartairSimulator(clock=server_clock, local_zone="Europe/Madrid") as sim:
-        settings = {"pinned_sha256": sim.certificate_fingerprint, "hotel_timezone": "Europe/Madrid"}
-        report = run_doctor(sim.address, DEMO_OPERATOR, DEMO_PASSWORD, settings, clock=clock)
+        settings = {"pinned_sha256": sim.certificate_fingerprint}
+        report = run_doctor(sim.address, DEMO_OPERATOR, DEMO_PASSWORD, settings, clock=clock,
+                            hotel_timezone="Europe/Madrid")
     assert report.ok, report.summary
     step = next(step for step in report.steps if step.name == "Server clock")
     assert step.warning
@@ -466,10 +469,12 @@ def test_the_doctor_recognises_a_wrong_zone_and_the_setting_corrects_it(
     clock: FixedClock,
 ) -> None:
     with SmartairSimulator(clock=clock, local_zone="Europe/Madrid") as sim:
-        base = {"pinned_sha256": sim.certificate_fingerprint, "hotel_timezone": "UTC"}
-        wrong = run_doctor(sim.address, DEMO_OPERATOR, DEMO_PASSWORD, base, clock=clock)
+        base = {"pinned_sha256": sim.certificate_fingerprint}
+        wrong = run_doctor(sim.address, DEMO_OPERATOR, DEMO_PASSWORD, base, clock=clock,
+                           hotel_timezone="UTC")
         fixed = run_doctor(sim.address, DEMO_OPERATOR, DEMO_PASSWORD,
-                           {**base, "server_timezone": "Europe/Madrid"}, clock=clock)
+                           {**base, "server_timezone": "Europe/Madrid"}, clock=clock,
+                           hotel_timezone="UTC")
     step = next(step for step in wrong.steps if step.name == "Server clock")
     assert wrong.ok and step.warning
     assert "1 hour ahead" in step.message

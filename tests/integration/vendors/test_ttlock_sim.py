@@ -55,9 +55,10 @@ def config_for(sim: TTLockSimulator, **overrides: str) -> ConnectionConfig:
         connection_id=1,
         kind=VendorKind.TTLOCK,
         settings={"username": values["username"], "client_id": values["client_id"],
-                  "api_base": values["api_base"], "hotel_timezone": "Europe/Oslo",
+                  "api_base": values["api_base"],
                   "timeout_seconds": values.get("timeout_seconds", "10")},
         secrets={"password": values["password"], "client_secret": values["client_secret"]},
+        hotel_timezone="Europe/Oslo",
     )
 
 

@@ -49,12 +49,13 @@ FV_WIFI = format(int(FV_KEYPAD, 16) | (1 << 56), "X")
 OK_BODY = {"errcode": 0, "errmsg": "none error message or means yes", "description": "表示成功或是"}
 
 
-def make_config(**settings: Any) -> ConnectionConfig:
+def make_config(hotel_timezone: str | None = None, **settings: Any) -> ConnectionConfig:
     return ConnectionConfig(
         connection_id=7,
         kind=VendorKind.TTLOCK,
         settings={"username": "desk@hotel.example", "client_id": "app-client-id", **settings},
         secrets={"password": PASSWORD, "client_secret": CLIENT_SECRET},
+        hotel_timezone=hotel_timezone,
     )
 
 
