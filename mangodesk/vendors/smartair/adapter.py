@@ -432,6 +432,7 @@ class SmartairAdapter:
             self._config.secrets.get("operator_password", ""),
             settings,
             clock=self._clock,
+            hotel_timezone=self._config.hotel_timezone,
         )
 
     def list_locks(self) -> list[LockInfo]:

@@ -465,6 +465,21 @@ def test_the_doctor_shows_the_server_clock_and_flags_a_skew(clock: FixedClock) -
     assert report.details["clock_skew_seconds"] == "420"
 
 
+def test_the_connection_check_compares_the_server_clock_in_the_hotel_zone(
+    clock: FixedClock,
+) -> None:
+    server_clock = FixedClock(NOW + timedelta(minutes=7))
+    with SmartairSimulator(clock=server_clock, local_zone="Europe/Madrid") as sim:
+        adapter = make_adapter(sim, clock, hotel_timezone="Europe/Madrid")
+        try:
+            report = adapter.test_connection()
+        finally:
+            adapter.close()
+    step = next(step for step in report.steps if step.name == "Server clock")
+    assert "(Europe/Madrid, the hotel's zone)" in step.message
+    assert "7 minutes ahead of this computer's clock" in step.message
+
+
 def test_the_doctor_recognises_a_wrong_zone_and_the_setting_corrects_it(
     clock: FixedClock,
 ) -> None:
