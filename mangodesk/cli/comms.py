@@ -18,6 +18,7 @@ from mangodesk.comms.schedule import describe
 from mangodesk.comms.smtp import Security, SmtpSettings
 from mangodesk.domain.errors import NotFoundError, ValidationError
 from mangodesk.domain.template import TemplateContext
+from mangodesk.domain.types import MailStatus
 from mangodesk.services.comms import TemplateInput
 from mangodesk.store.models import Booking
 
@@ -190,7 +191,7 @@ def cmd_message_send(args: argparse.Namespace, make_context: Any) -> int:
     counts = ctx.services.comms.deliver()
     sent = ctx.services.comms.messages(view.booking_id)
     row = next((m for m in sent if m.id == view.id), view)
-    if counts and row.status == "sent":
+    if counts and row.status == MailStatus.SENT:
         print(f"Sent to {row.to} (message {row.id}).")
     else:
         print(f"Queued as message {row.id}: {row.last_error or 'it goes out with the next run'}"

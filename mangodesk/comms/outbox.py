@@ -19,20 +19,19 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from mangodesk.comms.smtp import MailError, SmtpSender, SmtpSettings, build_message
-from mangodesk.domain.types import AlertSeverity, AlertSubject
+from mangodesk.domain.types import (
+    AlertSeverity,
+    AlertSubject,
+    MailStatus,
+)
 from mangodesk.store.alerts import clear_alert, raise_alert
 from mangodesk.store.db import Database
 from mangodesk.store.models import MailMessage
 
 log = logging.getLogger(__name__)
 
-QUEUED = "queued"
-SENDING = "sending"
-HANDED_OVER = "handed_over"
-SENT = "sent"
-FAILED = "failed"
-SKIPPED = "skipped"
-OPEN = (QUEUED, SENDING, HANDED_OVER)
+# Not finished yet: still to send, or its send not yet recorded.
+OPEN = frozenset({MailStatus.QUEUED, MailStatus.SENDING, MailStatus.HANDED_OVER})
 SETUP_ALERT = "mail:setup"
 BATCH = 200
 SENT_GROUP = 50
@@ -70,11 +69,11 @@ def recover(db: Database, now: datetime) -> tuple[int, int]:
     over ones count as sent (the server had the whole message). Returns both counts."""
     with db.transaction() as session:
         requeued = _rowcount(session.execute(
-            update(MailMessage).where(MailMessage.status == SENDING)
-            .values(status=QUEUED, updated_at=now)))
+            update(MailMessage).where(MailMessage.status == MailStatus.SENDING)
+            .values(status=MailStatus.QUEUED, updated_at=now)))
         settled = _rowcount(session.execute(
-            update(MailMessage).where(MailMessage.status == HANDED_OVER)
-            .values(status=SENT, sent_at=now, updated_at=now,
+            update(MailMessage).where(MailMessage.status == MailStatus.HANDED_OVER)
+            .values(status=MailStatus.SENT, sent_at=now, updated_at=now,
                     last_error="Mangodesk stopped after handing this message to the mail "
                     "server; counted as sent (its Message-ID is in the server's log)."
                     )))
@@ -86,7 +85,7 @@ def _rowcount(result: object) -> int:
 
 
 def _fail(session: Session, message: MailMessage, reason: str, now: datetime) -> None:
-    message.status = FAILED
+    message.status = MailStatus.FAILED
     message.last_error = reason
     message.updated_at = now
     raise_alert(session, dedupe_key=f"mail:failed:{message.id}",
@@ -100,7 +99,8 @@ def deliver_due(db: Database, settings: SmtpSettings, password: str | None,
                 sender_factory: Callable[[SmtpSettings, str | None], SmtpSender] = SmtpSender,
                 preload: Preload | None = None) -> dict[str, int]:
     """Send every due message once; returns counts by outcome."""
-    counts = {SENT: 0, FAILED: 0, SKIPPED: 0, "held": 0, "retry": 0}
+    counts = {MailStatus.SENT: 0, MailStatus.FAILED: 0, MailStatus.SKIPPED: 0, "held": 0,
+              "retry": 0}
     while True:
         now = clock()
         claimed = _claim(db, prepare, now, counts, preload)
@@ -118,7 +118,7 @@ def _claim(db: Database, prepare: Prepare, now: datetime, counts: dict[str, int]
     ready: list[tuple[int, Prepared, str]] = []
     with db.transaction() as session:
         due = list(session.scalars(
-            select(MailMessage).where(MailMessage.status == QUEUED,
+            select(MailMessage).where(MailMessage.status == MailStatus.QUEUED,
                                       MailMessage.next_attempt_at <= now)
             .order_by(MailMessage.next_attempt_at, MailMessage.id).limit(BATCH)
             # Two desks sending at once (PostgreSQL) never claim the same message.
@@ -131,10 +131,10 @@ def _claim(db: Database, prepare: Prepare, now: datetime, counts: dict[str, int]
         for message in due:
             prepared = prepare(session, message, now)
             if prepared.outcome == "skip":
-                message.status = SKIPPED
+                message.status = MailStatus.SKIPPED
                 message.last_error = prepared.reason
                 message.updated_at = now
-                counts[SKIPPED] += 1
+                counts[MailStatus.SKIPPED] += 1
                 continue
             if prepared.outcome == "hold":
                 message.next_attempt_at = prepared.hold_until or now + timedelta(minutes=10)
@@ -145,9 +145,9 @@ def _claim(db: Database, prepare: Prepare, now: datetime, counts: dict[str, int]
             if prepared.outcome == "fail" or not prepared.to:
                 _fail(session, message, prepared.reason or "the booking has no guest email "
                       "address", now)
-                counts[FAILED] += 1
+                counts[MailStatus.FAILED] += 1
                 continue
-            message.status = SENDING
+            message.status = MailStatus.SENDING
             message.to_address = prepared.to
             message.subject = prepared.subject
             message.body = prepared.body
@@ -175,7 +175,7 @@ def _send_batch(db: Database, settings: SmtpSettings, password: str | None,
         if pending_sent:
             session.connection().execute(
                 update(MailMessage).where(MailMessage.id.in_(pending_sent))
-                .values(status=SENT, sent_at=at, updated_at=at, last_error=None))
+                .values(status=MailStatus.SENT, sent_at=at, updated_at=at, last_error=None))
             pending_sent.clear()
         if extra is not None:
             extra()
@@ -192,7 +192,8 @@ def _send_batch(db: Database, settings: SmtpSettings, password: str | None,
                 # The one commit each message needs. Confirmed messages become ``sent`` in
                 # groups: until then ``handed_over`` already means "never send again".
                 session.connection().execute(
-                    update(MailMessage).where(MailMessage.id == mid).values(status=HANDED_OVER))
+                    update(MailMessage).where(MailMessage.id == mid)
+                    .values(status=MailStatus.HANDED_OVER))
                 if len(pending_sent) >= SENT_GROUP:
                     settle()
                 else:
@@ -207,24 +208,24 @@ def _send_batch(db: Database, settings: SmtpSettings, password: str | None,
                 if exc.after_handover:
                     # The server had the whole message and then went silent: it may well
                     # have accepted it. Never sent twice; staff can resend from the log.
-                    row.status = SENT
+                    row.status = MailStatus.SENT
                     row.sent_at = now
                     row.last_error = (f"{exc.message} The message was complete, so it counts "
                                       "as sent; resend it from the log if the guest lacks it.")
                     row.updated_at = now
-                    counts[SENT] += 1
+                    counts[MailStatus.SENT] += 1
                     _requeue(session, [m for m, _, _ in claimed[index + 1:]], now)
                     settle()
                     return False
                 if exc.temporary:
-                    row.status = QUEUED
+                    row.status = MailStatus.QUEUED
                     row.last_error = exc.message
                     row.next_attempt_at = now + backoff(row.attempts)
                     row.updated_at = now
                     counts["retry"] += 1
                 else:
                     _fail(session, row, exc.message, now)
-                    counts[FAILED] += 1
+                    counts[MailStatus.FAILED] += 1
                 if exc.setup or exc.temporary:
                     _requeue(session, [m for m, _, _ in claimed[index + 1:]], now)
                     if exc.setup:
@@ -238,7 +239,7 @@ def _send_batch(db: Database, settings: SmtpSettings, password: str | None,
                 settle()
                 continue
             pending_sent.append(message_id)
-            counts[SENT] += 1
+            counts[MailStatus.SENT] += 1
         def clear() -> None:
             clear_alert(session, SETUP_ALERT, clock())
         settle(clear)
@@ -251,5 +252,5 @@ def _send_batch(db: Database, settings: SmtpSettings, password: str | None,
 def _requeue(session: Session, ids: list[int], now: datetime) -> None:
     if ids:
         session.execute(update(MailMessage).where(MailMessage.id.in_(ids),
-                                                   MailMessage.status == SENDING)
-                        .values(status=QUEUED, updated_at=now))
+                                                   MailMessage.status == MailStatus.SENDING)
+                        .values(status=MailStatus.QUEUED, updated_at=now))

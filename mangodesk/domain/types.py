@@ -115,6 +115,17 @@ class ConnectionStatus(StrEnum):
     DISCONNECTED = "disconnected"
 
 
+class MailStatus(StrEnum):
+    """Where a guest message is in the mail outbox (comms/outbox.py)."""
+
+    QUEUED = "queued"
+    SENDING = "sending"  # marked before the SMTP call
+    HANDED_OVER = "handed_over"  # the server accepted it; marked sent next
+    SENT = "sent"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
 class AuditSubject(StrEnum):
     """What an audit row is about; ``subject_id`` is that row's id."""
 

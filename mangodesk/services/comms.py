@@ -33,6 +33,7 @@ from mangodesk.domain.types import (
     AuditAction,
     AuditSubject,
     BookingStatus,
+    MailStatus,
 )
 from mangodesk.services.base import ServiceBase
 
@@ -286,7 +287,7 @@ class CommsService(ServiceBase):
         existing = session.scalars(select(MailMessage).where(
             MailMessage.dedupe_key == key)).first()
         if existing is not None:
-            if existing.status == outbox.QUEUED and existing.attempts == 0 \
+            if existing.status == MailStatus.QUEUED and existing.attempts == 0 \
                     and existing.due_at != due:
                 existing.due_at = due  # the stay moved: so does its message
                 existing.next_attempt_at = due
@@ -295,7 +296,7 @@ class CommsService(ServiceBase):
         session.add(MailMessage(
             booking_id=booking_id, template_id=template_id, dedupe_key=key,
             message_id=message_id or _message_id(session),
-            status=outbox.QUEUED, due_at=due, next_attempt_at=due, attempts=0,
+            status=MailStatus.QUEUED, due_at=due, next_attempt_at=due, attempts=0,
             created_by=created_by, created_at=now, updated_at=now))
         session.flush()
         return 1
@@ -304,7 +305,7 @@ class CommsService(ServiceBase):
                                  booking: Booking, key: str, now: datetime) -> int:
         last = session.scalars(select(MailMessage).where(
             MailMessage.template_id == template.id, MailMessage.booking_id == booking.id,
-            MailMessage.status == outbox.SENT).order_by(MailMessage.id.desc())).first()
+            MailMessage.status == MailStatus.SENT).order_by(MailMessage.id.desc())).first()
         if last is None or last.codes_digest is None:
             return 0
         codes = self._codes_text(booking.id, template.context)
@@ -360,7 +361,7 @@ class CommsService(ServiceBase):
                 raise NotFoundError(f"There is no booking number {booking_id}.")
             probe = MailMessage(booking_id=booking_id, template_id=template.id,
                                 dedupe_key="dry-run", message_id="<dry-run>",
-                                status=outbox.QUEUED, due_at=now, next_attempt_at=now,
+                                status=MailStatus.QUEUED, due_at=now, next_attempt_at=now,
                                 attempts=0, created_by=self.ctx.actor, created_at=now,
                                 updated_at=now)
             prepared = self._prepare(session, probe, now, manual=True)

@@ -38,6 +38,7 @@ from mangodesk.domain.types import (
     CodeOrigin,
     CodeState,
     ConnectionStatus,
+    MailStatus,
     OperationKind,
     OperationStatus,
     UnitKind,
@@ -443,7 +444,7 @@ class MailMessage(Base):
     # What produced it ("sched:<template>:<booking>", "manual:<uuid>"): one row per trigger.
     dedupe_key: Mapped[str] = mapped_column(String(200))
     message_id: Mapped[str] = mapped_column(String(250), unique=True)
-    status: Mapped[str] = mapped_column(String(20))
+    status: Mapped[MailStatus] = mapped_column(_enum(MailStatus))
     due_at: Mapped[datetime]
     next_attempt_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(Integer, default=0)
