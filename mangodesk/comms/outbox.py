@@ -30,8 +30,6 @@ from mangodesk.store.models import MailMessage
 
 log = logging.getLogger(__name__)
 
-# Not finished yet: still to send, or its send not yet recorded.
-OPEN = frozenset({MailStatus.QUEUED, MailStatus.SENDING, MailStatus.HANDED_OVER})
 SETUP_ALERT = "mail:setup"
 BATCH = 200
 SENT_GROUP = 50
