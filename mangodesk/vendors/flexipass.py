@@ -392,8 +392,7 @@ class FlexipassAdapter:
             json=json, params=query, headers=headers,
         )
 
-    @staticmethod
-    def _raise_for_status(response: httpx.Response, *, write: bool = False) -> None:
+    def _raise_for_status(self, response: httpx.Response, *, write: bool = False) -> None:
         """Classify an error status. On a write, a bare 404 (no Flexipass error code: a
         proxy's page, a moved address) leaves the outcome unclear rather than "refused"."""
         status = response.status_code
@@ -419,7 +418,7 @@ class FlexipassAdapter:
                 "If this lasts, check the lock system's connection.",
                 vendor_code=code,
             )
-        http.raise_if_overloaded(response, "Flexipass", code)
+        http.raise_if_overloaded(response, "Flexipass", code, now=self._clock.now())
         if write and code is None and status == 404:
             raise http.unclear_outcome("Flexipass", "the change was made", "the door's keys",
                                        vendor_code=f"HTTP {status}")
