@@ -36,6 +36,7 @@ from mangodesk.vendors.base import (
     PermanentError,
     ProviderSpec,
     ReportStep,
+    SentCodeMatcher,
     TransientError,
     VendorCode,
     VendorError,
@@ -85,7 +86,7 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-class InletAdapter:
+class InletAdapter(SentCodeMatcher):
     """One Inlet property account, reached over HTTPS with the account's API token."""
 
     kind = VendorKind.INLET

@@ -33,6 +33,8 @@ from mangodesk.vendors.base import (
     PinScope,
     ProviderSpec,
     ReportStep,
+    SentCode,
+    SentCodeMatcher,
     VendorCode,
     VendorError,
 )
@@ -55,6 +57,7 @@ from mangodesk.vendors.ttlock.details import (
     floor_minute_ms,
     format_offset,
     from_ms,
+    from_ms_sent,
     has_feature,
     list_entries,
     lock_info,
@@ -97,7 +100,7 @@ def _serial_lock(account: str, serial_key: str) -> threading.Lock:
         return _SERIAL_LOCKS.setdefault((account, serial_key), threading.Lock())
 
 
-class TTLockAdapter:
+class TTLockAdapter(SentCodeMatcher):
     """One TTLock app account. Thread-safe: the engine may call it from several workers."""
 
     kind = VendorKind.TTLOCK
@@ -369,22 +372,18 @@ class TTLockAdapter:
 
     def _find_own_code(self, vendor_lock_id: str, pin: str, label: str | None, start_ms: int,
                        end_ms: int) -> VendorCode | None:
-        """The code with these digits, if it is ours: it carries our label ("Mangodesk
-        <code id>"), or it is a period code with exactly the window we asked for. Anything
-        else with the same digits is someone else's code (a clash, not ours to adopt)."""
+        """The code with these digits, if it is ours (:meth:`matches_sent`: our label, or
+        exactly the window we asked for). Anything else with the same digits is someone
+        else's code (a clash, not ours to adopt)."""
+        sent = SentCode(attempts=((pin, from_ms_sent(start_ms), from_ms_sent(end_ms)),),
+                        label=label)
         for entry in self.client.paged(
             "/v3/lock/listKeyboardPwd",
             {"lockId": vendor_lock_id, "orderBy": ORDER_NEWEST_FIRST, "searchStr": pin},
             CODE_PAGE_SIZE,
         ):
             found = vendor_code_of(entry)
-            if found is None or found.pin != pin:
-                continue
-            same_window = (as_whole(entry.get("startDate")) == start_ms
-                           and as_whole(entry.get("endDate")) == end_ms
-                           and as_whole(entry.get("keyboardPwdType")) == PASSCODE_TYPE_PERIOD)
-            our_label = label is not None and found.name == label.strip()[:100]
-            if same_window or our_label:
+            if found is not None and found.pin == pin and self.matches_sent(found, sent):
                 return found
         return None
 

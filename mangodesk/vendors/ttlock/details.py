@@ -65,6 +65,11 @@ def from_ms(value: Any) -> datetime | None:
     return EPOCH + timedelta(milliseconds=millis)
 
 
+def from_ms_sent(millis: int) -> datetime:
+    """An instant Mangodesk sent in epoch ms (always a real date, unlike a listed one)."""
+    return EPOCH + timedelta(milliseconds=millis)
+
+
 def floor_minute_ms(instant: datetime) -> int:
     millis = to_ms(instant)
     return millis - millis % _MINUTE_MS
