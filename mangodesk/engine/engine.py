@@ -83,9 +83,11 @@ from mangodesk.vendors.base import (
     CodeRequest,
     ErrorClass,
     PermanentError,
+    SentCode,
     VendorAdapter,
     VendorCode,
     VendorError,
+    same_window,
 )
 from mangodesk.vendors.registry import VendorRegistry, place_of
 from mangodesk.vendors.resolve import adapter_for
@@ -547,7 +549,7 @@ class Engine:
         since (the date change was folded into the create): send the current one."""
         held = found
         if found.valid_from is None or found.valid_to is None:
-            window = _matching_sent(found, job)
+            window = _matching_sent(adapter, found, job)
             if window is None:
                 return found  # recognised by ref or label, window unknown: leave it
             held = replace(found, valid_from=window[0], valid_to=window[1])
@@ -566,15 +568,9 @@ class Engine:
         for candidate in candidates:
             if job.vendor_ref is not None and candidate.vendor_ref == job.vendor_ref:
                 return candidate
-        for candidate in candidates:
-            if candidate.name and (candidate.name == job.label
-                                   or candidate.name.startswith(job.label + " ")):
-                return candidate
-            if _matching_sent(candidate, job) is not None:
-                return candidate
-            if job.pin is None and _same_mobile_key(candidate, job):
-                return candidate
-        return None
+        sent = SentCode(attempts=job.sent, label=job.label, guest_email=job.guest_email,
+                        mobile_key=job.pin is None, claimed_at=job.claimed_at)
+        return next((c for c in candidates if adapter.matches_sent(c, sent)), None)
 
     # ------------------------------------------------------------------ outcomes
 
@@ -1142,30 +1138,25 @@ def _sent_from_json(raw: Any) -> tuple[tuple[str | None, datetime, datetime], ..
                  for pin, start, end in raw)
 
 
-def _matching_sent(candidate: VendorCode, job: _Job) -> tuple[datetime, datetime] | None:
-    """The window of a create we sent with exactly this PIN and window (vendors round to
-    their granularity), or None: a PIN alone proves nothing."""
+def _matching_sent(adapter: VendorAdapter, candidate: VendorCode,
+                   job: _Job) -> tuple[datetime, datetime] | None:
+    """The window of a create we sent with exactly this PIN and window (the adapter's rule),
+    or None: a PIN alone proves nothing."""
     if candidate.pin is None or candidate.valid_from is None or candidate.valid_to is None:
         return None
     for pin, start, end in job.sent:
-        if pin == candidate.pin and _same_window(candidate.valid_from, candidate.valid_to,
-                                                 start, end, job):
+        attempt = SentCode(attempts=((pin, start, end),), claimed_at=job.claimed_at)
+        if pin == candidate.pin and adapter.matches_sent(candidate, attempt):
             return start, end
     return None
 
 
 def _same_window(held_from: datetime, held_to: datetime, start: datetime, end: datetime,
                  job: _Job) -> bool:
-    """The vendor holds the window we sent, to its granularity. Where the vendor documents
-    that a code created late starts at its own "now" (Smartair check-in), a start that has
-    already passed inside our window is ours too (a later, future start is another stay's or
-    an old window's); the end must still be exact."""
-    if abs(held_to - end) >= job.granularity:
-        return False
-    if abs(held_from - start) < job.granularity:
-        return True
-    return (job.live_start_is_vendor_now and job.claimed_at is not None
-            and start <= held_from <= job.claimed_at and held_from < end)
+    """The vendor holds the window we sent, to its granularity (see ``same_window``)."""
+    return same_window((held_from, held_to), (start, end), granularity=job.granularity,
+                       live_start_is_vendor_now=job.live_start_is_vendor_now,
+                       claimed_at=job.claimed_at)
 
 
 def _with_known_window(found: VendorCode, fallback: VendorCode) -> VendorCode:
@@ -1173,20 +1164,6 @@ def _with_known_window(found: VendorCode, fallback: VendorCode) -> VendorCode:
     return replace(found, valid_from=found.valid_from or fallback.valid_from,
                    valid_to=found.valid_to or fallback.valid_to,
                    name=found.name or fallback.name)
-
-
-def _same_mobile_key(candidate: VendorCode, job: _Job) -> bool:
-    """A mobile key carries no label of ours (Flexipass): recognise it by the guest's email
-    and the exact window of a create we sent, like a PIN (another key for the same guest,
-    e.g. from an earlier stay, is not ours)."""
-    if not (candidate.mobile_key_sent_to and job.guest_email):
-        return False
-    if candidate.mobile_key_sent_to.casefold() != job.guest_email.casefold():
-        return False
-    if candidate.valid_from is None or candidate.valid_to is None:
-        return True  # the vendor shows no window: the email on this lock is all there is
-    return any(_same_window(candidate.valid_from, candidate.valid_to, start, end, job)
-               for _, start, end in job.sent)
 
 
 __all__ = ["DryRunStep", "Engine", "EngineConfig", "Outcome"]

@@ -160,6 +160,83 @@ class VendorCode:
     mobile_key_sent_to: str | None = None
 
 
+# --------------------------------------------------------------------------- is it ours?
+
+# One create attempt as sent: its PIN (None when the vendor chooses it) and window.
+SentAttempt = tuple[str | None, datetime, datetime]
+# Vendors that keep seconds are still compared to the minute: our windows are minute-based.
+MIN_MATCH_GRANULARITY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class SentCode:
+    """What Mangodesk sent for one code, to recognise it among the codes a lock holds after
+    an answer was lost. Never by a PIN alone: a stranger's code may share it."""
+
+    attempts: tuple[SentAttempt, ...] = ()
+    label: str | None = None  # the name we gave the code on the lock ("Mangodesk 4711")
+    guest_email: str | None = None
+    # No PIN of ours is known (a mobile key): the guest's email stands in for it.
+    mobile_key: bool = False
+    # When the engine took the operation: a start the vendor set to its own "now" is before it.
+    claimed_at: datetime | None = None
+
+
+def same_window(held: tuple[datetime, datetime], sent: tuple[datetime, datetime], *,
+                granularity: timedelta, live_start_is_vendor_now: bool = False,
+                claimed_at: datetime | None = None) -> bool:
+    """The vendor holds the window we sent, to its granularity. Where the vendor documents
+    that a code created late starts at its own "now" (``live_start_is_vendor_now``), a start
+    that has already passed inside our window is ours too (a later, future start is another
+    stay's or an old window's); the end must still be exact."""
+    (held_from, held_to), (start, end) = held, sent
+    if abs(held_to - end) >= granularity:
+        return False
+    if abs(held_from - start) < granularity:
+        return True
+    return (live_start_is_vendor_now and claimed_at is not None
+            and start <= held_from <= claimed_at and held_from < end)
+
+
+def matches_sent(candidate: VendorCode, sent: SentCode, capabilities: Capabilities) -> bool:
+    """The shared rule: a code is ours by our label, by exactly a PIN and window we sent, or
+    (a mobile key) by the guest's email and such a window."""
+    name, label = candidate.name, sent.label
+    if name and label and (name == label or name.startswith(label + " ")):
+        return True
+    granularity = max(capabilities.time_granularity, MIN_MATCH_GRANULARITY)
+
+    def held_as_sent(start: datetime, end: datetime) -> bool:
+        assert candidate.valid_from is not None and candidate.valid_to is not None
+        return same_window((candidate.valid_from, candidate.valid_to), (start, end),
+                           granularity=granularity,
+                           live_start_is_vendor_now=capabilities.live_start_is_vendor_now,
+                           claimed_at=sent.claimed_at)
+
+    has_window = candidate.valid_from is not None and candidate.valid_to is not None
+    if candidate.pin is not None and has_window and any(
+            pin == candidate.pin and held_as_sent(start, end)
+            for pin, start, end in sent.attempts):
+        return True
+    if not (sent.mobile_key and candidate.mobile_key_sent_to and sent.guest_email):
+        return False
+    if candidate.mobile_key_sent_to.casefold() != sent.guest_email.casefold():
+        return False
+    if not has_window:
+        return True  # the vendor shows no window: the email on this lock is all there is
+    return any(held_as_sent(start, end) for _, start, end in sent.attempts)
+
+
+class SentCodeMatcher:
+    """Gives an adapter the shared "is this code ours?" rule; an adapter whose vendor
+    differs overrides :meth:`matches_sent`."""
+
+    capabilities: Capabilities
+
+    def matches_sent(self, candidate: VendorCode, sent: SentCode) -> bool:
+        return matches_sent(candidate, sent, self.capabilities)
+
+
 # --------------------------------------------------------------------------- protocol
 
 
@@ -189,6 +266,12 @@ class VendorAdapter(Protocol):
 
     def revoke_code(self, vendor_lock_id: str, code: VendorCode) -> None:
         """Remove the code. A code that is already gone is success, not an error."""
+        ...
+
+    def matches_sent(self, candidate: VendorCode, sent: SentCode) -> bool:
+        """Whether ``candidate`` (read back from the lock) is the code Mangodesk sent. The
+        one rule the engine's read-back and the adapter's own look-ups use; most adapters
+        inherit :class:`SentCodeMatcher`'s."""
         ...
 
     def close(self) -> None: ...

@@ -35,6 +35,7 @@ from mangodesk.vendors.base import (
     PermanentError,
     ProviderSpec,
     ReportStep,
+    SentCode,
     TransientError,
     VendorCode,
     VendorError,
@@ -175,7 +176,9 @@ class FlexipassAdapter:
                 "Correct the guest's email in the PMS.",
             )
         check_in, check_out = self._to_local(request.valid_from), self._to_local(request.valid_to)
-        existing = self._same_key_on_door(vendor_lock_id, email, check_in, check_out)
+        sent = SentCode(attempts=((None, request.valid_from, request.valid_to),),
+                        guest_email=email, mobile_key=True)
+        existing = self._same_key_on_door(vendor_lock_id, check_in, check_out, sent)
         if existing is not None:
             log.info("Flexipass already holds this stay's key %s on door %s (a lost answer?)",
                      existing.vendor_ref, vendor_lock_id)
@@ -293,8 +296,19 @@ class FlexipassAdapter:
             mobile_key_sent_to=key.mail or None,
         )
 
+    def matches_sent(self, candidate: VendorCode, sent: SentCode) -> bool:
+        """A key carries no label or PIN of ours: it is ours by the guest's email and exactly
+        a window we sent, to the second Flexipass keeps (another key for the same guest, say
+        an earlier stay's, is not)."""
+        email = candidate.mobile_key_sent_to
+        if not (email and sent.guest_email) or email.casefold() != sent.guest_email.casefold():
+            return False
+        held = (candidate.valid_from, candidate.valid_to)
+        return any(held == (_to_second(start), _to_second(end))
+                   for _, start, end in sent.attempts)
+
     def _same_key_on_door(
-        self, door: str, email: str, check_in: datetime, check_out: datetime
+        self, door: str, check_in: datetime, check_out: datetime, sent: SentCode
     ) -> VendorCode | None:
         """The key for exactly this guest and stay, if Flexipass already holds one.
 
@@ -304,12 +318,12 @@ class FlexipassAdapter:
         response = self._send("POST", wire.KEY_LIST, json=wire.list_body(door, check_in, check_out))
         self._raise_for_status(response)
         try:
-            keys = wire.parse_keys(http.json_or_none(response))
-            for key in keys:
-                same_window = (key.check_in, key.check_out) == (check_in, check_out)
-                if same_window and key.door == door and key.mail.casefold() == email.casefold():
-                    # Adopted with exactly the window asked for: never another one.
-                    return self._vendor_code(key)
+            for key in wire.parse_keys(http.json_or_none(response)):
+                if key.door != door:
+                    continue
+                candidate = self._vendor_code(key)
+                if self.matches_sent(candidate, sent):
+                    return candidate  # adopted with exactly the window asked for
         except ValueError as exc:
             raise self._unreadable() from exc
         return None
@@ -392,8 +406,7 @@ class FlexipassAdapter:
             json=json, params=query, headers=headers,
         )
 
-    @staticmethod
-    def _raise_for_status(response: httpx.Response, *, write: bool = False) -> None:
+    def _raise_for_status(self, response: httpx.Response, *, write: bool = False) -> None:
         """Classify an error status. On a write, a bare 404 (no Flexipass error code: a
         proxy's page, a moved address) leaves the outcome unclear rather than "refused"."""
         status = response.status_code
@@ -419,7 +432,7 @@ class FlexipassAdapter:
                 "If this lasts, check the lock system's connection.",
                 vendor_code=code,
             )
-        http.raise_if_overloaded(response, "Flexipass", code)
+        http.raise_if_overloaded(response, "Flexipass", code, now=self._clock.now())
         if write and code is None and status == 404:
             raise http.unclear_outcome("Flexipass", "the change was made", "the door's keys",
                                        vendor_code=f"HTTP {status}")
@@ -435,6 +448,11 @@ class FlexipassAdapter:
             "keeps failing.",
             vendor_code=code,
         )
+
+
+def _to_second(instant: datetime) -> datetime:
+    """What Flexipass keeps of an instant we send (it drops fractions of a second)."""
+    return instant.astimezone(UTC).replace(microsecond=0)
 
 
 def _zone(name: str) -> tzinfo | None:

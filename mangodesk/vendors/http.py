@@ -1,6 +1,7 @@
-"""What every REST lock vendor shares: sending a request, reading its body safely, and one
-clear message per kind of failure (the words staff read in alerts), before the vendor's own
-error body is read.
+"""What every REST lock vendor and the PMS share: sending a request, one classification of
+what went wrong on the way (:class:`Failure`, Retry-After in both forms), reading a body
+safely, and one clear message per kind of failure (the words staff read in alerts), before
+the vendor's own error body is read.
 
 The fix texts never promise that Mangodesk "keeps trying": the same error may end in a
 give-up alert, and the engine says by itself when it will try again.
@@ -8,11 +9,15 @@ give-up alert, and the engine says by itself when it will try again.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from enum import StrEnum
 from typing import Any
 
 import httpx
 
-from mangodesk.vendors.base import AmbiguousError, PermanentError, TransientError
+from mangodesk.vendors.base import AmbiguousError, PermanentError, TransientError, VendorError
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=10.0, read=30.0, write=10.0, pool=10.0)
 # Bodies larger than this are not parsed: no vendor answer Mangodesk reads is near it.
@@ -102,7 +107,147 @@ def bad_certificate(vendor: str) -> PermanentError:
                           "Check the server address and this computer's date and time.")
 
 
-# --------------------------------------------------------------------------- sending
+# --------------------------------------------------------------------------- classifying
+
+
+class Failure(StrEnum):
+    """What went wrong on the way to a server, before its own error body is read. The
+    same for every vendor and the PMS; each maps it to its own words and error type."""
+
+    NOT_CONNECTED = "not_connected"  # no connection was made: nothing was sent
+    CONNECT_TIMED_OUT = "connect_timed_out"  # no connection in time: nothing was sent
+    BAD_CERTIFICATE = "bad_certificate"  # the server's certificate failed: nothing was sent
+    BAD_ADDRESS = "bad_address"  # the address cannot be used at all: nothing was sent
+    ANSWER_TIMED_OUT = "answer_timed_out"  # sent (perhaps in part), no answer in time
+    CUT_OFF = "cut_off"  # the connection broke while sending or reading
+    LOST = "lost"  # another failure on the way (a proxy, the protocol): may have arrived
+    THROTTLED = "throttled"  # 429: too many calls, come back after Retry-After
+    GATEWAY_GAVE_UP = "gateway_gave_up"  # 502/504: a proxy in front gave up; may have arrived
+    SERVER_ERROR = "server_error"  # another 5xx: the server is broken right now
+    REFUSED = "refused"  # any other 4xx: the server read the request and said no
+
+
+_MAY_HAVE_ARRIVED = frozenset({Failure.ANSWER_TIMED_OUT, Failure.CUT_OFF, Failure.LOST,
+                               Failure.GATEWAY_GAVE_UP})
+
+
+@dataclass(frozen=True)
+class HttpFailure:
+    kind: Failure
+    status: int | None = None
+    retry_after: float | None = None  # seconds, from the answer's Retry-After
+    cause: str = ""  # the transport exception's class name, for logs and support
+
+    @property
+    def may_have_arrived(self) -> bool:
+        """A write that failed this way may have been carried out: its outcome is unclear
+        (read back before retrying), never "not done"."""
+        return self.kind in _MAY_HAVE_ARRIVED
+
+    @property
+    def nothing_sent(self) -> bool:
+        return self.kind in (Failure.NOT_CONNECTED, Failure.CONNECT_TIMED_OUT,
+                             Failure.BAD_CERTIFICATE, Failure.BAD_ADDRESS)
+
+    @property
+    def timed_out(self) -> bool:
+        return self.kind in (Failure.CONNECT_TIMED_OUT, Failure.ANSWER_TIMED_OUT)
+
+
+class TransportFailure(Exception):
+    """No HTTP answer arrived; ``failure`` says how (raised from httpx's exception)."""
+
+    def __init__(self, failure: HttpFailure) -> None:
+        super().__init__(failure.kind.value)
+        self.failure = failure
+
+
+def classify_exception(exc: Exception) -> HttpFailure:
+    """The kind of a request that got no answer (an httpx transport error or bad URL)."""
+    return HttpFailure(_transport_kind(exc), cause=type(exc).__name__)
+
+
+def _transport_kind(exc: Exception) -> Failure:
+    if isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout | httpx.PoolTimeout):
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            return Failure.BAD_CERTIFICATE
+        if isinstance(exc, httpx.ConnectError):
+            return Failure.NOT_CONNECTED
+        return Failure.CONNECT_TIMED_OUT
+    if isinstance(exc, httpx.UnsupportedProtocol | httpx.InvalidURL):
+        return Failure.BAD_ADDRESS
+    if isinstance(exc, httpx.TimeoutException):
+        return Failure.ANSWER_TIMED_OUT
+    if isinstance(exc, httpx.RemoteProtocolError | httpx.ReadError | httpx.WriteError):
+        return Failure.CUT_OFF
+    return Failure.LOST
+
+
+def classify_status(response: httpx.Response, now: datetime) -> HttpFailure | None:
+    """The kind of an error status (None below 400). ``now`` (the injected clock) places an
+    HTTP-date Retry-After."""
+    status = response.status_code
+    if status < 400:
+        return None
+    wait = retry_after(response.headers, now)
+    if status == 429:
+        return HttpFailure(Failure.THROTTLED, status, wait)
+    if status in (502, 504):
+        return HttpFailure(Failure.GATEWAY_GAVE_UP, status, wait)
+    if status >= 500:
+        return HttpFailure(Failure.SERVER_ERROR, status, wait)
+    return HttpFailure(Failure.REFUSED, status, wait)
+
+
+# A wait longer than this is not believed (a broken header), so the caller's own pace holds.
+MAX_RETRY_AFTER = 24 * 3600.0
+
+
+def retry_after(headers: httpx.Headers, now: datetime) -> float | None:
+    """Retry-After in seconds from ``now``: delta-seconds ("120") or an HTTP-date ("Wed, 21
+    Oct 2026 07:28:00 GMT"); a date already past is 0. None when absent, unreadable or
+    longer than a day."""
+    value = headers.get("Retry-After", "").strip()
+    if not value:
+        return None
+    if value.isdigit() and value.isascii():
+        seconds = float(int(value[:12]))
+    else:
+        try:
+            when = parsedate_to_datetime(value)
+        except (TypeError, ValueError, IndexError, OverflowError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = max((when - now).total_seconds(), 0.0)
+    return seconds if seconds <= MAX_RETRY_AFTER else None
+
+
+def exchange(client: httpx.Client, method: str, path: str, **request: Any) -> httpx.Response:
+    """One request; a failure without an answer raises :class:`TransportFailure`."""
+    try:
+        return client.request(method, path, **request)
+    except (httpx.TransportError, httpx.InvalidURL) as exc:
+        raise TransportFailure(classify_exception(exc)) from exc
+
+
+# --------------------------------------------------------------------------- vendor errors
+
+
+def transport_error(failure: HttpFailure, vendor: str, outcome: str | None,
+                    check_place: str) -> VendorError:
+    """The vendor error for a request that got no answer. When it is a write (``outcome``
+    says what it does, e.g. "the code was created") and it may have arrived, the outcome is
+    unclear: the engine reads ``check_place`` back first."""
+    if failure.kind is Failure.BAD_CERTIFICATE:
+        return bad_certificate(vendor)
+    if failure.kind is Failure.BAD_ADDRESS:
+        return bad_address(vendor)
+    if failure.nothing_sent:
+        return unreachable(vendor)
+    if outcome is not None:
+        return unclear_outcome(vendor, outcome, check_place)
+    return no_answer(vendor)
 
 
 def send(
@@ -118,28 +263,28 @@ def send(
     """One request. When it is a write (``outcome`` says what it does, e.g. "the code was
     created") a lost answer is ambiguous: the engine reads ``check_place`` back first."""
     try:
-        return client.request(method, path, **request)
-    except (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout) as exc:
-        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-            raise bad_certificate(vendor) from exc
-        raise unreachable(vendor) from exc
-    except (httpx.UnsupportedProtocol, httpx.InvalidURL) as exc:
-        raise bad_address(vendor) from exc
-    except httpx.TransportError as exc:
-        if outcome is not None:
-            raise unclear_outcome(vendor, outcome, check_place) from exc
-        raise no_answer(vendor) from exc
+        return exchange(client, method, path, **request)
+    except TransportFailure as exc:
+        raise transport_error(exc.failure, vendor, outcome, check_place) from exc.__cause__
 
 
-def retry_after_seconds(response: httpx.Response) -> float | None:
-    value = response.headers.get("Retry-After", "")
-    return float(value) if value.isdigit() and len(value) < 8 else None
-
-
-def raise_if_overloaded(response: httpx.Response, vendor: str, vendor_code: str | None) -> None:
-    """429 and 5xx: the vendor is busy or broken right now; retry, honouring Retry-After."""
-    status = response.status_code
-    if status == 429 or status >= 500:
-        error = server_trouble(vendor, status, retry_after_seconds(response))
-        error.vendor_code = vendor_code or error.vendor_code
-        raise error
+def raise_if_overloaded(response: httpx.Response, vendor: str, vendor_code: str | None, *,
+                        now: datetime, default_wait: float | None = None,
+                        outcome: str | None = None,
+                        check_place: str = "the lock's codes") -> None:
+    """429 and 5xx: the vendor is busy or broken right now; retry, honouring Retry-After
+    (``default_wait`` when it gives none). With ``outcome`` (a write), a gateway that gave
+    up (502/504) leaves it unclear whether the change was made."""
+    failure = classify_status(response, now)
+    if failure is None or failure.kind is Failure.REFUSED:
+        return
+    assert failure.status is not None
+    if outcome is not None and failure.kind is Failure.GATEWAY_GAVE_UP:
+        raise unclear_outcome(vendor, outcome, check_place,
+                              vendor_code=vendor_code or f"HTTP {failure.status}")
+    wait = failure.retry_after
+    if wait is None and failure.kind is Failure.THROTTLED:
+        wait = default_wait
+    error = server_trouble(vendor, failure.status, wait)
+    error.vendor_code = vendor_code or error.vendor_code
+    raise error

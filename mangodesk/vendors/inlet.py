@@ -36,6 +36,7 @@ from mangodesk.vendors.base import (
     PermanentError,
     ProviderSpec,
     ReportStep,
+    SentCodeMatcher,
     TransientError,
     VendorCode,
     VendorError,
@@ -85,7 +86,7 @@ def _plural(count: int, noun: str) -> str:
     return f"{count} {noun}" if count == 1 else f"{count} {noun}s"
 
 
-class InletAdapter:
+class InletAdapter(SentCodeMatcher):
     """One Inlet property account, reached over HTTPS with the account's API token."""
 
     kind = VendorKind.INLET
@@ -358,8 +359,7 @@ class InletAdapter:
             json=json, params=params, headers=headers,
         )
 
-    @staticmethod
-    def _raise_for_status(response: httpx.Response, *, write: bool = False) -> None:
+    def _raise_for_status(self, response: httpx.Response, *, write: bool = False) -> None:
         """Classify an error status. On a write, a refusal Inlet does not explain (a bare
         404, a proxy's page) leaves the outcome unclear rather than "refused"."""
         status = response.status_code
@@ -379,7 +379,7 @@ class InletAdapter:
                 "If this lasts, check the lock's power and network.",
                 vendor_code=code,
             )
-        http.raise_if_overloaded(response, "Inlet", code)
+        http.raise_if_overloaded(response, "Inlet", code, now=self._clock.now())
         if write and code is None and status == 404:
             raise http.unclear_outcome("Inlet", "the change was made", "the lock's codes",
                                        vendor_code=f"HTTP {status}")

@@ -19,6 +19,7 @@ from mangodesk.vendors.base import (
     PermanentError,
     PinRules,
     ProviderSpec,
+    SentCodeMatcher,
     VendorCode,
 )
 
@@ -33,7 +34,7 @@ MANUAL_CAPABILITIES = Capabilities(
 )
 
 
-class ManualAdapter:
+class ManualAdapter(SentCodeMatcher):
     """Stores nothing remotely: creating a code just echoes it back as confirmed."""
 
     kind = VendorKind.MANUAL

@@ -43,6 +43,7 @@ from mangodesk.vendors.base import (
     LockInfo,
     PermanentError,
     ProviderSpec,
+    SentCodeMatcher,
     TransientError,
     VendorCode,
 )
@@ -165,7 +166,7 @@ def serve(port_file: Path, latency: float) -> None:
 # --------------------------------------------------------------------------- adapter
 
 
-class HttpFakeAdapter:
+class HttpFakeAdapter(SentCodeMatcher):
     kind = VendorKind.TTLOCK
     capabilities = Capabilities(automated=True, pin_rules=PinRules())
 

@@ -29,6 +29,7 @@ from mangodesk.vendors.base import (
     LockDetails,
     LockInfo,
     ProviderSpec,
+    SentCodeMatcher,
     VendorCode,
     VendorError,
 )
@@ -55,7 +56,7 @@ class UpdateCall:
     new_to: datetime
 
 
-class FakeVendor:
+class FakeVendor(SentCodeMatcher):
     """Implements :class:`mangodesk.vendors.base.VendorAdapter` against in-memory locks."""
 
     kind = VendorKind.TTLOCK

@@ -19,6 +19,7 @@ from mangodesk.vendors.base import (
     PinRules,
     ProviderSpec,
     ReportStep,
+    SentCodeMatcher,
     TransientError,
     VendorCode,
 )
@@ -47,7 +48,7 @@ class FakeServer:
     calls: list[str] = field(default_factory=list)
 
 
-class FakeAdapter:
+class FakeAdapter(SentCodeMatcher):
     kind = VendorKind.TTLOCK
     capabilities = FAKE_CAPABILITIES
 

@@ -40,6 +40,7 @@ from mangodesk.vendors.base import (
     PinRules,
     PinScope,
     ProviderSpec,
+    SentCode,
     TransientError,
     VendorCode,
     VendorError,
@@ -89,6 +90,7 @@ SMARTAIR_CAPABILITIES = Capabilities(
 
 
 STAMP_FORMAT = "%Y%m%d%H%M"
+LIVE_REF_PREFIX = "checkin:"  # a reference to the live check-in (else "pre:…")
 MAX_SOAP_INT = 2**31 - 1
 CLOCK_CHECK_EVERY = timedelta(minutes=10)
 
@@ -106,7 +108,7 @@ class SmartairRef:
     def encode(self) -> str:
         stamp = f":{self.start.astimezone(UTC):{STAMP_FORMAT}}" if self.start else ""
         if self.pre_assignation_id is None:
-            return f"checkin:{self.room_id}{stamp}"
+            return f"{LIVE_REF_PREFIX}{self.room_id}{stamp}"
         return f"pre:{self.room_id}:{self.pre_assignation_id}{stamp}"
 
     @classmethod
@@ -161,15 +163,19 @@ class RoomStay:
 Window = tuple[datetime, datetime]
 
 
-def _matches_window(stay: RoomStay, window: Window) -> bool:
-    """Exactly the window we asked for. A live check-in started when the server checked it
-    in (its "now"), so only its end must be exact and its start inside our window."""
-    start, end = window
-    if stay.end != end or stay.start is None:
+def held_as_sent(candidate: VendorCode, pin: str | None, window: Window) -> bool:
+    """Exactly a PIN and window we asked for, to the minute. A live check-in started when
+    the server checked it in (its "now"), so only its end must be exact and its start inside
+    our window."""
+    if pin is None or candidate.pin != pin:
         return False
-    if stay.live:
-        return start <= stay.start < end
-    return stay.start == start
+    held_from, held_to = candidate.valid_from, candidate.valid_to
+    start, end = _minute(window[0]), _minute(window[1])
+    if held_to != end or held_from is None:
+        return False
+    if candidate.vendor_ref.startswith(LIVE_REF_PREFIX):
+        return start <= held_from < end
+    return held_from == start
 
 
 def is_ours(stay: RoomStay, ref: SmartairRef | None, pin: str | None,
@@ -183,9 +189,7 @@ def is_ours(stay: RoomStay, ref: SmartairRef | None, pin: str | None,
         same_pin = pin is not None and stay.pin == pin
         if stay.live and ref.start is not None and stay.start == ref.start and same_pin:
             return True  # our pre-check-in turned live, or our check-in
-    if pin is None or stay.pin != pin:
-        return False
-    return any(_matches_window(stay, window) for window in windows)
+    return any(held_as_sent(stay.vendor_code(), pin, window) for window in windows)
 
 
 def _minute(instant: datetime) -> datetime:
@@ -493,6 +497,11 @@ class SmartairAdapter:
         """The live check-in and every pre-check-in, each with its PIN where the server
         shows it, its window and a reference update_code and revoke_code understand."""
         return [stay.vendor_code() for stay in self._stays(_room_id(vendor_lock_id))]
+
+    def matches_sent(self, candidate: VendorCode, sent: SentCode) -> bool:
+        """A stay carries no label of ours: it is ours by exactly a PIN and window we sent,
+        a live check-in by its end and a start inside our window (see :func:`held_as_sent`)."""
+        return any(held_as_sent(candidate, pin, (start, end)) for pin, start, end in sent.attempts)
 
     def create_code(self, vendor_lock_id: str, request: CodeRequest) -> VendorCode:
         room_id = _room_id(vendor_lock_id)

@@ -17,6 +17,7 @@ import zeep.exceptions
 from lxml import etree
 from zeep.plugins import Plugin
 
+from mangodesk.vendors import http
 from mangodesk.vendors.base import (
     AmbiguousError,
     AuthError,
@@ -59,6 +60,11 @@ def certificate_changed_error(address: ServerAddress, presented: str) -> Permane
     )
 
 
+# Failures that mean the Smartair server was never reached (nothing was sent).
+_NOT_CONNECTED = frozenset({http.Failure.NOT_CONNECTED, http.Failure.CONNECT_TIMED_OUT,
+                            http.Failure.BAD_CERTIFICATE})
+
+
 def transport_error(
     address: ServerAddress, operation: str, error: Exception, *, mutating: bool
 ) -> VendorError:
@@ -67,14 +73,15 @@ def transport_error(
     if changed is not None:
         return certificate_changed_error(address, changed.presented)
     where = address.display()
-    if isinstance(error, httpx.ConnectTimeout | httpx.ConnectError):
+    failure = http.classify_exception(error) if isinstance(error, httpx.TransportError) else None
+    if failure is not None and failure.kind in _NOT_CONNECTED:
         return TransientError(
             f"Mangodesk cannot reach the Smartair server at {where}.",
             "Check that the Smartair server computer is on and connected to the network. "
             "Mangodesk tries again in a few minutes.",
             vendor_code="CONNECT",
         )
-    if isinstance(error, httpx.TimeoutException):
+    if failure is not None and failure.timed_out:
         message = f"The Smartair server at {where} did not answer {operation} in time."
         if mutating:
             return AmbiguousError(

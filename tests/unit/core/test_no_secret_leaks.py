@@ -32,6 +32,7 @@ from mangodesk.vendors.base import (
     LockDetails,
     LockInfo,
     ProviderSpec,
+    SentCodeMatcher,
     VendorCode,
 )
 from mangodesk.vendors.manual import MANUAL_SPEC
@@ -43,7 +44,7 @@ TOKEN = "tok_6d1f0e0c2b1f4a8eb1c7"
 log = logging.getLogger("tests.leaky_vendor")
 
 
-class ChattyAdapter:
+class ChattyAdapter(SentCodeMatcher):
     """A vendor adapter that logs a lot, as a real one does at debug level."""
 
     kind = VendorKind.INLET

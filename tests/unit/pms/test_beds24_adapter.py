@@ -270,7 +270,7 @@ def test_paging_continues_until_next_page_exists_is_false(
 def test_endless_paging_is_stopped(
     api: respx.MockRouter, adapter: Beds24Adapter, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("mangodesk.pms.beds24.MAX_PAGES", 3)
+    monkeypatch.setattr("mangodesk.pms.beds24.client.MAX_PAGES", 3)
     route = api.get("/bookings").mock(
         return_value=httpx.Response(200, json=page([booking(1)], True)))
     with pytest.raises(PmsError, match="kept announcing more pages"):

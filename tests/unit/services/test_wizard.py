@@ -32,6 +32,7 @@ from mangodesk.vendors.base import (
     LockInfo,
     ProviderSpec,
     ReportStep,
+    SentCodeMatcher,
     VendorCode,
 )
 from mangodesk.vendors.manual import MANUAL_SPEC
@@ -49,7 +50,7 @@ class ServerState:
     seen: list[dict[str, object]] = field(default_factory=list)
 
 
-class FakeServerAdapter:
+class FakeServerAdapter(SentCodeMatcher):
     kind = VendorKind.SMARTAIR
     capabilities = Capabilities(automated=True)
 

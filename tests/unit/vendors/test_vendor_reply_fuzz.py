@@ -223,7 +223,7 @@ def test_ttlock_reads_raise_only_vendor_errors() -> None:
         @given(REPLIES, st.booleans())
         def check(answer: tuple[int, bytes], at_sign_in: bool) -> None:
             if at_sign_in:
-                adapter._forget_token(adapter._ensure_token())  # the next call signs in
+                adapter.client.forget_token(adapter.client.ensure_token())  # the next call signs in
                 api["token"].mock(side_effect=reply(*answer))
             for path in TTLOCK_READS:
                 api.get(path).mock(side_effect=reply(*answer))
