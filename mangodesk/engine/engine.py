@@ -86,7 +86,7 @@ from mangodesk.vendors.base import (
     VendorError,
 )
 from mangodesk.vendors.registry import VendorRegistry, place_of
-from mangodesk.vendors.resolve import adapter_for
+from mangodesk.engine.resolve import adapter_for
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from mangodesk.vendors.base import (
     ProviderSpec,
     VendorError,
 )
-from mangodesk.vendors.resolve import TOKEN_CACHE_FIELD, adapter_for, secret_key
+from mangodesk.engine.resolve import TOKEN_CACHE_FIELD, adapter_for, secret_key
 
 
 def sign_in_alert_key(connection_id: int) -> str:

@@ -21,7 +21,7 @@ from mangodesk.engine.outbox import enqueue
 from mangodesk.services.base import ServiceBase
 from mangodesk.store.models import AccessCode, Connection, Lock, Unit, UnitLink
 from mangodesk.vendors.base import VendorCode
-from mangodesk.vendors.resolve import adapter_for
+from mangodesk.engine.resolve import adapter_for
 
 # Imported codes without a known validity are treated as valid for ever (they may be
 # permanent codes on the lock); these bounds keep the column non-null and portable.

@@ -36,7 +36,7 @@ from mangodesk.services.views import CodeView
 from mangodesk.store.alerts import raise_alert
 from mangodesk.store.models import AccessCode, Booking, Lock, Property, Unit
 from mangodesk.vendors.base import Capabilities, LockDetails
-from mangodesk.vendors.resolve import adapter_for
+from mangodesk.engine.resolve import adapter_for
 
 MAX_GUEST_NAME = 200
 

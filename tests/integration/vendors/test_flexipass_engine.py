@@ -22,7 +22,7 @@ from mangodesk.vendors import flexipass_contract as wire
 from mangodesk.vendors.base import ConnectionConfig, VendorAdapter
 from mangodesk.vendors.flexipass import FLEXIPASS_SPEC, FlexipassAdapter
 from mangodesk.vendors.registry import VendorRegistry
-from mangodesk.vendors.resolve import secret_key
+from mangodesk.engine.resolve import secret_key
 from tests.fakes.world import World, make_world
 
 ARRIVAL, DEPARTURE = date(2026, 6, 10), date(2026, 6, 12)
