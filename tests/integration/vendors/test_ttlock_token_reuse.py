@@ -12,12 +12,12 @@ import pytest
 
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.types import VendorKind
+from mangodesk.engine.resolve import TOKEN_CACHE_FIELD, adapter_for, secret_key
 from mangodesk.sim.ttlock import TTLockSimulator
 from mangodesk.store.models import Connection
 from mangodesk.store.secrets import MemoryKeyring, SecretStore
 from mangodesk.vendors.base import AuthError, ConnectionConfig
 from mangodesk.vendors.registry import VendorRegistry
-from mangodesk.engine.resolve import TOKEN_CACHE_FIELD, adapter_for, secret_key
 from mangodesk.vendors.ttlock import TTLOCK_SPEC, TTLockAdapter
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
