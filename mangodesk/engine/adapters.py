@@ -97,8 +97,6 @@ class AdapterPool:
         if closing:
             _close(entry.adapter)
 
-    invalidate = replace
-
     def connection_ids(self) -> list[int]:
         """The connections that have a live adapter now."""
         with self._lock:

@@ -80,7 +80,7 @@ class Engine:
         self.lease = DatabaseLease(db, clock, self.config.tick_interval, holder, write_lock)
         self.claims = Claims(db, vendors, clock, self.config, write_lock, holder)
         self.settler = Settler(db, vendors, clock, events, self.config, write_lock,
-                               forget_adapter=self.adapters.invalidate, wake=self.wake)
+                               forget_adapter=self.adapters.replace, wake=self.wake)
         self.workers = WorkerPool(self.config, self._execute, keep_alive=self.lease.renew)
         self.scheduler = TickScheduler(self.tick, self.config.tick_interval)
 
