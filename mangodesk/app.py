@@ -25,6 +25,7 @@ from mangodesk.store.secrets import SecretStore
 from mangodesk.vendors.registry import VendorRegistry, default_registry
 
 if TYPE_CHECKING:
+    from mangodesk.engine.adapters import AdapterPool
     from mangodesk.engine.engine import Engine
     from mangodesk.services.facade import Services
 
@@ -43,10 +44,13 @@ class Context:
     vendors: VendorRegistry
     events: EventBus
     actor: str
+    # One live adapter per lock-provider connection, shared by the engine and the services.
+    adapters: AdapterPool
     services: Services = field(init=False)
 
     def close(self) -> None:
         self.services.close()
+        self.adapters.close()
         self.db.dispose()
 
 
@@ -71,6 +75,7 @@ def build_context(
     actor: str | None = None,
     migrate: bool = True,
 ) -> Context:
+    from mangodesk.engine.adapters import AdapterPool
     from mangodesk.services.facade import Services
 
     paths.ensure()
@@ -85,15 +90,17 @@ def build_context(
         db.migrate()
     identity = db.identity()
     store = base_store.scoped(identity.uuid, adopt_legacy=identity.adopts_legacy_secrets)
+    registry = vendors or default_registry()
     context = Context(
         paths=paths,
         settings=settings,
         db=db,
         secrets=store,
         clock=clock or SystemClock(),
-        vendors=vendors or default_registry(),
+        vendors=registry,
         events=events or EventBus(),
         actor=actor or default_actor(settings),
+        adapters=AdapterPool(db, registry, store),
     )
     context.services = Services(context)
     return context
@@ -134,6 +141,7 @@ def attach_engine(context: Context) -> Engine:
             context.clock,
             context.events,
             EngineConfig.from_settings(context.settings),
+            adapters=context.adapters,
         )
         # Guest emails: plan what is owed and send what is due, every minute.
         context.services.engine.add_periodic_job(

@@ -49,7 +49,13 @@ from mangodesk.domain.types import (
     OperationStatus,
     VendorKind,
 )
-from mangodesk.engine.outbox import enqueue, open_operations
+from mangodesk.engine.outbox import (
+    OperationPayload,
+    enqueue,
+    open_operations,
+    payload_of,
+    set_payload,
+)
 from mangodesk.store import audit
 from mangodesk.store.alerts import clear_alert, raise_alert
 from mangodesk.store.models import (
@@ -70,9 +76,6 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
-CLEANUP = "cleanup"  # operation payload flag: delete an expired code to free a lock slot
-# Operation payload flag: this update/revoke ends a stay that is already over (contract 7).
-ENDS_STAY = "ends_stay"
 NOT_AUTOMATED = Capabilities(automated=False)
 
 
@@ -395,10 +398,8 @@ def _create(session: Session, action: CreateCode, snapshot: Snapshot, now: datet
     )
     session.add(code)
     session.flush()
-    payload: dict[str, Any] = {"reason": action.reason}
-    if action.replaces_code_id is not None:
-        payload["replaces_code_id"] = action.replaces_code_id
-    enqueue(session, code, OperationKind.CREATE, now, payload)
+    enqueue(session, code, OperationKind.CREATE, now,
+            OperationPayload(reason=action.reason, replaces_code_id=action.replaces_code_id))
     applied.operations += 1
     unit = snapshot.unit_names.get(action.unit_id, f"unit {action.unit_id}")
     audit.record(
@@ -440,12 +441,11 @@ def _update(session: Session, action: UpdateWindow, now: datetime, actor: str,
     code.valid_to = action.valid_to
     code.updated_at = now
     if code.vendor_ref is not None or open_operations(session, code.id):
-        payload: dict[str, Any] = {"reason": action.reason}
-        if action.ends_stay:
-            payload[ENDS_STAY] = True
-        operation = enqueue(session, code, OperationKind.UPDATE, now, payload)
-        if action.ends_stay and not operation.payload.get(ENDS_STAY):
-            operation.payload = {**operation.payload, ENDS_STAY: True}  # folded into a queued one
+        operation = enqueue(session, code, OperationKind.UPDATE, now,
+                            OperationPayload(reason=action.reason, ends_stay=action.ends_stay))
+        if action.ends_stay and not payload_of(operation).ends_stay:
+            # folded into a queued one
+            set_payload(operation, payload_of(operation).but(ends_stay=True))
         applied.operations += 1
     # else: nothing is on the lock yet (a failed create): "Retry now" uses the new window.
     audit.record(
@@ -464,11 +464,9 @@ def _revoke(session: Session, action: RevokeCode, now: datetime, actor: str,
     if code is None or not _still_ours(code):
         return
     before = {"state": str(code.state)}
-    payload: dict[str, Any] = {"reason": action.reason,
-                               "guest_must_not_enter": action.guest_must_not_enter}
-    if action.ends_stay:
-        payload[ENDS_STAY] = True
-    enqueue(session, code, OperationKind.REVOKE, now, payload)
+    enqueue(session, code, OperationKind.REVOKE, now, OperationPayload(
+        reason=action.reason, guest_must_not_enter=action.guest_must_not_enter,
+        ends_stay=action.ends_stay))
     applied.operations += 1
     audit.record(
         session, actor=actor, action=AuditAction.CODE_PLAN_REVOKE, subject_kind=AuditSubject.CODE,
@@ -485,7 +483,7 @@ def _expire(session: Session, action: ExpireCode, snapshot: Snapshot, now: datet
     if code is None or not _still_ours(code):
         return
     operations = open_operations(session, code.id)
-    if any(operation.payload.get(ENDS_STAY) for operation in operations):
+    if any(payload_of(operation).ends_stay for operation in operations):
         return  # the code is being ended on the lock; it expires once the vendor has it
     before = {"state": str(code.state)}
     for operation in operations:
@@ -500,8 +498,8 @@ def _expire(session: Session, action: ExpireCode, snapshot: Snapshot, now: datet
         # full lock refuses new guests: delete ours once it is over. The code stays expired.
         session.add(Operation(
             access_code_id=code.id, kind=OperationKind.REVOKE, status=OperationStatus.QUEUED,
-            payload={CLEANUP: True}, attempts=0, next_attempt_at=now, created_at=now,
-            updated_at=now,
+            payload=OperationPayload(cleanup=True).to_json(), attempts=0, next_attempt_at=now,
+            created_at=now, updated_at=now,
         ))
     audit.record(
         session, actor=actor, action=AuditAction.CODE_EXPIRE, subject_kind=AuditSubject.CODE,

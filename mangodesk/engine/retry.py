@@ -22,13 +22,11 @@ from mangodesk.domain.types import (
     OperationKind,
     OperationStatus,
 )
+from mangodesk.engine.outbox import payload_of, set_payload
 from mangodesk.engine.planning import code_event
 from mangodesk.store import audit
 from mangodesk.store.db import Database
 from mangodesk.store.models import AccessCode, Operation
-
-# Payload keys that count what went wrong before: a retry starts them afresh.
-_SPENT = ("pin_conflicts",)
 
 
 def retry_in_session(session: Session, code: AccessCode, now: datetime, actor: str) -> Event:
@@ -54,7 +52,8 @@ def retry_in_session(session: Session, code: AccessCode, now: datetime, actor: s
     operation.attempts = 0
     operation.next_attempt_at = now
     operation.updated_at = now
-    operation.payload = {k: v for k, v in operation.payload.items() if k not in _SPENT}
+    # What counted earlier failures starts afresh.
+    set_payload(operation, payload_of(operation).but(pin_conflicts=0))
     if failed:
         code.state = (CodeState.REVOKING if operation.kind == OperationKind.REVOKE
                       else CodeState.PENDING)

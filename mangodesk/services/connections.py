@@ -20,6 +20,7 @@ from mangodesk.domain.types import (
     ConnectionStatus,
     VendorKind,
 )
+from mangodesk.engine.resolve import TOKEN_CACHE_FIELD, secret_key
 from mangodesk.services.base import ServiceBase
 from mangodesk.services.views import ConnectionView, LockView
 from mangodesk.store.alerts import clear_alert
@@ -31,7 +32,6 @@ from mangodesk.vendors.base import (
     ProviderSpec,
     VendorError,
 )
-from mangodesk.vendors.resolve import TOKEN_CACHE_FIELD, adapter_for, secret_key
 
 
 def sign_in_alert_key(connection_id: int) -> str:
@@ -306,12 +306,11 @@ class ConnectionService(ServiceBase):
         return report
 
     def _replace_running_adapter(self, connection_id: int) -> None:
-        """The running engine drops the adapter it built with the old settings or password
-        and works through the waiting operations at once, not after a restart."""
-        engine = self.ctx.services.engine
-        if engine is not None:
-            engine.forget_adapter(connection_id)
-            engine.wake()
+        """The adapter built with the old settings or password is replaced (for the engine
+        and every service alike), and a running engine works through the waiting operations
+        at once, not after a restart."""
+        self.ctx.adapters.replace(connection_id)
+        self.ctx.services.wake_engine()
 
     def rename(self, connection_id: int, display_name: str) -> ConnectionView:
         """The name staff see for a connection, e.g. "TTLock – annex building"."""
@@ -334,12 +333,9 @@ class ConnectionService(ServiceBase):
 
     def test(self, connection_id: int) -> ConnectionReport:
         with self.ctx.db.session() as session:
-            conn = self._load(session, connection_id)
-            adapter = adapter_for(conn, self.ctx.vendors, self.ctx.secrets)
-        try:
+            self._load(session, connection_id)
+        with self.ctx.adapters.use(connection_id) as adapter:
             return adapter.test_connection()
-        finally:
-            adapter.close()
 
     def refresh_locks(self, connection_id: int) -> builtins.list[LockView]:
         """Fetch the lock inventory from the vendor (blocking) and store it."""
@@ -347,11 +343,8 @@ class ConnectionService(ServiceBase):
             conn = self._load(session, connection_id)
             if conn.kind == VendorKind.MANUAL:
                 return self.locks(connection_id)
-            adapter = adapter_for(conn, self.ctx.vendors, self.ctx.secrets)
-        try:
+        with self.ctx.adapters.use(connection_id) as adapter:
             infos = adapter.list_locks()
-        finally:
-            adapter.close()
         with self.ctx.db.transaction() as session:
             conn = self._load(session, connection_id)
             self._upsert_locks(session, conn, infos)

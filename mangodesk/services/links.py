@@ -29,7 +29,6 @@ from mangodesk.engine.outbox import enqueue
 from mangodesk.services.base import ServiceBase
 from mangodesk.store.models import AccessCode, Connection, Lock, Unit, UnitLink
 from mangodesk.vendors.base import VendorCode
-from mangodesk.vendors.resolve import adapter_for
 
 # Imported codes without a known validity are treated as valid for ever (they may be
 # permanent codes on the lock); these bounds keep the column non-null and portable.
@@ -219,11 +218,8 @@ class LinkService(ServiceBase):
     def _fetch_existing(self, conn: Connection, lock: Lock) -> list[VendorCode]:
         if conn.kind == VendorKind.MANUAL:
             return []
-        adapter = adapter_for(conn, self.ctx.vendors, self.ctx.secrets)
-        try:
+        with self.ctx.adapters.use(conn.id) as adapter:
             return adapter.list_codes(lock.vendor_lock_id)
-        finally:
-            adapter.close()
 
     def _import_codes(self, session: Session, unit: Unit, lock: Lock,
                       codes: list[VendorCode]) -> int:

@@ -32,7 +32,7 @@ from mangodesk.domain.types import (
     OperationKind,
     VendorKind,
 )
-from mangodesk.engine.outbox import enqueue
+from mangodesk.engine.outbox import OperationPayload, enqueue
 from mangodesk.engine.planning import pin_holders
 from mangodesk.services.base import ServiceBase
 from mangodesk.services.units import waiting_retries
@@ -40,7 +40,6 @@ from mangodesk.services.views import CodeView
 from mangodesk.store.alerts import raise_alert
 from mangodesk.store.models import AccessCode, Booking, Lock, Property, Unit
 from mangodesk.vendors.base import Capabilities, LockDetails
-from mangodesk.vendors.resolve import adapter_for
 
 MAX_GUEST_NAME = 200
 
@@ -99,14 +98,9 @@ class PasscodeService(ServiceBase):
             conn = lock.connection
             if conn.kind == VendorKind.MANUAL:
                 return LockDetails(items=(("Lock name", lock.name),))
-            unit = _unit(session, unit_id)
-            adapter = adapter_for(conn, self.ctx.vendors, self.ctx.secrets,
-                                  hotel_timezone=unit.property.timezone)
-            vendor_lock_id = lock.vendor_lock_id
-        try:
+            connection_id, vendor_lock_id = conn.id, lock.vendor_lock_id
+        with self.ctx.adapters.use(connection_id) as adapter:
             return adapter.lock_details(vendor_lock_id)
-        finally:
-            adapter.close()
 
     # ------------------------------------------------------------------ changing
 
@@ -147,8 +141,8 @@ class PasscodeService(ServiceBase):
             session.add(code)
             session.flush()
             if not manual:
-                payload = {"guest_email": data.guest_email} if data.guest_email else {}
-                enqueue(session, code, OperationKind.CREATE, now, payload)
+                enqueue(session, code, OperationKind.CREATE, now,
+                        OperationPayload(guest_email=data.guest_email or None))
             self.audit(session, AuditAction.CODE_STAFF_CREATE, AuditSubject.CODE, code.id,
                        f"New passcode {mask_code(pin)} for {unit.name} "
                        f"({_span(valid_from, valid_to)})",
@@ -288,11 +282,9 @@ class PasscodeService(ServiceBase):
         )
         session.add(code)
         session.flush()
-        payload: dict[str, object] = {"reason": "Staff revoked the old code and asked for a "
-                                                "new one.", "replaces_code_id": old.id}
-        if booking.guest_email:
-            payload["guest_email"] = booking.guest_email
-        enqueue(session, code, OperationKind.CREATE, now, payload)
+        enqueue(session, code, OperationKind.CREATE, now, OperationPayload(
+            reason="Staff revoked the old code and asked for a new one.",
+            replaces_code_id=old.id, guest_email=booking.guest_email or None))
         unit = old.unit.name if old.unit else lock.name
         guest = code.guest_name or "the guest"
         new_code = (f"the new code {mask_code(pin)}" if pin else

@@ -83,7 +83,7 @@ def test_the_write_back_job_runs_only_when_switched_on(
         engine = attach_engine(ctx)
         close = schedule_pms_sync(ctx, engine)
         assert close is not None
-        jobs = set(engine._periodic)
+        jobs = set(engine.scheduler.periodic_jobs)
         close()
         ctx.services.close()
         assert ("pms-write-back" in jobs) is enabled

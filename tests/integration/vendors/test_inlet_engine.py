@@ -16,13 +16,13 @@ from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.events import EventBus
 from mangodesk.domain.types import BookingStatus, CodeState, VendorKind
 from mangodesk.engine.engine import Engine, EngineConfig
+from mangodesk.engine.resolve import secret_key
 from mangodesk.sim.inlet import InletSimulator
 from mangodesk.store.secrets import SecretStore
 from mangodesk.vendors import inlet_contract as wire
 from mangodesk.vendors.base import ConnectionConfig, VendorAdapter
 from mangodesk.vendors.inlet import INLET_SPEC, InletAdapter
 from mangodesk.vendors.registry import VendorRegistry
-from mangodesk.vendors.resolve import secret_key
 from tests.fakes.world import World, make_world
 
 ARRIVAL, DEPARTURE = date(2026, 6, 10), date(2026, 6, 12)

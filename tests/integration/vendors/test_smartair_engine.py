@@ -130,7 +130,7 @@ def test_a_stay_reaches_the_server_at_the_hotels_times_and_leaves_on_cancellatio
         connection_id = session.scalar(select(Lock.connection_id).where(Lock.id == code.lock_id))
     assert connection_id is not None
     # The engine's adapter reads the server's offset-less times in the hotel's zone.
-    [listed] = engine._adapter(connection_id).list_codes(str(ROOM_101))
+    [listed] = engine.adapters.adapter(connection_id).list_codes(str(ROOM_101))
     assert (listed.valid_from, listed.valid_to) == (CHECK_IN_UTC, CHECK_OUT_UTC)
 
     set_status(context, booking_id, BookingStatus.CANCELLED)

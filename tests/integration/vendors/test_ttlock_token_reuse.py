@@ -12,12 +12,12 @@ import pytest
 
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.types import VendorKind
+from mangodesk.engine.resolve import TOKEN_CACHE_FIELD, adapter_for, secret_key
 from mangodesk.sim.ttlock import TTLockSimulator
 from mangodesk.store.models import Connection
 from mangodesk.store.secrets import MemoryKeyring, SecretStore
 from mangodesk.vendors.base import AuthError, ConnectionConfig
 from mangodesk.vendors.registry import VendorRegistry
-from mangodesk.vendors.resolve import TOKEN_CACHE_FIELD, adapter_for, secret_key
 from mangodesk.vendors.ttlock import TTLOCK_SPEC, TTLockAdapter
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
@@ -138,7 +138,7 @@ def test_a_computer_without_a_keyring_only_costs_a_fresh_sign_in(
 ) -> None:
     from keyring.backends import fail
 
-    from mangodesk.vendors.resolve import KeyringTokenCache
+    from mangodesk.engine.resolve import KeyringTokenCache
 
     cache = KeyringTokenCache(SecretStore(fail.Keyring()), "connection:4:token_cache")
     assert cache.load() is None

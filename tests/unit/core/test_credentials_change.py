@@ -60,7 +60,7 @@ def test_a_new_password_replaces_the_running_engines_adapter(
     engine = attach_engine(context)
     woken: list[bool] = []
     engine.wake = lambda: woken.append(True)  # type: ignore[method-assign]
-    stale = engine._adapter(connection_id)
+    stale = engine.adapters.adapter(connection_id)
     sim.password = "changed-in-the-app"
     _sign_in_rejected(context, connection_id)
 
@@ -71,7 +71,7 @@ def test_a_new_password_replaces_the_running_engines_adapter(
     assert view.status == ConnectionStatus.CONNECTED
     with context.db.session() as session:
         assert open_alert(session, sign_in_alert_key(connection_id)) is None
-    fresh = engine._adapter(connection_id)
+    fresh = engine.adapters.adapter(connection_id)
     assert fresh is not stale
     assert fresh.list_locks()  # signs in with the new password
     assert woken == [True]

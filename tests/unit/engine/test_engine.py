@@ -346,7 +346,7 @@ def test_interrupted_create_is_read_back_not_duplicated(engine: Engine, world: W
     # The previous process claimed the create and sent it, the lock made the code, then the
     # process died.
     (operation,) = world.operations()
-    assert engine._claim(operation.id) is not None
+    assert engine.claims.claim(operation.id) is not None
     fake.create_code("lock-101", CodeRequest(pending.valid_from, pending.valid_to,
                                              pin=pending.code))
     engine.holder = "a new process"

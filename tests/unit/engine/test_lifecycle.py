@@ -23,7 +23,7 @@ from mangodesk.domain.types import (
     OperationStatus,
 )
 from mangodesk.engine.engine import Engine
-from mangodesk.engine.outbox import enqueue
+from mangodesk.engine.outbox import OperationPayload, enqueue
 from mangodesk.store.models import AccessCode, Connection, Operation
 from mangodesk.store.secrets import SecretStore
 from mangodesk.vendors.base import (
@@ -152,7 +152,7 @@ def test_a_desk_starting_beside_the_leader_leaves_its_calls_in_flight_alone(
     assert engine.hold_lease()
     engine.plan_and_enqueue()
     (operation,) = world.operations()
-    assert engine._claim(operation.id) is not None  # the leader is calling the vendor
+    assert engine.claims.claim(operation.id) is not None  # the leader is calling the vendor
     standby = _second_engine(engine, fake)
     try:
         standby.start()
@@ -188,7 +188,7 @@ def test_a_standby_that_takes_the_lease_recovers_the_dead_leaders_calls(
     assert engine.hold_lease()
     engine.plan_and_enqueue()
     (operation,) = world.operations()
-    job = engine._claim(operation.id)
+    job = engine.claims.claim(operation.id)
     assert job is not None
     fake.create_code("lock-101", CodeRequest(job.valid_from, job.valid_to, pin=job.pin))
     # ...and the leader dies with the answer unread.
@@ -268,7 +268,7 @@ def _queue_for(world: World, engine_clock: FixedClock, kind: OperationKind,
         code = s.scalars(select(AccessCode)).one()
         for key, value in window.items():
             setattr(code, key, value)
-        enqueue(s, code, kind, engine_clock.now(), dict(payload or {}))
+        enqueue(s, code, kind, engine_clock.now(), OperationPayload.from_json(payload))
 
 
 def test_an_update_that_ends_the_stay_now_leaves_the_code_expired(
@@ -472,7 +472,7 @@ def test_the_email_staff_typed_for_a_mobile_key_reaches_the_vendor(
             s.add(code)
             s.flush()
             enqueue(s, code, OperationKind.CREATE, ISSUE_AT,
-                    {"guest_email": "owner@example.org"})
+                    OperationPayload(guest_email="owner@example.org"))
         engine.run_due()
         (request,) = keys.requests
         assert request.guest_email == "owner@example.org"

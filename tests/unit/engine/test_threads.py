@@ -164,3 +164,24 @@ def test_only_one_engine_per_database_ticks(world: World, engine_clock: FixedClo
         assert restarted.hold_lease()  # a clean stop hands the lease back at once
     finally:
         restarted.stop(5)
+
+
+def test_a_stopped_engine_starts_again_with_fresh_workers(
+        world: World, engine_clock: FixedClock, secret_store: SecretStore) -> None:
+    """The desk's Resume after a stop: the worker threads were shut down and come back."""
+    fake = FakeVendor()
+    events = EventBus()
+    active = threading.Event()
+    events.subscribe(lambda event: active.set() if event.kind == EventKind.CODE_CHANGED
+                     and event.data["state"] == "active" else None)
+    engine = build(world, fake, engine_clock, secret_store, events)
+    engine.start()
+    assert engine.stop(5) and not engine.running
+    world.add_booking(ARRIVAL, DEPARTURE, "101")
+    engine.start()
+    try:
+        assert active.wait(WAIT)
+    finally:
+        assert engine.stop(5)
+    assert world.code().state == CodeState.ACTIVE
+    assert fake.closed == 1  # the adapter the second run built was closed on its stop

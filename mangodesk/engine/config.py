@@ -1,0 +1,42 @@
+"""The engine's knobs and the words its collaborators share."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from enum import StrEnum
+from typing import Any
+
+SIGN_IN_NEEDED = "Sign-in needed:"  # Connection.status_message prefix: its codes wait
+
+
+@dataclass(frozen=True)
+class EngineConfig:
+    retry_interval: timedelta = timedelta(minutes=5)
+    jitter: timedelta = timedelta(seconds=30)  # each retry lands within ±jitter of the interval
+    max_attempts: int = 30
+    max_pin_conflicts: int = 5
+    tick_interval: timedelta = timedelta(seconds=30)
+    worker_threads: int = 8
+    per_connection_concurrency: int = 4
+    shutdown_wait: timedelta = timedelta(seconds=10)
+    batch_size: int = 1000  # due operations taken per run; the rest wait for the next tick
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> EngineConfig:
+        """Read the engine's knobs from :class:`mangodesk.settings.Settings`."""
+        return cls(
+            retry_interval=timedelta(minutes=settings.retry_interval_minutes),
+            max_attempts=settings.max_attempts,
+            tick_interval=timedelta(seconds=settings.tick_seconds),
+            worker_threads=settings.worker_threads,
+            per_connection_concurrency=settings.per_connection_concurrency,
+        )
+
+
+class Outcome(StrEnum):
+    DONE = "done"
+    RETRY_LATER = "retry_later"
+    RETRY_NOW = "retry_now"  # a PIN conflict: a new PIN is ready, try at once
+    GAVE_UP = "gave_up"
+    SKIPPED = "skipped"  # not ours to run now (cancelled, or an earlier step still open)
