@@ -31,7 +31,6 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import insert, or_, select, update
-from sqlalchemy.exc import IntegrityError
 
 from mangodesk.domain.clock import Clock
 from mangodesk.domain.errors import MangodeskError, NotFoundError, mask_code
@@ -48,6 +47,7 @@ from mangodesk.domain.types import (
     OperationStatus,
 )
 from mangodesk.engine.dryrun import DryRunStep, simulate
+from mangodesk.engine.leadership import Leadership, LeadershipWatch, leadership_for
 from mangodesk.engine.outbox import OPEN_STATUSES, enqueue
 from mangodesk.engine.planning import (
     CLEANUP,
@@ -69,7 +69,6 @@ from mangodesk.store.models import (
     AuditEvent,
     Booking,
     Connection,
-    EngineLease,
     Lock,
     Operation,
     Unit,
@@ -92,8 +91,6 @@ log = logging.getLogger(__name__)
 
 TICK_JOB_ID = "engine-tick"
 WAKE_JOB_ID = "engine-wake"
-LEASE_ID = 1
-MIN_LEASE = timedelta(seconds=10)  # how long a crashed holder blocks the others, at least
 SIGN_IN_NEEDED = "Sign-in needed:"  # Connection.status_message prefix: its codes wait
 
 
@@ -217,7 +214,11 @@ class Engine:
         self._idle = threading.Condition()
         self._random = random.SystemRandom()
         self._leading: bool | None = None
+        self._leadership_lock = threading.Lock()
         self.holder = f"{socket.gethostname()}:{os.getpid()}:{id(self):x}"
+        self.leadership: Leadership = leadership_for(db, self.holder, clock,
+                                                     serialise=self._write_lock)
+        self._watch: LeadershipWatch | None = None
 
     def _new_pool(self) -> ThreadPoolExecutor:
         return ThreadPoolExecutor(
@@ -285,7 +286,7 @@ class Engine:
             renewed = time.monotonic()
             while running:
                 finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-                if time.monotonic() - renewed > self.config.tick_interval.total_seconds():
+                if time.monotonic() - renewed > self.leadership.attempt_every.total_seconds():
                     renewed = time.monotonic()
                     self._renew_lease_quietly()
                 for future in finished:
@@ -329,7 +330,7 @@ class Engine:
             executed = 0
             for item in items:
                 for _ in range(self.config.max_pin_conflicts + 1):
-                    if self._stopping.is_set():
+                    if self._stopping.is_set() or not self._may_issue():
                         return executed
                     outcome = self._execute(item.operation_id)
                     if outcome != Outcome.SKIPPED:
@@ -953,16 +954,7 @@ class Engine:
         with self._tick_lock:
             if self._stopping.is_set():
                 return 0
-            leading = self.hold_lease()
-            if leading != self._leading:
-                if leading:
-                    # Whoever held the lease before is gone: what it left running is ours.
-                    self.recover_interrupted()
-                self._leading = leading
-                log.info("this process %s the automation", "now runs" if leading else
-                         "stands by: another Mangodesk on this database runs")
-                self.events.publish(Event(EventKind.ENGINE_STATE, data={"leading": leading}))
-            if not leading:
+            if not self._follow_leadership():
                 return 0
             try:
                 self.plan_and_enqueue()
@@ -970,51 +962,52 @@ class Engine:
                 log.exception("planning failed; operations already queued still run")
             return self.run_due()
 
+    def _follow_leadership(self) -> bool:
+        """Take or keep the leadership; when it changes hands, say so, and on gaining it
+        recover what the previous leader left running (it is gone: its session or lease
+        ended)."""
+        leading = self.hold_lease()
+        with self._leadership_lock:
+            if leading == self._leading:
+                return leading
+            if leading:
+                self.recover_interrupted()
+            self._leading = leading
+        log.info("this process %s the automation", "now runs" if leading else
+                 "stands by: another Mangodesk on this database runs")
+        self.events.publish(Event(EventKind.ENGINE_STATE, data={"leading": leading}))
+        return leading
+
+    def _watch_leadership(self) -> None:
+        """The leadership timer (its own thread): keep it, or take it over from a desk that
+        died, and then tick at once rather than at the next interval."""
+        if self._stopping.is_set():
+            return
+        was_leading = self._leading
+        if self._follow_leadership() and not was_leading:
+            self.wake()
+
+    def _may_issue(self) -> bool:
+        """False once this process knows it lost the leadership: start no more calls.
+        (Batches run without ticking, as tests do, have no leadership to lose.)"""
+        return self._leading is None or (self._leading and self.leadership.held)
+
     def hold_lease(self) -> bool:
-        """Take or renew the engine lease; False while another process holds it. Several
+        """Take or keep the leadership; False while another process holds it. Several
         desks (or the desk window and the headless service) may share one database, and
         exactly one of them may plan and call vendors."""
-        now = self.clock.now()
-        expires = now + max(3 * self.config.tick_interval, MIN_LEASE)
-        with self._write_lock, self.db.transaction() as session:
-            taken = _rowcount(session.execute(
-                update(EngineLease)
-                .where(EngineLease.id == LEASE_ID,
-                       (EngineLease.holder == self.holder) | (EngineLease.expires_at <= now))
-                .values(holder=self.holder, expires_at=expires)
-                .execution_options(synchronize_session=False)))
-            if taken:
-                return True
-            if session.get(EngineLease, LEASE_ID) is not None:
-                return False
-        try:
-            with self.db.transaction() as session:
-                session.add(EngineLease(id=LEASE_ID, holder=self.holder, expires_at=expires))
-        except IntegrityError:
-            return False  # another process created it first
-        return True
+        return self.leadership.acquire()
 
     def _renew_lease_quietly(self) -> None:
-        """Keep the lease through a long batch (only if we hold it: tests run batches
+        """Keep the leadership through a long batch (only if we hold it: tests run batches
         without ticking)."""
         try:
-            with self._write_lock, self.db.transaction() as session:
-                session.execute(
-                    update(EngineLease)
-                    .where(EngineLease.id == LEASE_ID, EngineLease.holder == self.holder)
-                    .values(expires_at=self.clock.now() + max(3 * self.config.tick_interval,
-                                                              MIN_LEASE))
-                    .execution_options(synchronize_session=False))
+            self.leadership.renew()
         except Exception:
             log.exception("could not renew the engine lease")
 
     def release_lease(self) -> None:
-        with self._write_lock, self.db.transaction() as session:
-            session.execute(
-                update(EngineLease)
-                .where(EngineLease.id == LEASE_ID, EngineLease.holder == self.holder)
-                .values(expires_at=self.clock.now())
-                .execution_options(synchronize_session=False))
+        self.leadership.release()
 
     def _safe_tick(self) -> None:
         try:
@@ -1054,6 +1047,8 @@ class Engine:
                               next_run_time=datetime.now(UTC))
         scheduler.start()
         self._scheduler = scheduler
+        self._watch = LeadershipWatch(self._watch_leadership, self.leadership.attempt_every)
+        self._watch.start()
         self.events.publish(Event(EventKind.ENGINE_STATE, data={"running": True}))
         log.info("engine started")
 
@@ -1098,6 +1093,9 @@ class Engine:
         scheduler, self._scheduler = self._scheduler, None
         if scheduler is not None:
             scheduler.shutdown(wait=False)
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.stop()
         with self._idle:
             idle = self._idle.wait_for(lambda: self._inflight == 0, timeout=bound)
         self._pool.shutdown(wait=idle, cancel_futures=True)
