@@ -18,8 +18,8 @@ if TYPE_CHECKING:
 
 CONNECT_TIMEOUT_SECONDS = 5
 # A dead peer is noticed after about idle + interval * count seconds of silence.
-KEEPALIVE = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
-             "keepalives_count": 3, "tcp_user_timeout": 11_000}
+KEEPALIVE: dict[str, Any] = {"keepalives": 1, "keepalives_idle": 5, "keepalives_interval": 2,
+                             "keepalives_count": 3, "tcp_user_timeout": 11_000}
 APPLICATION_NAME_MAX = 63  # PostgreSQL truncates longer names (NAMEDATALEN - 1)
 
 
