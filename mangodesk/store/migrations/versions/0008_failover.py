@@ -1,5 +1,6 @@
 """failover: on PostgreSQL, every commit that changes what a desk shows sends NOTIFY, so every
-desk's views follow within a second (SQLite desks poll PRAGMA data_version instead)
+desk's views follow within a second (SQLite desks poll PRAGMA data_version instead); access
+codes carry a version so two desks editing one code cannot lose an update
 
 Revision ID: 0008_failover
 Revises: 0007_comms
@@ -7,6 +8,7 @@ Revises: 0007_comms
 
 from __future__ import annotations
 
+import sqlalchemy as sa
 from alembic import op
 
 revision = '0008_failover'
@@ -23,6 +25,9 @@ TABLES = ("access_code", "operation", "alert", "unit_link", "booking", "booking_
 
 
 def upgrade() -> None:
+    with op.batch_alter_table('access_code', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('version', sa.Integer(), server_default='1',
+                                      nullable=False))
     if op.get_bind().dialect.name != "postgresql":
         return
     # Statement-level: one notification per statement, and PostgreSQL folds identical ones
@@ -40,8 +45,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    if op.get_bind().dialect.name != "postgresql":
-        return
-    for table in TABLES:
-        op.execute(f'DROP TRIGGER IF EXISTS {table}_notify_change ON "{table}"')
-    op.execute(f"DROP FUNCTION IF EXISTS {FUNCTION}()")
+    if op.get_bind().dialect.name == "postgresql":
+        for table in TABLES:
+            op.execute(f'DROP TRIGGER IF EXISTS {table}_notify_change ON "{table}"')
+        op.execute(f"DROP FUNCTION IF EXISTS {FUNCTION}()")
+    with op.batch_alter_table('access_code', schema=None) as batch_op:
+        batch_op.drop_column('version')
