@@ -44,6 +44,10 @@ log = logging.getLogger(__name__)
 ATTEMPT_EVERY = timedelta(seconds=2)  # a standby tries, and the leader checks, this often
 LEASE_TERM = timedelta(seconds=10)  # SQLite: how long a crashed holder blocks the others
 LEASE_ID = 1
+# PostgreSQL: a leader whose lock was not confirmed for this long starts no more calls. It is
+# shorter than the time the server takes to drop a silent desk's session (about 7 s, see
+# mangodesk.store.pgconn): a leader cut off from the server stops before another can start.
+CONFIRM_WITHIN = timedelta(seconds=5)
 # The advisory lock's key: "mangodsk" as a 64-bit number. Advisory locks are per database,
 # so hotels sharing one server never block each other.
 ADVISORY_KEY = int.from_bytes(b"mangodsk", "big")
@@ -163,7 +167,7 @@ class AdvisoryLockLeadership:
     """PostgreSQL: ``pg_try_advisory_lock`` on a connection of its own, kept open."""
 
     def __init__(self, url: Any, holder: str, *, attempt_every: timedelta = ATTEMPT_EVERY,
-                 stale_after: timedelta = LEASE_TERM, key: int = ADVISORY_KEY) -> None:
+                 stale_after: timedelta = CONFIRM_WITHIN, key: int = ADVISORY_KEY) -> None:
         self.url = url
         self.holder = holder
         self.attempt_every = attempt_every

@@ -101,6 +101,28 @@ def test_losing_the_lock_connection_loses_the_leadership(pg_world: World) -> Non
         other.release()
 
 
+def test_a_leader_whose_pc_loses_power_loses_the_lock_within_seconds(
+        pg_world: World) -> None:
+    """A PC that loses power never closes its connection: the server drops the session only
+    once its keepalives go unanswered, which this session asks for after ~7 s (not the
+    system's two hours), and the leader itself stops starting calls before that."""
+    leader = AdvisoryLockLeadership(pg_world.db.engine.url, "desk-1")
+    try:
+        assert leader.acquire()
+        connection = leader._connection
+        assert connection is not None
+        settings = {name: connection.execute(f"SHOW {name}").fetchone()[0] for name in (
+            "tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count")}
+        dropped_after = (int(settings["tcp_keepalives_idle"])
+                         + int(settings["tcp_keepalives_interval"])
+                         * int(settings["tcp_keepalives_count"]))
+        assert dropped_after <= 8
+        assert leader.stale_after.total_seconds() < dropped_after
+        assert dropped_after + leader.attempt_every.total_seconds() < 15
+    finally:
+        leader.release()
+
+
 def test_a_desk_starting_beside_the_leader_never_touches_its_calls_in_flight(
         pg_world: World, engine_clock: FixedClock, secret_store: SecretStore) -> None:
     fake = FakeVendor()
