@@ -125,3 +125,25 @@ def test_two_desks_saving_the_same_code_at_once_on_postgresql_one_wins(
         finally:
             reception.close()
             back_office.close()
+
+
+def test_linking_a_unit_another_desk_linked_meanwhile_is_refused_and_keeps_its_link(
+        sqlite_desks: tuple[Context, Context, int], monkeypatch: pytest.MonkeyPatch) -> None:
+    """Reception decides to link Room 102 while the back office links it elsewhere: the
+    reception's swap must not silently undo the back office's link."""
+    reception, back_office, _ = sqlite_desks
+    uid = unit_id(reception, "Room 102")
+    links = reception.services.links
+    fetch = links._fetch_existing
+
+    def meanwhile_at_the_back_office(*args: object, **kwargs: object) -> object:
+        back_office.services.links.link(uid, manual_lock_name="Side Door")
+        return fetch(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(links, "_fetch_existing", meanwhile_at_the_back_office)
+    with pytest.raises(ChangedElsewhereError) as caught:
+        links.link(uid, manual_lock_name="Front Door", shared=True)
+    assert caught.value.message == (
+        "The lock of Room 102 was changed at another desk — reload and try again.")
+    (row,) = [r for r in back_office.services.units.list_units() if r.id == uid]
+    assert row.lock_name == "Side Door"
