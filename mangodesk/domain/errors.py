@@ -31,6 +31,10 @@ class ValidationError(MangodeskError):
         self.field = field
 
 
+class ChangedElsewhereError(MangodeskError):
+    """Another desk saved a change to the same thing since this desk showed it."""
+
+
 class NotFoundError(MangodeskError):
     """A unit, lock, code or booking that does not exist (any more)."""
 

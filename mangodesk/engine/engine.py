@@ -1,15 +1,16 @@
 """The engine: plans on a tick, runs the outbox on a bounded pool, retries, alerts.
 
 Every intent is committed (access code + operation) before a vendor is called, and every
-outcome is committed after, so a crash loses nothing: when a process gains the engine lease,
+outcome is committed after, so a crash loses nothing: when a process gains the leadership,
 operations a gone holder left ``running`` are treated as ambiguous and the lock is read back
 first (see :mod:`.calls` for when a code on the lock is ours).
 
 :class:`Engine` is the façade the front ends use; the work is done by its collaborators:
 :class:`~.claims.Claims` (due operations, claiming, crash recovery), :mod:`.calls` (vendor
-calls and read-back), :class:`~.settle.Settler` (outcomes and their alerts),
-:class:`~.lease.DatabaseLease` (which process leads), :class:`~.workers.WorkerPool` (the
-worker threads) and :class:`~.scheduling.TickScheduler` (APScheduler). Adapters come from the
+calls and read-back), :class:`~.settle.Settler` (outcomes and their alerts), :mod:`.leadership`
+(which process leads: an advisory lock on PostgreSQL, a lease row elsewhere, kept on a timer
+of its own), :class:`~.workers.WorkerPool` (the worker threads) and
+:class:`~.scheduling.TickScheduler` (APScheduler). Adapters come from the
 :class:`~.adapters.AdapterPool` shared with the services. Database writes from the engine are
 serialised by one in-process lock so the planner never races a worker.
 """
@@ -33,7 +34,7 @@ from mangodesk.engine.adapters import AdapterPool
 from mangodesk.engine.claims import Claims
 from mangodesk.engine.config import EngineConfig, Outcome
 from mangodesk.engine.dryrun import DryRunStep, simulate
-from mangodesk.engine.lease import DatabaseLease
+from mangodesk.engine.leadership import Leadership, LeadershipWatch, leadership_for
 from mangodesk.engine.planning import apply_actions, load_snapshot
 from mangodesk.engine.retry import retry_code
 from mangodesk.engine.scheduling import TickScheduler
@@ -77,21 +78,26 @@ class Engine:
         self._batch_lock = threading.Lock()
         self._tick_lock = threading.Lock()
         self._leading: bool | None = None
-        self.lease = DatabaseLease(db, clock, self.config.tick_interval, holder, write_lock)
+        self._leadership_lock = threading.Lock()
+        self.leadership: Leadership = leadership_for(db, holder, clock, serialise=write_lock)
+        self._watch: LeadershipWatch | None = None
         self.claims = Claims(db, vendors, clock, self.config, write_lock, holder)
         self.settler = Settler(db, vendors, clock, events, self.config, write_lock,
                                forget_adapter=self.adapters.replace, wake=self.wake)
-        self.workers = WorkerPool(self.config, self._execute, keep_alive=self.lease.renew)
+        self.workers = WorkerPool(self.config, self._execute,
+                                  keep_alive=self._renew_leadership_quietly,
+                                  keep_alive_every=self.leadership.attempt_every,
+                                  may_issue=self._may_issue)
         self.scheduler = TickScheduler(self.tick, self.config.tick_interval)
 
     @property
     def holder(self) -> str:
-        """This process's name in the lease and in the operations it claims."""
-        return self.lease.holder
+        """This process's name in the leadership and in the operations it claims."""
+        return self.leadership.holder
 
     @holder.setter
     def holder(self, name: str) -> None:
-        self.lease.holder = name
+        self.leadership.holder = name
         self.claims.holder = name
 
     # ------------------------------------------------------------------ planning
@@ -181,16 +187,7 @@ class Engine:
         with self._tick_lock:
             if self.workers.stopping:
                 return 0
-            leading = self.hold_lease()
-            if leading != self._leading:
-                if leading:
-                    # Whoever held the lease before is gone: what it left running is ours.
-                    self.recover_interrupted()
-                self._leading = leading
-                log.info("this process %s the automation", "now runs" if leading else
-                         "stands by: another Mangodesk on this database runs")
-                self.events.publish(Event(EventKind.ENGINE_STATE, data={"leading": leading}))
-            if not leading:
+            if not self._follow_leadership():
                 return 0
             try:
                 self.plan_and_enqueue()
@@ -198,14 +195,52 @@ class Engine:
                 log.exception("planning failed; operations already queued still run")
             return self.run_due()
 
+    def _follow_leadership(self) -> bool:
+        """Take or keep the leadership; when it changes hands, say so, and on gaining it
+        recover what the previous leader left running (it is gone: its session or lease
+        ended)."""
+        leading = self.hold_lease()
+        with self._leadership_lock:
+            if leading == self._leading:
+                return leading
+            if leading:
+                self.recover_interrupted()
+            self._leading = leading
+        log.info("this process %s the automation", "now runs" if leading else
+                 "stands by: another Mangodesk on this database runs")
+        self.events.publish(Event(EventKind.ENGINE_STATE, data={"leading": leading}))
+        return leading
+
+    def _watch_leadership(self) -> None:
+        """The leadership timer (its own thread): keep it, or take it over from a desk that
+        died, and then tick at once rather than at the next interval."""
+        if self.workers.stopping:
+            return
+        was_leading = self._leading
+        if self._follow_leadership() and not was_leading:
+            self.wake()
+
+    def _may_issue(self) -> bool:
+        """False once this process knows it lost the leadership: start no more calls.
+        (Batches run without ticking, as tests do, have no leadership to lose.)"""
+        return self._leading is None or (self._leading and self.leadership.held)
+
     def hold_lease(self) -> bool:
-        """Take or renew the engine lease; False while another process holds it. Several
+        """Take or keep the leadership; False while another process holds it. Several
         desks (or the desk window and the headless service) may share one database, and
         exactly one of them may plan and call vendors."""
-        return self.lease.acquire()
+        return self.leadership.acquire()
+
+    def _renew_leadership_quietly(self) -> None:
+        """Keep the leadership through a long batch (only if we hold it: tests run batches
+        without ticking)."""
+        try:
+            self.leadership.renew()
+        except Exception:
+            log.exception("could not renew the engine lease")
 
     def release_lease(self) -> None:
-        self.lease.release()
+        self.leadership.release()
 
     @property
     def running(self) -> bool:
@@ -220,6 +255,8 @@ class Engine:
         # tick that gains the lease recovers what a dead holder left running.
         self._leading = None
         self.scheduler.start()
+        self._watch = LeadershipWatch(self._watch_leadership, self.leadership.attempt_every)
+        self._watch.start()
         self.events.publish(Event(EventKind.ENGINE_STATE, data={"running": True}))
         log.info("engine started")
 
@@ -256,6 +293,9 @@ class Engine:
                  else wait_seconds)
         self.workers.halt()
         self.scheduler.stop()
+        watch, self._watch = self._watch, None
+        if watch is not None:
+            watch.stop()
         idle = self.workers.stop(bound)
         if not idle:
             log.warning("stopped with calls still in flight; they will be checked on next start")

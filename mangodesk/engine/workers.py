@@ -13,6 +13,7 @@ import time
 from collections import defaultdict, deque
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from datetime import timedelta
 
 from mangodesk.engine.claims import Due
 from mangodesk.engine.config import EngineConfig, Outcome
@@ -22,13 +23,18 @@ log = logging.getLogger(__name__)
 
 class WorkerPool:
     """The worker threads and what runs on them. ``execute`` runs one operation and says
-    how it ended; ``keep_alive`` is called every tick interval while a long batch runs."""
+    how it ended; ``keep_alive`` is called every ``keep_alive_every`` while a long batch runs
+    (it keeps the leadership), and no operation starts once ``may_issue`` says False (this
+    process lost the leadership: another desk now runs the automation)."""
 
     def __init__(self, config: EngineConfig, execute: Callable[[int], Outcome],
-                 keep_alive: Callable[[], None]) -> None:
+                 keep_alive: Callable[[], object], keep_alive_every: timedelta,
+                 may_issue: Callable[[], bool]) -> None:
         self.config = config
         self._execute = execute
         self._keep_alive = keep_alive
+        self._keep_alive_every = keep_alive_every.total_seconds()
+        self._may_issue = may_issue
         self._executor = self._new_executor()
         self._shut_down = False
         self._stopping = threading.Event()
@@ -77,7 +83,7 @@ class WorkerPool:
         renewed = time.monotonic()
         while running:
             finished, _ = wait(list(running), return_when=FIRST_COMPLETED)
-            if time.monotonic() - renewed > self.config.tick_interval.total_seconds():
+            if time.monotonic() - renewed > self._keep_alive_every:
                 renewed = time.monotonic()
                 self._keep_alive()
             for future in finished:
@@ -98,7 +104,7 @@ class WorkerPool:
             executed = 0
             for item in items:
                 for _ in range(self.config.max_pin_conflicts + 1):
-                    if self._stopping.is_set():
+                    if self._stopping.is_set() or not self._may_issue():
                         return executed
                     outcome = self._execute(item.operation_id)
                     if outcome != Outcome.SKIPPED:

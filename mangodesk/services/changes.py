@@ -6,7 +6,11 @@ SQLite keeps ``PRAGMA data_version``: a number that moves whenever *another* con
 commits. A connection kept only for this never writes, so every commit anywhere moves it;
 reading it costs microseconds and touches no table. Only when it moved is a fingerprint of
 what the desk shows read (a few aggregates over indexed columns), so the engine renewing its
-lease every tick does not reload every view. Other databases read the fingerprint each time.
+lease every tick does not reload every view. On PostgreSQL a listener hears every desk's
+commits to the tables the desk shows (``LISTEN``/``NOTIFY``, :mod:`mangodesk.store.notify`):
+the number heard is the token, so any such change, a booking's new dates included, moves it
+without a query. While the listener is not connected, and on other databases, the
+fingerprint is read each time.
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from mangodesk.store.models import (
     SyncState,
     UnitLink,
 )
+from mangodesk.store.notify import ChangeListener
 
 
 class ChangeCounter:
@@ -37,6 +42,7 @@ class ChangeCounter:
     def __init__(self, engine: Engine) -> None:
         self._engine = engine
         self._sqlite: sqlite3.Connection | None = None
+        self.listener: ChangeListener | None = None
         self._version: Any = None
         self._fingerprint: Any = None
         url = make_url(str(engine.url))
@@ -44,6 +50,8 @@ class ChangeCounter:
         if path and path != ":memory:" and not path.startswith("file:"):
             self._sqlite = sqlite3.connect(path, timeout=1, check_same_thread=False,
                                            isolation_level=None)
+        elif url.get_backend_name() == "postgresql":
+            self.listener = ChangeListener(engine.url)
 
     def token(self) -> Any:
         if self._sqlite is not None:
@@ -52,6 +60,8 @@ class ChangeCounter:
             if version == self._version:
                 return self._fingerprint
             self._version = version
+        elif self.listener is not None and self.listener.listening:
+            return ("heard", self.listener.count)
         self._fingerprint = self.fingerprint()
         return self._fingerprint
 
@@ -76,6 +86,9 @@ class ChangeCounter:
             return (*row, tuple(tuple(s) for s in statuses))
 
     def close(self) -> None:
+        if self.listener is not None:
+            self.listener.close()
+            self.listener = None
         if self._sqlite is not None:
             self._sqlite.close()
             self._sqlite = None

@@ -5,7 +5,8 @@ when generating new PINs, never changed by automation. Manual locks are typed na
 
 A lock already linked to another unit is only linked again when staff confirm it is shared
 (both units' guests get codes on that door). Re-linking reads the new lock first and swaps the
-link in one transaction, so a vendor that cannot be reached leaves the unit as it was.
+link in one transaction, so a vendor that cannot be reached leaves the unit as it was. If
+another desk changed the unit's link meanwhile, the swap is refused rather than undoing it.
 """
 
 from __future__ import annotations
@@ -13,9 +14,16 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
 
-from mangodesk.domain.errors import NotFoundError, ValidationError, mask_code
+from mangodesk.domain.errors import (
+    ChangedElsewhereError,
+    NotFoundError,
+    ValidationError,
+    mask_code,
+)
 from mangodesk.domain.types import (
     CURRENT_CODE_STATES,
     AuditAction,
@@ -81,6 +89,7 @@ class LinkService(ServiceBase):
                                   field="lock")
         with self.ctx.db.session() as session:
             unit = _load_unit(session, unit_id)
+            unit_name = unit.name
             current = unit.link.lock_id if unit.link else None
             if manual_lock_name is not None and current is not None and revoke_codes is None:
                 # Refuse before the Manual connection and lock are created, not after.
@@ -122,8 +131,31 @@ class LinkService(ServiceBase):
                     raise LinkDecisionNeeded(_load_unit(session, unit_id).name, len(live))
             conn = lock.connection
             imported = self._fetch_existing(conn, lock)  # may fail: nothing changed yet
+        try:
+            summary = self._swap_link(unit_id, current, lock_id, revoke_codes, others,
+                                      imported, now)
+        except (IntegrityError, StaleDataError):  # another desk's link landed first
+            summary = None
+        if summary is None:
+            raise ChangedElsewhereError(
+                f"The lock of {unit_name} was changed at another desk — reload and try again.",
+                f"Look at {unit_name} again to see which lock it has now, then link it again "
+                "if it is still needed.")
+        self.changed()
+        self._wake()
+        return lock_id
+
+    def _swap_link(self, unit_id: int, current: int | None, lock_id: int,
+                   revoke_codes: bool | None, others: tuple[str, ...],
+                   imported: list[VendorCode], now: datetime) -> str | None:
+        """Replace the unit's link in one transaction, if it is still the one the decision
+        was made on (``current``); None when another desk changed it meanwhile."""
         with self.ctx.db.transaction() as session:
+            # Hold the unit's row (PostgreSQL): a second desk linking it waits, then sees ours.
+            session.execute(select(Unit.id).where(Unit.id == unit_id).with_for_update())
             unit = _load_unit(session, unit_id)
+            if (unit.link.lock_id if unit.link else None) != current:
+                return None
             released = ""
             if unit.link is not None:
                 released = self._unlink_in(session, unit, revoke_codes, now)
@@ -142,9 +174,7 @@ class LinkService(ServiceBase):
             self.audit(session, AuditAction.UNIT_LINK, AuditSubject.UNIT, unit.id, summary,
                        after={"lock": lock.name, "imported": count,
                               "shared_with": list(others)})
-        self.changed()
-        self._wake()
-        return lock_id
+        return summary
 
     def unlink(self, unit_id: int, *, revoke_codes: bool | None = None) -> int:
         """Unlink a unit. Live codes we manage are revoked (``revoke_codes=True``) or kept on

@@ -15,10 +15,15 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from mangodesk.domain.errors import NotFoundError, ValidationError, mask_code
+from mangodesk.domain.errors import (
+    ChangedElsewhereError,
+    NotFoundError,
+    ValidationError,
+    mask_code,
+)
 from mangodesk.domain.stay import zone
 from mangodesk.domain.types import (
     ENDED_CODE_STATES,
@@ -42,6 +47,7 @@ from mangodesk.store.models import AccessCode, Booking, Lock, Property, Unit
 from mangodesk.vendors.base import Capabilities, LockDetails
 
 MAX_GUEST_NAME = 200
+CHANGED_ELSEWHERE = "This passcode was changed at another desk — reload and try again."
 
 
 class RevokeDecisionNeeded(ValidationError):
@@ -152,9 +158,14 @@ class PasscodeService(ServiceBase):
         self.ctx.services.wake_engine()
         return view
 
-    def edit(self, code_id: int, data: PasscodeInput) -> CodeView:
+    def edit(self, code_id: int, data: PasscodeInput, *,
+             expected_version: int | None = None) -> CodeView:
+        """Change a code's PIN, times or guest. ``expected_version`` is the
+        :attr:`CodeView.version` the desk showed: if another desk saved a change since, the
+        edit is refused (ChangedElsewhereError) rather than silently undoing that change."""
         now = self.now()
         with self.ctx.db.transaction() as session:
+            _take_version(session, code_id, expected_version)
             code = _code(session, code_id)
             if code.state in ENDING_CODE_STATES:
                 raise ValidationError("This code has ended and can no longer be edited.",
@@ -198,16 +209,18 @@ class PasscodeService(ServiceBase):
         self.ctx.services.wake_engine()
         return view
 
-    def revoke(self, code_id: int, *, stop_codes: bool | None = None) -> CodeView:
+    def revoke(self, code_id: int, *, stop_codes: bool | None = None,
+               expected_version: int | None = None) -> CodeView:
         """Revoke a code. On Manual locks this only records it: staff must change the
         physical lock themselves (the dialog says so).
 
         A booking's code needs ``stop_codes`` decided: True marks the booking "codes
         stopped" (automation issues it nothing until :meth:`resume_codes`); False issues a
         new code with a new PIN at once and raises a notice to tell the guest. Returns the
-        revoked code."""
+        revoked code. ``expected_version`` as for :meth:`edit`."""
         now = self.now()
         with self.ctx.db.transaction() as session:
+            _take_version(session, code_id, expected_version)
             code = _code(session, code_id)
             if code.state in (CodeState.REVOKED, CodeState.REVOKING):
                 return code_view(code)
@@ -405,7 +418,26 @@ def code_view(code: AccessCode) -> CodeView:
         attempts=code.attempts,
         last_error=code.last_error,
         booking_codes_stopped=bool(code.booking and code.booking.codes_stopped),
+        version=code.version,
     )
+
+
+def _take_version(session: Session, code_id: int, expected: int | None) -> None:
+    """Move the code's version first thing in the transaction, only from the version the
+    desk saw. The UPDATE holds the row until commit, so of two desks saving at once the
+    second waits, then finds the version moved and is refused."""
+    condition = [AccessCode.id == code_id]
+    if expected is not None:
+        condition.append(AccessCode.version == expected)
+    moved = session.execute(update(AccessCode).where(*condition)
+                            .values(version=AccessCode.version + 1)
+                            .execution_options(synchronize_session=False))
+    if int(moved.rowcount) == 0 and expected is not None:  # type: ignore[attr-defined]
+        _code(session, code_id)  # a code that is gone says so
+        raise ChangedElsewhereError(
+            CHANGED_ELSEWHERE,
+            "Close this passcode, open it again to see what the other desk saved, then "
+            "make your change again if it is still needed.")
 
 
 def _unit(session: Session, unit_id: int) -> Unit:

@@ -132,6 +132,7 @@ class CodeView:
     next_attempt_at: datetime | None = None
     retry_attempts: int = 0
     max_attempts: int = 30
+    version: int = 0  # pass back to edit/revoke: refused if another desk changed it since
 
     @property
     def retrying(self) -> bool:

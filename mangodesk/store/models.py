@@ -283,6 +283,9 @@ class AccessCode(Base):
     sent_windows: Mapped[list[Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+    # Moves with every staff edit or revoke: a desk saving over a code another desk changed
+    # since it was shown is refused instead of silently undoing that change.
+    version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     unit: Mapped[Unit | None] = relationship()
     lock: Mapped[Lock] = relationship()

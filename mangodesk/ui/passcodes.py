@@ -718,7 +718,7 @@ class PasscodeEditor(QDialog):
         def work() -> CodeView:
             if code is None:
                 return service.create(unit_id, data)
-            return service.edit(code.id, data)
+            return service.edit(code.id, data, expected_version=code.version)
 
         self._set_busy(True)
         self.runner.run(work, self._saved, self.show_error, owner=self,
