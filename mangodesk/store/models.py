@@ -88,17 +88,13 @@ class StrEnumColumn(TypeDecorator[StrEnum]):
         super().__init__(length)
         self.enum_cls = enum_cls
         self.length = length
+        self._members: dict[str, StrEnum] = {member.value: member for member in enum_cls}
 
     def process_bind_param(self, value: str | None, dialect: Dialect) -> str | None:
         return None if value is None else str(value)
 
     def process_result_value(self, value: str | None, dialect: Dialect) -> Any:
-        if value is None:
-            return None
-        try:
-            return self.enum_cls(value)
-        except ValueError:
-            return value
+        return None if value is None else self._members.get(value, value)
 
 
 def _enum(enum_cls: type[StrEnum], length: int = 20) -> StrEnumColumn:
