@@ -14,13 +14,13 @@ from sqlalchemy import select, text
 from mangodesk.app import Context, build_context
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.types import AuditAction, AuditSubject
+from mangodesk.engine.resolve import connection_config, secret_key
 from mangodesk.paths import Paths
 from mangodesk.services.activity import ActivityEntry
 from mangodesk.settings import Settings
 from mangodesk.store.db import Database, _alembic_config, sqlite_url
 from mangodesk.store.models import AuditEvent, Connection, SyncState
 from mangodesk.store.secrets import SecretStore
-from mangodesk.vendors.resolve import connection_config, secret_key
 
 NOW = datetime(2026, 1, 20, 21, 0, tzinfo=UTC)  # 22:00 in Oslo
 WINDOW = {"code": "•••••8", "valid_from": "2026-01-20T21:00:00+00:00",
