@@ -129,7 +129,7 @@ def enqueue(
     session.add(operation)
     if kind == OperationKind.REVOKE:
         code.state = CodeState.REVOKING
-    elif code.state not in (CodeState.ACTIVE,):
+    elif code.state != CodeState.ACTIVE:
         code.state = CodeState.PENDING
     code.updated_at = now
     session.flush()

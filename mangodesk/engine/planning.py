@@ -155,15 +155,15 @@ def load_snapshot(
             id=code_id,
             lock_id=lock_id,
             unit_id=unit_id,
-            origin=CodeOrigin(origin),
-            state=CodeState(state),
+            origin=origin,
+            state=state,
             valid_from=valid_from,
             valid_to=valid_to,
             booking_id=booking_id,
             pin=pin,
             managed=managed,
             on_vendor=vendor_ref is not None
-            or CodeState(state) not in (CodeState.FAILED, CodeState.SCHEDULED),
+            or state not in (CodeState.FAILED, CodeState.SCHEDULED),
         )
         for code_id, lock_id, unit_id, origin, state, valid_from, valid_to, booking_id, pin,
         managed, vendor_ref in session.execute(
@@ -306,7 +306,7 @@ def pin_holders(session: Session, lock_id: int, start: datetime | None, end: dat
         where = unit_name or lock_name
         if unit_name and unit_name != lock_name:
             where = f"{unit_name} ({lock_name})"
-        state = CodeState(code.state)
+        state = code.state
         when = ("expired, still stored on the lock" if state == CodeState.EXPIRED else
                 f"{code.valid_from:%d %b %H:%M} to {code.valid_to:%d %b %H:%M} UTC")
         holders.append(PinHolder(code.id, code.code, f"{whose} on {where} ({when})"))
@@ -428,7 +428,7 @@ def _create(session: Session, action: CreateCode, snapshot: Snapshot, now: datet
 
 def _still_ours(code: AccessCode | None) -> bool:
     """Re-checked at write time: staff may have revoked or unmanaged it since the snapshot."""
-    return code is not None and code.managed and CodeState(code.state) in CURRENT_CODE_STATES
+    return code is not None and code.managed and code.state in CURRENT_CODE_STATES
 
 
 def _update(session: Session, action: UpdateWindow, now: datetime, actor: str,

@@ -43,7 +43,7 @@ def retry_in_session(session: Session, code: AccessCode, now: datetime, actor: s
                               "right now; wait a moment.")
     waiting = operation.status == OperationStatus.QUEUED
     failed = (operation.status == OperationStatus.FAILED
-              and CodeState(code.state) == CodeState.FAILED)
+              and code.state == CodeState.FAILED)
     if not (waiting or failed):
         raise ValidationError("This code has not failed and is not waiting for a retry, so "
                               "there is nothing to retry.")
