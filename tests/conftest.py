@@ -19,6 +19,12 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 from mangodesk.domain.clock import FixedClock
 from mangodesk.store.secrets import MemoryKeyring, SecretStore
 
+# pytest-qt's settings in pyproject.toml; declared here too when the plugin is switched off.
+PYTEST_QT_INI = {
+    "qt_api": "the Qt binding pytest-qt uses",
+    "qt_log_level_fail": "the Qt message level that fails a test",
+}
+
 
 class NetworkAccessError(RuntimeError):
     """Raised when a test tries to reach beyond loopback."""
@@ -60,6 +66,14 @@ def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
     if not _is_loopback(host if not isinstance(host, bytes) else host.decode()):
         raise NetworkAccessError(f"test tried to resolve {host!r}: tests stay on loopback")
     return _real_getaddrinfo(host, *args, **kwargs)
+
+
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """The Qt-free job runs with ``-p no:pytest-qt`` (run-tests): pyproject.toml still sets
+    pytest-qt's keys, so they are declared here, or ``--strict-config`` would refuse them."""
+    if not pluginmanager.has_plugin("pytest-qt"):
+        for name, help_text in PYTEST_QT_INI.items():
+            parser.addini(name, f"{help_text} (unused: pytest-qt is switched off)")
 
 
 def pytest_configure(config: pytest.Config) -> None:
