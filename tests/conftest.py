@@ -1,4 +1,5 @@
-"""Test-wide guards: offscreen Qt, an in-memory keyring, no network beyond loopback."""
+"""Test-wide guards: offscreen Qt, an in-memory keyring, no network beyond loopback, no
+unexpected WARNING/ERROR log record (tests/log_guard.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from mangodesk.domain.clock import FixedClock
 from mangodesk.store.secrets import MemoryKeyring, SecretStore
+from tests import log_guard
 
 # pytest-qt's settings in pyproject.toml; declared here too when the plugin is switched off.
 PYTEST_QT_INI = {
@@ -77,6 +79,7 @@ def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginMa
 
 
 def pytest_configure(config: pytest.Config) -> None:
+    log_guard.install(config)
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
     socket.getaddrinfo = _guarded_getaddrinfo
