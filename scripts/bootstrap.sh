@@ -27,10 +27,31 @@ if [ ! -x .venv/bin/python ]; then
   "$python" -m venv .venv
 fi
 stamp=.venv/.mangodesk-installed
+
+# Runs pip quietly and stops the bootstrap when pip fails: its whole output is shown, and the
+# stamp is not written, so the next run tries again instead of trusting a half-installed venv.
+pip_or_stop() {
+  local output status=0
+  output=$(.venv/bin/python -m pip "$@" 2>&1) || status=$?
+  if [ "$status" -ne 0 ]; then
+    printf '%s\n' "$output" >&2
+    echo "bootstrap: 'pip $*' failed (exit $status; its output is above). Nothing was marked" \
+         "installed: fix the cause (network, disk space, Python version) and run" \
+         "scripts/bootstrap.sh again." >&2
+    exit 1
+  fi
+  # pip's notice about constraints for packages not installed is noise; anything else is shown.
+  printf '%s\n' "$output" | grep -v "is ignored" || true
+}
+
 if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ packaging/constraints.txt -nt "$stamp" ]; then
-  .venv/bin/python -m pip install -q --upgrade pip 2>&1 | grep -v "is ignored" || true
-  .venv/bin/python -m pip install -q -c packaging/constraints.txt -e ".[dev,packaging]" 2>&1 \
-    | grep -v "is ignored" || true
-  .venv/bin/python -c "import mangodesk, PySide6, sqlalchemy, zeep, apscheduler" 
+  rm -f "$stamp"
+  if ! .venv/bin/python -m pip install -q --upgrade pip >/dev/null 2>&1; then
+    echo "bootstrap: could not upgrade pip; going on with $(.venv/bin/python -m pip --version)" >&2
+  fi
+  # The versions CI tested: packaging/constraints.txt (scripts/freeze-constraints.sh writes it).
+  pip_or_stop install -q -c packaging/constraints.txt -e ".[dev,packaging]"
+  pip_or_stop check
+  .venv/bin/python -c "import mangodesk, PySide6, sqlalchemy, zeep, apscheduler"
   touch "$stamp"
 fi

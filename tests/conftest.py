@@ -1,4 +1,5 @@
-"""Test-wide guards: offscreen Qt, an in-memory keyring, no network beyond loopback."""
+"""Test-wide guards: offscreen Qt, an in-memory keyring, no network beyond loopback, no
+unexpected WARNING/ERROR log record (tests/log_guard.py)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,13 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from mangodesk.domain.clock import FixedClock
 from mangodesk.store.secrets import MemoryKeyring, SecretStore
+from tests import log_guard
+
+# pytest-qt's settings in pyproject.toml; declared here too when the plugin is switched off.
+PYTEST_QT_INI = {
+    "qt_api": "the Qt binding pytest-qt uses",
+    "qt_log_level_fail": "the Qt message level that fails a test",
+}
 
 
 class NetworkAccessError(RuntimeError):
@@ -62,7 +70,16 @@ def _guarded_getaddrinfo(host: Any, *args: Any, **kwargs: Any) -> Any:
     return _real_getaddrinfo(host, *args, **kwargs)
 
 
+def pytest_addoption(parser: pytest.Parser, pluginmanager: pytest.PytestPluginManager) -> None:
+    """The Qt-free job runs with ``-p no:pytest-qt`` (run-tests): pyproject.toml still sets
+    pytest-qt's keys, so they are declared here, or ``--strict-config`` would refuse them."""
+    if not pluginmanager.has_plugin("pytest-qt"):
+        for name, help_text in PYTEST_QT_INI.items():
+            parser.addini(name, f"{help_text} (unused: pytest-qt is switched off)")
+
+
 def pytest_configure(config: pytest.Config) -> None:
+    log_guard.install(config)
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
     socket.getaddrinfo = _guarded_getaddrinfo

@@ -48,6 +48,7 @@ def test_shorten_a_stay_sets_departure_today(demo: Demo) -> None:
     assert demo.context.services.units.find_booking(str(in_house[0].id)).departure == today
 
 
+@pytest.mark.expect_log(r"failed \(transient, attempt", logger="mangodesk.engine")
 def test_a_vendor_made_to_fail_fails_its_next_calls(demo: Demo) -> None:
     powers = DemoPowers(demo)
     names = powers.vendor_names()

@@ -33,6 +33,9 @@ def _broken_slot() -> None:
 
 
 @pytest.mark.qt_no_exception_capture
+@pytest.mark.expect_log(
+    r"unexpected error in the desk: ZeroDivisionError",
+    level="CRITICAL", logger="mangodesk.crash")
 def test_an_error_in_a_qt_slot_shows_the_dialog_logs_and_keeps_running(
         qtbot: Any, reporter: CrashReporter, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.CRITICAL, logger="mangodesk.crash")
@@ -53,6 +56,9 @@ def test_an_error_in_a_qt_slot_shows_the_dialog_logs_and_keeps_running(
 
 
 @pytest.mark.qt_no_exception_capture
+@pytest.mark.expect_log(
+    r"unexpected error in the desk: ZeroDivisionError",
+    level="CRITICAL", logger="mangodesk.crash")
 def test_copy_details_and_open_log_folder(qtbot: Any, reporter: CrashReporter,
                                           monkeypatch: pytest.MonkeyPatch) -> None:
     opened: list[str] = []
@@ -69,6 +75,12 @@ def test_copy_details_and_open_log_folder(qtbot: Any, reporter: CrashReporter,
 
 
 @pytest.mark.qt_no_exception_capture
+@pytest.mark.expect_log(
+    r"unexpected error in background thread sync-worker: KeyError",
+    level="CRITICAL", logger="mangodesk.crash")
+@pytest.mark.expect_log(
+    r"unexpected error in the desk: ZeroDivisionError",
+    level="CRITICAL", logger="mangodesk.crash")
 def test_errors_in_background_threads_reach_the_same_single_dialog(
         qtbot: Any, reporter: CrashReporter, caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.CRITICAL, logger="mangodesk.crash")

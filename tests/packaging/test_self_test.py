@@ -21,6 +21,9 @@ def _leftover_profiles() -> set[str]:
     return {p.name for p in Path(tempfile.gettempdir()).glob("mangodesk-self-test-*")}
 
 
+@pytest.mark.expect_log(
+    r"does not support propagateSizeHints",
+    logger="mangodesk.qt", optional=True)
 def test_self_test_creates_and_revokes_a_code_and_cleans_up(qtbot: object) -> None:
     before = _leftover_profiles()
     out, err = io.StringIO(), io.StringIO()
@@ -35,6 +38,7 @@ def test_self_test_creates_and_revokes_a_code_and_cleans_up(qtbot: object) -> No
     assert _leftover_profiles() == before
 
 
+@pytest.mark.expect_log(r"self-test step 'shipped", level="ERROR", logger="mangodesk.ui")
 def test_a_failing_step_is_named_on_stderr(qtbot: object,
                                            monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(assets, "REQUIRED", (*assets.REQUIRED, "icons/gone.svg"))

@@ -126,6 +126,7 @@ def test_profiles_and_users_do_not_share_a_desk(tmp_path: Path) -> None:
     assert first.startswith("mangodesk-") and len(first) < 60  # fits a socket path
 
 
+@pytest.mark.expect_log(r"ignored an unreadable request from another launch", logger="mangodesk.ui")
 def test_unreadable_requests_are_ignored(qtbot: Any, server: InstanceServer) -> None:
     received: list[dict[str, Any]] = []
     server.request_received.connect(received.append)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
+
 from mangodesk.domain.errors import mask_code
 from mangodesk.domain.types import AlertSeverity, CodeState
 from tests.scenarios.conftest import ROOM_102, TODAY, Hotel
@@ -53,6 +55,7 @@ def test_a_stay_from_booking_to_cancellation_with_every_change_on_the_door(
     assert hotel.open_alerts() == []
 
 
+@pytest.mark.expect_log(r"failed \(already_gone, attempt", logger="mangodesk.engine")
 def test_a_code_deleted_in_the_ttlock_app_is_replaced_and_the_desk_is_told(
         hotel: Hotel) -> None:
     arrival, departure = TODAY + timedelta(days=2), TODAY + timedelta(days=4)

@@ -11,7 +11,6 @@ import pytest
 from PySide6.QtWidgets import QApplication, QMessageBox, QWidget
 
 from mangodesk.app import Context, build_context
-from mangodesk.demo import seed_hotel, seed_manual_locks
 from mangodesk.domain.clock import FixedClock
 from mangodesk.paths import Paths
 from mangodesk.settings import Settings
@@ -20,6 +19,7 @@ from mangodesk.ui.application import Desk
 from mangodesk.ui.tasks import TaskRunner
 from mangodesk.vendors.manual import MANUAL_SPEC
 from mangodesk.vendors.registry import VendorRegistry
+from tests.fakes.hotel import add_manual_locks, build_hotel
 from tests.ui.fakes import FakeServer, fake_spec
 
 # The offscreen platform cannot pass size hints on or raise windows; harmless, not ours.
@@ -43,14 +43,14 @@ def bare_context(tmp_path: Path, secret_store: SecretStore, clock: FixedClock,
     vendors = VendorRegistry([MANUAL_SPEC, fake_spec(fake_server)])
     context = build_context(Paths.under(tmp_path), Settings(), secrets=secret_store,
                             clock=clock, vendors=vendors, actor="tester")
-    seed_hotel(context, clock.now())
+    build_hotel(context, clock.now())
     yield context
     context.close()
 
 @pytest.fixture
 def context(bare_context: Context, clock: FixedClock) -> Context:
     """The hotel with Manual locks on the first three rooms and their guests' codes."""
-    seed_manual_locks(bare_context, clock.now())
+    add_manual_locks(bare_context, clock.now())
     return bare_context
 
 def make_desk(qtbot: Any, context: Context) -> Desk:

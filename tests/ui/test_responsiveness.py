@@ -6,6 +6,7 @@ from __future__ import annotations
 import threading
 from typing import Any
 
+import pytest
 from PySide6.QtCore import QTimer
 from PySide6.QtWidgets import QDialog
 
@@ -64,6 +65,9 @@ def test_the_event_loop_turns_while_a_vendor_call_takes_five_seconds(
     details.close()
 
 
+@pytest.mark.expect_log(
+    r"background task “Working…” failed unexpectedly",
+    level="ERROR", logger="mangodesk.ui")
 def test_results_arrive_on_the_gui_thread_and_failures_are_delivered(qtbot: Any) -> None:
     runner = TaskRunner()
     gui_thread = threading.get_ident()

@@ -12,7 +12,7 @@ import pytest
 from PySide6.QtWidgets import QLabel
 
 from mangodesk.app import Context, build_context
-from mangodesk.demo import DEMO_VENDOR_MODULES, seed_hotel
+from mangodesk.demo import DEMO_VENDOR_MODULES
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.types import VendorKind
 from mangodesk.paths import Paths
@@ -22,6 +22,7 @@ from mangodesk.store.secrets import SecretStore
 from mangodesk.ui.application import Desk
 from mangodesk.ui.wizard_dialog import ConnectWizardDialog
 from mangodesk.vendors.registry import VendorRegistry, default_specs
+from tests.fakes.hotel import build_hotel
 from tests.ui.conftest import close_desk, idle, make_desk
 from tests.ui.fakes import FakeServer
 
@@ -113,7 +114,7 @@ def real_context(tmp_path: Path, secret_store: SecretStore,
                  clock: FixedClock) -> Iterator[Context]:
     context = build_context(Paths.under(tmp_path), Settings(), secrets=secret_store,
                             clock=clock, vendors=VendorRegistry(default_specs()))
-    seed_hotel(context, clock.now())
+    build_hotel(context, clock.now())
     yield context
     context.close()
 

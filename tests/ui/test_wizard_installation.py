@@ -12,7 +12,6 @@ import pytest
 from PySide6.QtWidgets import QCheckBox, QRadioButton
 
 from mangodesk.app import Context, build_context
-from mangodesk.demo import seed_hotel
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.types import VendorKind
 from mangodesk.paths import Paths
@@ -23,6 +22,7 @@ from mangodesk.store.secrets import SecretStore
 from mangodesk.ui.application import Desk
 from mangodesk.ui.wizard_dialog import ConnectWizardDialog
 from mangodesk.vendors.registry import VendorRegistry, default_specs
+from tests.fakes.hotel import build_hotel
 from tests.ui.conftest import close_desk, make_desk
 
 
@@ -31,7 +31,7 @@ def real_context(tmp_path: Path, secret_store: SecretStore,
                  clock: FixedClock) -> Iterator[Context]:
     context = build_context(Paths.under(tmp_path), Settings(), secrets=secret_store,
                             clock=clock, vendors=VendorRegistry(default_specs()))
-    seed_hotel(context, clock.now())
+    build_hotel(context, clock.now())
     yield context
     context.close()
 

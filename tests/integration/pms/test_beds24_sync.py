@@ -239,6 +239,7 @@ FAULTS = {
 
 
 @pytest.mark.parametrize("fault", list(FAULTS))
+@pytest.mark.expect_log(r"beds\d+ sync failed: Beds\d+", logger="mangodesk.pms")
 def test_a_failed_full_resync_leaves_bookings_codes_and_cursor_untouched(
     fault: str, make_engine: EngineFactory, sim: Beds24Simulator, db: Database,
     clock: FixedClock,
@@ -254,6 +255,7 @@ def test_a_failed_full_resync_leaves_bookings_codes_and_cursor_untouched(
     assert status.consecutive_failures == 1 and status.last_error == result.error
 
 
+@pytest.mark.expect_log(r"beds\d+ sync failed: Mangodesk could not reach", logger="mangodesk.pms")
 def test_an_outage_changes_nothing(
     engine: SyncEngine, sim: Beds24Simulator, db: Database, clock: FixedClock
 ) -> None:
@@ -264,6 +266,7 @@ def test_an_outage_changes_nothing(
     assert snapshot(db) == before
 
 
+@pytest.mark.expect_log(r"beds\d+ sync failed: Beds\d+ had a problem", logger="mangodesk.pms")
 def test_a_cancellation_behind_a_failed_page_is_not_skipped(
     engine: SyncEngine, sim: Beds24Simulator, db: Database, clock: FixedClock
 ) -> None:
@@ -308,6 +311,7 @@ def test_a_booking_that_vanishes_from_beds24_is_not_cancelled(
     assert stored(db, victim).status == BookingStatus.CONFIRMED  # type: ignore[union-attr]
 
 
+@pytest.mark.expect_log(r"beds\d+ sync failed: Beds\d+ had a problem", logger="mangodesk.pms")
 def test_repeated_failures_raise_one_sync_alert_cleared_by_success(
     make_engine: EngineFactory, sim: Beds24Simulator, db: Database, clock: FixedClock,
     events: tuple[EventBus, list[Event]],
@@ -335,6 +339,7 @@ def test_repeated_failures_raise_one_sync_alert_cleared_by_success(
     assert EventKind.ALERT_CLEARED in [e.kind for e in events[1]]
 
 
+@pytest.mark.expect_log(r"scheduled beds\d+ sync crashed", level="ERROR", logger="mangodesk.pms")
 def test_run_scheduled_never_raises_even_when_recording_fails(
     engine: SyncEngine,
 ) -> None:
@@ -376,6 +381,7 @@ def test_door_codes_written_back_show_on_the_beds24_booking(
     assert sim.booking(victim).info_items == []
 
 
+@pytest.mark.expect_log(r"beds\d+ sync failed: Beds\d+ no longer accepts", logger="mangodesk.pms")
 def test_revoked_access_is_alerted_at_once_with_the_fix(
     engine: SyncEngine, sim: Beds24Simulator, db: Database
 ) -> None:

@@ -24,6 +24,7 @@ def run(profile: Path, *args: str) -> int:
     return main(["--data-dir", str(profile), *args])
 
 
+@pytest.mark.expect_log(r"beds\d+ sync failed: Beds\d+ had a problem", logger="mangodesk.pms")
 def test_connect_sync_and_status(
     sim: Beds24Simulator, profile_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -123,6 +123,9 @@ def _writer_setup(
     return sync, booking
 
 
+@pytest.mark.expect_log(
+    r"write-back to beds\d+ refused: Beds\d+ refused access",
+    logger="mangodesk.services")
 def test_write_back_without_write_access_is_one_alert_and_keeps_its_place(
     context: Context, sim: Beds24Simulator, db: Database, secret_store: SecretStore,
     clock: FixedClock,
@@ -248,6 +251,7 @@ def test_a_full_load_shows_pages_expected_and_time_left(
         assert probes <= limit, run
 
 
+@pytest.mark.expect_log(r"beds\d+ sync failed: Beds\d+ had a problem", logger="mangodesk.pms")
 def test_a_full_load_resumes_after_a_crash_from_the_last_committed_page(
     engine: SyncEngine, sim: Beds24Simulator, db: Database, clock: FixedClock
 ) -> None:
@@ -266,6 +270,7 @@ def test_a_full_load_resumes_after_a_crash_from_the_last_committed_page(
             if b.departure >= window} <= stored
 
 
+@pytest.mark.expect_log(r"beds\d+ sync failed", level="ERROR", logger="mangodesk.pms")
 def test_a_full_load_interrupted_after_its_last_page_finishes_on_the_next_run(
     engine: SyncEngine, sim: Beds24Simulator, db: Database, clock: FixedClock,
     monkeypatch: pytest.MonkeyPatch,
@@ -301,6 +306,9 @@ def test_sync_says_what_it_waits_for_during_a_429_back_off(
 # ---------------------------------------------------------------------- 10 words
 
 
+@pytest.mark.expect_log(
+    r"beds\d+ sync failed: Beds\d+ closed the connection",
+    logger="mangodesk.pms")
 def test_a_connection_dropped_by_beds24_is_not_blamed_on_this_computer(
     engine: SyncEngine, sim: Beds24Simulator
 ) -> None:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
@@ -251,6 +252,7 @@ def test_an_empty_page_claiming_to_be_the_last_does_not_end_the_read(
         assert local is not None and local.departure == sim.booking(bid).departure
 
 
+@pytest.mark.expect_log(r"beds\d+ sync failed: Beds\d+ sent an empty", logger="mangodesk.pms")
 def test_an_empty_middle_page_that_stays_empty_fails_without_moving_the_cursor(
     engine: SyncEngine, sim: Beds24Simulator, db: Database, clock: FixedClock
 ) -> None:
@@ -307,6 +309,7 @@ def test_a_booking_deleted_during_a_full_load_shifts_no_other_booking_out(
 # ---------------------------------------------------------------------- 4 unreadable
 
 
+@pytest.mark.expect_log(r"beds\d+ booking \d+ cannot be read: booking", logger="mangodesk.pms")
 def test_one_unreadable_booking_is_skipped_and_named_and_the_rest_applied(
     engine: SyncEngine, sim: Beds24Simulator, db: Database, clock: FixedClock
 ) -> None:
@@ -363,6 +366,10 @@ def test_a_booking_gone_from_a_full_load_is_flagged_once_and_its_code_kept(
         assert code is not None and code.state == CodeState.ACTIVE
 
 
+@pytest.mark.expect_log(r"beds\d+ sync failed: Beds\d+ had a problem", logger="mangodesk.pms")
+@pytest.mark.expect_log(
+    r"beds\d+ sync failed: Beds\d+ returned no bookings",
+    logger="mangodesk.pms")
 def test_an_empty_full_load_while_stays_are_upcoming_is_an_alert_and_changes_nothing(
     make_engine: EngineFactory, sim: Beds24Simulator, db: Database, clock: FixedClock
 ) -> None:

@@ -168,6 +168,11 @@ class World:
 
 
 @pytest.mark.slow
+@pytest.mark.expect_log(
+    r"beds\d+ sync failed: Beds\d+ closed the connection",
+    logger="mangodesk.pms")
+@pytest.mark.expect_log(r"beds\d+ sync failed: Beds\d+ had a problem", logger="mangodesk.pms")
+@pytest.mark.expect_log(r"beds\d+ sync failed: Beds\d+ sent an empty", logger="mangodesk.pms")
 def test_a_month_of_hotel_life_leaves_the_local_copy_equal_to_beds24(
     tmp_path: Path, secret_store: SecretStore
 ) -> None:

@@ -35,6 +35,9 @@ def info_items(sim: Beds24Simulator, pms_id: str) -> list[tuple[str, str]]:
     return [(i["code"], i["text"]) for i in sim.booking(int(pms_id)).info_items]
 
 
+@pytest.mark.expect_log(
+    r"write-back of booking \d+ stopped: Beds\d+ had",
+    logger="mangodesk.services")
 def test_codes_reach_the_beds24_booking_and_leave_it_on_revoke(
     context: Context, make_engine: EngineFactory, sim: Beds24Simulator, clock: FixedClock
 ) -> None:

@@ -100,6 +100,7 @@ def test_booking_lifecycle_through_the_engine(
     assert world.code().state == CodeState.REVOKED
 
 
+@pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_a_lost_create_answer_is_resolved_by_reading_the_lock_back(
     engine: Engine, world: World, sim: InletSimulator, clock: FixedClock
 ) -> None:

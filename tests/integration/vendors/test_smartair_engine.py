@@ -139,6 +139,7 @@ def test_a_stay_reaches_the_server_at_the_hotels_times_and_leaves_on_cancellatio
     assert sim.stays(ROOM_101) == []
 
 
+@pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_a_lost_precheckin_answer_is_adopted_by_the_read_back_without_a_duplicate(
     context: Context, sim: SmartairSimulator, clock: FixedClock
 ) -> None:
@@ -155,6 +156,7 @@ def test_a_lost_precheckin_answer_is_adopted_by_the_read_back_without_a_duplicat
     assert sim.calls.count("precheckin") == 1
 
 
+@pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_a_cancellation_after_an_interrupted_create_cancels_the_pre_checkin(
     context: Context, sim: SmartairSimulator, clock: FixedClock
 ) -> None:
@@ -172,6 +174,7 @@ def test_a_cancellation_after_an_interrupted_create_cancels_the_pre_checkin(
     assert booking_code(context).state == CodeState.REVOKED
 
 
+@pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_a_date_change_after_an_interrupted_create_leaves_exactly_the_new_stay(
     context: Context, sim: SmartairSimulator, clock: FixedClock
 ) -> None:
@@ -199,6 +202,7 @@ def test_a_date_change_after_an_interrupted_create_leaves_exactly_the_new_stay(
 LATE_ARRIVAL = CHECK_IN_UTC + timedelta(hours=3, minutes=17)  # the code is issued after 15:00
 
 
+@pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_a_cancellation_after_a_lost_check_in_answer_checks_the_guest_out(
     context: Context, sim: SmartairSimulator, clock: FixedClock
 ) -> None:
@@ -217,6 +221,7 @@ def test_a_cancellation_after_a_lost_check_in_answer_checks_the_guest_out(
     assert booking_code(context).state == CodeState.REVOKED
 
 
+@pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_a_date_change_after_a_lost_check_in_answer_moves_the_live_stay(
     context: Context, sim: SmartairSimulator, clock: FixedClock
 ) -> None:
@@ -239,6 +244,7 @@ def test_a_date_change_after_a_lost_check_in_answer_moves_the_live_stay(
     assert sim.calls.count("checkin") == 1, "a second check-in was attempted"
 
 
+@pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_a_lost_check_in_answer_is_adopted_without_a_second_check_in(
     context: Context, sim: SmartairSimulator, clock: FixedClock
 ) -> None:
@@ -254,6 +260,7 @@ def test_a_lost_check_in_answer_is_adopted_without_a_second_check_in(
     assert sim.calls.count("checkin") == 1
 
 
+@pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_an_earlier_start_after_a_lost_precheckin_answer_checks_the_guest_in_now(
     context: Context, sim: SmartairSimulator, clock: FixedClock
 ) -> None:
@@ -278,6 +285,7 @@ def test_an_earlier_start_after_a_lost_precheckin_answer_checks_the_guest_in_now
                          CHECK_OUT_UTC))]
 
 
+@pytest.mark.expect_log(r"failed \(permanent, attempt", logger="mangodesk.engine")
 def test_a_refusal_names_the_room_as_staff_know_it_never_the_servers_door_id(
     context: Context, sim: SmartairSimulator, clock: FixedClock
 ) -> None:

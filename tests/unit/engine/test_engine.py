@@ -84,6 +84,7 @@ def test_multi_unit_booking_gets_a_code_on_every_lock(engine: Engine, world: Wor
     assert all(len(fake.pins_on(f"lock-{room}")) == 1 for room in ("101", "102", "103"))
 
 
+@pytest.mark.expect_log(r"failed \(transient, attempt", logger="mangodesk.engine")
 def test_transient_29_times_then_success(engine: Engine, world: World, fake: FakeVendor,
                                          engine_clock: FixedClock) -> None:
     world.add_booking(ARRIVAL, DEPARTURE, "101")
@@ -98,6 +99,7 @@ def test_transient_29_times_then_success(engine: Engine, world: World, fake: Fak
     assert len(fake.pins_on("lock-101")) == 1
 
 
+@pytest.mark.expect_log(r"failed \(transient, attempt", logger="mangodesk.engine")
 def test_thirty_transient_failures_fail_with_one_alert(engine: Engine, world: World,
                                                        fake: FakeVendor,
                                                        engine_clock: FixedClock,
@@ -119,6 +121,7 @@ def test_thirty_transient_failures_fail_with_one_alert(engine: Engine, world: Wo
     assert len(world.codes()) == 1
 
 
+@pytest.mark.expect_log(r"failed \(transient, attempt", logger="mangodesk.engine")
 def test_retry_waits_for_the_interval_with_jitter(engine: Engine, world: World,
                                                   fake: FakeVendor) -> None:
     world.add_booking(ARRIVAL, DEPARTURE, "101")
@@ -132,6 +135,7 @@ def test_retry_waits_for_the_interval_with_jitter(engine: Engine, world: World,
     assert world.code().state == CodeState.ACTIVE
 
 
+@pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_lost_create_response_leaves_exactly_one_code(engine: Engine, world: World,
                                                       fake: FakeVendor,
                                                       engine_clock: FixedClock) -> None:
@@ -144,6 +148,7 @@ def test_lost_create_response_leaves_exactly_one_code(engine: Engine, world: Wor
     assert fake.count("create_code") == 1 and fake.count("list_codes") == 1
 
 
+@pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_lost_create_response_that_did_not_land_creates_again(
         engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock) -> None:
     from mangodesk.vendors.base import AmbiguousError
@@ -155,6 +160,7 @@ def test_lost_create_response_that_did_not_land_creates_again(
     assert fake.count("create_code") == 2 and fake.count("list_codes") == 1
 
 
+@pytest.mark.expect_log(r"failed \(permanent, attempt", logger="mangodesk.engine")
 def test_permanent_error_no_retries_one_alert(engine: Engine, world: World, fake: FakeVendor,
                                               engine_clock: FixedClock) -> None:
     error = PermanentError("The lock was removed from the account.",
@@ -168,6 +174,7 @@ def test_permanent_error_no_retries_one_alert(engine: Engine, world: World, fake
     assert alert.fix == error.fix and error.message in alert.message
 
 
+@pytest.mark.expect_log(r"failed \(conflict, attempt", logger="mangodesk.engine")
 def test_pin_conflict_picks_a_new_pin(engine: Engine, world: World, fake: FakeVendor) -> None:
     world.add_booking(ARRIVAL, DEPARTURE, "101")
     fake.fail("create_code", CodeConflictError("Exists."), times=2)
@@ -179,6 +186,7 @@ def test_pin_conflict_picks_a_new_pin(engine: Engine, world: World, fake: FakeVe
     assert world.alerts() == []
 
 
+@pytest.mark.expect_log(r"failed \(conflict, attempt", logger="mangodesk.engine")
 def test_pin_conflict_gives_up_after_five_new_pins(engine: Engine, world: World,
                                                    fake: FakeVendor) -> None:
     world.add_booking(ARRIVAL, DEPARTURE, "101")
@@ -229,6 +237,7 @@ def test_cancellation_before_the_create_ran_needs_no_vendor_call(
                                                       OperationStatus.DONE]
 
 
+@pytest.mark.expect_log(r"failed \(permanent, attempt", logger="mangodesk.engine")
 def test_failed_revoke_of_a_cancelled_booking_is_critical(engine: Engine, world: World,
                                                           fake: FakeVendor,
                                                           engine_clock: FixedClock) -> None:
@@ -320,6 +329,7 @@ def test_unmanageable_lock_alerts_once(engine: Engine, world: World,
     assert world.codes() == []
 
 
+@pytest.mark.expect_log(r"failed \(permanent, attempt", logger="mangodesk.engine")
 def test_retry_now_resets_a_failed_code(engine: Engine, world: World, fake: FakeVendor) -> None:
     world.add_booking(ARRIVAL, DEPARTURE, "101")
     fake.fail("create_code", PermanentError("Lock busy updating firmware."), times=1)
@@ -336,6 +346,9 @@ def test_retry_now_resets_a_failed_code(engine: Engine, world: World, fake: Fake
         engine.retry_now(code.id, "Maria")
 
 
+@pytest.mark.expect_log(
+    r"\d+ operation\(s\) were interrupted; the locks will",
+    logger="mangodesk.engine")
 def test_interrupted_create_is_read_back_not_duplicated(engine: Engine, world: World,
                                                         fake: FakeVendor) -> None:
     from mangodesk.vendors.base import CodeRequest
@@ -399,6 +412,8 @@ def test_a_stale_plan_does_not_override_a_staff_revoke(engine: Engine, world: Wo
     assert world.code().valid_to == code.valid_to
 
 
+@pytest.mark.expect_log(r"could not delete expired code \d+ from", logger="mangodesk.engine")
+@pytest.mark.expect_log(r"failed \(permanent, attempt", logger="mangodesk.engine")
 def test_expired_codes_are_deleted_from_slot_limited_locks_and_a_failed_cleanup_is_quiet(
     world: World, engine_clock: FixedClock, secret_store: object
 ) -> None:

@@ -49,6 +49,7 @@ def on_lock(fake: FakeVendor, lock: str = "lock-101") -> list[tuple[object, obje
 # ---------------------------------------------------------------- #11.4 lost reply / crash
 
 
+@pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_lost_create_then_date_change_leaves_the_new_window_on_the_lock(
         engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock) -> None:
     booking = world.add_booking(ARRIVAL, DEPARTURE, "101")
@@ -66,6 +67,7 @@ def test_lost_create_then_date_change_leaves_the_new_window_on_the_lock(
     assert fake.count("create_code") == 1
 
 
+@pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_lost_create_then_cancel_leaves_nothing_on_the_lock(
         engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock) -> None:
     booking = world.add_booking(ARRIVAL, DEPARTURE, "101")
@@ -78,6 +80,8 @@ def test_lost_create_then_cancel_leaves_nothing_on_the_lock(
     assert world.code().state == CodeState.REVOKED
 
 
+@pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
+@pytest.mark.expect_log(r"failed \(conflict, attempt", logger="mangodesk.engine")
 def test_a_strangers_code_with_the_same_pin_is_not_adopted(
         engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock) -> None:
     world.add_booking(ARRIVAL, DEPARTURE, "101")
@@ -96,6 +100,7 @@ def test_a_strangers_code_with_the_same_pin_is_not_adopted(
     assert (code.code, code.valid_from, code.valid_to) in on_lock(fake)
 
 
+@pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_cancel_after_an_unlanded_create_leaves_a_strangers_same_pin_alone(
         engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock) -> None:
     booking = world.add_booking(ARRIVAL, DEPARTURE, "101")
@@ -122,6 +127,7 @@ def test_a_revoke_whose_answer_is_lost_is_confirmed_by_reading_the_lock_back(
     assert on_lock(fake) == [] and fake.count("revoke_code") == 1
 
 
+@pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_an_uncertain_revoke_stays_open_with_its_error_then_alerts(
         engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock) -> None:
     booking = world.add_booking(ARRIVAL, DEPARTURE, "101")
@@ -180,6 +186,9 @@ def test_jobs_for_the_leader_only_run_in_the_process_that_leads(
     assert ran == ["standby, any desk", "leader"]
 
 
+@pytest.mark.expect_log(
+    r"\d+ operation\(s\) were interrupted; the locks will",
+    logger="mangodesk.engine")
 def test_a_standby_that_takes_the_lease_recovers_the_dead_leaders_calls(
         engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock) -> None:
     from mangodesk.vendors.base import CodeRequest
@@ -245,6 +254,7 @@ def test_a_second_update_sends_what_the_first_one_left(engine: Engine, world: Wo
                                                                    middle.valid_to)
 
 
+@pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_after_a_lost_update_answer_the_next_update_sends_what_the_lock_holds(
         engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock) -> None:
     booking = world.add_booking(ARRIVAL, DEPARTURE, "101")
@@ -297,6 +307,7 @@ def test_a_revoke_that_ends_the_stay_leaves_the_code_expired(
 # ---------------------------------------------------------------- #11.6 deleted outside
 
 
+@pytest.mark.expect_log(r"failed \(already_gone, attempt", logger="mangodesk.engine")
 def test_a_code_deleted_in_the_vendor_app_is_replaced_with_a_notice(
         engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock) -> None:
     booking = world.add_booking(ARRIVAL, DEPARTURE, "101", guest="Ada Smith")
@@ -327,6 +338,7 @@ def _staff_code(world: World, pin: str = "424242") -> None:
         enqueue(s, code, OperationKind.CREATE, ISSUE_AT)
 
 
+@pytest.mark.expect_log(r"failed \(already_gone, attempt", logger="mangodesk.engine")
 def test_a_staff_passcode_deleted_in_the_vendor_app_is_recorded_gone_not_recreated(
         engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock) -> None:
     _staff_code(world)
@@ -347,6 +359,7 @@ def test_a_staff_passcode_deleted_in_the_vendor_app_is_recorded_gone_not_recreat
 # ---------------------------------------------------------------- #11.10 honest alerts
 
 
+@pytest.mark.expect_log(r"failed \(transient, attempt", logger="mangodesk.engine")
 def test_a_give_up_never_promises_more_tries_and_names_the_room(
         engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock) -> None:
     world.add_booking(ARRIVAL, DEPARTURE, "101")
@@ -361,6 +374,7 @@ def test_a_give_up_never_promises_more_tries_and_names_the_room(
     assert "gave up" in alert.message
 
 
+@pytest.mark.expect_log(r"failed \(conflict, attempt", logger="mangodesk.engine")
 def test_a_staff_pin_clash_does_not_claim_another_pin_is_picked(
         engine: Engine, world: World, fake: FakeVendor) -> None:
     _staff_code(world)
@@ -377,6 +391,7 @@ def test_a_staff_pin_clash_does_not_claim_another_pin_is_picked(
 # ---------------------------------------------------------------- #11.11 one Retry now
 
 
+@pytest.mark.expect_log(r"failed \(transient, attempt", logger="mangodesk.engine")
 def test_retry_now_on_a_code_waiting_for_its_next_try_runs_it_at_once(
         engine: Engine, world: World, fake: FakeVendor) -> None:
     from mangodesk.engine.retry import retry_code
@@ -394,6 +409,7 @@ def test_retry_now_on_a_code_waiting_for_its_next_try_runs_it_at_once(
     assert fake.count("create_code") == 2
 
 
+@pytest.mark.expect_log(r"failed \(conflict, attempt", logger="mangodesk.engine")
 def test_retry_now_after_a_pin_conflict_give_up_gets_a_fresh_pin_budget(
         engine: Engine, world: World, fake: FakeVendor) -> None:
     from mangodesk.engine.retry import retry_code
@@ -422,6 +438,7 @@ def test_retry_now_refuses_a_code_with_nothing_to_retry(engine: Engine, world: W
 # ---------------------------------------------------------------- #13.7 sign-in needed
 
 
+@pytest.mark.expect_log(r"failed \(auth, attempt", logger="mangodesk.engine")
 def test_a_rejected_sign_in_is_one_connection_state_and_codes_wait(
         engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock) -> None:
     world.add_booking(ARRIVAL, DEPARTURE, "101")
@@ -483,6 +500,9 @@ def test_the_email_staff_typed_for_a_mobile_key_reaches_the_vendor(
 # ---------------------------------------------------------------- #13.12 unexpected errors
 
 
+@pytest.mark.expect_log(
+    r"operation \d+: unexpected failure in the ttlock",
+    level="ERROR", logger="mangodesk.engine")
 def test_an_unexpected_error_alerts_at_once_with_the_traceback_logged(
         engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock,
         caplog: pytest.LogCaptureFixture) -> None:
@@ -501,6 +521,7 @@ def test_an_unexpected_error_alerts_at_once_with_the_traceback_logged(
         assert s.scalars(select(Operation)).one().status == OperationStatus.FAILED
 
 
+@pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_another_mobile_key_for_the_same_email_is_not_adopted(
         world: World, engine_clock: FixedClock, secret_store: SecretStore) -> None:
     from mangodesk.vendors.base import VendorCode

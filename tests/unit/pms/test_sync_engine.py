@@ -112,6 +112,7 @@ def test_units_get_their_parent_and_bookings_their_units(
         assert bed.parent_id == dorm.id and bed.kind == UnitKind.BED
 
 
+@pytest.mark.expect_log(r"scripted sync failed: Beds\d+ had a problem", logger="mangodesk.pms")
 def test_the_cursor_is_stored_only_after_the_last_page(
     engine: SyncEngine, adapter: ScriptedAdapter, db: Database, clock: FixedClock
 ) -> None:
@@ -201,6 +202,9 @@ def test_an_empty_unit_list_deactivates_nothing_and_a_missing_unit_only_deactiva
         assert session.scalars(select(Unit).where(Unit.pms_id == "R2")).one().active is True
 
 
+@pytest.mark.expect_log(
+    r"scripted sync failed: Scripted listed no properties",
+    logger="mangodesk.pms")
 def test_no_properties_at_all_is_a_failure_not_an_empty_hotel(
     engine: SyncEngine, adapter: ScriptedAdapter, db: Database
 ) -> None:

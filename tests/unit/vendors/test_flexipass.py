@@ -315,6 +315,7 @@ def test_list_codes_asks_in_compact_local_form_and_returns_utc(
     ]
 
 
+@pytest.mark.expect_log(r"Flexipass could not e-mail mobile key \d+", logger="mangodesk.vendors")
 def test_when_create_does_not_mail_the_adapter_asks_for_the_mail(
     adapter: FlexipassAdapter, mock: respx.MockRouter, monkeypatch: pytest.MonkeyPatch
 ) -> None:

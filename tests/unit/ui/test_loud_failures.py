@@ -22,6 +22,10 @@ def _blow_up() -> None:
     raise Boom("deeply nested reply")
 
 
+@pytest.mark.expect_log(
+    r"unexpected error in thread sync-worker: Boom",
+    level="CRITICAL", logger="mangodesk")
+@pytest.mark.expect_log(r"unexpected error: Boom", level="CRITICAL", logger="mangodesk")
 def test_uncaught_exceptions_in_any_thread_are_logged_with_traceback(
         monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture) -> None:
     monkeypatch.setattr(sys, "excepthook", lambda *args: None)
@@ -45,6 +49,9 @@ def test_uncaught_exceptions_in_any_thread_are_logged_with_traceback(
     assert "_blow_up" in caplog.text  # the traceback itself
 
 
+@pytest.mark.expect_log(
+    r"the command alerts failed unexpectedly",
+    level="ERROR", logger="mangodesk.cli")
 def test_the_cli_logs_an_unexpected_failure_and_prints_one_line(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
         capsys: pytest.CaptureFixture[str]) -> None:
@@ -63,6 +70,7 @@ def test_the_cli_logs_an_unexpected_failure_and_prints_one_line(
     assert "Traceback" in log_text and "_blow_up" in log_text
 
 
+@pytest.mark.expect_log(r"Qt: QObject::connect: bad", logger="mangodesk.qt")
 def test_qt_messages_go_to_the_log(caplog: pytest.LogCaptureFixture) -> None:
     from mangodesk.ui.application import install_qt_message_logging, log_qt_message
 
@@ -75,6 +83,7 @@ def test_qt_messages_go_to_the_log(caplog: pytest.LogCaptureFixture) -> None:
                for r in caplog.records)
 
 
+@pytest.mark.expect_log(r"background task “Refreshing", level="ERROR", logger="mangodesk.ui")
 def test_a_failed_desk_task_logs_its_traceback(
         qtbot: object, caplog: pytest.LogCaptureFixture) -> None:
     runner = TaskRunner()

@@ -9,7 +9,7 @@ from mangodesk.domain.errors import ValidationError
 from mangodesk.domain.types import CodeState
 from mangodesk.services.links import LinkDecisionNeeded
 from mangodesk.services.passcodes import PasscodeInput
-from tests.unit.core.conftest import NOW, unit_id
+from tests.unit.services.conftest import NOW, unit_id
 
 
 def test_link_unlink_relink(ctx: Context) -> None:

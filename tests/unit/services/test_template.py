@@ -19,7 +19,7 @@ from mangodesk.domain.template import (
 from mangodesk.domain.types import CodeOrigin, CodeState
 from mangodesk.services.passcodes import PasscodeInput
 from mangodesk.store.models import AccessCode, Booking
-from tests.unit.core.conftest import unit_id
+from tests.unit.services.conftest import unit_id
 
 OK = TemplateContext.SCHEDULED_CHECKIN
 

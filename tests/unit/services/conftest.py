@@ -7,11 +7,11 @@ from pathlib import Path
 import pytest
 
 from mangodesk.app import Context, build_context
-from mangodesk.demo import seed_hotel
 from mangodesk.domain.clock import FixedClock
 from mangodesk.paths import Paths
 from mangodesk.settings import Settings
 from mangodesk.store.secrets import SecretStore
+from tests.fakes.hotel import build_hotel
 
 NOW = datetime(2026, 6, 10, 10, 0, tzinfo=UTC)
 
@@ -25,7 +25,7 @@ def now_clock() -> FixedClock:
 def ctx(tmp_path: Path, secret_store: SecretStore, now_clock: FixedClock) -> Iterator[Context]:
     context = build_context(Paths.under(tmp_path / "profile"), Settings(), secrets=secret_store,
                             clock=now_clock, actor="Anna")
-    seed_hotel(context, now_clock.now())
+    build_hotel(context, now_clock.now())
     yield context
     context.close()
 

@@ -15,7 +15,7 @@ from mangodesk.domain.types import (
 )
 from mangodesk.services.passcodes import PasscodeInput
 from mangodesk.store.models import AuditEvent
-from tests.unit.core.conftest import NOW, unit_id
+from tests.unit.services.conftest import NOW, unit_id
 
 START = NOW + timedelta(days=1)
 END = NOW + timedelta(days=3)

@@ -35,6 +35,7 @@ def assert_private(base: Path) -> None:
             assert mode(path) == 0o600, f"{path} is {oct(mode(path))}"
 
 
+@pytest.mark.expect_log(r"a line for the log", logger="mangodesk.test")
 def test_a_new_profile_is_private(tmp_path: Path) -> None:
     old_umask = os.umask(0o022)  # the usual desktop umask, which made everything 0644/0755
     try:
@@ -77,6 +78,7 @@ def test_the_cli_tightens_files_an_older_version_left_readable(tmp_path: Path) -
         assert mode(path) == 0o600
 
 
+@pytest.mark.expect_log(r"after the rollover", logger="mangodesk.test")
 def test_a_rotated_log_stays_private(tmp_path: Path) -> None:
     paths = Paths.under(tmp_path / "desk")
     handler = setup_logging(paths)
