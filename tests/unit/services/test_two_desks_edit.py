@@ -20,7 +20,7 @@ from mangodesk.services.passcodes import PasscodeInput
 from mangodesk.settings import Settings
 from mangodesk.store.secrets import SecretStore
 from tests.fakes.pg import throwaway_database
-from tests.unit.core.conftest import NOW, unit_id
+from tests.unit.services.conftest import NOW, unit_id
 
 START = NOW + timedelta(days=1)
 END = NOW + timedelta(days=3)
