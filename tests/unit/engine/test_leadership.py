@@ -133,7 +133,7 @@ def test_a_desk_starting_beside_the_leader_never_touches_its_calls_in_flight(
         assert leader.hold_lease()
         leader.plan_and_enqueue()
         (operation,) = pg_world.operations()
-        assert leader._claim(operation.id) is not None  # the leader is calling the vendor
+        assert leader.claims.claim(operation.id) is not None  # the leader is calling the vendor
         standby.start()
         time.sleep(20 * FAST.total_seconds())  # many leadership attempts and a tick
         assert standby.tick() == 0
@@ -159,7 +159,7 @@ def test_a_standby_takes_over_in_seconds_and_recovers_the_dead_leaders_call(
         assert leader.hold_lease()
         leader.plan_and_enqueue()
         (operation,) = pg_world.operations()
-        job = leader._claim(operation.id)
+        job = leader.claims.claim(operation.id)
         assert job is not None
         fake.create_code("lock-101", CodeRequest(job.valid_from, job.valid_to, pin=job.pin))
         standby.start()
