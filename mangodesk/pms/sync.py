@@ -273,6 +273,8 @@ class SyncEngine:
         result.full = cursor is None
         if hasattr(self.adapter, "estimate_pages"):
             self.adapter.estimate_pages = self._expected_pages is None
+        if hasattr(self.adapter, "pages_hint"):
+            self.adapter.pages_hint = self._expected_pages
         seen: set[str] = set()
         self._clock_started = self._monotonic()
         try:

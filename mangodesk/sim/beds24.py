@@ -149,6 +149,7 @@ class Beds24Simulator:
         # Called with (path, page) before each request is answered: tests change the world
         # between two pages of one read (pages shift under a long full load).
         self.before_request: Callable[[str, int], None] | None = None
+        self._scheduled: list[tuple[int, str, Callable[[], None]]] = []
 
     # ------------------------------------------------------------------ server
 
@@ -367,6 +368,22 @@ class Beds24Simulator:
             self.properties.append(prop)
             return prop
 
+    def at_request(self, number: int, change: Callable[[], None],
+                   path: str = "/bookings") -> None:
+        """Run ``change`` (delete or add a booking, move the clock…) just before the
+        ``number``-th request to ``path`` from now is answered, whatever page it asks for: a
+        test can put a change at every point of a long paged read."""
+        with self._lock:
+            self._scheduled.append((number, path, change))
+
+    def _run_scheduled(self, path: str) -> None:
+        with self._lock:
+            due = [entry for entry in self._scheduled if entry[1] == path and entry[0] <= 1]
+            self._scheduled = [(n - 1, p, c) if p == path else (n, p, c)
+                               for n, p, c in self._scheduled if (n, p, c) not in due]
+        for _number, _path, change in due:
+            change()
+
     def delete_booking(self, booking_id: int) -> None:
         """The booking vanishes from the API (it must not be treated as cancelled)."""
         with self._lock:
@@ -427,6 +444,7 @@ class Beds24Simulator:
             with self._lock:
                 credit_headers = self._credit_headers(cost=0)
             return self._error(429, "Credit limit exceeded", credit_headers)
+        self._run_scheduled(path)
         if self.before_request is not None:
             self.before_request(path, page)
         fault = self._take_fault(path, page)
