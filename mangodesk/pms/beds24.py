@@ -34,6 +34,7 @@ from mangodesk.pms.base import (
     PmsProperty,
     PmsUnit,
     UnreadableBooking,
+    guest_language,
 )
 from mangodesk.pms.paging import CheckedPage, checked_pages, count_items
 from mangodesk.store.secrets import SecretStore
@@ -1242,4 +1243,5 @@ def _group_booking(key: int, rooms: list[_Room]) -> PmsBooking:
         guest_phone=str(lead.get("mobile") or lead.get("phone") or "").strip() or None,
         channel=str(channel)[:64],
         modified_at=max(modified) if modified else None,
+        language=guest_language(lead.get("lang")),
     )

@@ -950,6 +950,7 @@ def _fields(incoming: PmsBooking) -> dict[str, Any]:
         "channel": _clip(incoming.channel, 64),
         "arrival_note": _clip(incoming.arrival_note, 200),
         "pms_member_ids": _members_text(incoming),
+        "language": incoming.language,
     }
     if incoming.modified_at is not None:
         fields["pms_modified_at"] = incoming.modified_at

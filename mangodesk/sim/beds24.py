@@ -305,6 +305,7 @@ class Beds24Simulator:
         api_source: str = "Direct",
         master_id: int | None = None,
         arrival_time: str = "",
+        language: str = "",
     ) -> int:
         with self._lock:
             room = self.room(room_id)
@@ -324,12 +325,20 @@ class Beds24Simulator:
                 api_source=api_source,
                 master_id=master_id,
                 arrival_time=arrival_time,
+                language=language,
                 booking_time=now,
                 modified_time=now,
             )
             self.bookings[booking.id] = booking
             self._next_id += 1
             return booking.id
+
+    def set_language(self, booking_id: int, language: str) -> None:
+        """The guest's language as Beds24 keeps it (``lang``, e.g. "de"; "" for none)."""
+        with self._lock:
+            booking = self.bookings[booking_id]
+            booking.language = language
+            self._touch(booking)
 
     def set_group(self, booking_id: int, master_id: int | None) -> None:
         """The booking joins the group of ``master_id`` (None: it leaves its group)."""
@@ -816,6 +825,8 @@ def _booking_json(
     }
     if booking.channel:
         body["channel"] = booking.channel
+    if booking.language:
+        body["lang"] = booking.language
     if booking.master_id:
         body["masterId"] = booking.master_id
     if personal:
