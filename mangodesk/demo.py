@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 
@@ -281,6 +282,25 @@ class DemoBooking:
 TTLOCK_WRITES = ("/v3/keyboardPwd/add", "/v3/keyboardPwd/change", "/v3/keyboardPwd/delete")
 
 
+@dataclass(frozen=True)
+class SinkMessage:
+    """One email the demo mail sink received, as the Messages view shows it."""
+
+    to: str
+    subject: str
+    received_at: datetime
+    sender: str
+    body: str
+
+
+def sink_message(at: datetime, message: Any) -> SinkMessage:
+    body = message.get_body(preferencelist=("plain", "html"))
+    text = body.get_content() if body is not None else ""
+    return SinkMessage(to=str(message.get("To", "")), subject=str(message.get("Subject", "")),
+                       received_at=at, sender=str(message.get("From", "")),
+                       body=text.replace("\r\n", "\n"))
+
+
 class DemoPowers:
     """What the Demo menu lets a person do to see the lifecycle react: change a booking in
     the simulated PMS (then sync at once), or make a simulated vendor fail or lose a reply.
@@ -292,6 +312,23 @@ class DemoPowers:
     @property
     def has_pms(self) -> bool:
         return self.demo.pms is not None
+
+    @property
+    def has_mail(self) -> bool:
+        return self.demo.mail is not None
+
+    def hotel_zone(self) -> ZoneInfo:
+        """The demo hotel's time zone (times in the Messages view are shown in it)."""
+        with self.demo.context.db.session() as session:
+            zone = session.scalars(select(Property.timezone).order_by(Property.id)).first()
+        return ZoneInfo(zone or HOTEL_ZONE)
+
+    def mail_received(self, after: int = 0) -> list[SinkMessage]:
+        """What the demo's mail sink received, from message ``after`` on, oldest first:
+        the emails guests would have got (check-in with its door codes)."""
+        if self.demo.mail is None:
+            return []
+        return [sink_message(at, message) for at, message in self.demo.mail.entries(after)]
 
     def bookings(self) -> list[DemoBooking]:
         """Confirmed bookings of the simulated PMS that have not ended, earliest first."""

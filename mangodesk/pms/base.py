@@ -62,6 +62,17 @@ class PmsBooking:
     arrival_note: str | None = None
     # Every PMS booking number this booking stands for (a group: each room's number).
     member_pms_ids: Sequence[str] = ()
+    # The guest's language as a lower-case ISO 639-1 code ("de"): picks a message version.
+    language: str | None = None
+
+
+def guest_language(value: object) -> str | None:
+    """A PMS's language field as the code message templates are kept under: "DE", " de ",
+    "de-AT" and "de_AT" are all "de"; anything that is not a language code is None."""
+    if not isinstance(value, str):
+        return None
+    code = value.strip().replace("_", "-").split("-")[0].lower()
+    return code if len(code) in (2, 3) and code.isascii() and code.isalpha() else None
 
 
 @dataclass(frozen=True)

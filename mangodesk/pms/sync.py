@@ -279,6 +279,8 @@ class SyncEngine:
         result.full = cursor is None
         if hasattr(self.adapter, "estimate_pages"):
             self.adapter.estimate_pages = self._expected_pages is None
+        if hasattr(self.adapter, "pages_hint"):
+            self.adapter.pages_hint = self._expected_pages
         seen: set[str] = set()
         self._clock_started = self._monotonic()
         try:
@@ -954,6 +956,7 @@ def _fields(incoming: PmsBooking) -> dict[str, Any]:
         "channel": _clip(incoming.channel, 64),
         "arrival_note": _clip(incoming.arrival_note, 200),
         "pms_member_ids": _members_text(incoming),
+        "language": incoming.language,
     }
     if incoming.modified_at is not None:
         fields["pms_modified_at"] = incoming.modified_at

@@ -149,6 +149,7 @@ class Beds24Simulator:
         # Called with (path, page) before each request is answered: tests change the world
         # between two pages of one read (pages shift under a long full load).
         self.before_request: Callable[[str, int], None] | None = None
+        self._scheduled: list[tuple[int, str, Callable[[], None]]] = []
 
     # ------------------------------------------------------------------ server
 
@@ -304,6 +305,7 @@ class Beds24Simulator:
         api_source: str = "Direct",
         master_id: int | None = None,
         arrival_time: str = "",
+        language: str = "",
     ) -> int:
         with self._lock:
             room = self.room(room_id)
@@ -323,12 +325,20 @@ class Beds24Simulator:
                 api_source=api_source,
                 master_id=master_id,
                 arrival_time=arrival_time,
+                language=language,
                 booking_time=now,
                 modified_time=now,
             )
             self.bookings[booking.id] = booking
             self._next_id += 1
             return booking.id
+
+    def set_language(self, booking_id: int, language: str) -> None:
+        """The guest's language as Beds24 keeps it (``lang``, e.g. "de"; "" for none)."""
+        with self._lock:
+            booking = self.bookings[booking_id]
+            booking.language = language
+            self._touch(booking)
 
     def set_group(self, booking_id: int, master_id: int | None) -> None:
         """The booking joins the group of ``master_id`` (None: it leaves its group)."""
@@ -366,6 +376,22 @@ class Beds24Simulator:
             prop.name = f"Mango Annex {property_id}"
             self.properties.append(prop)
             return prop
+
+    def at_request(self, number: int, change: Callable[[], None],
+                   path: str = "/bookings") -> None:
+        """Run ``change`` (delete or add a booking, move the clock…) just before the
+        ``number``-th request to ``path`` from now is answered, whatever page it asks for: a
+        test can put a change at every point of a long paged read."""
+        with self._lock:
+            self._scheduled.append((number, path, change))
+
+    def _run_scheduled(self, path: str) -> None:
+        with self._lock:
+            due = [entry for entry in self._scheduled if entry[1] == path and entry[0] <= 1]
+            self._scheduled = [(n - 1, p, c) if p == path else (n, p, c)
+                               for n, p, c in self._scheduled if (n, p, c) not in due]
+        for _number, _path, change in due:
+            change()
 
     def delete_booking(self, booking_id: int) -> None:
         """The booking vanishes from the API (it must not be treated as cancelled)."""
@@ -427,6 +453,7 @@ class Beds24Simulator:
             with self._lock:
                 credit_headers = self._credit_headers(cost=0)
             return self._error(429, "Credit limit exceeded", credit_headers)
+        self._run_scheduled(path)
         if self.before_request is not None:
             self.before_request(path, page)
         fault = self._take_fault(path, page)
@@ -798,6 +825,8 @@ def _booking_json(
     }
     if booking.channel:
         body["channel"] = booking.channel
+    if booking.language:
+        body["lang"] = booking.language
     if booking.master_id:
         body["masterId"] = booking.master_id
     if personal:

@@ -71,6 +71,8 @@ class SimBooking:
     channel: str | None = None
     api_source: str = "Direct"
     arrival_time: str = ""
+    # Beds24's "lang": the guest's language, two letters as Beds24 keeps it ("" when unknown).
+    language: str = ""
     num_adult: int = 2
     master_id: int | None = None
     booking_time: datetime = field(default_factory=lambda: datetime(2026, 1, 1, tzinfo=UTC))

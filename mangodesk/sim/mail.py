@@ -6,6 +6,7 @@ from __future__ import annotations
 import socket
 import threading
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from email import message_from_bytes, policy
 from email.message import EmailMessage
 from typing import Any
@@ -18,6 +19,8 @@ class MailSink:
     """Accepts everything; ``received`` holds the parsed messages in arrival order."""
 
     received: list[EmailMessage] = field(default_factory=list)
+    # When each message of ``received`` arrived (UTC), same order.
+    arrived: list[datetime] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     controller: Controller | None = None
 
@@ -31,11 +34,18 @@ class MailSink:
         if isinstance(message, EmailMessage):
             with self.lock:
                 self.received.append(message)
+                self.arrived.append(datetime.now(UTC))
         return "250 Message accepted"
 
     def messages(self) -> list[EmailMessage]:
         with self.lock:
             return list(self.received)
+
+    def entries(self, after: int = 0) -> list[tuple[datetime, EmailMessage]]:
+        """(arrival time, message) of every message from index ``after`` on: a view that
+        has shown ``after`` of them asks only for the new ones."""
+        with self.lock:
+            return list(zip(self.arrived[after:], self.received[after:], strict=True))
 
     def stop(self) -> None:
         if self.controller is not None:

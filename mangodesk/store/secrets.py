@@ -7,11 +7,8 @@ explain the fix instead of writing secrets to a file.
 from __future__ import annotations
 
 import os
+from types import ModuleType
 from typing import Protocol
-
-import keyring
-import keyring.errors
-from keyring.backends import fail as fail_backend
 
 from mangodesk.domain.errors import SecretStoreUnavailable
 
@@ -31,6 +28,20 @@ NO_BACKEND_FIX = (
     "(for example GNOME Keyring or KWallet, run inside a desktop session). Mangodesk never "
     "stores passwords in plain files instead."
 )
+
+
+def _keyring() -> ModuleType:
+    """The keyring package, imported on first use: importing it costs a read-only CLI
+    command a tenth of its start (it loads its backends' entry points)."""
+    import keyring
+
+    return keyring
+
+
+def _errors() -> ModuleType:
+    import keyring.errors
+
+    return keyring.errors
 
 
 class KeyringLike(Protocol):
@@ -64,7 +75,7 @@ class SecretStore:
         """The OS keyring is looked up on first use: a command that reads no secret (most
         CLI commands) starts without asking the desktop for it."""
         if self._given is None:
-            self._given = keyring.get_keyring()
+            self._given = _keyring().get_keyring()
         return self._given
 
     def scoped(self, namespace: str, *, adopt_legacy: bool = False) -> SecretStore:
@@ -88,8 +99,8 @@ class SecretStore:
         """A backend given explicitly (the tests, the demo) is used as given; a discovered
         one must be one keyring recommends, or one the IT person named in keyring's own
         ``PYTHON_KEYRING_BACKEND`` setting — never the null, "fail" or plain-file ones."""
-        if isinstance(self._backend, fail_backend.Keyring):
-            return False
+        if type(self._backend).__module__ == "keyring.backends.fail":
+            return False  # keyring's "fail" keyring: nothing installed
         if self._explicit or isinstance(self._backend, MemoryKeyring):
             return True
         if self.backend_name.startswith(UNSAFE_BACKENDS):
@@ -118,22 +129,24 @@ class SecretStore:
         return value
 
     def _read(self, service: str, key: str) -> str | None:
+        errors = _errors()
         try:
             return self._backend.get_password(service, key)
-        except keyring.errors.KeyringLocked as exc:
+        except errors.KeyringLocked as exc:
             raise SecretStoreUnavailable(
                 "The password store is locked.", "Unlock it (log in again) and retry."
             ) from exc
-        except keyring.errors.KeyringError as exc:
+        except errors.KeyringError as exc:
             raise SecretStoreUnavailable(
                 f"The password store could not be read ({type(exc).__name__}).", NO_BACKEND_FIX
             ) from exc
 
     def set(self, key: str, value: str) -> None:
         self.require()
+        errors = _errors()
         try:
             self._backend.set_password(self.service, key, value)
-        except keyring.errors.KeyringError as exc:
+        except errors.KeyringError as exc:
             raise SecretStoreUnavailable(
                 f"The password could not be saved ({type(exc).__name__}).", NO_BACKEND_FIX
             ) from exc
@@ -145,11 +158,12 @@ class SecretStore:
             self._remove(SERVICE_NAME, key)
 
     def _remove(self, service: str, key: str) -> None:
+        errors = _errors()
         try:
             self._backend.delete_password(service, key)
-        except keyring.errors.PasswordDeleteError:
+        except errors.PasswordDeleteError:
             return
-        except keyring.errors.KeyringError as exc:
+        except errors.KeyringError as exc:
             raise SecretStoreUnavailable(
                 f"The password could not be removed ({type(exc).__name__}).", NO_BACKEND_FIX
             ) from exc
@@ -175,7 +189,7 @@ class MemoryKeyring:
 
     def delete_password(self, service: str, username: str) -> None:
         if (service, username) not in self._values:
-            raise keyring.errors.PasswordDeleteError(username)
+            raise _errors().PasswordDeleteError(username)
         del self._values[(service, username)]
 
     def names(self) -> list[tuple[str, str]]:

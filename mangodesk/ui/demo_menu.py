@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from functools import partial
 
-from PySide6.QtWidgets import QInputDialog, QMainWindow, QMenu
+from PySide6.QtWidgets import QDialog, QInputDialog, QMainWindow, QMenu
 
 from mangodesk.demo import DemoPowers
 from mangodesk.ui.tasks import TaskRunner
@@ -53,6 +53,23 @@ class DemoMenu:
                 partial(self._run, partial(powers.lose_reply, name)))
         self.menu.addMenu(fail)
         self.menu.addMenu(lose)
+        self.menu.addSeparator()
+        messages = self.menu.addAction("Messages the guests received…")
+        messages.setObjectName("demo_messages_action")
+        messages.setEnabled(powers.has_mail)
+        messages.triggered.connect(self.show_messages)
+        self.messages: QDialog | None = None
+
+    def show_messages(self, _checked: bool = False) -> None:
+        """The emails the demo's mail server received (the check-in email with its codes)."""
+        from mangodesk.ui.demo_messages import DemoMessagesDialog
+
+        if self.messages is not None and self.messages.isVisible():
+            self.messages.raise_()
+            return
+        self.messages = DemoMessagesDialog(self.powers.mail_received, self.powers.hotel_zone(),
+                                           self.window)
+        self.messages.open()
 
     def pick_booking(self, title: str, change: BookingChange, _checked: bool = False) -> None:
         """Ask which booking (a non-blocking list), then change it in the simulated PMS."""

@@ -27,6 +27,7 @@ from mangodesk.pms.beds24.client import (
     DEFAULT_TIMEOUT,
     MAX_PAGES,
     Beds24Client,
+    Reply,
     TokenInfo,
 )
 from mangodesk.pms.beds24.parsing import (
@@ -41,6 +42,7 @@ from mangodesk.pms.beds24.parsing import (
     whole_groups,
 )
 from mangodesk.pms.beds24.settings import Beds24Settings, CreditBudget
+from mangodesk.pms.paging import CheckedPage, checked_pages, count_items
 from mangodesk.store.secrets import SecretStore
 
 log = logging.getLogger("mangodesk.pms.beds24")
@@ -83,6 +85,8 @@ class Beds24Adapter:
         # Count the pages of a full load up front (a few calls) so progress can show the
         # time left; the sync turns this off when it knows the count from the last load.
         self.estimate_pages = True
+        # The last full load's page count: where counting a full load's list starts.
+        self.pages_hint: int | None = None
 
     # ------------------------------------------------------------------ the account
 
@@ -213,20 +217,19 @@ class Beds24Adapter:
             params = self.booking_query(cursor, started.date())
         held: list[dict[str, Any]] = []
         yielded: set[int] = set()
-        replies = self.client.pages("/bookings", params, start=first_page)
         number = first_page - 1
-        for reply in replies:
-            number += 1
+        for checked in self._checked_booking_pages(params, first_page, cursor):
+            reply, number = checked.reply, checked.number
             if basis is None:
                 basis = reply.server_time or (started - timedelta(minutes=5))
             raw_page = reply.body["data"]
-            pages = reply.body.get("pages")
-            has_more = bool(isinstance(pages, dict) and pages.get("nextPageExists"))
+            # A pass the list shifted under is followed by another: not the end yet.
+            has_more = not checked.last_of_pass or checked.shifted
             rooms = held + [b for b in raw_page if isinstance(b, dict)]
             not_objects = len(raw_page) - sum(1 for b in raw_page if isinstance(b, dict))
             complete, held = split_partial_groups(rooms)
             incomplete: list[UnreadableBooking] = []
-            if not has_more and held:
+            if checked.last_of_pass and held:
                 complete, incomplete = whole_groups(complete + self._fetch_groups(held))
                 held = []
             # A room already given in an earlier page (pages shifted under us) is not
@@ -238,26 +241,58 @@ class Beds24Adapter:
             if not_objects:
                 unreadable.append(UnreadableBooking("?", "an entry that is not a booking"))
             yielded.update(b["id"] for b in fresh if isinstance(b.get("id"), int))
+            extra = self._page_extra(raw_page, number, has_more, cursor, params, checked)
             yield BookingPage(
                 bookings=bookings,
                 page_number=number,
                 has_more=has_more,
                 cursor=None if has_more else format_cursor(basis),
-                extra=self._page_extra(raw_page, number, has_more, cursor, params),
+                extra=extra,
                 unreadable=unreadable,
                 resume=None if cursor is not None or held else {
                     "params": json.dumps(params),
-                    "page": str(number),
+                    # After a shifted pass a resumed load starts a new pass at page 1.
+                    "page": "0" if checked.shifted else str(number),
                     "basis": format_cursor(basis),
                 },
             )
 
+    def _checked_booking_pages(
+        self, params: list[tuple[str, str]], first_page: int, cursor: str | None
+    ) -> Iterator[CheckedPage[Reply]]:
+        """The booking pages, checked for a list that shifted under the read (pms.paging)."""
+        # What "entered the list" means: created (full load) or changed (changes-only read).
+        stamp = "bookingTime" if cursor is None else "modifiedTime"
+
+        def entered(raw: Any, counted_at: datetime | None) -> bool:
+            when = parse_instant(raw.get(stamp)) if isinstance(raw, dict) else None
+            return counted_at is not None and when is not None and when > counted_at
+
+        def items_on(number: int) -> tuple[int, datetime | None]:
+            reply = self.client.get("/bookings", [*params, ("page", str(number))])
+            data = reply.body.get("data")
+            return (len(data) if isinstance(data, list) else 0), reply.server_time
+
+        def count(page_size: int) -> tuple[int, datetime | None]:
+            hint = self.pages_hint if cursor is None else None
+            return count_items(items_on, page_size, hint, MAX_PAGES)
+
+        return checked_pages(
+            lambda start: self.client.pages("/bookings", params, start=start),
+            lambda reply: list(reply.body["data"]),
+            lambda reply: bool(isinstance(reply.body.get("pages"), dict)
+                               and reply.body["pages"].get("nextPageExists")),
+            count, entered, start=first_page,
+        )
+
     def _page_extra(
         self, raw_page: list[Any], number: int, has_more: bool, cursor: str | None,
-        params: list[tuple[str, str]],
+        params: list[tuple[str, str]], checked: CheckedPage[Reply] | None = None,
     ) -> dict[str, str]:
         extra = {"raw_count": str(len(raw_page))}
-        if number == 1 and has_more and cursor is None and self.estimate_pages:
+        if checked is not None and checked.counted and number == 1 and raw_page and not cursor:
+            extra["expected_pages"] = str(-(-checked.counted // len(raw_page)))
+        elif number == 1 and has_more and cursor is None and self.estimate_pages:
             try:
                 extra["expected_pages"] = str(self._count_pages(params))
             except PmsError as exc:  # only an estimate: the load itself goes on

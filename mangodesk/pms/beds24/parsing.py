@@ -15,7 +15,14 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import httpx
 
 from mangodesk.domain.types import BookingStatus, UnitKind
-from mangodesk.pms.base import PmsBooking, PmsError, PmsProperty, PmsUnit, UnreadableBooking
+from mangodesk.pms.base import (
+    PmsBooking,
+    PmsError,
+    PmsProperty,
+    PmsUnit,
+    UnreadableBooking,
+    guest_language,
+)
 from mangodesk.pms.beds24.errors import malformed
 
 _APARTMENT_ROOM_TYPES = {
@@ -399,4 +406,5 @@ def _group_booking(key: int, rooms: list[_Room]) -> PmsBooking:
         guest_phone=str(lead.get("mobile") or lead.get("phone") or "").strip() or None,
         channel=str(channel)[:64],
         modified_at=max(modified) if modified else None,
+        language=guest_language(lead.get("lang")),
     )

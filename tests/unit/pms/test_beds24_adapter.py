@@ -4,7 +4,7 @@ included, credit back-off, and clear errors for malformed replies."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
@@ -97,6 +97,17 @@ def booking(bid: int, **fields: Any) -> dict[str, Any]:
 def page(data: list[dict[str, Any]], more: bool = False) -> dict[str, Any]:
     return {"success": True, "type": "booking", "count": len(data),
             "pages": {"nextPageExists": more}, "data": data}
+
+
+def by_page(*pages: httpx.Response) -> Callable[[httpx.Request], httpx.Response]:
+    """A /bookings mock answering by the ``page`` asked for (empty past the last), as Beds24
+    does: a read of several pages also counts the list (pms.paging) and reads page 1 again."""
+    def answer(request: httpx.Request) -> httpx.Response:
+        number = int(request.url.params.get("page", "1"))
+        if number <= len(pages):
+            return pages[number - 1]
+        return httpx.Response(200, json=page([]))
+    return answer
 
 
 def all_pages(adapter: Beds24Adapter, cursor: str | None = None) -> list[Any]:
@@ -251,17 +262,19 @@ def test_paging_continues_until_next_page_exists_is_false(
     api: respx.MockRouter, adapter: Beds24Adapter
 ) -> None:
     route = api.get("/bookings").mock(
-        side_effect=[
+        side_effect=by_page(
             httpx.Response(200, json=page([booking(1)], more=True),
                            headers={"Date": "Tue, 10 Mar 2026 11:58:00 GMT"}),
             httpx.Response(200, json=page([booking(2)], more=True)),
             httpx.Response(200, json=page([booking(3, status="cancelled")])),
-        ]
+        )
     )
     pages = all_pages(adapter, "2026-03-10T10:00:00Z")
     assert [p.page_number for p in pages] == [1, 2, 3]
     assert [p.has_more for p in pages] == [True, True, False]
-    assert [c.request.url.params.get("page") for c in route.calls] == [None, "2", "3"]
+    # Page 1, the count (galloping to the first empty page, then halving), the pages.
+    assert [c.request.url.params.get("page") for c in route.calls] == [
+        None, "2", "3", "5", "4", None, "2", "3"]
     # Only the last page carries the new cursor: the server time of the first request.
     assert [p.cursor for p in pages] == [None, None, "2026-03-10T11:58:00Z"]
     assert pages[2].bookings[0].status is BookingStatus.CANCELLED
@@ -275,7 +288,8 @@ def test_endless_paging_is_stopped(
         return_value=httpx.Response(200, json=page([booking(1)], True)))
     with pytest.raises(PmsError, match="kept announcing more pages"):
         all_pages(adapter, "2026-03-10T10:00:00Z")
-    assert route.call_count == 3
+    # Page 1, the count (pages 2 and 3, both full: it stops at the limit), pages 1 to 3.
+    assert route.call_count == 6
 
 
 def test_a_booking_group_becomes_one_booking_with_a_unit_per_room(
@@ -439,6 +453,10 @@ def test_low_credits_wait_for_the_window_to_reset(
     low = {**CREDITS, "X-FiveMinCreditLimit-Remaining": "1", "X-FiveMinCreditLimit-ResetsIn": "42"}
     api.get("/bookings").mock(
         side_effect=[
+            httpx.Response(200, json=page([booking(1)], more=True), headers=CREDITS),
+            # The count: page 2 is full (one a page), page 3 empty.
+            httpx.Response(200, json=page([booking(2)]), headers=CREDITS),
+            httpx.Response(200, json=page([]), headers=CREDITS),
             httpx.Response(200, json=page([booking(1)], more=True), headers=low),
             httpx.Response(200, json=page([booking(2)]), headers=CREDITS),
         ]

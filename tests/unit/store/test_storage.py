@@ -14,7 +14,7 @@ from keyring.backends import fail
 
 from mangodesk.domain.errors import ConfigError, SecretStoreUnavailable
 from mangodesk.settings import Settings, load_settings, save_settings
-from mangodesk.store.db import Database, sqlite_url
+from mangodesk.store.db import SCHEMA_HEAD, Database, schema_heads, sqlite_url
 from mangodesk.store.models import Base
 from mangodesk.store.secrets import SecretStore
 
@@ -27,6 +27,31 @@ def test_empty_database_migrates_to_head_and_matches_the_models(tmp_path: Path) 
         diff = compare_metadata(MigrationContext.configure(conn), Base.metadata)
     assert diff == [], f"models and migrations disagree: {diff}"
     db.migrate()  # a second start is a no-op
+    db.dispose()
+
+
+def test_the_schema_head_constant_is_alembics_head(tmp_path: Path) -> None:
+    """A start compares the database's revision with SCHEMA_HEAD in plain SQL and loads
+    Alembic only when they differ: a new migration must move the constant with it."""
+    assert schema_heads() == [SCHEMA_HEAD]
+    db = Database(sqlite_url(tmp_path / "m.sqlite"))
+    assert db.current_revisions() == set()
+    db.migrate()
+    assert db.current_revisions() == {SCHEMA_HEAD}
+    db.dispose()
+
+
+def test_a_database_one_migration_behind_is_still_upgraded(tmp_path: Path) -> None:
+    from alembic import command
+
+    from mangodesk.store.db import _alembic_config
+
+    db = Database(sqlite_url(tmp_path / "m.sqlite"))
+    db.migrate()
+    command.downgrade(_alembic_config(db.engine), "-1")
+    assert db.current_revisions() != {SCHEMA_HEAD}
+    db.migrate()
+    assert db.current_revisions() == {SCHEMA_HEAD}
     db.dispose()
 
 
