@@ -84,7 +84,7 @@ class ConnectionService(ServiceBase):
     # ------------------------------------------------------------------ reading
 
     def list(self) -> builtins.list[ConnectionView]:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             counts: dict[int, int] = {
                 connection_id: count
                 for connection_id, count in session.execute(
@@ -99,7 +99,7 @@ class ConnectionService(ServiceBase):
             ]
 
     def get(self, connection_id: int) -> ConnectionView:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             conn = self._load(session, connection_id)
             count = session.scalar(
                 select(func.count(Lock.id)).where(Lock.connection_id == conn.id)
@@ -107,17 +107,17 @@ class ConnectionService(ServiceBase):
             return self._view(conn, count or 0)
 
     def any_connected(self) -> bool:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             return session.scalar(select(func.count(Connection.id))) != 0
 
     def manual_connection_id(self) -> int | None:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             return session.scalar(
                 select(Connection.id).where(Connection.kind == VendorKind.MANUAL).limit(1)
             )
 
     def locks(self, connection_id: int) -> builtins.list[LockView]:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             conn = self._load(session, connection_id)
             linked: dict[int, list[str]] = {}
             for lock_id, unit_name in session.execute(
@@ -140,7 +140,7 @@ class ConnectionService(ServiceBase):
 
     def check(self, kind: VendorKind, values: Mapping[str, str]) -> ConnectionReport:
         """Validate credentials with the vendor without storing anything (the wizard's Connect)."""
-        spec = self.ctx.vendors.spec(kind)
+        spec = self.vendors.spec(kind)
         config = self._config_from_values(spec, None, values)
         adapter = spec.factory(config)
         try:
@@ -154,14 +154,14 @@ class ConnectionService(ServiceBase):
         self, kind: VendorKind, values: Mapping[str, str], display_name: str | None = None
     ) -> ConnectResult:
         """Validate with the vendor, then store the connection and its lock list."""
-        spec = self.ctx.vendors.spec(kind)
+        spec = self.vendors.spec(kind)
         if display_name is not None:
             _refuse_control_characters(display_name)
             if len(display_name) > 200:
                 raise ValidationError("A connection name can be at most 200 characters.",
                                       field="display_name")
         if any(field.secret for field in spec.fields):
-            self.ctx.secrets.require()  # before the vendor hears of it, not after
+            self.secrets.require()  # before the vendor hears of it, not after
         config = self._config_from_values(spec, None, values)
         self.refuse_duplicate(kind, {**{k: str(v) for k, v in config.settings.items()},
                                      **config.secrets})
@@ -178,7 +178,7 @@ class ConnectionService(ServiceBase):
         finally:
             adapter.close()
         now = self.now()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             conn = Connection(
                 kind=kind,
                 display_name=display_name or _default_name(spec, config),
@@ -206,7 +206,7 @@ class ConnectionService(ServiceBase):
         fields = _IDENTITY_FIELDS.get(kind)
         if fields is None:
             return None
-        spec = self.ctx.vendors.spec(kind)
+        spec = self.vendors.spec(kind)
         defaults = {f.name: f.default for f in spec.fields}
         fields = tuple(name for name in fields if name in defaults)
         if not fields and kind != VendorKind.MANUAL:
@@ -221,8 +221,8 @@ class ConnectionService(ServiceBase):
             same = True
             for name, value in wanted.items():
                 if name in secret:
-                    stored = self.ctx.secrets.get(secret_key(existing.id, name)) \
-                        if self.ctx.secrets.available() else None
+                    stored = self.secrets.get(secret_key(existing.id, name)) \
+                        if self.secrets.available() else None
                 else:
                     stored = str(existing.settings.get(name) or defaults.get(name) or "")
                 if not stored or not _same_value(name, value, stored):
@@ -236,11 +236,11 @@ class ConnectionService(ServiceBase):
         """The advanced settings this installation already uses for ``kind`` (those of its
         newest connection, secrets from the keyring): a second account, or staff signing in,
         types only their own username and password. Switches are never carried over."""
-        spec = self.ctx.vendors.spec(kind)
+        spec = self.vendors.spec(kind)
         advanced = [f for f in spec.fields if f.advanced and not f.switch]
         if not advanced:
             return {}
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             newest = session.scalars(
                 select(Connection).where(Connection.kind == kind,
                                          Connection.status != ConnectionStatus.DISCONNECTED)
@@ -251,8 +251,8 @@ class ConnectionService(ServiceBase):
         values: dict[str, str] = {}
         for field in advanced:
             if field.secret:
-                value = (self.ctx.secrets.get(secret_key(connection_id, field.name))
-                         if self.ctx.secrets.available() else None)
+                value = (self.secrets.get(secret_key(connection_id, field.name))
+                         if self.secrets.available() else None)
             else:
                 value = str(settings.get(field.name) or "")
             if value:
@@ -270,7 +270,7 @@ class ConnectionService(ServiceBase):
                 existing, f"Manual locks are already set up (“{name}”); there is only one "
                 "Manual connection.",
                 "Close this window and link each unit to its keypad with Link.")
-        provider = self.ctx.vendors.spec(kind).display_name
+        provider = self.vendors.spec(kind).display_name
         what = "server" if kind == VendorKind.SMARTAIR else "account"
         raise DuplicateConnection(
             existing, f"This {provider} {what} is already connected as “{name}”.",
@@ -285,9 +285,9 @@ class ConnectionService(ServiceBase):
 
     def update_credentials(self, connection_id: int, values: Mapping[str, str]) -> ConnectionReport:
         """Re-authenticate: check the new values with the vendor, then replace the old ones."""
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             conn = self._load(session, connection_id)
-            spec = self.ctx.vendors.spec(conn.kind)
+            spec = self.vendors.spec(conn.kind)
             merged = {**{k: str(v) for k, v in conn.settings.items()}, **values}
             config = self._config_from_values(spec, conn.id, merged, keep_secrets=True)
         adapter = spec.factory(config)
@@ -297,7 +297,7 @@ class ConnectionService(ServiceBase):
             adapter.close()
         if not report.ok:
             raise ConnectError(report)
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             conn = self._load(session, connection_id)
             conn.settings = dict(config.settings)
             conn.status = ConnectionStatus.CONNECTED
@@ -313,10 +313,7 @@ class ConnectionService(ServiceBase):
     def _replace_running_adapter(self, connection_id: int) -> None:
         """The running engine drops the adapter it built with the old settings or password
         and works through the waiting operations at once, not after a restart."""
-        engine = self.ctx.services.engine
-        if engine is not None:
-            engine.forget_adapter(connection_id)
-            engine.wake()
+        self.engine.replace_adapter(connection_id)
 
     def rename(self, connection_id: int, display_name: str) -> ConnectionView:
         """The name staff see for a connection, e.g. "TTLock – annex building"."""
@@ -327,7 +324,7 @@ class ConnectionService(ServiceBase):
         if len(name) > 200:
             raise ValidationError("A connection name can be at most 200 characters.",
                                   field="display_name")
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             conn = self._load(session, connection_id)
             before = conn.display_name
             conn.display_name = name
@@ -338,9 +335,9 @@ class ConnectionService(ServiceBase):
         return self.get(connection_id)
 
     def test(self, connection_id: int) -> ConnectionReport:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             conn = self._load(session, connection_id)
-            adapter = adapter_for(conn, self.ctx.vendors, self.ctx.secrets)
+            adapter = adapter_for(conn, self.vendors, self.secrets)
         try:
             return adapter.test_connection()
         finally:
@@ -348,16 +345,16 @@ class ConnectionService(ServiceBase):
 
     def refresh_locks(self, connection_id: int) -> builtins.list[LockView]:
         """Fetch the lock inventory from the vendor (blocking) and store it."""
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             conn = self._load(session, connection_id)
             if conn.kind == VendorKind.MANUAL:
                 return self.locks(connection_id)
-            adapter = adapter_for(conn, self.ctx.vendors, self.ctx.secrets)
+            adapter = adapter_for(conn, self.vendors, self.secrets)
         try:
             infos = adapter.list_locks()
         finally:
             adapter.close()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             conn = self._load(session, connection_id)
             self._upsert_locks(session, conn, infos)
         self.changed()
@@ -369,8 +366,8 @@ class ConnectionService(ServiceBase):
         the locks untouched and Mangodesk stops managing them. Returns the codes affected."""
         from mangodesk.services.links import LinkService
 
-        links = LinkService(self.ctx)
-        with self.ctx.db.session() as session:
+        links = LinkService(self.deps)
+        with self.db.session() as session:
             self._load(session, connection_id)
             unit_ids = list(
                 session.scalars(
@@ -382,7 +379,7 @@ class ConnectionService(ServiceBase):
         affected = 0
         for unit_id in unit_ids:
             affected += links.unlink(unit_id, revoke_codes=revoke_codes)
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             conn = self._load(session, connection_id)
             live = session.scalars(
                 select(AccessCode)
@@ -398,11 +395,11 @@ class ConnectionService(ServiceBase):
                 self.audit(session, "disconnect", "connection", conn.id,
                            f"Disconnecting “{conn.display_name}” after its codes are revoked")
                 return affected
-            spec = self.ctx.vendors.spec(conn.kind)
+            spec = self.vendors.spec(conn.kind)
             for field in spec.fields:
                 if field.secret:
-                    self.ctx.secrets.delete(secret_key(conn.id, field.name))
-            self.ctx.secrets.delete(secret_key(conn.id, TOKEN_CACHE_FIELD))
+                    self.secrets.delete(secret_key(conn.id, field.name))
+            self.secrets.delete(secret_key(conn.id, TOKEN_CACHE_FIELD))
             for code in session.scalars(
                 select(AccessCode).join(Lock, Lock.id == AccessCode.lock_id)
                 .where(Lock.connection_id == connection_id)
@@ -427,7 +424,7 @@ class ConnectionService(ServiceBase):
         return conn
 
     def _view(self, conn: Connection, lock_count: int) -> ConnectionView:
-        spec = self.ctx.vendors.spec(conn.kind)
+        spec = self.vendors.spec(conn.kind)
         return ConnectionView(
             id=conn.id,
             kind=conn.kind,
@@ -456,7 +453,7 @@ class ConnectionService(ServiceBase):
                 values.get(field.name) or ""
             )
             if not value and keep_secrets and field.secret and connection_id is not None:
-                value = self.ctx.secrets.get(secret_key(connection_id, field.name)) or ""
+                value = self.secrets.get(secret_key(connection_id, field.name)) or ""
             if not value and field.default:
                 value = field.default
             if field.required and not value:
@@ -475,7 +472,7 @@ class ConnectionService(ServiceBase):
                        values: Mapping[str, str]) -> None:
         for field in spec.fields:
             if field.secret and values.get(field.name):
-                self.ctx.secrets.set(secret_key(connection_id, field.name), values[field.name])
+                self.secrets.set(secret_key(connection_id, field.name), values[field.name])
 
     def _upsert_locks(
         self, session: Session, conn: Connection, infos: builtins.list[LockInfo]

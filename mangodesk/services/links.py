@@ -72,7 +72,7 @@ class LinkService(ServiceBase):
         if (lock_id is None) == (manual_lock_name is None):
             raise ValidationError("Choose a lock, or type a lock name for a manual lock.",
                                   field="lock")
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             unit = _load_unit(session, unit_id)
             current = unit.link.lock_id if unit.link else None
             if manual_lock_name is not None and current is not None and revoke_codes is None:
@@ -89,7 +89,7 @@ class LinkService(ServiceBase):
         if current == lock_id:
             return lock_id
         now = self.now()
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             lock = session.get(Lock, lock_id)
             if lock is None:
                 raise NotFoundError(
@@ -115,7 +115,7 @@ class LinkService(ServiceBase):
                     raise LinkDecisionNeeded(_load_unit(session, unit_id).name, len(live))
             conn = lock.connection
             imported = self._fetch_existing(conn, lock)  # may fail: nothing changed yet
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             unit = _load_unit(session, unit_id)
             released = ""
             if unit.link is not None:
@@ -124,7 +124,7 @@ class LinkService(ServiceBase):
             lock = session.get(Lock, lock_id)
             assert lock is not None
             session.add(UnitLink(unit_id=unit.id, lock_id=lock.id, linked_at=now,
-                                 linked_by=self.ctx.actor))
+                                 linked_by=self.actor))
             count = self._import_codes(session, unit, lock, imported)
             summary = f"Linked {unit.name} to {lock.name}"
             if others:
@@ -144,7 +144,7 @@ class LinkService(ServiceBase):
         the lock and no longer managed (``False``); with codes and no decision, refuse.
         Returns how many codes were revoked or released."""
         now = self.now()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             unit = _load_unit(session, unit_id)
             link = unit.link
             if link is None:
@@ -193,8 +193,8 @@ class LinkService(ServiceBase):
             raise ValidationError("A lock name can be at most 100 characters.", field="lock")
         from mangodesk.services.connections import ConnectionService
 
-        connection_id = ConnectionService(self.ctx).ensure_manual().id
-        with self.ctx.db.transaction() as session:
+        connection_id = ConnectionService(self.deps).ensure_manual().id
+        with self.db.transaction() as session:
             lock = session.scalars(
                 select(Lock).where(Lock.connection_id == connection_id,
                                    Lock.vendor_lock_id == name)
@@ -211,7 +211,7 @@ class LinkService(ServiceBase):
     def _fetch_existing(self, conn: Connection, lock: Lock) -> list[VendorCode]:
         if conn.kind == VendorKind.MANUAL:
             return []
-        adapter = adapter_for(conn, self.ctx.vendors, self.ctx.secrets)
+        adapter = adapter_for(conn, self.vendors, self.secrets)
         try:
             return adapter.list_codes(lock.vendor_lock_id)
         finally:
@@ -255,7 +255,7 @@ class LinkService(ServiceBase):
         return count
 
     def _wake(self) -> None:
-        self.ctx.services.wake_engine()
+        self.engine.wake()
 
 
 def _load_unit(session: Session, unit_id: int) -> Unit:

@@ -70,7 +70,7 @@ class PasscodeService(ServiceBase):
     # ------------------------------------------------------------------ reading
 
     def list_for_unit(self, unit_id: int, *, include_ended: bool = True) -> list[CodeView]:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             _unit(session, unit_id)
             query = select(AccessCode).where(AccessCode.unit_id == unit_id)
             if not include_ended:
@@ -79,30 +79,30 @@ class PasscodeService(ServiceBase):
             codes = session.scalars(query.order_by(AccessCode.valid_from.desc(),
                                                    AccessCode.id.desc())).all()
             retries = waiting_retries(session, [c.id for c in codes])
-            limit = self.ctx.settings.max_attempts
+            limit = self.deps.settings.max_attempts
             return [replace(code_view(c), next_attempt_at=retries[c.id][0],
                             retry_attempts=retries[c.id][1], max_attempts=limit)
                     if c.id in retries else replace(code_view(c), max_attempts=limit)
                     for c in codes]
 
     def get(self, code_id: int) -> CodeView:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             return code_view(_code(session, code_id))
 
     def capabilities_for_unit(self, unit_id: int) -> Capabilities:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             lock = _linked_lock(session, _unit(session, unit_id))
-            return self.ctx.vendors.spec(lock.connection.kind).capabilities
+            return self.vendors.spec(lock.connection.kind).capabilities
 
     def lock_details(self, unit_id: int) -> LockDetails:
         """The Details button: asks the vendor (blocking) for battery, gateway, group…"""
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             lock = _linked_lock(session, _unit(session, unit_id))
             conn = lock.connection
             if conn.kind == VendorKind.MANUAL:
                 return LockDetails(items=(("Lock name", lock.name),))
             unit = _unit(session, unit_id)
-            adapter = adapter_for(conn, self.ctx.vendors, self.ctx.secrets,
+            adapter = adapter_for(conn, self.vendors, self.secrets,
                                   hotel_timezone=unit.property.timezone)
             vendor_lock_id = lock.vendor_lock_id
         try:
@@ -114,11 +114,11 @@ class PasscodeService(ServiceBase):
 
     def create(self, unit_id: int, data: PasscodeInput) -> CodeView:
         now = self.now()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             unit = _unit(session, unit_id)
             lock = _linked_lock(session, unit)
             _check_takes_codes(lock)
-            caps = self.ctx.vendors.spec(lock.connection.kind).capabilities
+            caps = self.vendors.spec(lock.connection.kind).capabilities
             valid_from, valid_to = _check_window(data.valid_from, data.valid_to)
             guest_name = _check_guest(data.guest_name)
             booking = _booking(session, data.booking_id)
@@ -157,18 +157,18 @@ class PasscodeService(ServiceBase):
                        after=_audit_state(code))
             view = code_view(code)
         self.changed(subject_id=view.id)
-        self.ctx.services.wake_engine()
+        self.engine.wake()
         return view
 
     def edit(self, code_id: int, data: PasscodeInput) -> CodeView:
         now = self.now()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             code = _code(session, code_id)
             if code.state in (CodeState.REVOKED, CodeState.REVOKING, CodeState.EXPIRED):
                 raise ValidationError("This code has ended and can no longer be edited.",
                                       fix="Create a new passcode instead.")
             lock = code.lock
-            caps = self.ctx.vendors.spec(lock.connection.kind).capabilities
+            caps = self.vendors.spec(lock.connection.kind).capabilities
             before = _audit_state(code)
             valid_from, valid_to = _check_window(data.valid_from, data.valid_to)
             new_pin = (data.code or "").strip() or code.code
@@ -203,7 +203,7 @@ class PasscodeService(ServiceBase):
                        before=before, after=_audit_state(code))
             view = code_view(code)
         self.changed(subject_id=view.id)
-        self.ctx.services.wake_engine()
+        self.engine.wake()
         return view
 
     def revoke(self, code_id: int, *, stop_codes: bool | None = None) -> CodeView:
@@ -215,7 +215,7 @@ class PasscodeService(ServiceBase):
         new code with a new PIN at once and raises a notice to tell the guest. Returns the
         revoked code."""
         now = self.now()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             code = _code(session, code_id)
             if code.state in (CodeState.REVOKED, CodeState.REVOKING):
                 return code_view(code)
@@ -250,12 +250,12 @@ class PasscodeService(ServiceBase):
                        after=after)
             view = code_view(code)
         self.changed(subject_id=view.id)
-        self.ctx.services.wake_engine()
+        self.engine.wake()
         return view
 
     def resume_codes(self, booking_id: int) -> None:
         """Lift "codes stopped" on a booking: automation issues its codes again."""
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             booking = _booking(session, booking_id)
             assert booking is not None
             if not booking.codes_stopped:
@@ -268,13 +268,13 @@ class PasscodeService(ServiceBase):
                        f"({booking.guest_name or 'guest'})",
                        before={"codes_stopped": True}, after={"codes_stopped": False})
         self.changed(subject_id=booking_id)
-        self.ctx.services.wake_engine()
+        self.engine.wake()
 
     def _reissue(self, session: Session, old: AccessCode, booking: Booking,
                  now: datetime) -> AccessCode:
         """A new code for the same booking, unit and window, never the revoked PIN."""
         lock = old.lock
-        caps = self.ctx.vendors.spec(lock.connection.kind).capabilities
+        caps = self.vendors.spec(lock.connection.kind).capabilities
         pin: str | None = None
         if caps.pin_rules is not None and not caps.vendor_generates_pin and not caps.mobile_key:
             from mangodesk.domain.pins import generate_pin
@@ -336,20 +336,20 @@ class PasscodeService(ServiceBase):
         from mangodesk.engine.retry import retry_in_session
 
         now = self.now()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             code = _code(session, code_id)
-            event = retry_in_session(session, code, now, self.ctx.actor)
+            event = retry_in_session(session, code, now, self.actor)
             view = code_view(code)
-        self.ctx.events.publish(event)
+        self.events.publish(event)
         self.changed(subject_id=view.id)
-        self.ctx.services.wake_engine()
+        self.engine.wake()
         return view
 
     def generate(self, unit_id: int) -> str:
         """A fresh PIN for the New passcode dialog's "Generate" button."""
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             lock = _linked_lock(session, _unit(session, unit_id))
-            caps = self.ctx.vendors.spec(lock.connection.kind).capabilities
+            caps = self.vendors.spec(lock.connection.kind).capabilities
             if caps.pin_rules is None or caps.vendor_generates_pin:
                 raise ValidationError("This lock provider chooses the code itself.",
                                       field="code")
