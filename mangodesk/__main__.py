@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING
 from mangodesk.cli.runtime import FrontEnd
 
 if TYPE_CHECKING:
-    from mangodesk.cli.runtime import DeskOptions
+    from mangodesk.app import DeskOptions
     from mangodesk.paths import Paths
     from mangodesk.settings import Settings
 

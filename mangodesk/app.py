@@ -17,6 +17,8 @@ from mangodesk.settings import Settings, save_settings
 from mangodesk.store.db import (
     Database,
     database_password_key,
+    schema_heads,
+    sqlite_schema_revision,
     sqlite_url,
     with_password,
     without_password,
@@ -47,11 +49,23 @@ class Context:
     # One live adapter per lock-provider connection, shared by the engine and the services.
     adapters: AdapterPool
     services: Services = field(init=False)
+    # The lifecycle engine, when this process runs it (see :func:`attach_engine`).
+    engine: Engine | None = field(default=None, init=False)
 
     def close(self) -> None:
         self.services.close()
         self.adapters.close()
+        self.engine = None
         self.db.dispose()
+
+
+@dataclass(frozen=True)
+class DeskOptions:
+    """How the desk window was asked to open (the CLI parses it, the Qt side obeys it)."""
+
+    demo: bool = False
+    minimized: bool = False  # autostart: only the tray icon
+    unit: str | None = None  # open this unit's passcodes
 
 
 def default_actor(settings: Settings) -> str:
@@ -76,6 +90,7 @@ def build_context(
     migrate: bool = True,
 ) -> Context:
     from mangodesk.engine.adapters import AdapterPool
+    from mangodesk.services.base import ServiceDeps
     from mangodesk.services.facade import Services
 
     paths.ensure()
@@ -102,7 +117,16 @@ def build_context(
         actor=actor or default_actor(settings),
         adapters=AdapterPool(db, registry, store),
     )
-    context.services = Services(context)
+    context.services = Services(ServiceDeps(
+        db=context.db,
+        secrets=context.secrets,
+        clock=context.clock,
+        events=context.events,
+        vendors=context.vendors,
+        settings=context.settings,
+        actor=context.actor,
+        adapters=context.adapters,
+    ))
     return context
 
 
@@ -128,13 +152,33 @@ def move_database_password(paths: Paths, settings: Settings, secrets: SecretStor
     return url
 
 
+def shipped_schema() -> list[str]:
+    """The schema revision(s) this version migrates a database to (for ``--version``)."""
+    return schema_heads()
+
+
+def profile_schema(paths: Paths) -> str | None:
+    """The schema revision of a profile's SQLite database, read without changing it (None
+    when it has none yet)."""
+    return sqlite_schema_revision(paths.database_file)
+
+
+def save_database_password(url: str, read_password: Callable[[], str],
+                           secrets: SecretStore | None = None) -> None:
+    """Keep a shared database's password in the password store under its address, for the
+    desk's next start. Refuses before asking for the password when there is no store."""
+    store = secrets or SecretStore()
+    store.require()
+    store.set(database_password_key(url), read_password())
+
+
 def attach_engine(context: Context) -> Engine:
     """Build the lifecycle engine for this context (not started). The process that runs the
     automation — the GUI, or ``mangodesk run`` — calls this once and starts it."""
     from mangodesk.engine.engine import Engine, EngineConfig
 
-    if context.services.engine is None:
-        context.services.engine = Engine(
+    if context.engine is None:
+        engine = Engine(
             context.db,
             context.vendors,
             context.secrets,
@@ -144,20 +188,26 @@ def attach_engine(context: Context) -> Engine:
             adapters=context.adapters,
         )
         # Guest emails: plan what is owed and send what is due, every minute.
-        context.services.engine.add_periodic_job(
+        engine.add_periodic_job(
             "guest-mail", context.services.comms.run_scheduled, 60.0, leader_only=True)
-    engine: Engine = context.services.engine
-    return engine
+        context.engine = engine
+        context.services.engine = engine
+    return context.engine
+
+
+def detach_engine(context: Context) -> None:
+    """Forget an engine that could not start, so services stop nudging it."""
+    context.engine = None
+    context.services.engine = None
 
 
 def schedule_pms_sync(context: Context, engine: Engine) -> Callable[[], None] | None:
     """Run the Beds24 sync on the engine's scheduler when Beds24 is connected. Returns what
     closes the sync's HTTP client, or None when no PMS is connected."""
     from mangodesk.pms.base import PmsAuthError
-    from mangodesk.pms.connect import build_beds24_sync
 
     try:
-        sync = build_beds24_sync(context)
+        sync = context.services.pms.build_sync()
     except PmsAuthError as exc:
         log.warning("no PMS sync: %s", exc)
         return None

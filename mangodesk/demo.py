@@ -140,21 +140,14 @@ def _sync_from_simulated_pms(demo: Demo) -> bool:
     """Connect the Beds24 simulator and run the first full sync. False if it cannot."""
     context = demo.context
     try:
-        from mangodesk.pms.beds24 import Beds24Settings
-        from mangodesk.pms.connect import build_beds24_sync, connect_beds24
         from mangodesk.sim.beds24 import start_for_demo
 
         simulator, values = start_for_demo(context.clock.now().date(), rooms=16)
         demo.stoppers.append(simulator.stop)
         demo.pms = simulator
-        connect_beds24(context.db, context.secrets, context.clock, values["invite_code"],
-                       Beds24Settings(base_url=values["base_url"], timezone=values["timezone"]))
-        sync = build_beds24_sync(context)
-        try:
-            result = sync.run_once()
-        finally:
-            sync.close()
-        return bool(result.ok)
+        context.services.pms.connect(values["invite_code"], base_url=values["base_url"],
+                                     timezone=values["timezone"], keep_saved=False)
+        return bool(context.services.pms.sync_once().ok)
     except Exception:
         log.exception("the simulated PMS could not be connected; using built-in sample data")
         return False
@@ -420,14 +413,8 @@ class DemoPowers:
         return getattr(vendor.stop, "__self__", None)
 
     def _synced(self, done: str) -> str:
-        from mangodesk.pms.connect import build_beds24_sync
-
-        sync = build_beds24_sync(self.demo.context)
-        try:
-            # A full read: a change made within the same second as the last sync would fall
-            # before the incremental cursor (Beds24 times have whole seconds).
-            sync.run_once(full=True)
-        finally:
-            sync.close()
+        # A full read: a change made within the same second as the last sync would fall
+        # before the incremental cursor (Beds24 times have whole seconds).
+        self.demo.context.services.pms.sync_once(full=True)
         self.demo.context.services.wake_engine()
         return done + " Synced."

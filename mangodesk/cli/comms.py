@@ -10,17 +10,14 @@ from datetime import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
-
 from mangodesk.cli import add_json_flag, print_json
 from mangodesk.cli.inputs import read_secret
 from mangodesk.comms.schedule import describe
 from mangodesk.comms.smtp import Security, SmtpSettings
-from mangodesk.domain.errors import NotFoundError, ValidationError
+from mangodesk.domain.errors import ValidationError
 from mangodesk.domain.template import TemplateContext
 from mangodesk.domain.types import MailStatus
 from mangodesk.services.comms import TemplateInput
-from mangodesk.store.models import Booking
 
 SMTP_PASSWORD_ENV = "MANGODESK_SMTP_PASSWORD"  # noqa: S105 - a variable's name
 
@@ -89,16 +86,6 @@ def register(subparsers: Any) -> None:
     p.set_defaults(func=cmd_smtp_test)
 
 
-def _booking_id(ctx: Any, ref: str) -> int:
-    with ctx.db.session() as session:
-        found = session.scalars(select(Booking.id).where(Booking.pms_id == ref)).first()
-        if found is None and ref.isdigit():
-            found = session.scalars(select(Booking.id).where(Booking.id == int(ref))).first()
-    if found is None:
-        raise NotFoundError(f"There is no booking {ref!r}.",
-                            "Use the booking number from the PMS, as the desk shows it.")
-    return int(found)
-
 
 def cmd_templates(args: argparse.Namespace, make_context: Any) -> int:
     rows = make_context().services.comms.templates()
@@ -159,7 +146,7 @@ def cmd_template_save(args: argparse.Namespace, make_context: Any) -> int:
 
 def cmd_messages(args: argparse.Namespace, make_context: Any) -> int:
     ctx = make_context()
-    booking_id = _booking_id(ctx, args.booking) if args.booking else None
+    booking_id = ctx.services.comms.booking_id(args.booking) if args.booking else None
     rows = ctx.services.comms.messages(booking_id)
     if args.json:
         print_json([asdict(r) for r in rows])
@@ -179,8 +166,9 @@ def cmd_messages(args: argparse.Namespace, make_context: Any) -> int:
 
 def cmd_message_send(args: argparse.Namespace, make_context: Any) -> int:
     ctx = make_context()
-    view = ctx.services.comms.send_manual(_booking_id(ctx, args.booking), args.template,
-                                          dry_run=args.dry_run)
+    comms = ctx.services.comms
+    view = comms.send_manual(comms.booking_id(args.booking), args.template,
+                             dry_run=args.dry_run)
     if args.json:
         print_json(asdict(view))
         return 0

@@ -19,8 +19,6 @@ from mangodesk.domain.types import VendorKind
 from mangodesk.services.passcodes import PasscodeInput
 from mangodesk.services.views import code_state_word, unit_state_word
 from mangodesk.settings import save_settings
-from mangodesk.store.db import database_password_key
-from mangodesk.store.secrets import SecretStore
 
 UNIT_REF = inputs.bounded_text(inputs.MAX_REFERENCE, "unit")
 
@@ -310,6 +308,8 @@ def cmd_connect(args: argparse.Namespace, make_context: Any) -> int:
 
 
 def cmd_database(args: argparse.Namespace, make_context: Any) -> int:
+    from mangodesk.app import save_database_password
+
     paths, settings = args.profile
     try:
         parsed = make_url(args.url)
@@ -328,12 +328,9 @@ def cmd_database(args: argparse.Namespace, make_context: Any) -> int:
             field="url", fix="Leave the password out: it is read from "
             "MANGODESK_DATABASE_PASSWORD, --password-stdin or a prompt.")
     url = parsed.render_as_string(hide_password=False)
-    store = SecretStore()
     if not args.no_password:
-        store.require()
-        password = inputs.read_secret("Database password", "MANGODESK_DATABASE_PASSWORD",
-                                      from_stdin=args.password_stdin)
-        store.set(database_password_key(url), password)
+        save_database_password(url, lambda: inputs.read_secret(
+            "Database password", "MANGODESK_DATABASE_PASSWORD", from_stdin=args.password_stdin))
     settings.database_url = url
     save_settings(paths.settings_file, settings)
     return _out(args, {"database_url": url},

@@ -18,15 +18,12 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
-
 from mangodesk.app import attach_engine, schedule_pms_sync
 from mangodesk.cli import add_json_flag, print_json
 from mangodesk.cli.inputs import LAST_YEAR, shorten
 from mangodesk.domain.errors import ValidationError
 from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.stay import local_instant
-from mangodesk.store.models import Property
 
 if TYPE_CHECKING:
     from mangodesk.app import Context
@@ -142,8 +139,7 @@ def cmd_run(args: argparse.Namespace, make_context: ContextFactory) -> int:
 
 def _end_of_day(context: Context, day: date) -> datetime:
     """The end of ``day`` in the hotel's time zone (the first property's, else UTC)."""
-    with context.db.session() as session:
-        zone = session.scalars(select(Property.timezone).order_by(Property.id)).first() or "UTC"
+    zone = context.services.audit.zone_name()
     return local_instant(day + timedelta(days=1), time(0, 0), zone)
 
 

@@ -24,7 +24,7 @@ from mangodesk.paths import Paths, create_private_file, restrict_file
 from mangodesk.settings import Settings, load_settings
 
 if TYPE_CHECKING:
-    from mangodesk.app import Context
+    from mangodesk.app import Context, DeskOptions
 
 log = logging.getLogger(__name__)
 
@@ -114,16 +114,7 @@ def fail(message: str, code: int = EXIT_BAD_INPUT) -> int:
     return code
 
 
-@dataclass(frozen=True)
-class DeskOptions:
-    """How the desk window was asked to open."""
-
-    demo: bool = False
-    minimized: bool = False  # autostart: only the tray icon
-    unit: str | None = None  # open this unit's passcodes
-
-
-GuiLauncher = Callable[[Paths, Settings, DeskOptions], int]
+GuiLauncher = Callable[[Paths, Settings, "DeskOptions"], int]
 
 
 @dataclass(frozen=True)
@@ -142,7 +133,7 @@ def print_version(args: argparse.Namespace, front_end: FrontEnd | None) -> int:
 
     import mangodesk
     from mangodesk import assets
-    from mangodesk.store.db import schema_heads, sqlite_schema_revision
+    from mangodesk.app import profile_schema, shipped_schema
 
     lines = [f"Mangodesk {__version__}", f"Python {sys.version.split()[0]}"]
     if front_end is not None:
@@ -155,12 +146,12 @@ def print_version(args: argparse.Namespace, front_end: FrontEnd | None) -> int:
         except PackageNotFoundError:
             lines.append("PySide6 not installed")
     lines.append(f"SQLAlchemy {sqlalchemy.__version__}")
-    lines.append(f"Database schema {', '.join(schema_heads())}")
+    lines.append(f"Database schema {', '.join(shipped_schema())}")
     if not args.temp_profile and not args.demo:
         try:
             paths = (Paths.under(args.data_dir.expanduser().resolve())
                      if args.data_dir is not None else Paths.for_user())
-            existing = sqlite_schema_revision(paths.database_file)
+            existing = profile_schema(paths)
         except (OSError, ValueError):
             existing = None
         if existing is not None:
@@ -213,6 +204,8 @@ def run(parser: argparse.ArgumentParser, args: argparse.Namespace,
                 if launch_gui is None:
                     parser.print_help()
                     return EXIT_BAD_INPUT
+                from mangodesk.app import DeskOptions
+
                 return launch_gui(paths, settings, DeskOptions(
                     demo=bool(args.demo), minimized=bool(args.minimized), unit=args.open_unit))
             if args.demo:

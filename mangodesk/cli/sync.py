@@ -20,7 +20,7 @@ from mangodesk.cli import add_json_flag, print_json
 from mangodesk.cli.inputs import read_secret
 
 if TYPE_CHECKING:  # the PMS client loads only for a PMS command (others start faster)
-    from mangodesk.pms.sync import SyncProgress, SyncResult, SyncStatus
+    from mangodesk.services.pms import SyncProgress, SyncResult, SyncStatus
 
 INVITE_CODE_ENV = "MANGODESK_BEDS24_INVITE_CODE"
 
@@ -78,9 +78,7 @@ def _error(exc: Exception) -> int:
 
 
 def cmd_pms_connect(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
-    from mangodesk.pms.base import PmsError
-    from mangodesk.pms.beds24 import BEDS24_BASE_URL, INFO_ITEM_CODE, Beds24Settings
-    from mangodesk.pms.connect import connect_beds24, load_beds24_settings
+    from mangodesk.services.pms import PmsError
 
     item_code = (args.info_item_code or "").strip()
     if item_code and not re.fullmatch(r"[A-Za-z0-9_]{1,40}", item_code):
@@ -102,17 +100,10 @@ def cmd_pms_connect(args: argparse.Namespace, make_context: Callable[[], Any]) -
         # Asked for (or read from stdin): a refusal in words when there is no terminal.
         code = read_secret("Beds24 invite code", INVITE_CODE_ENV,
                            from_stdin=args.password_stdin)
-    ctx = make_context()
-    previous = load_beds24_settings(ctx.db)
-    settings = Beds24Settings(
-        base_url=(args.base_url or (previous.base_url if previous else BEDS24_BASE_URL))
-        .rstrip("/"),
-        property_ids=tuple(args.property_id or (previous.property_ids if previous else ())),
-        timezone=args.timezone or (previous.timezone if previous else None),
-        info_item_code=item_code or (previous.info_item_code if previous else INFO_ITEM_CODE),
-    )
+    pms = make_context().services.pms
     try:
-        report = connect_beds24(ctx.db, ctx.secrets, ctx.clock, code, settings)
+        report = pms.connect(code, base_url=args.base_url, property_ids=args.property_id or (),
+                             timezone=args.timezone, info_item_code=item_code or None)
     except PmsError as exc:
         return _error(exc)
     if args.json:
@@ -137,12 +128,11 @@ def cmd_pms_connect(args: argparse.Namespace, make_context: Callable[[], Any]) -
 
 
 def cmd_sync(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
-    from mangodesk.pms.base import PmsError
-    from mangodesk.pms.connect import build_beds24_sync
+    from mangodesk.services.pms import PmsError
 
     ctx = make_context()
     try:
-        engine = build_beds24_sync(ctx)
+        engine = ctx.services.pms.build_sync()
     except PmsError as exc:
         return _error(exc)
     progress = None if args.json else _progress_printer(sys.stderr)
@@ -165,7 +155,7 @@ def cmd_sync(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
 
 
 def _progress_printer(stream: TextIO) -> Callable[[SyncProgress], None]:
-    from mangodesk.pms.sync import describe_progress
+    from mangodesk.services.pms import describe_progress
 
     def show(update: SyncProgress) -> None:
         more = "…" if update.has_more else ", done"
@@ -177,7 +167,7 @@ def _progress_printer(stream: TextIO) -> Callable[[SyncProgress], None]:
 
 def report_waits(engine: Any, stream: TextIO) -> None:
     """Say what the sync waits for while Beds24's credits recover (up to five minutes)."""
-    from mangodesk.pms.sync import format_duration
+    from mangodesk.services.pms import format_duration
 
     adapter = getattr(engine, "adapter", None)
     if adapter is None or not hasattr(adapter, "on_wait"):
@@ -205,10 +195,7 @@ def describe_result(result: SyncResult) -> str:
 
 
 def cmd_sync_status(args: argparse.Namespace, make_context: Callable[[], Any]) -> int:
-    from mangodesk.pms.connect import BEDS24_SOURCE
-    from mangodesk.pms.sync import read_sync_status
-
-    status = read_sync_status(make_context().db, BEDS24_SOURCE)
+    status = make_context().services.pms.status()
     if args.json:
         print_json(status.to_json())
     else:

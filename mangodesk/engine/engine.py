@@ -164,10 +164,6 @@ class Engine:
             )
         return self.settler.settle(job, result)
 
-    def forget_adapter(self, connection_id: int) -> None:
-        """The connection's settings or password changed: its adapter is replaced."""
-        self.adapters.replace(connection_id)
-
     # ------------------------------------------------------------------ staff and recovery
 
     def retry_now(self, code_id: int, actor: str) -> None:

@@ -100,7 +100,7 @@ class ActivityEntry(AuditView):
 
 class AlertService(ServiceBase):
     def list(self, *, include_closed: bool = False, limit: int = 500) -> builtins.list[AlertView]:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             query = select(Alert).order_by(Alert.raised_at.desc(), Alert.id.desc()).limit(limit)
             if not include_closed:
                 query = query.where(Alert.acknowledged_at.is_(None), Alert.cleared_at.is_(None))
@@ -109,15 +109,15 @@ class AlertService(ServiceBase):
             return [alert_view(a, places.get(a.id, Where())) for a in found]
 
     def open_count(self) -> int:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             return int(session.scalar(
                 select(func.count(Alert.id))
                 .where(Alert.acknowledged_at.is_(None), Alert.cleared_at.is_(None))
             ) or 0)
 
     def acknowledge(self, alert_id: int) -> None:
-        with self.ctx.db.transaction() as session:
-            alert = alerts.acknowledge_alert(session, alert_id, self.ctx.actor, self.now())
+        with self.db.transaction() as session:
+            alert = alerts.acknowledge_alert(session, alert_id, self.actor, self.now())
             if alert is not None:
                 self.audit(session, AuditAction.ALERT_ACKNOWLEDGE, AuditSubject.ALERT, alert_id,
                            f"Acknowledged alert: {alert.message}")
@@ -127,12 +127,17 @@ class AlertService(ServiceBase):
 class AuditService(ServiceBase):
     def zone(self) -> ZoneInfo:
         """The hotel's zone: every time staff read is in it."""
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             return hotel_zone(session)
+
+    def zone_name(self) -> str:
+        """The hotel's zone as configured (the first property's, else UTC), unchecked."""
+        with self.db.session() as session:
+            return hotel_zone_name(session)
 
     def list(self, *, text: str | None = None, actor: str | None = None,
              since: datetime | None = None, limit: int = 1000) -> builtins.list[AuditView]:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             zone = hotel_zone(session)
             query = select(AuditEvent).order_by(AuditEvent.at.desc(), AuditEvent.id.desc())
             if actor:
@@ -173,8 +178,12 @@ class AuditService(ServiceBase):
         return buffer.getvalue()
 
 
+def hotel_zone_name(session: Session) -> str:
+    return session.scalars(select(Property.timezone).order_by(Property.id)).first() or "UTC"
+
+
 def hotel_zone(session: Session) -> ZoneInfo:
-    name = session.scalars(select(Property.timezone).order_by(Property.id)).first() or "UTC"
+    name = hotel_zone_name(session)
     try:
         return ZoneInfo(name)
     except (ZoneInfoNotFoundError, ValueError):

@@ -8,7 +8,6 @@ import threading
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import TYPE_CHECKING
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
@@ -35,10 +34,8 @@ from mangodesk.domain.types import (
     BookingStatus,
     MailStatus,
 )
-from mangodesk.services.base import ServiceBase
-
-if TYPE_CHECKING:
-    from mangodesk.app import Context
+from mangodesk.services.base import ServiceBase, ServiceDeps
+from mangodesk.services.messages import MessageService
 from mangodesk.store.models import (
     Booking,
     BookingUnit,
@@ -95,8 +92,9 @@ class MessageView:
 
 
 class CommsService(ServiceBase):
-    def __init__(self, context: Context) -> None:
-        super().__init__(context)
+    def __init__(self, deps: ServiceDeps, messages: MessageService) -> None:
+        super().__init__(deps)
+        self.code_messages = messages
         self._delivering = threading.Lock()
 
     # The SMTP settings of the delivery run under way (read once per run, not per message).
@@ -104,18 +102,29 @@ class CommsService(ServiceBase):
     _connected_now: bool | None = None
     _recovered = False
 
+    def booking_id(self, ref: str) -> int:
+        """A booking by its PMS number (as the desk shows it), else by Mangodesk's own id."""
+        with self.db.session() as session:
+            found = session.scalars(select(Booking.id).where(Booking.pms_id == ref)).first()
+            if found is None and ref.isdigit():
+                found = session.scalars(select(Booking.id).where(Booking.id == int(ref))).first()
+        if found is None:
+            raise NotFoundError(f"There is no booking {ref!r}.",
+                                "Use the booking number from the PMS, as the desk shows it.")
+        return int(found)
+
     # ------------------------------------------------------------------ settings
 
     def smtp_settings(self) -> SmtpSettings:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             row = session.get(MailSettings, 1)
             return SmtpSettings.from_json(dict(row.settings) if row else {})
 
     def save_smtp_settings(self, settings: SmtpSettings, password: str | None = None) -> None:
         settings.validate()
         if password is not None:
-            self.ctx.secrets.set(PASSWORD_KEY, password)
-        with self.ctx.db.transaction() as session:
+            self.secrets.set(PASSWORD_KEY, password)
+        with self.db.transaction() as session:
             row = session.get(MailSettings, 1)
             if row is None:
                 session.add(MailSettings(id=1, settings=settings.to_json()))
@@ -126,7 +135,7 @@ class CommsService(ServiceBase):
                        f"({settings.security}), sender {settings.from_address}")
 
     def _password(self) -> str | None:
-        return self.ctx.secrets.get(PASSWORD_KEY)
+        return self.secrets.get(PASSWORD_KEY)
 
     def test_smtp(self, recipient: str | None) -> Diagnosis:
         settings = self.smtp_settings()
@@ -156,7 +165,7 @@ class CommsService(ServiceBase):
             raise ValidationError("A check-in message is sent before check-in.",
                                   field="offset_minutes")
         now = self.now()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             template = session.scalars(
                 select(MessageTemplate).where(MessageTemplate.name == name)).first()
             if template is None:
@@ -185,14 +194,14 @@ class CommsService(ServiceBase):
             return template.id
 
     def templates(self) -> list[TemplateView]:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             lead = self._lead_minutes(session)
             return [self._view(t, lead) for t in session.scalars(
                 select(MessageTemplate).where(MessageTemplate.active)
                 .order_by(MessageTemplate.name))]
 
     def template(self, name: str) -> TemplateView:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             found = self._template(session, name)
             return self._view(found, self._lead_minutes(session))
 
@@ -235,7 +244,7 @@ class CommsService(ServiceBase):
         Returns how many were added."""
         now = self.now()
         added = 0
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             templates = list(session.scalars(select(MessageTemplate).where(
                 MessageTemplate.active)))
             if not templates:
@@ -316,7 +325,7 @@ class CommsService(ServiceBase):
                              now, now)
 
     def _codes_text(self, booking_id: int, context: TemplateContext) -> str:
-        keys, connected = self.ctx.services.messages.unit_keys(booking_id)
+        keys, connected = self.code_messages.unit_keys(booking_id)
         return render_access_codes(keys, provider_connected=connected, context=context)
 
     # ------------------------------------------------------------------ sending
@@ -327,42 +336,42 @@ class CommsService(ServiceBase):
         now = self.now()
         if dry_run:
             return self._dry_run(booking_id, template_name, now)
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             template = self._template(session, template_name)
             booking = session.get(Booking, booking_id)
             if booking is None:
                 raise NotFoundError(f"There is no booking number {booking_id}.")
             key = f"manual:{uuid.uuid4().hex}"
             self._enqueue(session, booking_id, template.id, key, now, now,
-                          created_by=self.ctx.actor)
+                          created_by=self.actor)
             self.audit(session, AuditAction.BOOKING_QUEUE_MESSAGE, AuditSubject.BOOKING, booking_id,
                        f"Message {template.name} queued for booking {booking.pms_id}")
             row = session.scalars(select(MailMessage).where(
                 MailMessage.dedupe_key == key)).one()
             view = _message_view(row, template.name)
-        self.ctx.services.wake_engine()
+        self.engine.wake()
         return view
 
     def schedule_now(self, booking_id: int, template_name: str) -> None:
         """Queue a template for a booking as the automation would (held until the codes
         exist when the template says so), due now."""
         now = self.now()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             template = self._template(session, template_name)
             self._enqueue(session, booking_id, template.id,
                           f"t{template.id}:b{booking_id}", now, now)
-        self.ctx.services.wake_engine()
+        self.engine.wake()
 
     def _dry_run(self, booking_id: int, template_name: str, now: datetime) -> MessageView:
         """Render the message as it would go out now; nothing is queued or changed."""
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             template = self._template(session, template_name)
             if session.get(Booking, booking_id) is None:
                 raise NotFoundError(f"There is no booking number {booking_id}.")
             probe = MailMessage(booking_id=booking_id, template_id=template.id,
                                 dedupe_key="dry-run", message_id="<dry-run>",
                                 status=MailStatus.QUEUED, due_at=now, next_attempt_at=now,
-                                attempts=0, created_by=self.ctx.actor, created_at=now,
+                                attempts=0, created_by=self.actor, created_at=now,
                                 updated_at=now)
             prepared = self._prepare(session, probe, now, manual=True)
             session.rollback()
@@ -373,7 +382,7 @@ class CommsService(ServiceBase):
 
     def resend(self, message_id: int) -> MessageView:
         """Send a logged message again, with today's codes."""
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             row = session.get(MailMessage, message_id)
             if row is None or row.booking_id is None or row.template_id is None:
                 raise NotFoundError(f"There is no message number {message_id} to send again.")
@@ -387,7 +396,7 @@ class CommsService(ServiceBase):
         # One delivery at a time in this process (the engine's job, a Send again click).
         with self._delivering:
             if not self._recovered:
-                outbox.recover(self.ctx.db, self.now())
+                outbox.recover(self.db, self.now())
                 self._recovered = True
             settings = self.smtp_settings()
             if not settings.host:
@@ -395,7 +404,7 @@ class CommsService(ServiceBase):
             password = self._password() if settings.username else None
             self._settings_now = settings
             try:
-                return outbox.deliver_due(self.ctx.db, settings, password, self.now,
+                return outbox.deliver_due(self.db, settings, password, self.now,
                                           self._prepare_due, preload=self._preload)
             finally:
                 self._settings_now = None
@@ -453,7 +462,7 @@ class CommsService(ServiceBase):
                    or next(iter(versions.values()), None))
         if version is None:
             return Prepared(outcome="fail", reason=f"template {template.name} has no text")
-        messages = self.ctx.services.messages
+        messages = self.code_messages
         if self._settings_now is not None and self._connected_now is None:
             self._connected_now = messages.provider_connected(session)  # once per run
         keys, connected = messages.unit_keys_in(session, booking.id,
@@ -503,7 +512,7 @@ class CommsService(ServiceBase):
     # ------------------------------------------------------------------ the sent log
 
     def messages(self, booking_id: int | None = None) -> list[MessageView]:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             query = select(MailMessage).order_by(MailMessage.id.desc())
             if booking_id is not None:
                 query = query.where(MailMessage.booking_id == booking_id)

@@ -91,7 +91,7 @@ class ConnectionService(ServiceBase):
     # ------------------------------------------------------------------ reading
 
     def list(self) -> builtins.list[ConnectionView]:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             counts: dict[int, int] = {
                 connection_id: count
                 for connection_id, count in session.execute(
@@ -106,7 +106,7 @@ class ConnectionService(ServiceBase):
             ]
 
     def get(self, connection_id: int) -> ConnectionView:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             conn = self._load(session, connection_id)
             count = session.scalar(
                 select(func.count(Lock.id)).where(Lock.connection_id == conn.id)
@@ -114,17 +114,17 @@ class ConnectionService(ServiceBase):
             return self._view(conn, count or 0)
 
     def any_connected(self) -> bool:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             return session.scalar(select(func.count(Connection.id))) != 0
 
     def manual_connection_id(self) -> int | None:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             return session.scalar(
                 select(Connection.id).where(Connection.kind == VendorKind.MANUAL).limit(1)
             )
 
     def locks(self, connection_id: int) -> builtins.list[LockView]:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             conn = self._load(session, connection_id)
             linked: dict[int, list[str]] = {}
             for lock_id, unit_name in session.execute(
@@ -149,14 +149,14 @@ class ConnectionService(ServiceBase):
         self, kind: VendorKind, values: Mapping[str, str], display_name: str | None = None
     ) -> ConnectResult:
         """Validate with the vendor, then store the connection and its lock list."""
-        spec = self.ctx.vendors.spec(kind)
+        spec = self.vendors.spec(kind)
         if display_name is not None:
             _refuse_control_characters(display_name)
             if len(display_name) > 200:
                 raise ValidationError("A connection name can be at most 200 characters.",
                                       field="display_name")
         if any(field.secret for field in spec.fields):
-            self.ctx.secrets.require()  # before the vendor hears of it, not after
+            self.secrets.require()  # before the vendor hears of it, not after
         config = self._config_from_values(spec, None, values)
         self.refuse_duplicate(kind, {**{k: str(v) for k, v in config.settings.items()},
                                      **config.secrets})
@@ -173,7 +173,7 @@ class ConnectionService(ServiceBase):
         finally:
             adapter.close()
         now = self.now()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             conn = Connection(
                 kind=kind,
                 display_name=display_name or _default_name(spec, config),
@@ -201,7 +201,7 @@ class ConnectionService(ServiceBase):
         fields = _IDENTITY_FIELDS.get(kind)
         if fields is None:
             return None
-        spec = self.ctx.vendors.spec(kind)
+        spec = self.vendors.spec(kind)
         defaults = {f.name: f.default for f in spec.fields}
         fields = tuple(name for name in fields if name in defaults)
         if not fields and kind != VendorKind.MANUAL:
@@ -216,8 +216,8 @@ class ConnectionService(ServiceBase):
             same = True
             for name, value in wanted.items():
                 if name in secret:
-                    stored = self.ctx.secrets.get(secret_key(existing.id, name)) \
-                        if self.ctx.secrets.available() else None
+                    stored = self.secrets.get(secret_key(existing.id, name)) \
+                        if self.secrets.available() else None
                 else:
                     stored = str(existing.settings.get(name) or defaults.get(name) or "")
                 if not stored or not _same_value(name, value, stored):
@@ -231,11 +231,11 @@ class ConnectionService(ServiceBase):
         """The advanced settings this installation already uses for ``kind`` (those of its
         newest connection, secrets from the keyring): a second account, or staff signing in,
         types only their own username and password. Switches are never carried over."""
-        spec = self.ctx.vendors.spec(kind)
+        spec = self.vendors.spec(kind)
         advanced = [f for f in spec.fields if f.advanced and not f.switch]
         if not advanced:
             return {}
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             newest = session.scalars(
                 select(Connection).where(Connection.kind == kind,
                                          Connection.status != ConnectionStatus.DISCONNECTED)
@@ -246,8 +246,8 @@ class ConnectionService(ServiceBase):
         values: dict[str, str] = {}
         for field in advanced:
             if field.secret:
-                value = (self.ctx.secrets.get(secret_key(connection_id, field.name))
-                         if self.ctx.secrets.available() else None)
+                value = (self.secrets.get(secret_key(connection_id, field.name))
+                         if self.secrets.available() else None)
             else:
                 value = str(settings.get(field.name) or "")
             if value:
@@ -265,7 +265,7 @@ class ConnectionService(ServiceBase):
                 existing, f"Manual locks are already set up (“{name}”); there is only one "
                 "Manual connection.",
                 "Close this window and link each unit to its keypad with Link.")
-        provider = self.ctx.vendors.spec(kind).display_name
+        provider = self.vendors.spec(kind).display_name
         what = "server" if kind == VendorKind.SMARTAIR else "account"
         raise DuplicateConnection(
             existing, f"This {provider} {what} is already connected as “{name}”.",
@@ -280,9 +280,9 @@ class ConnectionService(ServiceBase):
 
     def update_credentials(self, connection_id: int, values: Mapping[str, str]) -> ConnectionReport:
         """Re-authenticate: check the new values with the vendor, then replace the old ones."""
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             conn = self._load(session, connection_id)
-            spec = self.ctx.vendors.spec(conn.kind)
+            spec = self.vendors.spec(conn.kind)
             merged = {**{k: str(v) for k, v in conn.settings.items()}, **values}
             config = self._config_from_values(spec, conn.id, merged, keep_secrets=True)
         adapter = spec.factory(config)
@@ -292,7 +292,7 @@ class ConnectionService(ServiceBase):
             adapter.close()
         if not report.ok:
             raise ConnectError(report)
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             conn = self._load(session, connection_id)
             conn.settings = dict(config.settings)
             conn.status = ConnectionStatus.CONNECTED
@@ -309,8 +309,8 @@ class ConnectionService(ServiceBase):
         """The adapter built with the old settings or password is replaced (for the engine
         and every service alike), and a running engine works through the waiting operations
         at once, not after a restart."""
-        self.ctx.adapters.replace(connection_id)
-        self.ctx.services.wake_engine()
+        self.adapters.replace(connection_id)
+        self.engine.wake()
 
     def rename(self, connection_id: int, display_name: str) -> ConnectionView:
         """The name staff see for a connection, e.g. "TTLock – annex building"."""
@@ -321,7 +321,7 @@ class ConnectionService(ServiceBase):
         if len(name) > 200:
             raise ValidationError("A connection name can be at most 200 characters.",
                                   field="display_name")
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             conn = self._load(session, connection_id)
             before = conn.display_name
             conn.display_name = name
@@ -332,20 +332,20 @@ class ConnectionService(ServiceBase):
         return self.get(connection_id)
 
     def test(self, connection_id: int) -> ConnectionReport:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             self._load(session, connection_id)
-        with self.ctx.adapters.use(connection_id) as adapter:
+        with self.adapters.use(connection_id) as adapter:
             return adapter.test_connection()
 
     def refresh_locks(self, connection_id: int) -> builtins.list[LockView]:
         """Fetch the lock inventory from the vendor (blocking) and store it."""
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             conn = self._load(session, connection_id)
             if conn.kind == VendorKind.MANUAL:
                 return self.locks(connection_id)
-        with self.ctx.adapters.use(connection_id) as adapter:
+        with self.adapters.use(connection_id) as adapter:
             infos = adapter.list_locks()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             conn = self._load(session, connection_id)
             self._upsert_locks(session, conn, infos)
         self.changed()
@@ -357,8 +357,8 @@ class ConnectionService(ServiceBase):
         the locks untouched and Mangodesk stops managing them. Returns the codes affected."""
         from mangodesk.services.links import LinkService
 
-        links = LinkService(self.ctx)
-        with self.ctx.db.session() as session:
+        links = LinkService(self.deps)
+        with self.db.session() as session:
             self._load(session, connection_id)
             unit_ids = list(
                 session.scalars(
@@ -370,7 +370,7 @@ class ConnectionService(ServiceBase):
         affected = 0
         for unit_id in unit_ids:
             affected += links.unlink(unit_id, revoke_codes=revoke_codes)
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             conn = self._load(session, connection_id)
             live = session.scalars(
                 select(AccessCode)
@@ -387,11 +387,11 @@ class ConnectionService(ServiceBase):
                            conn.id,
                            f"Disconnecting “{conn.display_name}” after its codes are revoked")
                 return affected
-            spec = self.ctx.vendors.spec(conn.kind)
+            spec = self.vendors.spec(conn.kind)
             for field in spec.fields:
                 if field.secret:
-                    self.ctx.secrets.delete(secret_key(conn.id, field.name))
-            self.ctx.secrets.delete(secret_key(conn.id, TOKEN_CACHE_FIELD))
+                    self.secrets.delete(secret_key(conn.id, field.name))
+            self.secrets.delete(secret_key(conn.id, TOKEN_CACHE_FIELD))
             for code in session.scalars(
                 select(AccessCode).join(Lock, Lock.id == AccessCode.lock_id)
                 .where(Lock.connection_id == connection_id)
@@ -416,7 +416,7 @@ class ConnectionService(ServiceBase):
         return conn
 
     def _view(self, conn: Connection, lock_count: int) -> ConnectionView:
-        spec = self.ctx.vendors.spec(conn.kind)
+        spec = self.vendors.spec(conn.kind)
         return ConnectionView(
             id=conn.id,
             kind=conn.kind,
@@ -445,7 +445,7 @@ class ConnectionService(ServiceBase):
                 values.get(field.name) or ""
             )
             if not value and keep_secrets and field.secret and connection_id is not None:
-                value = self.ctx.secrets.get(secret_key(connection_id, field.name)) or ""
+                value = self.secrets.get(secret_key(connection_id, field.name)) or ""
             if not value and field.default:
                 value = field.default
             if field.required and not value:
@@ -464,7 +464,7 @@ class ConnectionService(ServiceBase):
                        values: Mapping[str, str]) -> None:
         for field in spec.fields:
             if field.secret and values.get(field.name):
-                self.ctx.secrets.set(secret_key(connection_id, field.name), values[field.name])
+                self.secrets.set(secret_key(connection_id, field.name), values[field.name])
 
     def _upsert_locks(
         self, session: Session, conn: Connection, infos: builtins.list[LockInfo]

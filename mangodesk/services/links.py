@@ -87,7 +87,7 @@ class LinkService(ServiceBase):
         if (lock_id is None) == (manual_lock_name is None):
             raise ValidationError("Choose a lock, or type a lock name for a manual lock.",
                                   field="lock")
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             unit = _load_unit(session, unit_id)
             unit_name = unit.name
             current = unit.link.lock_id if unit.link else None
@@ -105,7 +105,7 @@ class LinkService(ServiceBase):
         if current == lock_id:
             return lock_id
         now = self.now()
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             lock = session.get(Lock, lock_id)
             if lock is None:
                 raise NotFoundError(
@@ -150,7 +150,7 @@ class LinkService(ServiceBase):
                    imported: list[VendorCode], now: datetime) -> str | None:
         """Replace the unit's link in one transaction, if it is still the one the decision
         was made on (``current``); None when another desk changed it meanwhile."""
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             # Hold the unit's row (PostgreSQL): a second desk linking it waits, then sees ours.
             session.execute(select(Unit.id).where(Unit.id == unit_id).with_for_update())
             unit = _load_unit(session, unit_id)
@@ -163,7 +163,7 @@ class LinkService(ServiceBase):
             lock = session.get(Lock, lock_id)
             assert lock is not None
             session.add(UnitLink(unit_id=unit.id, lock_id=lock.id, linked_at=now,
-                                 linked_by=self.ctx.actor))
+                                 linked_by=self.actor))
             count = self._import_codes(session, unit, lock, imported)
             summary = f"Linked {unit.name} to {lock.name}"
             if others:
@@ -181,7 +181,7 @@ class LinkService(ServiceBase):
         the lock and no longer managed (``False``); with codes and no decision, refuse.
         Returns how many codes were revoked or released."""
         now = self.now()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             unit = _load_unit(session, unit_id)
             link = unit.link
             if link is None:
@@ -230,8 +230,8 @@ class LinkService(ServiceBase):
             raise ValidationError("A lock name can be at most 100 characters.", field="lock")
         from mangodesk.services.connections import ConnectionService
 
-        connection_id = ConnectionService(self.ctx).ensure_manual().id
-        with self.ctx.db.transaction() as session:
+        connection_id = ConnectionService(self.deps).ensure_manual().id
+        with self.db.transaction() as session:
             lock = session.scalars(
                 select(Lock).where(Lock.connection_id == connection_id,
                                    Lock.vendor_lock_id == name)
@@ -248,7 +248,7 @@ class LinkService(ServiceBase):
     def _fetch_existing(self, conn: Connection, lock: Lock) -> list[VendorCode]:
         if conn.kind == VendorKind.MANUAL:
             return []
-        with self.ctx.adapters.use(conn.id) as adapter:
+        with self.adapters.use(conn.id) as adapter:
             return adapter.list_codes(lock.vendor_lock_id)
 
     def _import_codes(self, session: Session, unit: Unit, lock: Lock,
@@ -289,7 +289,7 @@ class LinkService(ServiceBase):
         return count
 
     def _wake(self) -> None:
-        self.ctx.services.wake_engine()
+        self.engine.wake()
 
 
 def _load_unit(session: Session, unit_id: int) -> Unit:

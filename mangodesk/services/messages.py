@@ -23,7 +23,7 @@ class MessageService(ServiceBase):
     def unit_keys(self, booking_id: int) -> tuple[list[UnitKey], bool]:
         """Each booked unit's lock and code for the stay, and whether a provider is
         connected: what the access-code variable is made of."""
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             return self.unit_keys_in(session, booking_id)
 
     def unit_keys_in(self, session: Session, booking_id: int, *,

@@ -79,7 +79,7 @@ class PasscodeService(ServiceBase):
     # ------------------------------------------------------------------ reading
 
     def list_for_unit(self, unit_id: int, *, include_ended: bool = True) -> list[CodeView]:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             _unit(session, unit_id)
             query = select(AccessCode).where(AccessCode.unit_id == unit_id)
             if not include_ended:
@@ -87,36 +87,36 @@ class PasscodeService(ServiceBase):
             codes = session.scalars(query.order_by(AccessCode.valid_from.desc(),
                                                    AccessCode.id.desc())).all()
             retries = waiting_retries(session, [c.id for c in codes])
-            limit = self.ctx.settings.max_attempts
+            limit = self.deps.settings.max_attempts
             return [replace(code_view(c), next_attempt_at=retries[c.id][0],
                             retry_attempts=retries[c.id][1], max_attempts=limit)
                     if c.id in retries else replace(code_view(c), max_attempts=limit)
                     for c in codes]
 
     def get(self, code_id: int) -> CodeView:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             return code_view(_code(session, code_id))
 
     def lock_details(self, unit_id: int) -> LockDetails:
         """The Details button: asks the vendor (blocking) for battery, gateway, group…"""
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             lock = _linked_lock(session, _unit(session, unit_id))
             conn = lock.connection
             if conn.kind == VendorKind.MANUAL:
                 return LockDetails(items=(("Lock name", lock.name),))
             connection_id, vendor_lock_id = conn.id, lock.vendor_lock_id
-        with self.ctx.adapters.use(connection_id) as adapter:
+        with self.adapters.use(connection_id) as adapter:
             return adapter.lock_details(vendor_lock_id)
 
     # ------------------------------------------------------------------ changing
 
     def create(self, unit_id: int, data: PasscodeInput) -> CodeView:
         now = self.now()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             unit = _unit(session, unit_id)
             lock = _linked_lock(session, unit)
             _check_takes_codes(lock)
-            caps = self.ctx.vendors.spec(lock.connection.kind).capabilities
+            caps = self.vendors.spec(lock.connection.kind).capabilities
             valid_from, valid_to = _check_window(data.valid_from, data.valid_to)
             guest_name = _check_guest(data.guest_name)
             booking = _booking(session, data.booking_id)
@@ -155,7 +155,7 @@ class PasscodeService(ServiceBase):
                        after=_audit_state(code))
             view = code_view(code)
         self.changed(subject_id=view.id)
-        self.ctx.services.wake_engine()
+        self.engine.wake()
         return view
 
     def edit(self, code_id: int, data: PasscodeInput, *,
@@ -164,14 +164,14 @@ class PasscodeService(ServiceBase):
         :attr:`CodeView.version` the desk showed: if another desk saved a change since, the
         edit is refused (ChangedElsewhereError) rather than silently undoing that change."""
         now = self.now()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             _take_version(session, code_id, expected_version)
             code = _code(session, code_id)
             if code.state in ENDING_CODE_STATES:
                 raise ValidationError("This code has ended and can no longer be edited.",
                                       fix="Create a new passcode instead.")
             lock = code.lock
-            caps = self.ctx.vendors.spec(lock.connection.kind).capabilities
+            caps = self.vendors.spec(lock.connection.kind).capabilities
             before = _audit_state(code)
             valid_from, valid_to = _check_window(data.valid_from, data.valid_to)
             new_pin = (data.code or "").strip() or code.code
@@ -206,7 +206,7 @@ class PasscodeService(ServiceBase):
                        before=before, after=_audit_state(code))
             view = code_view(code)
         self.changed(subject_id=view.id)
-        self.ctx.services.wake_engine()
+        self.engine.wake()
         return view
 
     def revoke(self, code_id: int, *, stop_codes: bool | None = None,
@@ -219,7 +219,7 @@ class PasscodeService(ServiceBase):
         new code with a new PIN at once and raises a notice to tell the guest. Returns the
         revoked code. ``expected_version`` as for :meth:`edit`."""
         now = self.now()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             _take_version(session, code_id, expected_version)
             code = _code(session, code_id)
             if code.state in (CodeState.REVOKED, CodeState.REVOKING):
@@ -255,12 +255,12 @@ class PasscodeService(ServiceBase):
                        summary, before=before, after=after)
             view = code_view(code)
         self.changed(subject_id=view.id)
-        self.ctx.services.wake_engine()
+        self.engine.wake()
         return view
 
     def resume_codes(self, booking_id: int) -> None:
         """Lift "codes stopped" on a booking: automation issues its codes again."""
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             booking = _booking(session, booking_id)
             assert booking is not None
             if not booking.codes_stopped:
@@ -273,13 +273,13 @@ class PasscodeService(ServiceBase):
                        f"({booking.guest_name or 'guest'})",
                        before={"codes_stopped": True}, after={"codes_stopped": False})
         self.changed(subject_id=booking_id)
-        self.ctx.services.wake_engine()
+        self.engine.wake()
 
     def _reissue(self, session: Session, old: AccessCode, booking: Booking,
                  now: datetime) -> AccessCode:
         """A new code for the same booking, unit and window, never the revoked PIN."""
         lock = old.lock
-        caps = self.ctx.vendors.spec(lock.connection.kind).capabilities
+        caps = self.vendors.spec(lock.connection.kind).capabilities
         pin: str | None = None
         if caps.pin_rules is not None and not caps.vendor_generates_pin and not caps.mobile_key:
             from mangodesk.domain.pins import generate_pin
@@ -339,20 +339,20 @@ class PasscodeService(ServiceBase):
         from mangodesk.engine.retry import retry_in_session
 
         now = self.now()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             code = _code(session, code_id)
-            event = retry_in_session(session, code, now, self.ctx.actor)
+            event = retry_in_session(session, code, now, self.actor)
             view = code_view(code)
-        self.ctx.events.publish(event)
+        self.events.publish(event)
         self.changed(subject_id=view.id)
-        self.ctx.services.wake_engine()
+        self.engine.wake()
         return view
 
     def generate(self, unit_id: int) -> str:
         """A fresh PIN for the New passcode dialog's "Generate" button."""
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             lock = _linked_lock(session, _unit(session, unit_id))
-            caps = self.ctx.vendors.spec(lock.connection.kind).capabilities
+            caps = self.vendors.spec(lock.connection.kind).capabilities
             if caps.pin_rules is None or caps.vendor_generates_pin:
                 raise ValidationError("This lock provider chooses the code itself.",
                                       field="code")

@@ -41,7 +41,7 @@ class UnitService(ServiceBase):
     def list_units(self, *, include_inactive: bool = False) -> list[UnitRow]:
         now = self.now()
         today = now.date()
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             unit_query = select(Unit).order_by(Unit.sort_order, Unit.name, Unit.id)
             if not include_inactive:
                 unit_query = unit_query.where(Unit.active.is_(True))
@@ -89,7 +89,7 @@ class UnitService(ServiceBase):
                 link = links.get(unit.id)
                 row = self._row(unit, names, link, codes.get(unit.id, []),
                                 arrivals.get(unit.id), now, retries,
-                                self.ctx.settings.max_attempts)
+                                self.deps.settings.max_attempts)
                 if alerts.get(unit.id):
                     row = replace(row, open_alerts=alerts[unit.id])
                 if link is not None:
@@ -113,7 +113,7 @@ class UnitService(ServiceBase):
         from datetime import timedelta
 
         center = around or self.now().date()
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             rows = session.scalars(
                 select(Booking)
                 .where(Booking.departure >= center - timedelta(days=days),
@@ -125,7 +125,7 @@ class UnitService(ServiceBase):
     def booking(self, booking_id: int) -> BookingView:
         from mangodesk.domain.errors import NotFoundError
 
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             booking = session.get(Booking, booking_id)
             if booking is None:
                 raise NotFoundError(f"There is no booking number {booking_id}.")
@@ -135,7 +135,7 @@ class UnitService(ServiceBase):
         """A booking by its PMS reference (what staff see in the PMS) or local number."""
         from mangodesk.domain.errors import NotFoundError
 
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             # Any room number of a PMS booking group finds the group (it is stored once).
             booking = session.scalars(select(Booking).where(
                 Booking.pms_member_ids.like(f"%,{reference.replace(',', '')},%"),
@@ -153,7 +153,7 @@ class UnitService(ServiceBase):
             return booking_view(booking)
 
     def property(self) -> Property | None:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             return session.scalars(select(Property).order_by(Property.id)).first()
 
     @staticmethod

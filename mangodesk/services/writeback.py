@@ -16,7 +16,8 @@ from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.template import NO_CODE_TEXT, TemplateContext
 from mangodesk.domain.types import AlertSeverity, AlertSubject
 from mangodesk.pms.base import PmsAdapter, PmsAuthError, PmsError
-from mangodesk.services.base import ServiceBase
+from mangodesk.services.base import ServiceBase, ServiceDeps
+from mangodesk.services.messages import MessageService
 from mangodesk.store.alerts import clear_alert, raise_alert
 from mangodesk.store.models import AccessCode, Booking, SyncState
 
@@ -29,13 +30,17 @@ def write_back_alert_key(source: str) -> str:
 
 
 class CodeWriteBack(ServiceBase):
+    def __init__(self, deps: ServiceDeps, messages: MessageService) -> None:
+        super().__init__(deps)
+        self.code_messages = messages
+
     def run_once(self, adapter: PmsAdapter, source: str) -> int:
         """Write the codes of every booking whose codes changed since the last pass.
         Returns how many bookings were written. A transient PMS failure stops the pass
         without moving the cursor (the next pass writes them again)."""
         started = self.now()
         cursor = self._cursor(source)
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             query = (
                 select(Booking.id, Booking.pms_id)
                 .join(AccessCode, AccessCode.booking_id == Booking.id)
@@ -49,7 +54,7 @@ class CodeWriteBack(ServiceBase):
             changed = list(session.execute(query).all())
         written = 0
         for booking_id, pms_id in changed:
-            text = self.ctx.services.messages.render_access_codes(
+            text = self.code_messages.render_access_codes(
                 booking_id, TemplateContext.MANUAL)
             lines = [line for line in text.splitlines() if not line.endswith(NO_CODE_TEXT)]
             try:
@@ -73,7 +78,7 @@ class CodeWriteBack(ServiceBase):
     def _alert_no_access(self, source: str, exc: PmsError) -> None:
         now = self.now()
         name = source.capitalize()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             state = session.scalars(select(SyncState).where(SyncState.source == source)).first()
             alert, is_new = raise_alert(
                 session,
@@ -94,14 +99,14 @@ class CodeWriteBack(ServiceBase):
             )
         log.warning("write-back to %s refused: %s", source, exc.message)
         if is_new:
-            self.ctx.events.publish(Event(EventKind.ALERT_RAISED, alert.id, at=now))
+            self.events.publish(Event(EventKind.ALERT_RAISED, alert.id, at=now))
 
     def _clear_no_access(self, source: str) -> None:
         now = self.now()
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             cleared = clear_alert(session, write_back_alert_key(source), now)
         if cleared is not None:
-            self.ctx.events.publish(Event(EventKind.ALERT_CLEARED, cleared.id, at=now))
+            self.events.publish(Event(EventKind.ALERT_CLEARED, cleared.id, at=now))
 
     def run_scheduled(self, adapter: PmsAdapter, source: str) -> None:
         """For the engine's periodic job: never raises."""
@@ -114,12 +119,12 @@ class CodeWriteBack(ServiceBase):
             log.info("wrote the door codes of %d booking(s) back to %s", count, source)
 
     def _cursor(self, source: str) -> datetime | None:
-        with self.ctx.db.session() as session:
+        with self.db.session() as session:
             state = session.scalars(select(SyncState).where(SyncState.source == source)).first()
             return state.write_back_cursor if state else None
 
     def _save_cursor(self, source: str, instant: datetime) -> None:
-        with self.ctx.db.transaction() as session:
+        with self.db.transaction() as session:
             state = session.scalars(select(SyncState).where(SyncState.source == source)).first()
             if state is None:
                 state = SyncState(source=source, consecutive_failures=0, bookings_seen=0,

@@ -18,8 +18,7 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QApplication
 
 from mangodesk import assets
-from mangodesk.app import Context, build_context
-from mangodesk.cli.runtime import DeskOptions
+from mangodesk.app import Context, DeskOptions, build_context
 from mangodesk.demo import DemoPowers
 from mangodesk.paths import Paths
 from mangodesk.services.changes import ChangeCounter

@@ -72,7 +72,7 @@ def start_engine(context: Context) -> EngineControl:
     """Build and start the engine, with the PMS sync when a PMS is connected (the same
     helpers ``mangodesk run`` uses); a failure here is logged and shown in the status bar,
     and never stops the window opening."""
-    from mangodesk.app import attach_engine, schedule_pms_sync
+    from mangodesk.app import attach_engine, detach_engine, schedule_pms_sync
 
     closers: list[Callable[[], None]] = []
     try:
@@ -84,7 +84,7 @@ def start_engine(context: Context) -> EngineControl:
         engine.start()
     except Exception as exc:
         log.exception("the lifecycle engine could not start")
-        context.services.engine = None
+        detach_engine(context)
         for close in closers:
             close()
         return EngineControl(None, problem=str(exc))

@@ -7,6 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
 from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtWidgets import (
@@ -21,22 +22,15 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
-from sqlalchemy import func, select
 
 from mangodesk.app import Context
 from mangodesk.domain.errors import ValidationError
-from mangodesk.pms.base import PmsError
-from mangodesk.pms.beds24 import BEDS24_BASE_URL, Beds24Settings
-from mangodesk.pms.connect import (
-    ConnectReport,
-    build_beds24_sync,
-    connect_beds24,
-    load_beds24_settings,
-)
-from mangodesk.pms.sync import SyncProgress, SyncResult
-from mangodesk.store.models import Unit, UnitLink
+from mangodesk.services.pms import PmsError, SyncProgress, SyncResult
 from mangodesk.ui.forms import ERROR_COLOUR, plain_message
 from mangodesk.ui.tasks import TaskRunner
+
+if TYPE_CHECKING:
+    from mangodesk.services.pms import ConnectReport
 
 OK_COLOUR = "#1d6b36"
 
@@ -92,14 +86,8 @@ class Setup:
 
 
 def read_setup(context: Context) -> Setup:
-    try:
-        pms = load_beds24_settings(context.db) is not None
-    except PmsError:
-        pms = True  # connected, but its settings need repair: the sync alert says so
-    with context.db.session() as session:
-        units = int(session.scalar(select(func.count(Unit.id)).where(Unit.active)) or 0)
-        linked = int(session.scalar(select(func.count(UnitLink.id))) or 0)
-    return Setup(pms, units, context.services.connections.any_connected(), linked)
+    done = context.services.desk.setup_progress()
+    return Setup(done.pms_connected, done.units, done.locks_connected, done.linked)
 
 
 class SetupBanner(QFrame):
@@ -179,7 +167,7 @@ class Beds24Dialog(QDialog):
         self.advanced = QCheckBox("Advanced: another Beds24 server address", self)
         self.advanced.setObjectName("advanced")
         layout.addWidget(self.advanced)
-        self.server = QLineEdit(base_url or BEDS24_BASE_URL, self)
+        self.server = QLineEdit(base_url or context.services.pms.default_server(), self)
         self.server.setObjectName("server")
         self.server.setVisible(False)
         self.advanced.toggled.connect(self.server.setVisible)
@@ -245,8 +233,7 @@ class Beds24Dialog(QDialog):
         self._say("Connecting to Beds24…")
 
         def work() -> ConnectReport:
-            return connect_beds24(context.db, context.secrets, context.clock, code,
-                                  Beds24Settings(base_url=server))
+            return context.services.pms.connect(code, base_url=server, keep_saved=False)
 
         self.runner.run(work, self._connected, self._connect_failed, owner=self,
                         label="Connecting to Beds24…")
@@ -280,11 +267,7 @@ class Beds24Dialog(QDialog):
             progress.moved.emit(update.pages, update.bookings)  # queued to the GUI thread
 
         def work() -> SyncResult:
-            sync = build_beds24_sync(context)
-            try:
-                return sync.run_once(report, full=True)
-            finally:
-                sync.close()
+            return context.services.pms.sync_once(report, full=True)
 
         self.runner.run(work, self._synced, self._sync_failed, owner=self,
                         label="First sync with Beds24…")
@@ -324,13 +307,9 @@ def run_sync_now(context: Context, on_result: Callable[[SyncResult], None],
     """Sync now: one incremental sync on a worker; its result goes to ``on_result``."""
 
     def work() -> SyncResult:
-        if load_beds24_settings(context.db) is None:
+        if context.services.pms.saved_settings() is None:
             raise ValidationError("Mangodesk is not connected to Beds24 yet.",
                                   fix="Connect it first (Bookings › Connect Beds24…).")
-        sync = build_beds24_sync(context)
-        try:
-            return sync.run_once()
-        finally:
-            sync.close()
+        return context.services.pms.sync_once()
 
     runner.run(work, on_result, on_error, owner=owner, label="Syncing with Beds24…")

@@ -33,8 +33,8 @@ from mangodesk.app import Context
 from mangodesk.demo import DemoPowers
 from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.types import AlertSeverity, VendorKind
-from mangodesk.pms.sync import SyncResult, describe_progress
 from mangodesk.services.activity import AlertLine
+from mangodesk.services.pms import SyncResult, describe_progress
 from mangodesk.services.views import AlertView, UnitRow
 from mangodesk.sim.base import DemoVendor
 from mangodesk.ui import text

@@ -5,8 +5,9 @@ sleeps ``latency`` *after* storing a code and before answering: a client killed 
 that sleep has created a code whose reply it never saw, which is the crash the engine
 must survive. Run it with ``python -m tests.fakes.http_vendor --port-file PATH``.
 
-``SPEC`` is the provider the engine process loads through MANGODESK_PROVIDER_PLUGINS
-(``tests.fakes.http_vendor:SPEC``); its connection's settings carry ``base_url``.
+``SPEC`` is the provider the engine process loads as an installed plug-in (the
+``mangodesk.providers`` entry point of the distribution in ``tests/fakes/provider_site``,
+put on its PYTHONPATH); its connection's settings carry ``base_url``.
 
 Wire format (invented, JSON): GET/POST /locks/<lock>/codes, PATCH/DELETE
 /locks/<lock>/codes/<ref>, GET /stats (creates, PINs and windows per lock). 409 = PIN taken,

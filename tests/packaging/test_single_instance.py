@@ -13,8 +13,7 @@ from typing import Any
 import pytest
 from PySide6.QtNetwork import QLocalServer, QLocalSocket
 
-from mangodesk.app import Context, build_context
-from mangodesk.cli.runtime import DeskOptions
+from mangodesk.app import Context, DeskOptions, build_context
 from mangodesk.demo import seed_hotel, seed_manual_locks
 from mangodesk.paths import Paths
 from mangodesk.settings import Settings

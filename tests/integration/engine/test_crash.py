@@ -29,6 +29,7 @@ from mangodesk.domain.types import BookingStatus, CodeState, OperationStatus
 from mangodesk.paths import Paths
 from mangodesk.store.db import sqlite_url
 from mangodesk.store.models import AccessCode, Booking, BookingUnit, Lock, Operation, UnitLink
+from tests.fakes.plugins import FAKE_HTTP_VENDOR_SITE
 from tests.fakes.world import World, make_world
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -45,10 +46,12 @@ def wait_for(condition: Callable[[], bool], what: str, deadline: float = DEADLIN
     raise AssertionError(f"timed out waiting for {what}")
 
 
-def child_env() -> dict[str, str]:
+def child_env(*, fake_provider: bool = True) -> dict[str, str]:
+    """The environment of a child process; with ``fake_provider`` the fake HTTP lock
+    provider is installed as a plug-in (it takes TTLock's place)."""
     env = dict(os.environ)
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
-    env["MANGODESK_PROVIDER_PLUGINS"] = "tests.fakes.http_vendor:SPEC"
+    site = [str(FAKE_HTTP_VENDOR_SITE)] if fake_provider else []
+    env["PYTHONPATH"] = os.pathsep.join([str(ROOT), *site, env.get("PYTHONPATH", "")])
     env["PYTHON_KEYRING_BACKEND"] = "keyring.backends.null.Keyring"  # never the OS keyring
     env["QT_QPA_PLATFORM"] = "offscreen"
     return env

@@ -88,8 +88,7 @@ def simulator(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Vendor
 
 
 def service_env(keyring_file: Path) -> dict[str, str]:
-    env = child_env()
-    env.pop("MANGODESK_PROVIDER_PLUGINS", None)
+    env = child_env(fake_provider=False)
     env["PYTHON_KEYRING_BACKEND"] = "tests.fakes.file_keyring.FileKeyring"
     env[PATH_VARIABLE] = str(keyring_file)
     return env

@@ -465,7 +465,7 @@ def test_a_rejected_sign_in_is_one_connection_state_and_codes_wait(
         assert connection is not None
         connection.status = ConnectionStatus.CONNECTED
         connection.status_message = None
-    engine.forget_adapter(world.connection_id)
+    engine.adapters.replace(world.connection_id)
     engine.tick()
     assert [c.state for c in world.codes()] == [CodeState.ACTIVE, CodeState.ACTIVE]
 
