@@ -74,6 +74,7 @@ def build_context(
     from mangodesk.services.facade import Services
 
     paths.ensure()
+    owns_database = database is None
     base_store = secrets or SecretStore()
     if database is None and not settings.database_url:
         create_private_file(paths.database_file)  # SQLite gives -wal/-shm the same mode
@@ -81,9 +82,14 @@ def build_context(
         url = with_password(move_database_password(paths, settings, base_store), base_store)
         database = Database(url)
     db = database or Database(sqlite_url(paths.database_file))
-    if migrate:
-        db.migrate()
-    identity = db.identity()
+    try:
+        if migrate:
+            db.migrate()
+        identity = db.identity()
+    except BaseException:
+        if owns_database:
+            db.dispose()  # refused (e.g. an out-of-date shared schema): no connection left open
+        raise
     store = base_store.scoped(identity.uuid, adopt_legacy=identity.adopts_legacy_secrets)
     context = Context(
         paths=paths,

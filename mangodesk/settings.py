@@ -31,6 +31,8 @@ class Settings:
     close_to_tray: bool = True
     # Copy door codes to the PMS booking (Beds24 info item) for the PMS's own guest emails.
     write_back_codes: bool = False
+    # `mangodesk run` answers GET /health on 127.0.0.1 at this port for monitoring; 0: off.
+    health_port: int = 8765
     extra: dict[str, Any] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
@@ -96,6 +98,13 @@ def _from_mapping(raw: dict[str, Any], path: Path) -> Settings:
                     f"The settings file {path} has an invalid database_url.",
                     "Use a text value such as postgresql+psycopg://host/db, or remove it.",
                 )
+        elif key == "health_port":
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
+                raise ConfigError(
+                    f"The settings file {path} has an invalid value for “health_port”: "
+                    f"{value!r}.",
+                    "Use a port number from 1 to 65535, or 0 for no health endpoint. "
+                    "Mangodesk did not change the file.")
         elif key in ("close_to_tray", "write_back_codes"):
             if not isinstance(value, bool):
                 raise ConfigError(

@@ -12,6 +12,7 @@ from sqlalchemy import func, select
 
 from mangodesk.app import Context
 from mangodesk.domain.types import CodeState
+from mangodesk.services.service_status import who_runs_automation
 from mangodesk.store.models import AccessCode, AuditEvent, SyncState
 
 
@@ -25,6 +26,7 @@ class DeskStatus:
     sync_failures: int
     open_alerts: int
     last_sync_result: str | None = None  # "12 bookings read (3 new, 2 changed)."
+    automation: str | None = None  # "led by the service on night-pc"
 
 
 def read_status(context: Context) -> DeskStatus:
@@ -62,6 +64,9 @@ def read_status(context: Context) -> DeskStatus:
         sync_failures=failures,
         open_alerts=context.services.alerts.open_count(),
         last_sync_result=sync_counts(last_run),
+        automation=who_runs_automation(
+            context.db, context.clock.now(), tick_seconds=context.settings.tick_seconds,
+            own_holder=getattr(context.services.engine, "holder", None)),
     )
 
 
