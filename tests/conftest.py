@@ -81,6 +81,7 @@ class PostgresqlDatabases:
     def _fresh_postgresql_databases(self) -> Iterator[None]:
         before = database_switch.existing()
         yield
+        database_switch.close_pools()
         database_switch.drop(database_switch.existing() - before)
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
@@ -89,6 +90,7 @@ class PostgresqlDatabases:
             pytest.skip(f"SQLite only: {marker.args[0] if marker.args else 'a SQLite file'}")
 
     def pytest_sessionfinish(self) -> None:
+        database_switch.close_pools()
         database_switch.drop(database_switch.existing())
         database_switch.close()
 

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import weakref
 from pathlib import Path
 from typing import Any
 
@@ -29,6 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 
 _admin: Any = None
 _created: set[str] = set()
+_opened: weakref.WeakSet[Any] = weakref.WeakSet()
 
 
 def enabled() -> bool:
@@ -124,9 +126,17 @@ def patch_database_class(module: Any) -> None:
 
     def __init__(self: Any, url: str, **kwargs: Any) -> None:
         original(self, redirect(url), **kwargs)
+        _opened.add(self)
 
     database.__init__ = __init__
     database._redirected_to_postgresql = True
+
+
+def child_pythonpath(*first: str | Path) -> str:
+    """A PYTHONPATH for a child Python process: ``first``, then what this process has (which
+    carries the switch's ``pg_site`` when it is on)."""
+    inherited = os.environ.get("PYTHONPATH", "")
+    return os.pathsep.join([*(str(p) for p in first), *filter(None, [inherited])])
 
 
 def install() -> None:
@@ -147,6 +157,14 @@ def existing() -> set[str]:
         "SELECT datname FROM pg_database WHERE datname LIKE %s",
         (os.environ[RUN_PREFIX] + "\\_%",)).fetchall()
     return {str(row[0]) for row in rows}
+
+
+def close_pools() -> None:
+    """Close the idle connections of every Database this process opened (a test that never
+    disposed its own leaves them for the garbage collector, which psycopg warns about; the
+    Database stays usable and reconnects when used again)."""
+    for database in list(_opened):
+        database.engine.dispose()
 
 
 def drop(names: set[str]) -> None:
