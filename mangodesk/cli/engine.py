@@ -25,11 +25,12 @@ from sqlalchemy import select
 from mangodesk.app import attach_engine, schedule_pms_sync
 from mangodesk.cli import add_json_flag, print_json
 from mangodesk.cli.inputs import LAST_YEAR, shorten
-from mangodesk.domain.errors import ValidationError
+from mangodesk.domain.errors import ConfigError, ValidationError
 from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.stay import local_instant
 from mangodesk.services.service_status import HealthServer, Heartbeat
 from mangodesk.store.models import Property
+from mangodesk.store.roles import may_run_automation
 
 if TYPE_CHECKING:
     from mangodesk.app import Context
@@ -106,6 +107,12 @@ def cmd_run(args: argparse.Namespace, make_context: ContextFactory) -> int:
         marker.write_text("stop\n", encoding="utf-8")
         print("Asked the Mangodesk service to stop; it finishes the calls in progress first.")
         return 0
+    if not may_run_automation(context.db.engine):
+        raise ConfigError(
+            f"This computer's login to the shared database ({context.db.describe()}) is a "
+            "desk login, which may not run the automation.",
+            "Point the service at the database with the service login (mangodesk database "
+            "postgresql+psycopg://mangodesk_service@…), then start it again.")
     marker.unlink(missing_ok=True)
     # A line per tick, and one per tick skipped while a long one runs, is noise in the log.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)

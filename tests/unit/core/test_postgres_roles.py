@@ -155,6 +155,13 @@ def test_a_desk_on_an_older_schema_refuses_until_it_is_upgraded(
     assert server.cli(tmp_path / "desk", server.desk, "units", "--json") == 0
 
 
+def test_the_service_refuses_to_run_on_a_desk_login(
+        server: Server, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    assert server.upgrade(tmp_path / "owner", server.owner) == 0
+    assert server.cli(tmp_path / "desk", server.desk, "run") == 2
+    assert "desk login, which may not run the automation" in capsys.readouterr().err
+
+
 def test_the_desk_role_cannot_read_what_a_desk_does_not_show(
         server: Server, tmp_path: Path, secret_store: SecretStore) -> None:
     assert server.upgrade(tmp_path / "owner", server.owner) == 0
