@@ -120,3 +120,13 @@ def test_the_windows_service_configuration_is_valid_winsw(
     ET.fromstring(winsw_xml(data_dir="C:\\Hotel & Co"))  # noqa: S314 - generated here
     assert main(["--data-dir", str(tmp_path / "p"), "service", "windows-xml"]) == 0
     assert capsys.readouterr().out == target.read_text(encoding="utf-8")
+
+
+def test_the_windows_installer_ships_and_registers_the_service() -> None:
+    iss = (Path(__file__).resolve().parents[2] / "packaging" / "windows"
+           / "mangodesk.iss").read_text(encoding="utf-8")
+    assert 'DestName: "mangodesk-service.exe"' in iss
+    assert 'Source: "mangodesk-service.xml"' in iss
+    assert "service windows-xml --output packaging\\windows\\mangodesk-service.xml" in iss
+    for action in ("install", "start", "stop", "uninstall"):
+        assert f'Filename: "{{app}}\\mangodesk-service.exe"; Parameters: "{action}"' in iss
