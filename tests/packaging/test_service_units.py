@@ -8,6 +8,7 @@ from __future__ import annotations
 import shlex
 import shutil
 import subprocess
+import sys
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
@@ -86,11 +87,20 @@ def test_a_broken_unit_is_caught_by_the_check(tmp_path: Path) -> None:
         _verify(unit_file)
 
 
-def test_the_shipped_user_unit_matches_the_generated_one() -> None:
+@pytest.mark.parametrize("name", ["mangodesk.service", "mangodesk-system.service"])
+def test_the_shipped_units_run_mangodesk_run_and_pass_the_check(
+        name: str, tmp_path: Path) -> None:
     shipped = (Path(__file__).resolve().parents[2] / "packaging" / "linux"
-               / "mangodesk.service").read_text(encoding="utf-8")
-    assert _exec_args(shipped, "ExecStart")[1:] == ["run"]
-    assert _exec_args(shipped, "ExecStop")[1:] == ["run", "--stop"]
+               / name).read_text(encoding="utf-8")
+    start, stop = _exec_args(shipped, "ExecStart"), _exec_args(shipped, "ExecStop")
+    assert start[-1] == "run" and stop[-2:] == ["run", "--stop"] and start[:-1] == stop[:-2]
+    assert build_parser().parse_args(start[1:]).command == "run"
+    # Checked as installed: the folder's mangodesk stands in for this Python.
+    installed = shipped.replace(start[0], sys.executable).replace("User=mangodesk", "User=root")
+    installed = installed.replace("Group=mangodesk", "Group=root")
+    unit_file = tmp_path / "mangodesk.service"
+    unit_file.write_text(installed, encoding="utf-8")
+    _verify(unit_file)
 
 
 def test_the_windows_service_configuration_is_valid_winsw(
