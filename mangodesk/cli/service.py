@@ -84,14 +84,20 @@ def register(subparsers: Any) -> None:
 def cmd_db_upgrade(args: argparse.Namespace, make_context: ContextFactory) -> int:
     from sqlalchemy.engine import make_url
 
+    from mangodesk.paths import create_private_file
     from mangodesk.store import roles
     from mangodesk.store.db import Database, sqlite_url
 
     paths, settings = args.profile
     if not settings.database_url:
+        paths.ensure()
+        create_private_file(paths.database_file)  # this user only, as every start makes it
         database = Database(sqlite_url(paths.database_file))
-        before, after = _upgrade(database)
-        return _upgraded(args, database.describe(), before, after, granted=None)
+        try:
+            before, after = _upgrade(database)
+            return _upgraded(args, database.describe(), before, after, granted=None)
+        finally:
+            database.dispose()
     owner = args.owner or roles.DEFAULT_OWNER
     url = make_url(settings.database_url).set(username=owner, password=None)
     if not args.no_password:

@@ -5,6 +5,7 @@ what a desk does not show. Every test makes its own database and roles and drops
 
 from __future__ import annotations
 
+import os
 import secrets
 import shutil
 import subprocess
@@ -232,6 +233,8 @@ def test_db_upgrade_on_a_sqlite_profile(tmp_path: Path,
                                         capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["--data-dir", str(tmp_path / "p"), "db", "upgrade"]) == 0
     assert "is at schema" in capsys.readouterr().out
+    if os.name == "posix":
+        assert Paths.under(tmp_path / "p").database_file.stat().st_mode & 0o777 == 0o600
 
 
 def test_a_server_that_cannot_be_reached_is_a_clear_error(tmp_path: Path) -> None:
