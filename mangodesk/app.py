@@ -94,6 +94,7 @@ def build_context(
     from mangodesk.services.facade import Services
 
     paths.ensure()
+    owns_database = database is None
     base_store = secrets or SecretStore()
     if database is None and not settings.database_url:
         create_private_file(paths.database_file)  # SQLite gives -wal/-shm the same mode
@@ -101,9 +102,14 @@ def build_context(
         url = with_password(move_database_password(paths, settings, base_store), base_store)
         database = Database(url)
     db = database or Database(sqlite_url(paths.database_file))
-    if migrate:
-        db.migrate()
-    identity = db.identity()
+    try:
+        if migrate:
+            db.migrate()
+        identity = db.identity()
+    except BaseException:
+        if owns_database:
+            db.dispose()  # refused (e.g. an out-of-date shared schema): no connection left open
+        raise
     store = base_store.scoped(identity.uuid, adopt_legacy=identity.adopts_legacy_secrets)
     registry = vendors or default_registry()
     context = Context(
@@ -170,6 +176,74 @@ def save_database_password(url: str, read_password: Callable[[], str],
     store = secrets or SecretStore()
     store.require()
     store.set(database_password_key(url), read_password())
+
+
+@dataclass(frozen=True)
+class SchemaUpgrade:
+    """What ``mangodesk db upgrade`` did: the schema before and after, and which roles were
+    granted their access (None: a SQLite profile, or the roles do not exist yet)."""
+
+    where: str
+    before: set[str]
+    after: set[str]
+    granted: dict[str, str] | None
+    missing_roles: tuple[str, ...] = ()
+
+
+def upgrade_database(paths: Paths, settings: Settings, *, owner: str | None,
+                     owner_password: Callable[[str], str | None],
+                     desk_role: str | None = None,
+                     service_role: str | None = None) -> SchemaUpgrade:
+    """The explicit schema upgrade: a SQLite profile's file, or a shared server's schema with
+    the owner's login (asked through ``owner_password``), then the desk and service roles'
+    grants (``store.roles``)."""
+    from sqlalchemy.engine import make_url
+
+    from mangodesk.store import roles
+
+    if not settings.database_url:
+        paths.ensure()
+        create_private_file(paths.database_file)  # this user only, as every start makes it
+        database = Database(sqlite_url(paths.database_file))
+        try:
+            before, after = _upgrade(database)
+            return SchemaUpgrade(database.describe(), before, after, None)
+        finally:
+            database.dispose()
+    owner = owner or roles.DEFAULT_OWNER
+    url = make_url(settings.database_url).set(username=owner, password=None)
+    password = owner_password(owner)
+    if password is not None:
+        url = url.set(password=password)
+    database = Database(url.render_as_string(hide_password=False))
+    try:
+        before, after = _upgrade(database)
+        desk = desk_role or roles.DEFAULT_DESK
+        service = service_role or roles.DEFAULT_SERVICE
+        missing = tuple(r for r in (desk, service) if not roles.role_exists(database.engine, r))
+        if missing:
+            return SchemaUpgrade(database.describe(), before, after, None, missing)
+        roles.apply_grants(database.engine, desk=desk, service=service)
+        return SchemaUpgrade(database.describe(), before, after,
+                             {"desk": desk, "service": service})
+    finally:
+        database.dispose()
+
+
+def _upgrade(database: Database) -> tuple[set[str], set[str]]:
+    try:
+        return database.upgrade()
+    except ConfigError:
+        database.dispose()
+        raise
+
+
+def may_run_automation(context: Context) -> bool:
+    """Whether this process's database login may run the automation (a desk login of a
+    shared server may not: see ``store.roles``)."""
+    from mangodesk.store.roles import may_run_automation as login_may_run
+
+    return login_may_run(context.db.engine)
 
 
 def attach_engine(context: Context) -> Engine:

@@ -34,6 +34,8 @@ class Settings:
     # Keys this version does not know (written by a newer one): written back unchanged on
     # save, so running an older desk against the same file does not lose them.
     unknown_keys: dict[str, Any] = field(default_factory=dict)
+    # `mangodesk run` answers GET /health on 127.0.0.1 at this port for monitoring; 0: off.
+    health_port: int = 8765
 
     def to_json(self) -> dict[str, Any]:
         known = asdict(self)
@@ -105,6 +107,13 @@ def _from_mapping(raw: dict[str, Any], path: Path) -> Settings:
                     f"The settings file {path} has an invalid database_url.",
                     "Use a text value such as postgresql+psycopg://host/db, or remove it.",
                 )
+        elif key == "health_port":
+            if not isinstance(value, int) or isinstance(value, bool) or not 0 <= value <= 65535:
+                raise ConfigError(
+                    f"The settings file {path} has an invalid value for “health_port”: "
+                    f"{value!r}.",
+                    "Use a port number from 1 to 65535, or 0 for no health endpoint. "
+                    "Mangodesk did not change the file.")
         elif key in ("close_to_tray", "write_back_codes"):
             if not isinstance(value, bool):
                 raise ConfigError(

@@ -1,5 +1,6 @@
 """Test-wide guards: offscreen Qt, an in-memory keyring, no network beyond loopback, no
-unexpected WARNING/ERROR log record (tests/log_guard.py)."""
+unexpected WARNING/ERROR log record (tests/log_guard.py); and the database switch
+(``MANGODESK_TEST_DATABASE=postgresql``: every test database on PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,7 @@ os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
 from mangodesk.domain.clock import FixedClock
 from mangodesk.store.secrets import MemoryKeyring, SecretStore
-from tests import log_guard
+from tests import database_switch, log_guard
 
 # pytest-qt's settings in pyproject.toml; declared here too when the plugin is switched off.
 PYTEST_QT_INI = {
@@ -83,6 +84,35 @@ def pytest_configure(config: pytest.Config) -> None:
     socket.socket.connect = _guarded_connect  # type: ignore[method-assign]
     socket.socket.connect_ex = _guarded_connect_ex  # type: ignore[method-assign]
     socket.getaddrinfo = _guarded_getaddrinfo
+    if database_switch.enabled():
+        database_switch.install()
+        config.pluginmanager.register(PostgresqlDatabases(), "mangodesk-postgresql")
+
+
+class PostgresqlDatabases:
+    """With the switch on: each test's new databases are dropped after it, the run's remaining
+    ones (module fixtures') at its end."""
+
+    @pytest.fixture(autouse=True)
+    def _fresh_postgresql_databases(self) -> Iterator[None]:
+        before = database_switch.existing()
+        yield
+        database_switch.close_pools()
+        database_switch.drop(database_switch.existing() - before)
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        marker = item.get_closest_marker("sqlite_only")
+        if marker is not None:
+            pytest.skip(f"SQLite only: {marker.args[0] if marker.args else 'a SQLite file'}")
+
+    def pytest_sessionfinish(self) -> None:
+        database_switch.close_pools()
+        database_switch.drop(database_switch.existing())
+        database_switch.close()
+
+    def pytest_report_header(self) -> str:
+        return (f"database: PostgreSQL ({database_switch.admin_dsn()}), a fresh database "
+                "for every test database")
 
 
 class TestProcessKeyring(keyring.backend.KeyringBackend):

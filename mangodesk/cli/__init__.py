@@ -25,6 +25,7 @@ COMMAND_MODULES = [
     "mangodesk.cli.smartair",
     "mangodesk.cli.sync",
     "mangodesk.cli.comms",
+    "mangodesk.cli.service",
 ]
 
 ContextFactory = Callable[[], "Context"]

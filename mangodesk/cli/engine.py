@@ -1,8 +1,10 @@
 """``mangodesk run`` (the automation without the desk window) and ``mangodesk plan`` (a dry run).
 
 ``run`` is for an always-on PC: it ticks the engine (and the PMS sync when Beds24 is
-connected), logs to the log directory, and stops cleanly on Ctrl-C, SIGTERM, or
-``mangodesk run --stop`` (a stop file, because Windows services get no SIGTERM).
+connected), logs to the log directory (rotated: 5 files of 2 MB), keeps its heartbeat in the
+database (``mangodesk status``, the desks' status bar), answers ``GET /health`` on 127.0.0.1
+for monitoring, and stops cleanly on Ctrl-C, SIGTERM, or ``mangodesk run --stop`` (a stop
+file, because Windows services get no SIGTERM).
 """
 
 from __future__ import annotations
@@ -18,10 +20,11 @@ from pathlib import Path
 from types import FrameType
 from typing import TYPE_CHECKING, Any
 
-from mangodesk.app import attach_engine, schedule_pms_sync
+from mangodesk.always_on import HealthServer, Heartbeat
+from mangodesk.app import attach_engine, may_run_automation, schedule_pms_sync
 from mangodesk.cli import add_json_flag, print_json
 from mangodesk.cli.inputs import LAST_YEAR, shorten
-from mangodesk.domain.errors import ValidationError
+from mangodesk.domain.errors import ConfigError, ValidationError
 from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.stay import local_instant
 
@@ -42,6 +45,9 @@ def register(subparsers: Any) -> None:
         "run", help="run the automation without the desk window (for an always-on PC)")
     p.add_argument("--stop", action="store_true",
                    help="ask the running service to stop, then exit")
+    p.add_argument("--health-port", type=int, default=None, metavar="PORT",
+                   help="answer GET /health on 127.0.0.1 at this port (default: health_port "
+                        "in settings.json, 8765; 0: off)")
     p.set_defaults(func=cmd_run)
 
     p = subparsers.add_parser(
@@ -97,12 +103,21 @@ def cmd_run(args: argparse.Namespace, make_context: ContextFactory) -> int:
         marker.write_text("stop\n", encoding="utf-8")
         print("Asked the Mangodesk service to stop; it finishes the calls in progress first.")
         return 0
+    if not may_run_automation(context):
+        raise ConfigError(
+            f"This computer's login to the shared database ({context.db.describe()}) is a "
+            "desk login, which may not run the automation.",
+            "Point the service at the database with the service login (mangodesk database "
+            "postgresql+psycopg://mangodesk_service@…), then start it again.")
     marker.unlink(missing_ok=True)
     # A line per tick, and one per tick skipped while a long one runs, is noise in the log.
     logging.getLogger("apscheduler").setLevel(logging.ERROR)
     engine = engine_for(context)
     close_sync = _add_pms_sync(context, engine)
     unsubscribe = context.events.subscribe(_log_alert)
+    health = _start_health(context, args.health_port)
+    heartbeat = Heartbeat(context, engine, "service", health.url if health else None)
+    heartbeat.start()
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -117,6 +132,8 @@ def cmd_run(args: argparse.Namespace, make_context: ContextFactory) -> int:
         previous[signum] = signal.signal(signum, on_signal)
     print(f"Mangodesk automation is running (log: {context.paths.log_file}). "
           "Press Ctrl-C or run `mangodesk run --stop` to stop.", flush=True)
+    if health is not None:
+        print(f"Health endpoint for monitoring: {health.url}", flush=True)
     log.info("headless service started")
     try:
         engine.start()
@@ -126,6 +143,9 @@ def cmd_run(args: argparse.Namespace, make_context: ContextFactory) -> int:
                 break
     finally:
         clean = engine.stop()
+        heartbeat.stop()
+        if health is not None:
+            health.stop()
         close_sync()
         marker.unlink(missing_ok=True)
         unsubscribe()
@@ -135,6 +155,24 @@ def cmd_run(args: argparse.Namespace, make_context: ContextFactory) -> int:
     print("Mangodesk automation stopped." if clean else
           "Mangodesk automation stopped; calls still in progress are checked at the next start.")
     return 0
+
+
+def _start_health(context: Context, port: int | None) -> HealthServer | None:
+    """The health endpoint, unless switched off; a port in use is logged and the automation
+    runs on without it (monitoring must never stop the codes)."""
+    port = context.settings.health_port if port is None else port
+    if port <= 0:
+        return None
+    try:
+        server = HealthServer(context, port)
+    except OSError as exc:
+        log.warning("no health endpoint: 127.0.0.1:%d cannot be used (%s)", port, exc)
+        print(f"Note: the health endpoint could not use port {port} ({exc.strerror or exc}); "
+              "the automation runs without it.", flush=True)
+        return None
+    server.start()
+    log.info("health endpoint on %s", server.url)
+    return server
 
 
 def _end_of_day(context: Context, day: date) -> datetime:

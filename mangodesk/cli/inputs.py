@@ -16,7 +16,7 @@ from typing import TextIO
 
 from mangodesk.domain.errors import ValidationError
 
-MAX_ID = 2**63 - 1  # the largest row id SQLite and PostgreSQL can store
+MAX_ID = 2**31 - 1  # the largest row id an INTEGER key holds on PostgreSQL (SQLite's is larger)
 MAX_LIMIT = 100_000
 MAX_NAME = 200
 MAX_SEARCH = 200

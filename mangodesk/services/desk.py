@@ -21,6 +21,7 @@ from mangodesk.services.activity import AlertService
 from mangodesk.services.base import ServiceBase, ServiceDeps
 from mangodesk.services.connections import ConnectionService
 from mangodesk.services.pms import PmsService
+from mangodesk.services.service_status import who_runs_automation
 from mangodesk.store.models import AccessCode, AuditEvent, SyncState, Unit, UnitLink
 
 
@@ -34,6 +35,7 @@ class DeskStatus:
     sync_failures: int
     open_alerts: int
     last_sync_result: str | None = None  # "12 bookings read (3 new, 2 changed)."
+    automation: str | None = None  # "led by the service on night-pc"
 
 
 @dataclass(frozen=True)
@@ -89,6 +91,9 @@ class DeskStatusService(ServiceBase):
             sync_failures=failures,
             open_alerts=self.alerts.open_count(),
             last_sync_result=sync_counts(last_run),
+            automation=who_runs_automation(
+                self.db, self.now(), tick_seconds=self.deps.settings.tick_seconds,
+                own_holder=getattr(self.engine.engine, "holder", None)),
         )
 
     def setup_progress(self) -> SetupProgress:

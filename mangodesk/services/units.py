@@ -289,4 +289,5 @@ def booking_view(booking: Booking) -> BookingView:
 
 def _is_local_number(reference: str) -> bool:
     """A row id the database can hold (plain 0-9 digits; "²" or 30 digits are not one)."""
-    return reference.isascii() and reference.isdigit() and int(reference) <= 2**63 - 1
+    # INTEGER keys: 2**31 - 1 on PostgreSQL; a larger number is asked for, not looked up.
+    return reference.isascii() and reference.isdigit() and int(reference) <= 2**31 - 1

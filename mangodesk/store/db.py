@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine, create_engine, event, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mangodesk.domain.errors import ConfigError
@@ -26,9 +26,16 @@ if TYPE_CHECKING:
 # The newest migration's revision. A start whose database already stands here reads it with
 # plain SQL and never imports Alembic (about a third of a read-only CLI command's start-up);
 # a test checks it equals Alembic's own head, so adding a migration without it fails there.
-SCHEMA_HEAD = "0009_failover"
+SCHEMA_HEAD = "0010_service"
 
 log = logging.getLogger(__name__)
+
+UPGRADE_COMMAND = "mangodesk db upgrade --owner mangodesk_owner"
+
+
+class SchemaOutOfDate(ConfigError):
+    """A shared database whose schema is older than this version: only the owner role, with
+    ``mangodesk db upgrade``, may change it."""
 
 
 @dataclass(frozen=True)
@@ -125,17 +132,44 @@ class Database:
         return {rev.revision for rev in script.walk_revisions()}
 
     def migrate(self) -> None:
-        """Bring the schema to this version's head. Refuse a database from a newer version."""
+        """Make sure the schema is this version's. A SQLite profile (one desk) upgrades itself;
+        a shared database server is only checked: its schema changes with the owner role, from
+        an explicit ``mangodesk db upgrade``, never behind the backs of the other desks.
+        A database from a newer version is refused either way."""
+        current, heads = self._schema_state()
+        if current == heads:
+            return  # already current: every start of a CLI command or the desk skips Alembic's run
+        if not self.is_sqlite:
+            raise SchemaOutOfDate(
+                f"The shared database at {self.describe()} "
+                + (f"has schema {', '.join(sorted(current))}" if current
+                   else "has no Mangodesk tables yet")
+                + f"; this version of Mangodesk needs schema {', '.join(sorted(heads))}.",
+                f"Ask whoever looks after the database server to run “{UPGRADE_COMMAND}” with "
+                "the schema owner's login, then start Mangodesk again. Nothing was changed.")
+        self._upgrade()
+
+    def upgrade(self) -> tuple[set[str], set[str]]:
+        """The explicit upgrade (``mangodesk db upgrade``): bring the schema to this version's
+        head on any database. Returns the revisions before and after."""
+        current, heads = self._schema_state()
+        if current != heads:
+            self._upgrade()
+        return current, heads
+
+    def _schema_state(self) -> tuple[set[str], set[str]]:
+        """(the database's revisions, this version's heads); refuses a newer database."""
         try:
             current = self.current_revisions()
         except SQLAlchemyError as exc:
             raise ConfigError(
                 f"The database at {self.describe()} cannot be opened ({exc.__class__.__name__}).",
-                "Check that the file is not damaged and that this account may write to it.",
+                "Check that the file is not damaged and that this account may write to it."
+                if self.is_sqlite else
+                "Check that the server is running, its address in the settings and the login.",
             ) from exc
         if current == {SCHEMA_HEAD}:
-            return  # already current: a start skips Alembic altogether
-        from alembic import command
+            return current, {SCHEMA_HEAD}  # already current: a start skips Alembic altogether
         from alembic.script import ScriptDirectory
 
         script = ScriptDirectory.from_config(_alembic_config(self.engine))
@@ -147,14 +181,19 @@ class Database:
                 "Install the newer version again, or point this one at its own database. "
                 "Nothing was changed.",
             )
-        if current == set(script.get_heads()):
-            return
+        return current, set(script.get_heads())
+
+    def _upgrade(self) -> None:
+        from alembic import command
+
         try:
             command.upgrade(_alembic_config(self.engine), "heads")
-        except OperationalError as exc:
+        except (OperationalError, ProgrammingError) as exc:
             raise ConfigError(
                 f"The database at {self.describe()} could not be updated: {exc.orig}.",
-                "Close other copies of Mangodesk and try again.",
+                "Close other copies of Mangodesk and try again." if self.is_sqlite else
+                "Run the upgrade with the schema owner's login (mangodesk db upgrade "
+                "--owner NAME); the desk and service logins may not change tables.",
             ) from exc
 
     def identity(self) -> DatabaseId:

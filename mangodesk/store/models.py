@@ -374,6 +374,27 @@ class EngineLease(Base):
     expires_at: Mapped[datetime]
 
 
+class ServiceProcess(Base):
+    """A running Mangodesk process that runs the automation (the always-on service or a
+    desk), seen by every other desk and by ``mangodesk status``: its heartbeat says it is
+    alive, ``leading`` whether it is the one planning and calling the lock providers."""
+
+    __tablename__ = "service_process"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # "service" or "desk"
+    host: Mapped[str] = mapped_column(String(200))
+    pid: Mapped[int] = mapped_column(Integer)
+    version: Mapped[str] = mapped_column(String(40))
+    started_at: Mapped[datetime]
+    seen_at: Mapped[datetime]
+    last_tick_at: Mapped[datetime | None]
+    leading: Mapped[bool] = mapped_column(Boolean, default=False)
+    health_url: Mapped[str | None] = mapped_column(String(200))
+    stopped_at: Mapped[datetime | None]
+
+
 class DatabaseIdentity(Base):
     """The database's own identity, created with it: the keyring names of this profile's
     secrets live under ``uuid``, so profiles never share secrets but desks sharing one
@@ -450,8 +471,9 @@ class MailMessage(Base):
     to_address: Mapped[str | None] = mapped_column(String(320))
     language: Mapped[str | None] = mapped_column(String(16))
     subject: Mapped[str | None] = mapped_column(Text)
-    # The body as sent, and with every door code masked for lists and logs.
-    body: Mapped[str | None] = mapped_column(Text)
+    # The body as sent, and with every door code masked for lists and logs. The body is
+    # loaded only when read: the desk role of a shared database may not read it.
+    body: Mapped[str | None] = mapped_column(Text, deferred=True)
     body_masked: Mapped[str | None] = mapped_column(Text)
     # A digest of the access codes the message carried (send-again-on-change compares it).
     codes_digest: Mapped[str | None] = mapped_column(String(64))

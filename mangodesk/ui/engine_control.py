@@ -72,11 +72,19 @@ def start_engine(context: Context) -> EngineControl:
     """Build and start the engine, with the PMS sync when a PMS is connected (the same
     helpers ``mangodesk run`` uses); a failure here is logged and shown in the status bar,
     and never stops the window opening."""
-    from mangodesk.app import attach_engine, detach_engine, schedule_pms_sync
+    from mangodesk.always_on import Heartbeat
+    from mangodesk.app import attach_engine, detach_engine, may_run_automation, schedule_pms_sync
 
     closers: list[Callable[[], None]] = []
     try:
+        if not may_run_automation(context):
+            # The desk role of a shared database: the service runs the automation.
+            log.info("this desk's database login does not run the automation")
+            return EngineControl(None)
         engine = attach_engine(context)
+        heartbeat = Heartbeat(context, engine, "desk")
+        heartbeat.start()
+        closers.append(heartbeat.stop)
         close_sync = schedule_pms_sync(context, engine)
         if close_sync is not None:
             closers.append(close_sync)

@@ -808,6 +808,8 @@ class MainWindow(QMainWindow):
         status = self._status
         if status is None:
             return
+        if status.automation:
+            self.engine_label.setText(f"{self.engine.describe()} · {status.automation}")
         if status.sync_error:
             self.sync_label.setText(f"Sync failing ({status.sync_failures}×)")
             self.sync_label.setToolTip(status.sync_error)

@@ -32,9 +32,15 @@ CloseApplications=yes
 [Tasks]
 Name: "desktopicon"; Description: "Create a &desktop shortcut"; GroupDescription: "Shortcuts:"
 Name: "autostart"; Description: "Start Mangodesk in the tray when I sign in (recommended for the front-desk PC)"; GroupDescription: "Start-up:"
+Name: "service"; Description: "Run the automation as a Windows service (the always-on PC)"; GroupDescription: "Start-up:"; Flags: unchecked
 
 [Files]
 Source: "{#DistDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
+; The Windows service: WinSW 2 (github.com/winsw/winsw, WinSW-x64.exe from its signed release,
+; put in packaging\windows by the Windows build) and its configuration, written by the build:
+;   dist\mangodesk\mangodesk.exe service windows-xml --output packaging\windows\mangodesk-service.xml
+Source: "WinSW-x64.exe"; DestDir: "{app}"; DestName: "mangodesk-service.exe"; Flags: ignoreversion
+Source: "mangodesk-service.xml"; DestDir: "{app}"; Flags: ignoreversion
 
 [Icons]
 Name: "{group}\{#AppName}"; Filename: "{app}\{#AppExe}"
@@ -44,10 +50,14 @@ Name: "{autodesktop}\{#AppName}"; Filename: "{app}\{#AppExe}"; Tasks: desktopico
 Name: "{userstartup}\{#AppName}"; Filename: "{app}\{#AppExe}"; Parameters: "--minimized"; Tasks: autostart
 
 [Run]
+Filename: "{app}\mangodesk-service.exe"; Parameters: "install"; StatusMsg: "Installing the Mangodesk service..."; Flags: runhidden waituntilterminated; Tasks: service
+Filename: "{app}\mangodesk-service.exe"; Parameters: "start"; Flags: runhidden waituntilterminated; Tasks: service
 Filename: "{app}\{#AppExe}"; Parameters: "--self-test"; StatusMsg: "Checking the installation..."; Flags: runhidden waituntilterminated
 Filename: "{app}\{#AppExe}"; Description: "Open {#AppName} now"; Flags: nowait postinstall skipifsilent
 
 [UninstallRun]
+Filename: "{app}\mangodesk-service.exe"; Parameters: "stop"; Flags: runhidden; RunOnceId: "StopService"
+Filename: "{app}\mangodesk-service.exe"; Parameters: "uninstall"; Flags: runhidden; RunOnceId: "RemoveService"
 ; Close a running desk first so its files can be removed.
 Filename: "{sys}\taskkill.exe"; Parameters: "/im {#AppExe} /f"; Flags: runhidden; RunOnceId: "CloseDesk"
 

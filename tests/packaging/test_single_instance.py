@@ -21,6 +21,7 @@ from mangodesk.store.secrets import SecretStore
 from mangodesk.ui.application import Desk, desk_request, run_gui
 from mangodesk.ui.passcodes import PasscodesDialog
 from mangodesk.ui.single_instance import InstanceServer, instance_name, send_to_running
+from tests.database_switch import child_pythonpath
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -49,7 +50,7 @@ def server(qtbot: Any, profile: Paths) -> Iterator[InstanceServer]:
 
 
 def _second_launch(profile: Paths, *args: str) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "QT_QPA_PLATFORM": "offscreen"}
+    env = {**os.environ, "PYTHONPATH": child_pythonpath(ROOT), "QT_QPA_PLATFORM": "offscreen"}
     return subprocess.Popen(
         [sys.executable, "-m", "mangodesk", "--data-dir", str(profile.data_dir.parent), *args],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

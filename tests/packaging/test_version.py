@@ -35,6 +35,7 @@ def test_version_names_qt_pyside_sqlalchemy_and_the_schema(
     assert not (tmp_path / "data").exists()
 
 
+@pytest.mark.sqlite_only("--version reads the SQLite file's revision without opening a database")
 def test_version_shows_the_profiles_database_revision(
         capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
     context = build_context(Paths.under(tmp_path), Settings(),

@@ -106,10 +106,10 @@ def test_pause_automation_from_the_window_and_the_tray(qtbot: Any, context: Cont
     try:
         idle(qtbot, desk.runner)
         window = desk.window
-        assert window.engine_label.text() == "Automation: on"
+        assert window.engine_label.text() == "Automation: on · service not running"
         window.pause_action.trigger()
         assert engine.paused
-        assert window.engine_label.text() == "Automation: paused"
+        assert window.engine_label.text() == "Automation: paused · service not running"
         assert desk.tray is not None and desk.tray.pause_action.isChecked()
         desk.tray.pause_action.trigger()  # resume from the tray menu
         assert not engine.paused and not window.pause_action.isChecked()

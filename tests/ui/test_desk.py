@@ -83,7 +83,7 @@ def test_the_grid_shows_each_unit_with_lock_code_arrival_and_state(desk: Desk) -
     assert window.count_label.text() == "13 units"
     assert window.codes_label.text() == "All codes sent"
     assert window.sync_label.text() == "Not synced with the PMS yet"
-    assert window.engine_label.text() == "Automation: off on this desk"
+    assert window.engine_label.text() == "Automation: off on this desk · service not running"
     assert window.setup_banner.isHidden()
 
 

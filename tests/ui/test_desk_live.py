@@ -9,6 +9,7 @@ import textwrap
 import threading
 from typing import Any
 
+import pytest
 from sqlalchemy import select
 
 from mangodesk.app import Context
@@ -100,6 +101,7 @@ def run_other_process(context: Context, script: str) -> None:
     subprocess.run([sys.executable, "-c", code], check=True, timeout=60)
 
 
+@pytest.mark.sqlite_only("another process writes the SQLite file with sqlite3")
 def test_every_open_view_follows_another_process_on_the_same_database(
         qtbot: Any, desk: Desk) -> None:
     context = desk.context
@@ -139,6 +141,7 @@ def test_every_open_view_follows_another_process_on_the_same_database(
                     timeout=WITHIN_A_SECOND)
 
 
+@pytest.mark.sqlite_only("another process writes the SQLite file with sqlite3")
 def test_smart_locks_dialog_follows_another_process(qtbot: Any, desk: Desk) -> None:
     dialog = desk.window.show_connections()
     idle(qtbot, desk.runner)

@@ -23,6 +23,7 @@ from mangodesk.services.comms import TemplateInput
 from mangodesk.settings import Settings
 from mangodesk.store.models import Booking, MailMessage
 from mangodesk.store.secrets import SecretStore
+from tests.database_switch import child_pythonpath
 from tests.integration.comms import smtp_server
 from tests.integration.comms.conftest import NOW
 from tests.integration.comms.smtp_server import Handler
@@ -43,7 +44,7 @@ ctx.close()
 
 
 def deliver_process(profile: Path) -> subprocess.Popen[bytes]:
-    env = dict(os.environ, PYTHONPATH=str(Path(__file__).resolve().parents[3]))
+    env = dict(os.environ, PYTHONPATH=child_pythonpath(Path(__file__).resolve().parents[3]))
     return subprocess.Popen([sys.executable, "-c", DELIVER, str(profile)], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 

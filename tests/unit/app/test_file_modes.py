@@ -36,6 +36,7 @@ def assert_private(base: Path) -> None:
 
 
 @pytest.mark.expect_log(r"a line for the log", logger="mangodesk.test")
+@pytest.mark.sqlite_only("the SQLite file and its -wal/-shm files are private")
 def test_a_new_profile_is_private(tmp_path: Path) -> None:
     old_umask = os.umask(0o022)  # the usual desktop umask, which made everything 0644/0755
     try:

@@ -17,6 +17,7 @@ from mangodesk.domain.types import CodeOrigin, CodeState
 from mangodesk.paths import Paths
 from mangodesk.settings import Settings
 from mangodesk.store.models import AccessCode, UnitLink
+from tests.database_switch import child_pythonpath
 
 
 @pytest.fixture
@@ -90,7 +91,7 @@ def test_a_command_that_only_reads_the_database_loads_no_gui_vendor_or_keyring(
     root = Path(__file__).resolve().parents[3]
     done = subprocess.run(
         [sys.executable, "-c", PROBE, "--data-dir", str(data_dir), *command],
-        cwd=data_dir, env={**os.environ, "PYTHONPATH": str(root)},
+        cwd=data_dir, env={**os.environ, "PYTHONPATH": child_pythonpath(root)},
         capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     loaded = next(line for line in done.stderr.splitlines() if line.startswith("LOADED"))

@@ -6,12 +6,12 @@ from __future__ import annotations
 
 import argparse
 import io
-import sqlite3
 from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from sqlalchemy import text
 
 from mangodesk.__main__ import main
 from mangodesk.app import build_context
@@ -20,6 +20,7 @@ from mangodesk.demo import seed_hotel
 from mangodesk.domain.clock import SystemClock
 from mangodesk.paths import Paths
 from mangodesk.settings import Settings
+from mangodesk.store.db import Database, sqlite_url
 
 # Commands left out, each covered elsewhere: `run` blocks until stopped; `sync`,
 # `pms-connect` and `smartair-doctor` talk to a server whose address is an argument (the
@@ -55,9 +56,13 @@ NASTY_TEXT = st.one_of(
 
 
 def _counts(database: Path) -> tuple[int, ...]:
-    with sqlite3.connect(database) as db:
-        return tuple(db.execute(f"SELECT count(*) FROM {t}").fetchone()[0]
-                     for t in TABLES)
+    db = Database(sqlite_url(database))  # the profile's database, whichever the tests run on
+    try:
+        with db.engine.connect() as conn:
+            return tuple(conn.execute(text(f"SELECT count(*) FROM {t}")).scalar_one()
+                         for t in TABLES)
+    finally:
+        db.dispose()
 
 
 @pytest.fixture(scope="module")

@@ -42,8 +42,13 @@ def pg_url() -> Iterator[str]:
     except OperationalError as exc:
         admin.dispose()
         pytest.skip(f"no PostgreSQL server on 127.0.0.1:5432 ({exc.orig})")
+    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+    # What IT does once per shared database (mangodesk db upgrade); desks never migrate it.
+    ready = Database(url)
+    ready.upgrade()
+    ready.dispose()
     try:
-        yield f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
+        yield url
     finally:
         with admin.connect() as conn:
             conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

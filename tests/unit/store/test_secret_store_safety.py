@@ -146,6 +146,7 @@ def _database_from_before_namespacing(paths: Paths) -> None:
     db.dispose()
 
 
+@pytest.mark.sqlite_only("a single-desk SQLite profile from before 0004 upgrades itself")
 def test_secrets_under_the_old_shared_names_move_into_the_profile(tmp_path: Path) -> None:
     shared = MemoryKeyring()
     shared.set_password(SERVICE_NAME, "connection:1:password", "old-password")

@@ -55,6 +55,7 @@ def test_a_database_one_migration_behind_is_still_upgraded(tmp_path: Path) -> No
     db.dispose()
 
 
+@pytest.mark.sqlite_only("SQLite pragmas")
 def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     db = Database(sqlite_url(tmp_path / "m.sqlite"))
     db.migrate()
@@ -64,6 +65,7 @@ def test_sqlite_runs_in_wal_mode_with_foreign_keys(tmp_path: Path) -> None:
     db.dispose()
 
 
+@pytest.mark.sqlite_only("edits and compares the SQLite file")
 def test_a_database_from_a_newer_version_is_refused_untouched(tmp_path: Path) -> None:
     path = tmp_path / "m.sqlite"
     db = Database(sqlite_url(path))
@@ -83,6 +85,7 @@ def test_a_database_from_a_newer_version_is_refused_untouched(tmp_path: Path) ->
     assert len(path.read_bytes()) == len(before)
 
 
+@pytest.mark.sqlite_only("a damaged SQLite file")
 def test_a_damaged_database_file_gives_a_clear_error(tmp_path: Path) -> None:
     path = tmp_path / "m.sqlite"
     path.write_bytes(b"this is not a database" * 100)
