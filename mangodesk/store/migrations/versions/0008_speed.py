@@ -1,7 +1,7 @@
 """speed: index bookings by PMS number, so a sync's per-page lookups stop scanning the table
 
 Revision ID: 0008_speed
-Revises: 0007_comms
+Revises: 0008_vocab
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from alembic import op
 
 revision = '0008_speed'
-down_revision = '0007_comms'
+down_revision = '0008_vocab'
 branch_labels = None
 depends_on = None
 
