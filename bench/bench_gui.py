@@ -6,11 +6,21 @@ measured in the same run, so the ratios mean something on any machine:
 - showing the window vs. the bare service call that loads the same rows;
 - a keystroke vs. a plain Python scan of the same rows for the same text.
 
+And the longest the GUI thread is blocked (a 1 ms heartbeat timer on the GUI thread: the
+longest gap between two beats) during start-up, each filter switch and each keystroke,
+with the grid's old QSortFilterProxyModel (a Python ``lessThan`` per comparison and
+``filterAcceptsRow`` per row; kept here as the "before") and no settling of long-lived
+objects, then with the current proxy and settled as run_gui does, in the same run. The
+start-up is two figures: building the window (Desk() and start(), one Python call here
+and in run_gui) and filling the grid once the worker has the rows. The last line is the
+worst block after the window is built over the 50 ms target.
+
 Run:  QT_QPA_PLATFORM=offscreen .venv/bin/python bench/bench_gui.py
 """
 
 from __future__ import annotations
 
+import gc
 import os
 import resource
 import statistics
@@ -23,6 +33,7 @@ from pathlib import Path
 
 os.environ.setdefault("QT_QPA_PLATFORM", "offscreen")
 
+from PySide6.QtCore import QElapsedTimer, QSortFilterProxyModel, QTimer
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import insert
 
@@ -49,8 +60,16 @@ from mangodesk.store.models import (
     UnitLink,
 )
 from mangodesk.store.secrets import MemoryKeyring, SecretStore
-from mangodesk.ui.application import Desk, make_qapplication
-from mangodesk.ui.unit_model import UnitFilter
+from mangodesk.ui import main_window as main_window_module
+from mangodesk.ui.application import Desk, make_qapplication, settle_long_lived_objects
+from mangodesk.ui.unit_model import (
+    SORT_ROLE,
+    AnyIndex,
+    UnitFilter,
+    UnitFilterProxy,
+    UnitTableModel,
+    _passes,
+)
 
 UNITS = 2_000
 CODES_PER_UNIT = 10  # 20,000 codes
@@ -116,6 +135,125 @@ def wait_for(app: QApplication, condition: object, timeout: float = 60.0) -> Non
         time.sleep(0.0005)
 
 
+class LegacyProxy(QSortFilterProxyModel):
+    """The grid's proxy before #16 item 4, for the "before" figures only."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._words: list[str] = []
+        self._filter = UnitFilter.ALL
+        self.setSortRole(SORT_ROLE)
+        self.setDynamicSortFilter(True)
+
+    @property
+    def unit_filter(self) -> UnitFilter:
+        return self._filter
+
+    def set_search(self, query: str) -> None:
+        words = query.casefold().split()
+        if words != self._words:
+            self.beginFilterChange()
+            self._words = words
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def set_unit_filter(self, which: UnitFilter) -> None:
+        if which != self._filter:
+            self.beginFilterChange()
+            self._filter = which
+            self.endFilterChange(QSortFilterProxyModel.Direction.Rows)
+
+    def lessThan(self, left: AnyIndex, right: AnyIndex) -> bool:
+        model = self.sourceModel()
+        assert isinstance(model, UnitTableModel)
+        column = left.column()
+        return bool(model.sort_key_at(left.row(), column)
+                    < model.sort_key_at(right.row(), column))
+
+    def filterAcceptsRow(self, source_row: int, source_parent: AnyIndex) -> bool:
+        model = self.sourceModel()
+        assert isinstance(model, UnitTableModel)
+        if not _passes(self._filter, model.rows[source_row], model.today):
+            return False
+        haystack = model.search_text(source_row)
+        return all(word in haystack for word in self._words)
+
+
+class Heartbeat:
+    """A 1 ms timer on the GUI thread; the longest gap between two beats is the longest
+    time the thread could not process events."""
+
+    def __init__(self) -> None:
+        self._timer = QTimer()
+        self._timer.setInterval(1)
+        self._timer.timeout.connect(self._beat)
+        self._clock = QElapsedTimer()
+        self._last = 0
+        self.longest_ms = 0.0
+
+    def _beat(self) -> None:
+        now = self._clock.nsecsElapsed()
+        self.longest_ms = max(self.longest_ms, (now - self._last) / 1e6)
+        self._last = now
+
+    def start(self) -> None:
+        self.longest_ms = 0.0
+        self._clock.start()
+        self._last = self._clock.nsecsElapsed()
+        self._timer.start()
+
+    def stop(self) -> float:
+        self._beat()
+        self._timer.stop()
+        return self.longest_ms
+
+
+def spin(app: QApplication, seconds: float = 0.02) -> None:
+    """Let the heartbeat and any queued work run."""
+    deadline = time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        app.processEvents()
+        time.sleep(0.0005)
+
+
+def blocks(app: QApplication, context: Context, proxy: type,
+           settle: bool) -> dict[str, list[float]]:
+    """Longest GUI-thread block at start-up, per keystroke and per filter switch; ``settle``
+    as run_gui does (long-lived objects out of the collector's reach) or not (before)."""
+    main_window_module.UnitFilterProxy = proxy  # type: ignore[attr-defined,misc]
+    try:
+        beat = Heartbeat()
+        beat.start()
+        desk = Desk(context, use_tray=False)
+        if settle:
+            settle_long_lived_objects()
+        desk.start()
+        found: dict[str, list[float]] = {"build window": [beat.stop()]}
+        beat.start()
+        wait_for(app, lambda: desk.window.model.rowCount() == UNITS)
+        spin(app)
+        found.update({"fill grid": [beat.stop()], "keystroke": [], "filter switch": []})
+        window = desk.window
+        for end in range(1, len("room 12") + 1):
+            beat.start()
+            window.search.setText("room 12"[:end])
+            spin(app)
+            found["keystroke"].append(beat.stop())
+        window.search.clear()
+        spin(app)
+        for which in [UnitFilter.ATTENTION, UnitFilter.UNLINKED, UnitFilter.ARRIVING_TODAY,
+                      UnitFilter.ARRIVING_TOMORROW, UnitFilter.ALL]:
+            beat.start()
+            window.set_filter(which)
+            spin(app)
+            found["filter switch"].append(beat.stop())
+        wait_for(app, lambda: desk.runner.running == 0)
+        desk.close()
+        return found
+    finally:
+        main_window_module.UnitFilterProxy = UnitFilterProxy  # type: ignore[attr-defined,misc]
+        gc.unfreeze()
+
+
 def main() -> int:
     app = make_qapplication()
     with tempfile.TemporaryDirectory() as base:
@@ -176,6 +314,8 @@ def main() -> int:
         rss_after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
         wait_for(app, lambda: desk.runner.running == 0)
         desk.close()
+        before = blocks(app, context, LegacyProxy, settle=False)
+        after = blocks(app, context, UnitFilterProxy, settle=True)
         context.close()
 
     per_key = statistics.median(keystrokes)
@@ -196,6 +336,12 @@ def main() -> int:
     print(f"  Python heap peak while showing       {peak_show / 1e6:8.1f} MB")
     print(f"  process peak RSS                     {rss_after / 1024:8.1f} MB "
           f"(+{(rss_after - rss_before) / 1024:.1f} MB for the window)")
+    print("  longest GUI-thread block (1 ms heartbeat), old proxy → this proxy:")
+    for phase in before:
+        print(f"    {phase:<14} worst {max(before[phase]):7.1f} ms → {max(after[phase]):6.1f} ms"
+              f"   (each: {', '.join(f'{t:.0f}' for t in after[phase])} ms)")
+    worst = max(max(times) for phase, times in after.items() if phase != "build window")
+    print(f"ratio {worst / 50:.2f} (target 1.0: no block over 50 ms)")
     return 0
 
 

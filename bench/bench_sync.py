@@ -5,18 +5,26 @@ allows 100 credits per five minutes by default, shared with every other tool on 
 
 For each, the baseline is just fetching and parsing the same pages through the adapter (HTTP,
 JSON, mapping to PmsBooking; no database), measured in the same run, so the printed ratio is
-the cost of the database work relative to the unavoidable network + parsing work.
+the cost of the database work relative to the unavoidable network + parsing work. The
+simulator runs in a separate process (``--serve``, driven over its stdin), so its own work
+does not count in either figure.
 
-Run: ``PYTHONPATH=. .venv/bin/python bench/bench_sync.py [bookings] [changes]``
+Then the growth: a second full sync of ``bookings × growth`` bookings (fresh simulator and
+database), to show the cost per booking stays flat (linear time).
+
+Run: ``PYTHONPATH=. .venv/bin/python bench/bench_sync.py [bookings] [changes] [growth]``
 """
 
 from __future__ import annotations
 
+import json
+import subprocess
 import sys
 import tempfile
 import time
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
@@ -41,6 +49,61 @@ def fetch_and_parse(adapter: Beds24Adapter, cursor: str | None) -> tuple[float, 
     return time.perf_counter() - started, pages, bookings
 
 
+class RemoteSimulator:
+    """The Beds24 simulator in a child process; the bench's clock moves are sent to it."""
+
+    def __init__(self, total: int) -> None:
+        self._child = subprocess.Popen(
+            [sys.executable, __file__, "--serve", str(total)],
+            stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True,
+        )
+        hello = self.call("hello")
+        self.base_url: str = hello["base_url"]
+        self.timezone: str = hello["timezone"]
+        self.today = date.fromisoformat(hello["today"])
+        self.bookings: int = hello["bookings"]
+        self.units: int = hello["units"]
+
+    def call(self, *command: object) -> dict[str, Any]:
+        assert self._child.stdin is not None and self._child.stdout is not None
+        self._child.stdin.write(" ".join(str(part) for part in command) + "\n")
+        self._child.stdin.flush()
+        reply: dict[str, Any] = json.loads(self._child.stdout.readline())
+        return reply
+
+    def close(self) -> None:
+        self.call("quit")
+        self._child.wait(timeout=30)
+
+
+def serve(total: int) -> None:
+    """The child: build the simulator, then answer one JSON line per command line."""
+    clock = FixedClock(NOW)
+    sim = Beds24Simulator(date(2026, 6, 8), rooms=200, bookings=total, clock=clock,
+                          credit_limit=10**9, record=False)
+    with sim:
+        for line in sys.stdin:
+            command, *args = line.split()
+            reply: dict[str, Any] = {}
+            if command == "hello":
+                reply = {"base_url": sim.base_url, "timezone": sim.timezone,
+                         "today": sim.today.isoformat(), "bookings": len(sim.bookings),
+                         "units": sum(r.qty for r in sim.properties[0].rooms)}
+            elif command == "invite":
+                reply = {"code": sim.create_invite_code()}
+            elif command == "advance":
+                clock.advance(timedelta(minutes=int(args[0])))
+            elif command == "mutate":
+                reply = {"changed": sim.mutate_randomly(int(args[0]), seed=int(args[1]))}
+            elif command == "touch_groups":
+                touch_group_rooms(sim, int(args[0]))
+            elif command == "counts":
+                reply = {"requests": sim.request_count, "credits": sim.credits_spent}
+            print(json.dumps(reply), flush=True)
+            if command == "quit":
+                return
+
+
 def touch_group_rooms(sim: Beds24Simulator, groups: int) -> None:
     """One room of a few booking groups changes (the rest of each group must be fetched)."""
     masters = sorted({b.master_id for b in sim.bookings.values()
@@ -50,44 +113,52 @@ def touch_group_rooms(sim: Beds24Simulator, groups: int) -> None:
         sim.set_status(room, sim.booking(room).status)
 
 
-def main(total: int = 20_000, changes: int = 50) -> None:
+def full_sync(total: int, clock: FixedClock, secrets: SecretStore,
+              tmp: str) -> tuple[RemoteSimulator, SyncEngine, Database, Beds24Adapter, Any]:
+    """A fresh simulator and database; returns them after one full sync, timed."""
+    build_started = time.perf_counter()
+    sim = RemoteSimulator(total)
+    print(f"simulator data: {sim.bookings} bookings, {sim.units} units "
+          f"(built in {time.perf_counter() - build_started:.1f} s, separate process)")
+    settings = Beds24Settings(base_url=sim.base_url, timezone=sim.timezone)
+    adapter = Beds24Adapter(secrets=secrets, clock=clock, settings=settings)
+    adapter.connect_with_invite_code(sim.call("invite")["code"])
+    # A full load normally reads from a week back; the bench reads every booking so
+    # that all of them are transferred.
+    today = sim.today - timedelta(days=400)
+    db = Database(sqlite_url(Path(tmp) / f"bench-{total}.db"))
+    db.migrate()
+    engine = SyncEngine(db, adapter, clock, EventBus())
+    original_query = adapter.booking_query
+    adapter.booking_query = (  # type: ignore[method-assign]
+        lambda cursor, _today: original_query(cursor, today)
+    )
+    base_full, pages, fetched = fetch_and_parse(adapter, None)
+    started = time.perf_counter()
+    full = engine.run_once()
+    full_time = time.perf_counter() - started
+    assert full.ok, full.error
+    print(f"full sync: {full.bookings} bookings ({full.created} stored) in "
+          f"{full.pages} pages: {full_time:.2f} s; fetch+parse only {base_full:.2f} s "
+          f"({fetched} bookings, {pages} pages); ratio {full_time / base_full:.2f}; "
+          f"{full_time / max(full.bookings, 1) * 1e6:.0f} µs per booking")
+    return sim, engine, db, adapter, (full, full_time, base_full)
+
+
+def main(total: int = 20_000, changes: int = 50, growth: int = 10) -> None:
     clock = FixedClock(NOW)
     secrets = SecretStore(MemoryKeyring())
-    build_started = time.perf_counter()
-    sim = Beds24Simulator(date(2026, 6, 8), rooms=200, bookings=total, clock=clock,
-                          credit_limit=10**9, record=False)
-    print(f"simulator data: {len(sim.bookings)} bookings, "
-          f"{sum(r.qty for r in sim.properties[0].rooms)} units "
-          f"(built in {time.perf_counter() - build_started:.1f} s)")
-    with sim, tempfile.TemporaryDirectory() as tmp:
-        settings = Beds24Settings(base_url=sim.base_url, timezone=sim.timezone)
-        adapter = Beds24Adapter(secrets=secrets, clock=clock, settings=settings)
-        adapter.connect_with_invite_code(sim.create_invite_code())
-        # A full load normally reads from a week back; the bench reads every booking so
-        # that the 20,000 are all transferred.
-        today = sim.today - timedelta(days=400)
-        db = Database(sqlite_url(Path(tmp) / "bench.db"))
-        db.migrate()
-        engine = SyncEngine(db, adapter, clock, EventBus())
-        original_query = adapter.booking_query
-        adapter.booking_query = (  # type: ignore[method-assign]
-            lambda cursor, _today: original_query(cursor, today)
-        )
+    with tempfile.TemporaryDirectory() as tmp:
+        sim, engine, db, adapter, (full, full_time, base_full) = full_sync(
+            total, clock, secrets, tmp)
         try:
-            base_full, pages, fetched = fetch_and_parse(adapter, None)
-            started = time.perf_counter()
-            full = engine.run_once()
-            full_time = time.perf_counter() - started
-            assert full.ok, full.error
-            print(f"full sync: {full.bookings} bookings ({full.created} stored) in "
-                  f"{full.pages} pages: {full_time:.2f} s; fetch+parse only {base_full:.2f} s "
-                  f"({fetched} bookings, {pages} pages); ratio {full_time / base_full:.2f}")
-
             clock.advance(timedelta(minutes=5))
-            changed = sim.mutate_randomly(changes)
+            sim.call("advance", 5)
+            changed = sim.call("mutate", changes, 11)["changed"]
             clock.advance(timedelta(minutes=1))
+            sim.call("advance", 1)
             cursor = full.cursor
-            base_incr, pages, fetched = fetch_and_parse(adapter, cursor)
+            base_incr, _pages, _fetched = fetch_and_parse(adapter, cursor)
             started = time.perf_counter()
             incremental = engine.run_once()
             incr_time = time.perf_counter() - started
@@ -96,27 +167,47 @@ def main(total: int = 20_000, changes: int = 50) -> None:
                   f"bookings read, {incremental.updated} updated: {incr_time * 1000:.0f} ms; "
                   f"fetch+parse only {base_incr * 1000:.0f} ms; "
                   f"ratio {incr_time / base_incr:.2f}")
-            print(f"HTTP requests served by the simulator: {sim.request_count}")
+            print(f"HTTP requests served by the simulator: {sim.call('counts')['requests']}")
             clock.advance(timedelta(minutes=15))
+            sim.call("advance", 15)
             assert engine.run_once().ok  # moves the cursor past the changes above
             for label, count in (("no changes", 0), (f"{changes} changes", changes)):
                 # Past the 10-minute overlap, so earlier changes are not read again.
                 clock.advance(timedelta(minutes=15))
+                sim.call("advance", 15)
                 if count:
-                    sim.mutate_randomly(count, seed=23)
-                    touch_group_rooms(sim, 5)
+                    sim.call("mutate", count, 23)
+                    sim.call("touch_groups", 5)
                 clock.advance(timedelta(minutes=1))
-                credits, requests = sim.credits_spent, sim.request_count
+                sim.call("advance", 1)
+                before = sim.call("counts")
                 poll = engine.run_once()
                 assert poll.ok, poll.error
-                print(f"incremental poll, {label}: {sim.credits_spent - credits} credits, "
-                      f"{sim.request_count - requests} requests, {poll.bookings} bookings "
-                      f"read, {poll.updated} updated")
+                after = sim.call("counts")
+                print(f"incremental poll, {label}: {after['credits'] - before['credits']} "
+                      f"credits, {after['requests'] - before['requests']} requests, "
+                      f"{poll.bookings} bookings read, {poll.updated} updated")
         finally:
             engine.close()
             db.dispose()
+            sim.close()
+        ratio = full_time / base_full
+        if growth > 1:
+            big_sim, big_engine, big_db, _adapter, (big, big_time, _base) = full_sync(
+                total * growth, clock, secrets, tmp)
+            big_engine.close()
+            big_db.dispose()
+            big_sim.close()
+            per_small = full_time / max(full.bookings, 1)
+            per_big = big_time / max(big.bookings, 1)
+            print(f"growth: {big.bookings} bookings took {big_time / full_time:.1f}x the time "
+                  f"of {full.bookings} ({big.bookings / max(full.bookings, 1):.1f}x the "
+                  f"bookings); per booking {per_big / per_small:.2f}x (1.00 = linear)")
+        print(f"ratio {ratio:.2f} (target 1.5)")
 
 
 if __name__ == "__main__":
-    args = [int(a) for a in sys.argv[1:3]]
-    main(*args)
+    if sys.argv[1:2] == ["--serve"]:
+        serve(int(sys.argv[2]))
+    else:
+        main(*[int(a) for a in sys.argv[1:4]])

@@ -16,15 +16,17 @@ with an alert; a full load resumes from its last committed page after a crash.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import queue
 import threading
 import time as time_module
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, func, insert, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from mangodesk.domain.clock import Clock
@@ -176,6 +178,29 @@ class SyncResult:
         return data
 
 
+class _GroupIndex:
+    """Stored booking groups (two rooms or more) by the PMS number of each of their rooms."""
+
+    def __init__(self) -> None:
+        self._rooms: dict[str, list[str]] = {}
+        self._groups: dict[str, set[str]] = {}
+
+    def put(self, group_id: str, members: str | None) -> None:
+        """The stored row ``group_id`` now lists ``members`` (",a,b," or None)."""
+        for room in self._rooms.pop(group_id, ()):
+            listing = self._groups.get(room)
+            if listing is not None:
+                listing.discard(group_id)
+        rooms = _members_list(members)
+        if len(rooms) >= 2:
+            self._rooms[group_id] = rooms
+            for room in rooms:
+                self._groups.setdefault(room, set()).add(group_id)
+
+    def listing(self, room: str) -> set[str]:
+        return self._groups.get(room, set())
+
+
 @dataclass
 class _Maps:
     """PMS ids → database ids for the properties and units this sync knows."""
@@ -216,6 +241,11 @@ class SyncEngine:
         self._raised: list[int] = []  # alerts raised during this run, announced at its end
         # Stored groups that lost a room to another booking this run: re-read at its end.
         self._pending_regroup: set[str] = set()
+        # Stored groups (two rooms or more) by room number, read once per run and kept up to
+        # date page by page, so no page scans every stored group.
+        self._groups: _GroupIndex | None = None
+        self._state_id = 0
+        self._run_settings: dict[str, Any] = {}
 
     def close(self, wait_seconds: float = 60.0) -> None:
         """Stop: a running sync finishes its page and stops cleanly (nothing recorded as a
@@ -252,6 +282,7 @@ class SyncEngine:
             return SyncResult(ok=False, error="A sync is already running.")
         self._raised = []
         self._pending_regroup = set()
+        self._groups = None
         try:
             result = self._run(progress, full)
         finally:
@@ -269,6 +300,9 @@ class SyncEngine:
         with self.db.transaction() as session:
             state = self._state(session)
             state.last_attempt_at = started
+            self._state_id = state.id
+            self._run_settings = {k: v for k, v in (state.settings or {}).items()
+                                  if k != RESUME_KEY}
             cursor = None if full else state.cursor
             saved = (state.settings or {}).get(RESUME_KEY)
             resume = saved if cursor is None and isinstance(saved, dict) else None
@@ -286,7 +320,8 @@ class SyncEngine:
         try:
             maps = self._sync_properties(result, force=result.full)
             final_cursor: str | None = None
-            pages = self.adapter.bookings_changed_since(cursor, resume)
+            pages = _read_ahead(self.adapter.bookings_changed_since(cursor, resume),
+                                self._stopping)
             for page in pages:
                 if self._stopping.is_set():
                     return self._abandon(result)
@@ -335,11 +370,17 @@ class SyncEngine:
         return result
 
     def _save_resume(self, session: Session, resume: dict[str, str]) -> None:
-        state = self._state(session)
-        state.settings = {**(state.settings or {}), RESUME_KEY: dict(resume)}
+        """Every page of a full load: one UPDATE by key (the settings read at the start of
+        this run are the only other ones; nothing else writes them during a run)."""
+        session.execute(
+            update(SyncState).where(SyncState.id == self._state_id)
+            .values(settings={**self._run_settings, RESUME_KEY: dict(resume)})
+        )
 
     def _note_unreadable(self, session: Session, page: BookingPage) -> None:
         """One alert per booking that cannot be read; its last good copy stays as it was."""
+        if not page.unreadable:
+            return
         now = self.clock.now()
         state = self._state(session)
         for bad in page.unreadable:
@@ -695,10 +736,14 @@ class SyncEngine:
         now = self.clock.now()
         new_rows: list[dict[str, Any]] = []
         new_units: dict[str, list[int]] = {}
+        # Open "cannot be read" alerts of the stored bookings on this page (new ones have
+        # none): by key, so the alert table is not scanned per page.
+        stored_keys = [unreadable_alert_key(self.source, pms_id)
+                       for pms_id in wanted if pms_id in existing]
         unreadable_open = set(session.scalars(select(Alert.dedupe_key).where(
-            Alert.dedupe_key.like(unreadable_alert_key(self.source, "%")),
+            Alert.dedupe_key.in_(stored_keys),
             Alert.cleared_at.is_(None),
-        )))
+        ))) if stored_keys else set()
         for pms_id, (property_id, incoming) in wanted.items():
             unit_ids: list[int] = []
             unknown = False
@@ -745,13 +790,13 @@ class SyncEngine:
             if unreadable_alert_key(self.source, pms_id) in unreadable_open:
                 self._clear(session, unreadable_alert_key(self.source, pms_id), now)
         if new_rows:
-            # A full load is mostly new bookings: bulk INSERTs instead of one ORM object each.
-            # (executemany without RETURNING: SQLite would otherwise insert row by row).
-            session.execute(insert(_table(Booking)), new_rows)
+            # A full load is mostly new bookings: one multi-row INSERT per page that returns
+            # the new ids (no ORM object each, no read-back of what was just written).
+            table = _table(Booking)
             created = session.execute(
-                select(Booking.id, Booking.pms_id).where(
-                    Booking.pms_id.in_({row["pms_id"] for row in new_rows})
-                )
+                # Rows come back in any order: each names its PMS number.
+                insert(table).returning(table.c.id, table.c.pms_id),
+                new_rows,
             ).all()
             links = [
                 {"booking_id": booking_id, "unit_id": unit_id}
@@ -789,6 +834,9 @@ class SyncEngine:
         """Rooms that changed group: a room now in a group is no longer a booking of its
         own (its unit moves to the group), and a group that lost a room to another booking
         gives that room's unit up (both on the rule of a room move)."""
+        groups = self._group_index(session)
+        for pms_id, (_property_id, incoming) in wanted.items():
+            groups.put(pms_id, _members_text(incoming))
         for pms_id, (_property_id, incoming) in wanted.items():
             for member in incoming.member_pms_ids:
                 absorbed = existing.get(member)
@@ -796,22 +844,31 @@ class SyncEngine:
                     continue
                 absorbed.units = []
                 absorbed.pms_member_ids = None
+                groups.put(member, None)
                 absorbed.synced_at = now
                 result.updated += 1
                 log.info("booking %s joined group %s", member, pms_id)
         if not wanted:
             return
-        rooms = {m: pms_id for pms_id, (_p, b) in wanted.items() for m in b.member_pms_ids}
-        # Stored groups (two rooms or more: ",a,b,") one of whose rooms now belongs elsewhere.
-        stored_groups = session.execute(
-            select(Booking.pms_id, Booking.pms_member_ids)
-            .where(Booking.pms_member_ids.like("%,%,%,%"))
-        ).all()
+        # Stored groups one of whose rooms now belongs to a booking of this page.
         self._pending_regroup.update(
-            group_id for group_id, members in stored_groups
+            group_id
+            for _property_id, incoming in wanted.values()
+            for room in incoming.member_pms_ids
+            for group_id in groups.listing(room)
             if group_id not in wanted
-            and any(rooms.get(m) not in (None, group_id) for m in _members_list(members))
         )
+
+    def _group_index(self, session: Session) -> _GroupIndex:
+        if self._groups is None:
+            self._groups = _GroupIndex()
+            # Stored groups: two rooms or more (",a,b,").
+            for group_id, members in session.execute(
+                select(Booking.pms_id, Booking.pms_member_ids)
+                .where(Booking.pms_member_ids.like("%,%,%,%"))
+            ):
+                self._groups.put(group_id, members)
+        return self._groups
 
     def _clear(self, session: Session, key: str, now: datetime) -> None:
         cleared = clear_alert(session, key, now)
@@ -840,6 +897,59 @@ class SyncEngine:
 
 
 # ---------------------------------------------------------------------- helpers
+
+
+def _read_ahead(
+    pages: Iterator[BookingPage], stopping: threading.Event
+) -> Iterator[BookingPage]:
+    """The pages of ``pages`` in order, the next one fetched (on a worker thread) while the
+    caller stores this one: a full load costs about the larger of the network and the
+    database work instead of their sum. An error of the read comes after the pages read
+    before it, as without reading ahead; at most one page is read that is not used."""
+    handoff: queue.Queue[tuple[BookingPage | None, BaseException | None]] = queue.Queue(1)
+    done = threading.Event()
+
+    def read() -> None:
+        try:
+            for page in pages:
+                while not done.is_set():
+                    try:
+                        handoff.put((page, None), timeout=0.05)
+                        break
+                    except queue.Full:
+                        continue
+                if done.is_set() or stopping.is_set():
+                    break
+            else:
+                handoff.put((None, None))
+        except BaseException as exc:  # handed to the caller, raised there
+            handoff.put((None, exc))
+        finally:
+            close = getattr(pages, "close", None)
+            if callable(close):
+                close()
+
+    worker = threading.Thread(target=read, name="sync-read-ahead", daemon=True)
+    worker.start()
+    try:
+        while True:
+            try:
+                page, error = handoff.get(timeout=0.05)
+            except queue.Empty:
+                if worker.is_alive():
+                    continue
+                return  # stopped while closing
+            if error is not None:
+                raise error
+            if page is None:
+                return
+            yield page
+    finally:
+        done.set()
+        while worker.is_alive():
+            with contextlib.suppress(queue.Empty):
+                handoff.get(timeout=0.05)
+        worker.join()
 
 
 def _summary(source: str, result: SyncResult) -> str:

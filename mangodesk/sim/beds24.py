@@ -150,6 +150,11 @@ class Beds24Simulator:
         # between two pages of one read (pages shift under a long full load).
         self.before_request: Callable[[str, int], None] | None = None
         self._scheduled: list[tuple[int, str, Callable[[], None]]] = []
+        # The bookings one paged read selected, kept for its next pages while nothing
+        # changed: re-sorting and re-filtering everything per page made a long read
+        # quadratic in the simulator. Key: the query without its page, and _generation.
+        self._generation = 0
+        self._selection: tuple[Any, list[SimBooking], dict[int, list[int]]] | None = None
 
     # ------------------------------------------------------------------ server
 
@@ -259,6 +264,7 @@ class Beds24Simulator:
 
     def _touch(self, booking: SimBooking) -> None:
         booking.modified_time = self.clock.now().replace(microsecond=0)
+        self._generation += 1
 
     def booking(self, booking_id: int) -> SimBooking:
         with self._lock:
@@ -331,6 +337,7 @@ class Beds24Simulator:
             )
             self.bookings[booking.id] = booking
             self._next_id += 1
+            self._generation += 1
             return booking.id
 
     def set_language(self, booking_id: int, language: str) -> None:
@@ -397,6 +404,7 @@ class Beds24Simulator:
         """The booking vanishes from the API (it must not be treated as cancelled)."""
         with self._lock:
             del self.bookings[booking_id]
+            self._generation += 1
 
     def room(self, room_id: int) -> Any:
         for prop in self.properties:
@@ -639,7 +647,16 @@ class Beds24Simulator:
         upcoming_only = not (ids or masters or modified_from or modified_to or departure_from
                              or arrival_from)
         today = self.clock.now().astimezone(self.zone).date()
+        page = _int(dict(query).get("page"), 1)
+        key = (path, personal, today, self._generation,
+               tuple((k, v) for k, v in query if k != "page"))
         with self._lock:
+            cached = self._selection
+            if (page > 1 and cached is not None and cached[0] == key
+                    and self.before_request is None):
+                _key, kept, groups = cached
+                return self._list("booking", kept, query, path,
+                                  lambda b: _booking_json(b, group, groups, personal, info))
             selected = []
             for booking in sorted(self.bookings.values(), key=lambda b: b.id):
                 if booking.status not in statuses:
@@ -666,6 +683,7 @@ class Beds24Simulator:
                 for booking in self.bookings.values():
                     if booking.master_id:
                         members.setdefault(booking.master_id, []).append(booking.id)
+            self._selection = (key, selected, members)
             return self._list("booking", selected, query, path,
                               lambda b: _booking_json(b, group, members, personal, info))
 

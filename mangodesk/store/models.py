@@ -144,6 +144,9 @@ class Booking(Base):
         UniqueConstraint("property_id", "pms_id"),
         Index("ix_booking_status_arrival", "status", "arrival"),
         Index("ix_booking_departure", "departure"),
+        # The sync matches bookings by PMS number alone (the unique key starts with the
+        # property): without this, each page's lookup scans the table (N^1.5 full loads).
+        Index("ix_booking_pms_id", "pms_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

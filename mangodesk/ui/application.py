@@ -3,6 +3,7 @@ when it exists, the main window and the tray. Called by ``mangodesk`` without a 
 
 from __future__ import annotations
 
+import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -190,6 +191,15 @@ class Desk:
         self.window.deleteLater()
 
 
+def settle_long_lived_objects() -> None:
+    """Move everything alive after start-up (modules, Qt wrappers, the window) out of the
+    garbage collector's reach. A full collection walks every tracked object while holding
+    the GIL: with them, one triggered by a worker loading 2,000 units froze the GUI thread
+    for 200–280 ms; without them it is a few milliseconds. (No collection first: that alone
+    would hold the GUI thread as long; what little garbage there is stays.)"""
+    gc.freeze()
+
+
 def desk_request(options: DeskOptions) -> dict[str, Any]:
     """What this launch asks of the desk (sent to an already running one)."""
     request: dict[str, Any] = {"command": "show"}
@@ -236,6 +246,7 @@ def run_gui(paths: Paths, settings: Settings, options: DeskOptions | None = None
         engine = start_engine(context)
         cleanup.append(engine.close)
         desk = Desk(context, engine=engine, demo=powers)
+        settle_long_lived_objects()
         if demo_vendors is not None:
             desk.window.set_demo(demo_vendors)
         cleanup.insert(0, desk.close)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import threading
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -53,6 +54,8 @@ KEY_TYPE_SETTING = "mobile_key_type"
 # The window read back by list_codes: keys that may still open a door, and future ones.
 LIST_PAST = timedelta(days=31)
 LIST_FUTURE = timedelta(days=550)
+# How many keys' guest fields the adapter remembers (oldest forgotten first).
+SENT_MEMORY = 10_000
 
 NO_EMAIL_MESSAGE = "This booking has no guest email, so Flexipass cannot send a mobile key."
 NO_EMAIL_FIX = "Add the guest's email in the PMS."
@@ -92,6 +95,9 @@ class FlexipassAdapter:
         install_query_redaction((wire.COMPANY_TOKEN_PARAM,))
         base_url = str(config.settings.get(BASE_URL_SETTING) or wire.DEFAULT_BASE_URL)
         self._client = http.json_client(base_url, timeout or http.DEFAULT_TIMEOUT)
+        # key id → (name, surname, mail, door, key type) as this adapter last sent them.
+        self._sent: dict[str, tuple[str, str, str, str, int]] = {}
+        self._sent_lock = threading.Lock()
 
     # ------------------------------------------------------------------ protocol
 
@@ -175,14 +181,9 @@ class FlexipassAdapter:
                 "Flexipass cannot send a mobile key.",
                 "Correct the guest's email in the PMS.",
             )
+        # No look for an earlier key first: a create whose answer was lost raises "unclear",
+        # and the engine reads the door's keys back (matches_sent) before it tries again.
         check_in, check_out = self._to_local(request.valid_from), self._to_local(request.valid_to)
-        sent = SentCode(attempts=((None, request.valid_from, request.valid_to),),
-                        guest_email=email, mobile_key=True)
-        existing = self._same_key_on_door(vendor_lock_id, check_in, check_out, sent)
-        if existing is not None:
-            log.info("Flexipass already holds this stay's key %s on door %s (a lost answer?)",
-                     existing.vendor_ref, vendor_lock_id)
-            return existing
         name, surname = wire.split_guest_name(request.guest_name)
         body = wire.key_body(
             name=name,
@@ -203,6 +204,7 @@ class FlexipassAdapter:
             raise http.unclear_outcome("Flexipass", "the key was created",
                                       "the door's keys") from exc
         log.info("Flexipass created a mobile key on door %s", vendor_lock_id)
+        self._remember(key_id, body)
         if not wire.CREATE_SENDS_MAIL:
             self._send_mail(key_id)
         return VendorCode(
@@ -218,23 +220,24 @@ class FlexipassAdapter:
         self, vendor_lock_id: str, code: VendorCode, valid_from: datetime, valid_to: datetime
     ) -> VendorCode:
         """Move the key to the new window (start, end or both). The update replaces every
-        field, so it starts from what Flexipass holds now rather than ``code``'s old window."""
-        response = self._send("GET", wire.KEY_DETAILS, params={wire.KEY_ID_PARAM: code.vendor_ref})
-        if self._key_unknown(response):
-            raise self._gone()
-        self._raise_for_status(response)
-        try:
-            current = wire.parse_key(http.json_or_none(response))
-        except ValueError as exc:
-            raise self._unreadable() from exc
+        field: the guest fields are the ones this adapter last sent for the key, else what
+        Flexipass holds now (one more call). The reply must show the window sent."""
+        known = self._sent.get(code.vendor_ref)
+        if known is not None:
+            name, surname, mail, door, key_type = known
+        else:
+            current = self._key_details(code.vendor_ref)
+            name, surname, key_type = current.name, current.surname, current.key_type
+            mail = current.mail or code.mobile_key_sent_to or ""
+            door = current.door or vendor_lock_id
         body = wire.key_body(
-            name=current.name,
-            surname=current.surname,
-            mail=current.mail or code.mobile_key_sent_to or "",
-            door=current.door or vendor_lock_id,
+            name=name,
+            surname=surname,
+            mail=mail,
+            door=door,
             check_in=self._to_local(valid_from),
             check_out=self._to_local(valid_to),
-            key_type=current.key_type,
+            key_type=key_type,
         )
         response = self._send(
             "PUT", wire.UPDATE_KEY, json=body, params={wire.KEY_ID_PARAM: code.vendor_ref},
@@ -246,6 +249,7 @@ class FlexipassAdapter:
         if not self._update_confirmed(response, code.vendor_ref, body):
             raise http.unclear_outcome("Flexipass", "the key's dates were changed",
                                       "the door's keys")
+        self._remember(code.vendor_ref, body)
         return VendorCode(
             vendor_ref=code.vendor_ref,
             pin=None,
@@ -256,6 +260,8 @@ class FlexipassAdapter:
         )
 
     def revoke_code(self, vendor_lock_id: str, code: VendorCode) -> None:
+        with self._sent_lock:
+            self._sent.pop(code.vendor_ref, None)
         response = self._send(
             "DELETE", wire.DELETE_KEY, params={wire.KEY_ID_PARAM: code.vendor_ref},
             changes="the key was removed",
@@ -272,6 +278,25 @@ class FlexipassAdapter:
         self._client.close()
 
     # ------------------------------------------------------------------ helpers
+
+    def _remember(self, key_id: str, body: dict[str, Any]) -> None:
+        """The guest fields of a key as last sent, so a date change needs no read first."""
+        fields = (str(body[wire.KEY_NAME]), str(body[wire.KEY_SURNAME]),
+                  str(body[wire.KEY_MAIL]), str(body[wire.KEY_DOOR]), int(body[wire.KEY_TYPE]))
+        with self._sent_lock:  # the engine calls one adapter from several workers
+            if len(self._sent) >= SENT_MEMORY:
+                self._sent.pop(next(iter(self._sent)))
+            self._sent[key_id] = fields
+
+    def _key_details(self, key_id: str) -> wire.FlexipassKey:
+        response = self._send("GET", wire.KEY_DETAILS, params={wire.KEY_ID_PARAM: key_id})
+        if self._key_unknown(response):
+            raise self._gone()
+        self._raise_for_status(response)
+        try:
+            return wire.parse_key(http.json_or_none(response))
+        except ValueError as exc:
+            raise self._unreadable() from exc
 
     def _to_local(self, instant: datetime) -> datetime:
         """A naive wall-clock time in the doors' zone (this computer's zone if none is set)."""
@@ -306,27 +331,6 @@ class FlexipassAdapter:
         held = (candidate.valid_from, candidate.valid_to)
         return any(held == (_to_second(start), _to_second(end))
                    for _, start, end in sent.attempts)
-
-    def _same_key_on_door(
-        self, door: str, check_in: datetime, check_out: datetime, sent: SentCode
-    ) -> VendorCode | None:
-        """The key for exactly this guest and stay, if Flexipass already holds one.
-
-        A key carries no reference of ours, so a create whose answer was lost can only be
-        recognised by door, e-mail and window. Checking before every create makes the create
-        idempotent: a retry never gives the guest a second key."""
-        response = self._send("POST", wire.KEY_LIST, json=wire.list_body(door, check_in, check_out))
-        self._raise_for_status(response)
-        try:
-            for key in wire.parse_keys(http.json_or_none(response)):
-                if key.door != door:
-                    continue
-                candidate = self._vendor_code(key)
-                if self.matches_sent(candidate, sent):
-                    return candidate  # adopted with exactly the window asked for
-        except ValueError as exc:
-            raise self._unreadable() from exc
-        return None
 
     def _send_mail(self, key_id: str) -> None:
         """Ask Flexipass to e-mail the key. The key exists either way, so a failure here is

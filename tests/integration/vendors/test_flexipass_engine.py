@@ -97,6 +97,23 @@ def test_mobile_key_lifecycle_through_the_engine(
     assert world.code().state == CodeState.REVOKED
 
 
+def test_a_lifecycle_costs_at_most_three_requests_per_operation(
+    engine: Engine, world: World, sim: FlexipassSimulator
+) -> None:
+    """Create, date change and cancel on the happy path: no door list or key details
+    around them (the key's fields as sent are remembered)."""
+    booking = world.add_booking(ARRIVAL, DEPARTURE, "101", guest="Ada Berg")
+    counts = []
+    for change in ({}, {"departure": date(2026, 6, 14)}, {"status": BookingStatus.CANCELLED}):
+        if change:
+            world.set_booking(booking, **change)
+        before = len(sim.requests)
+        engine.tick()
+        counts.append(len(sim.requests) - before)
+    assert world.code().state == CodeState.REVOKED and sim.keys == {}
+    assert counts == [1, 1, 1], sim.requests
+
+
 def test_a_booking_without_email_raises_an_alert_and_calls_nobody(
     engine: Engine, world: World, sim: FlexipassSimulator
 ) -> None:

@@ -100,6 +100,21 @@ def test_booking_lifecycle_through_the_engine(
     assert world.code().state == CodeState.REVOKED
 
 
+def test_a_lifecycle_costs_at_most_three_requests_per_operation(
+    engine: Engine, world: World, sim: InletSimulator
+) -> None:
+    booking = world.add_booking(ARRIVAL, DEPARTURE, "101", guest="Ada Berg")
+    counts = []
+    for change in ({}, {"departure": date(2026, 6, 14)}, {"status": BookingStatus.CANCELLED}):
+        if change:
+            world.set_booking(booking, **change)
+        before = len(sim.requests)
+        engine.tick()
+        counts.append(sim.requests[before:])
+    assert world.code().state == CodeState.REVOKED and sim.grants == {}
+    assert all(1 <= len(calls) <= 3 for calls in counts), counts
+
+
 @pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_a_lost_create_answer_is_resolved_by_reading_the_lock_back(
     engine: Engine, world: World, sim: InletSimulator, clock: FixedClock

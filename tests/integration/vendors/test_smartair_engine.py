@@ -139,6 +139,35 @@ def test_a_stay_reaches_the_server_at_the_hotels_times_and_leaves_on_cancellatio
     assert sim.stays(ROOM_101) == []
 
 
+def test_a_lifecycle_costs_at_most_three_calls_per_operation(
+    context: Context, sim: SmartairSimulator, clock: FixedClock
+) -> None:
+    """Create, an earlier arrival (cancel and book again: the server moves only ends), a
+    later departure and a cancellation, each at most three calls to the server."""
+    engine, booking_id = booked(context, sim)
+    clock.set(ISSUE_AT)
+    counts = []
+    for change in ({}, {"arrival": ARRIVAL - timedelta(days=1)},
+                   {"departure": DEPARTURE + timedelta(days=1)},
+                   {"status": BookingStatus.CANCELLED}):
+        with context.db.transaction() as session:
+            booking = session.get(Booking, booking_id)
+            assert booking is not None
+            for name, new in change.items():
+                setattr(booking, name, new)
+        before = len(sim.calls)
+        run(engine)
+        counts.append(sim.calls[before:])
+        code = booking_code(context)
+        assert code.state in (CodeState.ACTIVE, CodeState.REVOKED), code.last_error
+        if code.state == CodeState.ACTIVE:
+            assert sim.stays(ROOM_101) == [("pre", Stay(
+                str(code.code), code.valid_from, code.valid_to))]
+    assert sim.stays(ROOM_101) == []
+    assert all(len(calls) <= 3 for calls in counts), counts
+    assert counts[1] == ["findAllRooms", "precheckinCancel", "precheckin"], counts
+
+
 @pytest.mark.expect_log(r"failed \(ambiguous, attempt", logger="mangodesk.engine")
 def test_a_lost_precheckin_answer_is_adopted_by_the_read_back_without_a_duplicate(
     context: Context, sim: SmartairSimulator, clock: FixedClock

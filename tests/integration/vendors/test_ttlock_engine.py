@@ -105,8 +105,11 @@ def test_booking_to_code_on_the_simulated_lock_and_back(context: Context, sim: T
 
     # T−48 h: check-in 13 March 15:00 Oslo = 14:00 UTC.
     clock.set(datetime(2026, 3, 11, 14, 0, tzinfo=UTC))
+    calls: list[list[str]] = []
+    before = len(sim.requests)
     engine.plan_and_enqueue()
     engine.run_due()
+    calls.append([r.path for r in sim.requests[before:]])
     ours = [c for c in codes(context) if c.origin == CodeOrigin.BOOKING]
     assert len(ours) == 1 and ours[0].state == CodeState.ACTIVE
     pin = ours[0].code
@@ -121,8 +124,10 @@ def test_booking_to_code_on_the_simulated_lock_and_back(context: Context, sim: T
         changed = session.get(Booking, booking_id)
         assert changed is not None
         changed.departure = date(2026, 3, 17)
+    before = len(sim.requests)
     engine.plan_and_enqueue()
     engine.run_due()
+    calls.append([r.path for r in sim.requests[before:]])
     moved = sim.code(ROOM_101, pin)
     assert moved is not None and moved.keyboard_pwd_id == on_lock.keyboard_pwd_id
     assert (moved.lock_start_ms, moved.lock_end_ms) == window(arrival, date(2026, 3, 17))
@@ -132,8 +137,12 @@ def test_booking_to_code_on_the_simulated_lock_and_back(context: Context, sim: T
         cancelled = session.get(Booking, booking_id)
         assert cancelled is not None
         cancelled.status = BookingStatus.CANCELLED
+    before = len(sim.requests)
     engine.plan_and_enqueue()
     engine.run_due()
+    calls.append([r.path for r in sim.requests[before:]])
+    # Create, date change, cancel: at most three requests each (#16 item 5).
+    assert all(1 <= len(paths) <= 3 for paths in calls), calls
     assert sim.code(ROOM_101, pin) is None
     assert sim.code(ROOM_101, "2580") is not None  # the imported code was never touched
     ours = [c for c in codes(context) if c.origin == CodeOrigin.BOOKING]
