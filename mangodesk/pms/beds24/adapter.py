@@ -23,9 +23,11 @@ from mangodesk.pms.base import (
     PmsProperty,
     UnreadableBooking,
 )
+
+# The page limit is read where it is defined (tests lower it there).
+from mangodesk.pms.beds24 import client as client_module
 from mangodesk.pms.beds24.client import (
     DEFAULT_TIMEOUT,
-    MAX_PAGES,
     Beds24Client,
     Reply,
     TokenInfo,
@@ -275,7 +277,7 @@ class Beds24Adapter:
 
         def count(page_size: int) -> tuple[int, datetime | None]:
             hint = self.pages_hint if cursor is None else None
-            return count_items(items_on, page_size, hint, MAX_PAGES)
+            return count_items(items_on, page_size, hint, client_module.MAX_PAGES)
 
         return checked_pages(
             lambda start: self.client.pages("/bookings", params, start=start),
@@ -308,9 +310,10 @@ class Beds24Adapter:
             return isinstance(data, list) and bool(data)
 
         known, probe = 1, 2
-        while probe <= MAX_PAGES and has_page(probe):
+        while probe <= client_module.MAX_PAGES and has_page(probe):
             known, probe = probe, probe * 2
-        low, high = known, min(probe, MAX_PAGES + 1)  # page `low` exists, `high` does not
+        # page `low` exists, `high` does not
+        low, high = known, min(probe, client_module.MAX_PAGES + 1)
         while high - low > 1:
             middle = (low + high) // 2
             if has_page(middle):

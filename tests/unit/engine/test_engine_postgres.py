@@ -58,6 +58,15 @@ def pg_engine(pg_world: World, fake: FakeVendor, engine_clock: FixedClock,
     built.stop(5)
 
 
+@pytest.mark.expect_log(
+    r"operation \d+ \(create\) for code \d+ •+\d+ failed \(conflict, attempt \d+\): T",
+    logger="mangodesk.engine.settle")
+@pytest.mark.expect_log(
+    r"operation \d+ \(create\) for code \d+ •+\d+ failed \(transient, attempt \d+\):",
+    logger="mangodesk.engine.settle")
+@pytest.mark.expect_log(
+    r"operation \d+ \(create\) for code \d+ •+\d+ failed \(permanent, attempt \d+\):",
+    logger="mangodesk.engine.settle")
 def test_success_retry_pin_conflict_and_give_up_on_postgresql(
         pg_engine: Engine, pg_world: World, fake: FakeVendor,
         engine_clock: FixedClock) -> None:

@@ -85,6 +85,9 @@ def test_one_desk_holds_the_advisory_lock_until_it_hands_it_back(pg_world: World
         second.release()
 
 
+@pytest.mark.expect_log(
+    r"lost the database connection that holds the automation \(terminating co",
+    logger="mangodesk.engine.leadership", optional=True)
 def test_losing_the_lock_connection_loses_the_leadership(pg_world: World) -> None:
     """A server restart or a cut network ends the session: the lock is gone with it, and the
     leader must notice rather than carry on calling locks beside a new leader."""
@@ -144,6 +147,9 @@ def test_a_desk_starting_beside_the_leader_never_touches_its_calls_in_flight(
         leader.stop(5)
 
 
+@pytest.mark.expect_log(
+    r"\d+ operation\(s\) were interrupted; the locks will be read back first",
+    logger="mangodesk.engine.claims", optional=True)
 def test_a_standby_takes_over_in_seconds_and_recovers_the_dead_leaders_call(
         pg_world: World, engine_clock: FixedClock, secret_store: SecretStore) -> None:
     """The leader dies with a create sent and its answer unread: the server ends its session,
@@ -178,6 +184,9 @@ def test_a_standby_takes_over_in_seconds_and_recovers_the_dead_leaders_call(
         leader.stop(5)
 
 
+@pytest.mark.expect_log(
+    r"lost the database connection that holds the automation \(terminating co",
+    logger="mangodesk.engine.leadership", optional=True)
 def test_a_leader_that_lost_its_lock_starts_no_more_calls(
         pg_world: World, engine_clock: FixedClock, secret_store: SecretStore) -> None:
     fake = FakeVendor()
@@ -227,6 +236,9 @@ def test_a_long_tick_does_not_let_the_lease_lapse(world: World, engine_clock: Fi
         leader.stop(5)
 
 
+@pytest.mark.expect_log(
+    r"the engine lease was taken over by another Mangodesk",
+    logger="mangodesk.engine.leadership", optional=True)
 def test_the_sqlite_lease_of_a_dead_desk_is_taken_within_its_term(
         world: World, engine_clock: FixedClock) -> None:
     dead = LeaseLeadership(world.db, "desk-1", engine_clock)

@@ -503,6 +503,9 @@ def test_the_email_staff_typed_for_a_mobile_key_reaches_the_vendor(
 @pytest.mark.expect_log(
     r"operation \d+: unexpected failure in the ttlock",
     level="ERROR", logger="mangodesk.engine")
+@pytest.mark.expect_log(
+    r"operation \d+ \(create\) for code \d+ •+\d+ failed \(permanent, attempt \d+\):",
+    logger="mangodesk.engine.settle")
 def test_an_unexpected_error_alerts_at_once_with_the_traceback_logged(
         engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock,
         caplog: pytest.LogCaptureFixture) -> None:

@@ -92,6 +92,9 @@ def test_an_old_row_asking_for_a_read_back_adopts_the_code_on_the_lock(
     assert fake.count("create_code") == 1 and fake.count("list_codes") == 1
 
 
+@pytest.mark.expect_log(
+    r"operation \d+ \(revoke\) for code \d+ •+\d+ failed \(permanent, attempt \d+\):",
+    logger="mangodesk.engine.settle")
 def test_an_old_critical_revoke_still_raises_a_critical_alert(
         engine: Engine, world: World, fake: FakeVendor) -> None:
     world.add_booking(ARRIVAL, DEPARTURE, "101")

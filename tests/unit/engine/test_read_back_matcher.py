@@ -14,6 +14,9 @@ from tests.fakes.world import World
 from tests.unit.engine.test_engine import ARRIVAL, DEPARTURE
 
 
+@pytest.mark.expect_log(
+    r"operation \d+ \(create\) for code \d+ •+\d+ failed \(ambiguous, attempt \d+\):",
+    logger="mangodesk.engine.settle")
 def test_a_lost_create_is_recognised_by_the_adapters_rule(
         engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock,
         monkeypatch: pytest.MonkeyPatch) -> None:
@@ -40,6 +43,12 @@ def test_a_lost_create_is_recognised_by_the_adapters_rule(
     assert {pin for pin, _, _ in sent.attempts} == {code.code}
 
 
+@pytest.mark.expect_log(
+    r"operation \d+ \(create\) for code \d+ •+\d+ failed \(ambiguous, attempt \d+\):",
+    logger="mangodesk.engine.settle")
+@pytest.mark.expect_log(
+    r"operation \d+ \(create\) for code \d+ •+\d+ failed \(conflict, attempt \d+\): T",
+    logger="mangodesk.engine.settle")
 def test_an_adapter_that_says_not_ours_is_believed(
         engine: Engine, world: World, fake: FakeVendor, engine_clock: FixedClock,
         monkeypatch: pytest.MonkeyPatch) -> None:

@@ -55,6 +55,15 @@ def test_a_plugin_may_name_a_list_of_providers(site: Path) -> None:
     assert plugin_specs() == [http_vendor.SPEC]
 
 
+@pytest.mark.expect_log(
+    r"The lock provider plug\-in “missing” \(made_up_module_that_is_not_instal",
+    level="ERROR", logger="mangodesk.vendors.registry")
+@pytest.mark.expect_log(
+    r"The lock provider plug\-in “crashing” \(made_up_crashing:SPEC\) could not",
+    level="ERROR", logger="mangodesk.vendors.registry")
+@pytest.mark.expect_log(
+    r"The lock provider plug\-in “wrong” \(made_up_not_a_spec:SPEC\) does not n",
+    level="ERROR", logger="mangodesk.vendors.registry")
 def test_a_broken_plugin_is_logged_with_what_to_do_and_the_rest_still_load(
         site: Path, caplog: pytest.LogCaptureFixture) -> None:
     (site / "made_up_crashing.py").write_text(
