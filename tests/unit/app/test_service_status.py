@@ -11,6 +11,7 @@ from pathlib import Path
 import pytest
 
 from mangodesk.__main__ import main
+from mangodesk.always_on import Heartbeat
 from mangodesk.app import Context, attach_engine, build_context
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.types import AlertSeverity, AlertSubject
@@ -19,7 +20,6 @@ from mangodesk.services.service_status import (
     CRITICAL,
     OK,
     WARNING,
-    Heartbeat,
     read_status,
     who_runs_automation,
 )
