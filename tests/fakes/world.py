@@ -98,7 +98,7 @@ def make_world(directory: Path, *, kind: VendorKind = VendorKind.TTLOCK,
                timezone: str = "Europe/Oslo", settings: dict[str, object] | None = None,
                url: str | None = None) -> World:
     db = Database(url or sqlite_url(directory / "engine.sqlite"))
-    db.migrate()
+    db.upgrade()  # the explicit upgrade: a shared server never upgrades itself at start-up
     with db.transaction() as s:
         prop = Property(name="Hotel Fjord", timezone=timezone, checkin_time=time(15, 0),
                         checkout_time=time(11, 0), lead_minutes=48 * 60,

@@ -18,6 +18,7 @@ from mangodesk.domain.errors import ChangedElsewhereError
 from mangodesk.paths import Paths
 from mangodesk.services.passcodes import PasscodeInput
 from mangodesk.settings import Settings
+from mangodesk.store.db import Database
 from mangodesk.store.secrets import SecretStore
 from tests.fakes.pg import throwaway_database
 from tests.unit.services.conftest import NOW, unit_id
@@ -30,6 +31,10 @@ MESSAGE = "This passcode was changed at another desk — reload and try again."
 def two_desks(base: Path, settings: Settings, secrets: SecretStore,
               clock: FixedClock) -> tuple[Context, Context, int]:
     """Reception and the back office on one database, and a passcode both show."""
+    assert settings.database_url is not None
+    owner = Database(settings.database_url)  # a shared schema is upgraded explicitly, once
+    owner.upgrade()
+    owner.dispose()
     reception = build_context(Paths.under(base / "reception"), settings, secrets=secrets,
                               clock=clock, actor="Anna")
     seed_hotel(reception, clock.now())
