@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import event, func, select
 
 from mangodesk.sim.beds24 import Beds24Simulator
@@ -14,6 +15,7 @@ from mangodesk.store.models import Booking
 from tests.integration.pms.conftest import EngineFactory
 
 
+@pytest.mark.sqlite_only("counts table scans with SQLite's EXPLAIN QUERY PLAN")
 def test_a_full_load_scans_the_booking_table_a_fixed_number_of_times(
     sim: Beds24Simulator, db: Database, make_engine: EngineFactory
 ) -> None:

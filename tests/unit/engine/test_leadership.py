@@ -236,6 +236,7 @@ def test_a_long_tick_does_not_let_the_lease_lapse(world: World, engine_clock: Fi
         leader.stop(5)
 
 
+@pytest.mark.sqlite_only("the SQLite lease (PostgreSQL leads by advisory lock, tested above)")
 @pytest.mark.expect_log(
     r"the engine lease was taken over by another Mangodesk",
     logger="mangodesk.engine.leadership", optional=True)

@@ -186,6 +186,7 @@ def test_jobs_for_the_leader_only_run_in_the_process_that_leads(
     assert ran == ["standby, any desk", "leader"]
 
 
+@pytest.mark.sqlite_only("expires the SQLite lease row by hand (PostgreSQL: test_leadership)")
 @pytest.mark.expect_log(
     r"\d+ operation\(s\) were interrupted; the locks will",
     logger="mangodesk.engine")

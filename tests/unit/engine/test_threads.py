@@ -8,6 +8,7 @@ from __future__ import annotations
 import threading
 from datetime import date, timedelta
 
+import pytest
 from sqlalchemy import select
 
 from mangodesk.domain.clock import FixedClock
@@ -141,6 +142,7 @@ def test_wake_runs_a_tick_soon(world: World, engine_clock: FixedClock,
         engine.stop(5)
 
 
+@pytest.mark.sqlite_only("the SQLite lease row (PostgreSQL: the advisory lock in test_leadership)")
 def test_only_one_engine_per_database_ticks(world: World, engine_clock: FixedClock,
                                             secret_store: SecretStore) -> None:
     world.add_booking(ARRIVAL, DEPARTURE, "101")

@@ -22,6 +22,9 @@ from mangodesk.store.db import Database, _alembic_config, sqlite_url
 from mangodesk.store.models import AuditEvent, Connection, SyncState
 from mangodesk.store.secrets import SecretStore
 
+# The database is built at 0007 with raw SQLite statements (the file the old version wrote).
+pytestmark = pytest.mark.sqlite_only("builds a 0007 SQLite file with SQLite statements")
+
 NOW = datetime(2026, 1, 20, 21, 0, tzinfo=UTC)  # 22:00 in Oslo
 WINDOW = {"code": "•••••8", "valid_from": "2026-01-20T21:00:00+00:00",
           "valid_to": "2026-01-21T21:00:00+00:00"}
