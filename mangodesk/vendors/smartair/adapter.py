@@ -51,10 +51,12 @@ from mangodesk.vendors.smartair.codes import (
     held_window,
     is_ours,
     pin_rules,
-    pin_text,
     read_server_time,
+    read_stay_time,
     room_id_of,
+    room_stays,
     server_zone,
+    shows_pin_unreadably,
     soap_int,
     text_of,
     to_minute,
@@ -149,10 +151,6 @@ class SmartairAdapter:
         moment = to_minute(instant)
         return moment.astimezone(self._zone) if self._zone else moment
 
-    def _read_time(self, found: Any) -> datetime | None:
-        exact = read_server_time(found, self._zone)
-        return None if exact is None else to_minute(exact)
-
     def server_now(self) -> datetime:
         """The server's clock, which decides whether a stay has started (it turns
         pre-check-ins into check-ins by itself). Read with getVersion every few minutes;
@@ -219,26 +217,7 @@ class SmartairAdapter:
         """The live check-in (if any) and every pre-check-in of a room, as the server shows
         them now."""
         room = self._room(room_id) if room is None else room
-        stays = [
-            RoomStay(
-                room_id,
-                pre_id,
-                pin_text(value(pre, "keyPad")),
-                self._read_time(value(pre, "datePreActivation")),
-                self._read_time(value(pre, "datePreExpiration")),
-            )
-            for pre in as_list(value(room, "preAssignations"))
-            if (pre_id := soap_int(value(pre, "preAssignationId"))) is not None
-        ]
-        if value(room, "roomOccupied", False) is True:
-            stays.insert(0, RoomStay(
-                room_id,
-                None,
-                pin_text(value(room, "keyPad")),
-                self._read_time(value(room, "dateActivation")),
-                self._read_time(value(room, "dateExpiration")),
-            ))
-        return stays
+        return room_stays(room_id, room, self._zone)
 
     def _find(self, room_id: int, ref: SmartairRef | None, pin: str | None,
               windows: Iterable[Window]) -> RoomStay | None:
@@ -249,23 +228,7 @@ class SmartairAdapter:
     def _check_readable(self, room: Any, room_id: int, pin: str | None) -> None:
         """Before calling a code gone: a stay showing our PIN whose id or dates cannot be read
         is not proof of anything, so say so instead of "gone"."""
-        if not pin:
-            return
-        live_pin = pin_text(value(room, "keyPad")) == pin
-        occupied = value(room, "roomOccupied")
-        live_unreadable = live_pin and (
-            (occupied is not True and occupied is not False)
-            or (occupied is True and (self._read_time(value(room, "dateActivation")) is None
-                                     or self._read_time(value(room, "dateExpiration")) is None))
-        )
-        pre_unreadable = any(
-            pin_text(value(pre, "keyPad")) == pin and (
-                soap_int(value(pre, "preAssignationId")) is None
-                or self._read_time(value(pre, "datePreActivation")) is None
-                or self._read_time(value(pre, "datePreExpiration")) is None)
-            for pre in as_list(value(room, "preAssignations"))
-        )
-        if live_unreadable or pre_unreadable:
+        if pin and shows_pin_unreadably(room, pin, self._zone):
             raise TransientError(
                 f"The Smartair server's list of stays on {self._where(room_id)} could not be "
                 "read completely.",
@@ -342,7 +305,7 @@ class SmartairAdapter:
             ("Smartair room id", str(room_id)),
         ]
         if value(room, "roomOccupied", False) is True:
-            until = self._read_time(value(room, "dateExpiration"))
+            until = read_stay_time(value(room, "dateExpiration"), self._zone)
             items.append(("Checked in", f"until {until:%Y-%m-%d %H:%M} UTC" if until else "yes"))
         else:
             items.append(("Checked in", "no"))

@@ -20,6 +20,7 @@ from mangodesk.vendors.base import (
     PinScope,
     VendorCode,
 )
+from mangodesk.vendors.smartair.errors import as_list, value
 
 DEFAULT_PIN_LENGTH = 4
 PIN_LENGTHS = (4, 5, 6, 7, 8)
@@ -227,3 +228,53 @@ def server_zone(settings: Mapping[str, Any], hotel_timezone: str | None) -> Zone
         return ZoneInfo(hotel) if hotel else None
     except (ZoneInfoNotFoundError, ValueError):
         return None
+
+
+def read_stay_time(found: Any, zone: tzinfo | None) -> datetime | None:
+    """A stay's start or end as the server sent it, to the minute."""
+    exact = read_server_time(found, zone)
+    return None if exact is None else to_minute(exact)
+
+
+def room_stays(room_id: int, room: Any, zone: tzinfo | None) -> list[RoomStay]:
+    """The live check-in (if any) and every pre-check-in of a room from a findAllRooms entry;
+    a pre-check-in without a readable id is left out."""
+    stays = [
+        RoomStay(
+            room_id,
+            pre_id,
+            pin_text(value(pre, "keyPad")),
+            read_stay_time(value(pre, "datePreActivation"), zone),
+            read_stay_time(value(pre, "datePreExpiration"), zone),
+        )
+        for pre in as_list(value(room, "preAssignations"))
+        if (pre_id := soap_int(value(pre, "preAssignationId"))) is not None
+    ]
+    if value(room, "roomOccupied", False) is True:
+        stays.insert(0, RoomStay(
+            room_id,
+            None,
+            pin_text(value(room, "keyPad")),
+            read_stay_time(value(room, "dateActivation"), zone),
+            read_stay_time(value(room, "dateExpiration"), zone),
+        ))
+    return stays
+
+
+def shows_pin_unreadably(room: Any, pin: str, zone: tzinfo | None) -> bool:
+    """A stay on the room shows ``pin`` but its id, occupancy or dates cannot be read."""
+    live_pin = pin_text(value(room, "keyPad")) == pin
+    occupied = value(room, "roomOccupied")
+    live_unreadable = live_pin and (
+        (occupied is not True and occupied is not False)
+        or (occupied is True and (read_stay_time(value(room, "dateActivation"), zone) is None
+                                 or read_stay_time(value(room, "dateExpiration"), zone) is None))
+    )
+    pre_unreadable = any(
+        pin_text(value(pre, "keyPad")) == pin and (
+            soap_int(value(pre, "preAssignationId")) is None
+            or read_stay_time(value(pre, "datePreActivation"), zone) is None
+            or read_stay_time(value(pre, "datePreExpiration"), zone) is None)
+        for pre in as_list(value(room, "preAssignations"))
+    )
+    return live_unreadable or pre_unreadable
