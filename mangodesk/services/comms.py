@@ -3,14 +3,12 @@ messages into the mail outbox, sending it, and the sent log."""
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import uuid
-from dataclasses import dataclass
-from datetime import datetime, time, timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, selectinload
+from sqlalchemy.orm import Session
 
 from mangodesk.comms import outbox
 from mangodesk.comms.outbox import Prepared
@@ -35,60 +33,27 @@ from mangodesk.domain.types import (
     MailStatus,
 )
 from mangodesk.services.base import ServiceBase, ServiceDeps
+from mangodesk.services.comms_parts import (
+    MessageView,
+    TemplateInput,
+    TemplateView,
+    enqueue,
+    find_template,
+    lead_minutes,
+    message_view,
+    preload,
+    template_view,
+    text_digest,
+)
 from mangodesk.services.messages import MessageService
 from mangodesk.store.models import (
     Booking,
-    BookingUnit,
     MailMessage,
     MailSettings,
     MessageTemplate,
     MessageTemplateVersion,
     Property,
-    Unit,
 )
-
-
-@dataclass
-class TemplateInput:
-    name: str
-    context: TemplateContext
-    subject: str
-    body: str
-    language: str = "en"
-    offset_minutes: int = 0
-    send_at_local: time | None = None
-    hold_for_codes: bool = False
-    hold_latest_hours: int = 0
-    resend_on_code_change: bool = False
-
-
-@dataclass
-class TemplateView:
-    id: int
-    name: str
-    context: str
-    offset_minutes: int
-    send_at_local: time | None
-    hold_for_codes: bool
-    hold_latest_hours: int
-    resend_on_code_change: bool
-    languages: dict[str, tuple[str, str]]
-    warning: str | None
-
-
-@dataclass
-class MessageView:
-    id: int
-    booking_id: int | None
-    template: str | None
-    to: str | None
-    subject: str | None
-    status: str
-    due_at: datetime
-    sent_at: datetime | None
-    message_id: str
-    body_masked: str | None
-    last_error: str | None
 
 
 class CommsService(ServiceBase):
@@ -195,47 +160,18 @@ class CommsService(ServiceBase):
 
     def templates(self) -> list[TemplateView]:
         with self.db.session() as session:
-            lead = self._lead_minutes(session)
-            return [self._view(t, lead) for t in session.scalars(
+            lead = lead_minutes(session)
+            return [template_view(t, lead) for t in session.scalars(
                 select(MessageTemplate).where(MessageTemplate.active)
                 .order_by(MessageTemplate.name))]
 
     def template(self, name: str) -> TemplateView:
         with self.db.session() as session:
-            found = self._template(session, name)
-            return self._view(found, self._lead_minutes(session))
+            found = find_template(session, name)
+            return template_view(found, lead_minutes(session))
 
-    @staticmethod
-    def _template(session: Session, name: str) -> MessageTemplate:
-        found = session.scalars(select(MessageTemplate).where(
-            MessageTemplate.name == name)).first()
-        if found is None:
-            names = ", ".join(session.scalars(select(MessageTemplate.name))) or "none yet"
-            raise NotFoundError(f"There is no message template called {name!r} "
-                                f"(templates: {names}).")
-        return found
 
-    @staticmethod
-    def _lead_minutes(session: Session) -> int:
-        lead = session.scalar(select(Property.lead_minutes).limit(1))
-        return int(lead) if lead is not None else 48 * 60
 
-    @staticmethod
-    def _view(t: MessageTemplate, lead_minutes: int) -> TemplateView:
-        warning = None
-        uses_codes = any("smart_lock_access_codes" in v.body for v in t.versions)
-        if (t.context == TemplateContext.SCHEDULED_CHECKIN and uses_codes
-                and t.offset_minutes > lead_minutes and not t.hold_for_codes):
-            warning = (f"This message goes out earlier than door codes are made "
-                       f"({lead_minutes // 60} h before check-in): guests would read "
-                       f"\"{NO_CODE_TEXT}\". Send it later or hold it until the codes exist.")
-        return TemplateView(
-            id=t.id, name=t.name, context=t.context, offset_minutes=t.offset_minutes,
-            send_at_local=t.send_at_local, hold_for_codes=t.hold_for_codes,
-            hold_latest_hours=t.hold_latest_hours,
-            resend_on_code_change=t.resend_on_code_change,
-            languages={v.language: (v.subject, v.body) for v in t.versions},
-            warning=warning)
 
     # ------------------------------------------------------------------ scheduling
 
@@ -259,7 +195,7 @@ class CommsService(ServiceBase):
                     if due is None or due < template.created_at:
                         continue
                     key = f"t{template.id}:b{booking.id}"
-                    added += self._enqueue(session, booking.id, template.id, key, due, now)
+                    added += enqueue(session, booking.id, template.id, key, due, now)
                     if template.resend_on_code_change:
                         added += self._resend_if_codes_changed(session, template, booking,
                                                                key, now)
@@ -289,26 +225,6 @@ class CommsService(ServiceBase):
         return due_at(anchor=anchor, offset_minutes=template.offset_minutes,
                       send_at_local=template.send_at_local, zone_name=prop.timezone)
 
-    @staticmethod
-    def _enqueue(session: Session, booking_id: int | None, template_id: int | None, key: str,
-                 due: datetime, now: datetime, created_by: str = "automation",
-                 message_id: str | None = None) -> int:
-        existing = session.scalars(select(MailMessage).where(
-            MailMessage.dedupe_key == key)).first()
-        if existing is not None:
-            if existing.status == MailStatus.QUEUED and existing.attempts == 0 \
-                    and existing.due_at != due:
-                existing.due_at = due  # the stay moved: so does its message
-                existing.next_attempt_at = due
-                existing.updated_at = now
-            return 0
-        session.add(MailMessage(
-            booking_id=booking_id, template_id=template_id, dedupe_key=key,
-            message_id=message_id or _message_id(session),
-            status=MailStatus.QUEUED, due_at=due, next_attempt_at=due, attempts=0,
-            created_by=created_by, created_at=now, updated_at=now))
-        session.flush()
-        return 1
 
     def _resend_if_codes_changed(self, session: Session, template: MessageTemplate,
                                  booking: Booking, key: str, now: datetime) -> int:
@@ -318,11 +234,11 @@ class CommsService(ServiceBase):
         if last is None or last.codes_digest is None:
             return 0
         codes = self._codes_text(booking.id, template.context)
-        digest = _digest(codes)
+        digest = text_digest(codes)
         if digest == last.codes_digest or NO_CODE_TEXT in codes:
             return 0
-        return self._enqueue(session, booking.id, template.id, f"{key}:codes:{digest[:16]}",
-                             now, now)
+        return enqueue(session, booking.id, template.id, f"{key}:codes:{digest[:16]}",
+                       now, now)
 
     def _codes_text(self, booking_id: int, context: TemplateContext) -> str:
         keys, connected = self.code_messages.unit_keys(booking_id)
@@ -337,18 +253,18 @@ class CommsService(ServiceBase):
         if dry_run:
             return self._dry_run(booking_id, template_name, now)
         with self.db.transaction() as session:
-            template = self._template(session, template_name)
+            template = find_template(session, template_name)
             booking = session.get(Booking, booking_id)
             if booking is None:
                 raise NotFoundError(f"There is no booking number {booking_id}.")
             key = f"manual:{uuid.uuid4().hex}"
-            self._enqueue(session, booking_id, template.id, key, now, now,
-                          created_by=self.actor)
+            enqueue(session, booking_id, template.id, key, now, now,
+                    created_by=self.actor)
             self.audit(session, AuditAction.BOOKING_QUEUE_MESSAGE, AuditSubject.BOOKING, booking_id,
                        f"Message {template.name} queued for booking {booking.pms_id}")
             row = session.scalars(select(MailMessage).where(
                 MailMessage.dedupe_key == key)).one()
-            view = _message_view(row, template.name)
+            view = message_view(row, template.name)
         self.engine.wake()
         return view
 
@@ -357,15 +273,15 @@ class CommsService(ServiceBase):
         exist when the template says so), due now."""
         now = self.now()
         with self.db.transaction() as session:
-            template = self._template(session, template_name)
-            self._enqueue(session, booking_id, template.id,
-                          f"t{template.id}:b{booking_id}", now, now)
+            template = find_template(session, template_name)
+            enqueue(session, booking_id, template.id,
+                    f"t{template.id}:b{booking_id}", now, now)
         self.engine.wake()
 
     def _dry_run(self, booking_id: int, template_name: str, now: datetime) -> MessageView:
         """Render the message as it would go out now; nothing is queued or changed."""
         with self.db.session() as session:
-            template = self._template(session, template_name)
+            template = find_template(session, template_name)
             if session.get(Booking, booking_id) is None:
                 raise NotFoundError(f"There is no booking number {booking_id}.")
             probe = MailMessage(booking_id=booking_id, template_id=template.id,
@@ -405,7 +321,7 @@ class CommsService(ServiceBase):
             self._settings_now = settings
             try:
                 return outbox.deliver_due(self.db, settings, password, self.now,
-                                          self._prepare_due, preload=self._preload)
+                                          self._prepare_due, preload=preload)
             finally:
                 self._settings_now = None
                 self._connected_now = None
@@ -418,22 +334,6 @@ class CommsService(ServiceBase):
         self.plan()
         self.deliver()
 
-    @staticmethod
-    def _preload(session: Session, messages: list[MailMessage]) -> list[object]:
-        """Bookings with their rooms and locks, and templates with their versions, for a
-        whole batch in a handful of queries (the caller keeps the returned objects alive
-        so the session's identity map serves every later lookup)."""
-        booking_ids = {m.booking_id for m in messages if m.booking_id is not None}
-        template_ids = {m.template_id for m in messages if m.template_id is not None}
-        loaded: list[object] = list(session.scalars(
-            select(Booking).where(Booking.id.in_(booking_ids)).options(
-                selectinload(Booking.units).selectinload(BookingUnit.unit)
-                .selectinload(Unit.link))))
-        loaded += session.scalars(select(MessageTemplate).where(
-            MessageTemplate.id.in_(template_ids)).options(
-            selectinload(MessageTemplate.versions)))
-        loaded += session.scalars(select(Property))
-        return loaded
 
     def _prepare_due(self, session: Session, message: MailMessage, now: datetime) -> Prepared:
         return self._prepare(session, message, now, manual=message.created_by != "automation")
@@ -507,7 +407,7 @@ class CommsService(ServiceBase):
             return Prepared(outcome="fail", reason=exc.message)
         return Prepared(to=booking.guest_email, to_name=booking.guest_name, subject=subject,
                         body=body, body_masked=body_masked, language=version.language,
-                        codes_digest=_digest(codes) if codes else None)
+                        codes_digest=text_digest(codes) if codes else None)
 
     # ------------------------------------------------------------------ the sent log
 
@@ -517,24 +417,8 @@ class CommsService(ServiceBase):
             if booking_id is not None:
                 query = query.where(MailMessage.booking_id == booking_id)
             names = {t.id: t.name for t in session.scalars(select(MessageTemplate))}
-            return [_message_view(m, names.get(m.template_id or 0))
+            return [message_view(m, names.get(m.template_id or 0))
                     for m in session.scalars(query.limit(1000))]
 
 
-def _message_id(session: Session) -> str:
-    """A Message-ID in the sender's own domain (as mail servers and spam filters expect),
-    made when the message is queued so every try carries the same one."""
-    row = session.get(MailSettings, 1)
-    sender = str((row.settings if row else {}).get("from_address", ""))
-    domain = sender.rpartition("@")[2].strip() or "mangodesk.invalid"
-    return f"<{uuid.uuid4().hex}@{domain}>"
-
-
-def _digest(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
-def _message_view(row: MailMessage, template: str | None) -> MessageView:
-    return MessageView(row.id, row.booking_id, template, row.to_address, row.subject,
-                       row.status, row.due_at, row.sent_at, row.message_id, row.body_masked,
-                       row.last_error)
+__all__ = ["CommsService", "MessageView", "TemplateInput", "TemplateView"]

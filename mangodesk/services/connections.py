@@ -4,9 +4,7 @@ keyring and settings in the database, and keep each connection's lock list."""
 from __future__ import annotations
 
 import builtins
-import unicodedata
 from collections.abc import Mapping
-from dataclasses import dataclass
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -22,6 +20,17 @@ from mangodesk.domain.types import (
 )
 from mangodesk.engine.resolve import TOKEN_CACHE_FIELD, secret_key
 from mangodesk.services.base import ServiceBase
+from mangodesk.services.connection_rules import (
+    IDENTITY_FIELDS,
+    ConnectError,
+    ConnectResult,
+    DuplicateConnection,
+    default_name,
+    lock_view,
+    refuse_control_characters,
+    same_value,
+    sign_in_alert_key,
+)
 from mangodesk.services.views import ConnectionView, LockView
 from mangodesk.store.alerts import clear_alert
 from mangodesk.store.models import AccessCode, Connection, Lock, Unit, UnitLink
@@ -32,59 +41,6 @@ from mangodesk.vendors.base import (
     ProviderSpec,
     VendorError,
 )
-
-
-def sign_in_alert_key(connection_id: int) -> str:
-    """The one alert a rejected sign-in raises for a connection (shared with the engine)."""
-    return f"connection:{connection_id}:sign-in"
-
-
-class ConnectError(ValidationError):
-    """The provider did not accept the connection; ``report`` says why, step by step."""
-
-    def __init__(self, report: ConnectionReport) -> None:
-        failing = next((s for s in report.steps if not s.ok), None)
-        super().__init__(report.summary, fix=failing.fix if failing else None)
-        self.report = report
-
-
-class DuplicateConnection(ValidationError):
-    """The account or server is already connected: sign in again on ``existing`` instead
-    of adding a second connection that would fight over the same locks."""
-
-    def __init__(self, existing: ConnectionView, message: str, fix: str) -> None:
-        super().__init__(message, fix=fix)
-        self.existing = existing
-
-
-# What names one account or server per provider: adding it again is a duplicate. Secret
-# fields (an API token) are compared with the ones kept in the keyring.
-_IDENTITY_FIELDS: dict[VendorKind, tuple[str, ...]] = {
-    VendorKind.TTLOCK: ("username", "api_base"),
-    VendorKind.FLEXIPASS: ("username",),
-    VendorKind.SMARTAIR: ("server_address",),
-    VendorKind.INLET: ("api_token",),
-    VendorKind.MANUAL: (),  # Manual is one connection
-}
-
-
-def _same_value(field: str, left: str, right: str) -> bool:
-    """Addresses and user names compare without case, scheme or trailing slash."""
-    if field == "api_token":
-        return left == right
-    def plain(value: str) -> str:
-        value = value.strip().casefold().rstrip("/")
-        for scheme in ("https://", "http://"):
-            value = value.removeprefix(scheme)
-        return value
-    return plain(left) == plain(right)
-
-
-@dataclass(frozen=True)
-class ConnectResult:
-    connection: ConnectionView
-    report: ConnectionReport
-    locks: list[LockView]
 
 
 class ConnectionService(ServiceBase):
@@ -151,7 +107,7 @@ class ConnectionService(ServiceBase):
         """Validate with the vendor, then store the connection and its lock list."""
         spec = self.vendors.spec(kind)
         if display_name is not None:
-            _refuse_control_characters(display_name)
+            refuse_control_characters(display_name)
             if len(display_name) > 200:
                 raise ValidationError("A connection name can be at most 200 characters.",
                                       field="display_name")
@@ -176,7 +132,7 @@ class ConnectionService(ServiceBase):
         with self.db.transaction() as session:
             conn = Connection(
                 kind=kind,
-                display_name=display_name or _default_name(spec, config),
+                display_name=display_name or default_name(spec, config),
                 settings=dict(config.settings),
                 status=ConnectionStatus.CONNECTED,
                 status_message=report.summary,
@@ -198,7 +154,7 @@ class ConnectionService(ServiceBase):
     def find_duplicate(self, kind: VendorKind,
                        values: Mapping[str, str]) -> ConnectionView | None:
         """The connection already made for the same account or server, if any."""
-        fields = _IDENTITY_FIELDS.get(kind)
+        fields = IDENTITY_FIELDS.get(kind)
         if fields is None:
             return None
         spec = self.vendors.spec(kind)
@@ -220,7 +176,7 @@ class ConnectionService(ServiceBase):
                         if self.secrets.available() else None
                 else:
                     stored = str(existing.settings.get(name) or defaults.get(name) or "")
-                if not stored or not _same_value(name, value, stored):
+                if not stored or not same_value(name, value, stored):
                     same = False
                     break
             if same:
@@ -314,7 +270,7 @@ class ConnectionService(ServiceBase):
 
     def rename(self, connection_id: int, display_name: str) -> ConnectionView:
         """The name staff see for a connection, e.g. "TTLock – annex building"."""
-        _refuse_control_characters(display_name)
+        refuse_control_characters(display_name)
         name = " ".join(display_name.split())
         if not name:
             raise ValidationError("Enter a name for this connection.", field="display_name")
@@ -491,34 +447,11 @@ class ConnectionService(ServiceBase):
                 lock.present = False  # kept: links and history still point at it
 
 
-def _refuse_control_characters(name: str) -> None:
-    """A name is shown in lists, logs and terminals: no line breaks or escape sequences."""
-    if any(unicodedata.category(ch) in ("Cc", "Cf") and ch != "\u200d" for ch in name):
-        raise ValidationError(
-            "A connection name cannot contain control characters (such as a line break or a "
-            "terminal escape).", field="display_name", fix="Type it as plain text.")
-
-
-def lock_view(lock: Lock, conn: Connection, linked: tuple[str, ...] = ()) -> LockView:
-    return LockView(
-        id=lock.id,
-        connection_id=conn.id,
-        connection_name=conn.display_name,
-        kind=conn.kind,
-        vendor_lock_id=lock.vendor_lock_id,
-        name=lock.name,
-        manageable=lock.manageable,
-        unmanageable_reason=lock.unmanageable_reason,
-        attributes=dict(lock.attributes),
-        codes_not_automatic_reason=lock.codes_not_automatic_reason,
-        linked_unit_names=linked,
-    )
-
-
-def _default_name(spec: ProviderSpec, config: ConnectionConfig) -> str:
-    for key in ("username", "server_address", "server"):
-        value = config.settings.get(key)
-        if value:
-            return f"{spec.display_name} ({value})"
-    return spec.display_name
-
+__all__ = [
+    "ConnectError",
+    "ConnectResult",
+    "ConnectionService",
+    "DuplicateConnection",
+    "lock_view",
+    "sign_in_alert_key",
+]

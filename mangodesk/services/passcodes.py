@@ -15,12 +15,10 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from mangodesk.domain.errors import (
-    ChangedElsewhereError,
-    NotFoundError,
     ValidationError,
     mask_code,
 )
@@ -40,14 +38,25 @@ from mangodesk.domain.types import (
 from mangodesk.engine.outbox import OperationPayload, enqueue
 from mangodesk.engine.planning import pin_holders
 from mangodesk.services.base import ServiceBase
+from mangodesk.services.passcode_checks import (
+    audit_state,
+    check_guest,
+    check_takes_codes,
+    check_window,
+    code_view,
+    linked_lock,
+    load_booking,
+    load_code,
+    load_unit,
+    scope_words,
+    span,
+    take_version,
+)
 from mangodesk.services.units import waiting_retries
 from mangodesk.services.views import CodeView
 from mangodesk.store.alerts import raise_alert
-from mangodesk.store.models import AccessCode, Booking, Lock, Property, Unit
+from mangodesk.store.models import AccessCode, Booking, Lock, Property
 from mangodesk.vendors.base import Capabilities, LockDetails
-
-MAX_GUEST_NAME = 200
-CHANGED_ELSEWHERE = "This passcode was changed at another desk — reload and try again."
 
 
 class RevokeDecisionNeeded(ValidationError):
@@ -80,7 +89,7 @@ class PasscodeService(ServiceBase):
 
     def list_for_unit(self, unit_id: int, *, include_ended: bool = True) -> list[CodeView]:
         with self.db.session() as session:
-            _unit(session, unit_id)
+            load_unit(session, unit_id)
             query = select(AccessCode).where(AccessCode.unit_id == unit_id)
             if not include_ended:
                 query = query.where(AccessCode.state.not_in(ENDED_CODE_STATES))
@@ -95,12 +104,12 @@ class PasscodeService(ServiceBase):
 
     def get(self, code_id: int) -> CodeView:
         with self.db.session() as session:
-            return code_view(_code(session, code_id))
+            return code_view(load_code(session, code_id))
 
     def lock_details(self, unit_id: int) -> LockDetails:
         """The Details button: asks the vendor (blocking) for battery, gateway, group…"""
         with self.db.session() as session:
-            lock = _linked_lock(session, _unit(session, unit_id))
+            lock = linked_lock(session, load_unit(session, unit_id))
             conn = lock.connection
             if conn.kind == VendorKind.MANUAL:
                 return LockDetails(items=(("Lock name", lock.name),))
@@ -113,13 +122,13 @@ class PasscodeService(ServiceBase):
     def create(self, unit_id: int, data: PasscodeInput) -> CodeView:
         now = self.now()
         with self.db.transaction() as session:
-            unit = _unit(session, unit_id)
-            lock = _linked_lock(session, unit)
-            _check_takes_codes(lock)
+            unit = load_unit(session, unit_id)
+            lock = linked_lock(session, unit)
+            check_takes_codes(lock)
             caps = self.vendors.spec(lock.connection.kind).capabilities
-            valid_from, valid_to = _check_window(data.valid_from, data.valid_to)
-            guest_name = _check_guest(data.guest_name)
-            booking = _booking(session, data.booking_id)
+            valid_from, valid_to = check_window(data.valid_from, data.valid_to)
+            guest_name = check_guest(data.guest_name)
+            booking = load_booking(session, data.booking_id)
             pin = self._choose_pin(session, lock, caps, data.code, valid_from, valid_to, None)
             if caps.mobile_key and not (data.guest_email or (booking and booking.guest_email)):
                 raise ValidationError(
@@ -151,8 +160,8 @@ class PasscodeService(ServiceBase):
                         OperationPayload(guest_email=data.guest_email or None))
             self.audit(session, AuditAction.CODE_STAFF_CREATE, AuditSubject.CODE, code.id,
                        f"New passcode {mask_code(pin)} for {unit.name} "
-                       f"({_span(valid_from, valid_to)})",
-                       after=_audit_state(code))
+                       f"({span(valid_from, valid_to)})",
+                       after=audit_state(code))
             view = code_view(code)
         self.changed(subject_id=view.id)
         self.engine.wake()
@@ -165,15 +174,15 @@ class PasscodeService(ServiceBase):
         edit is refused (ChangedElsewhereError) rather than silently undoing that change."""
         now = self.now()
         with self.db.transaction() as session:
-            _take_version(session, code_id, expected_version)
-            code = _code(session, code_id)
+            take_version(session, code_id, expected_version)
+            code = load_code(session, code_id)
             if code.state in ENDING_CODE_STATES:
                 raise ValidationError("This code has ended and can no longer be edited.",
                                       fix="Create a new passcode instead.")
             lock = code.lock
             caps = self.vendors.spec(lock.connection.kind).capabilities
-            before = _audit_state(code)
-            valid_from, valid_to = _check_window(data.valid_from, data.valid_to)
+            before = audit_state(code)
+            valid_from, valid_to = check_window(data.valid_from, data.valid_to)
             new_pin = (data.code or "").strip() or code.code
             if new_pin != code.code:
                 if not caps.can_change_pin:
@@ -194,7 +203,7 @@ class PasscodeService(ServiceBase):
             code.code = new_pin
             code.valid_from, code.valid_to = valid_from, valid_to
             if data.guest_name is not None:
-                code.guest_name = _check_guest(data.guest_name)
+                code.guest_name = check_guest(data.guest_name)
             code.updated_at = now
             if code.origin == CodeOrigin.IMPORTED:
                 code.origin = CodeOrigin.MANUAL  # staff took it over: now ours to manage
@@ -202,8 +211,8 @@ class PasscodeService(ServiceBase):
             if lock.connection.kind != VendorKind.MANUAL and window_changed:
                 enqueue(session, code, OperationKind.UPDATE, now)
             self.audit(session, AuditAction.CODE_STAFF_EDIT, AuditSubject.CODE, code.id,
-                       f"Edited passcode {mask_code(code.code)} ({_span(valid_from, valid_to)})",
-                       before=before, after=_audit_state(code))
+                       f"Edited passcode {mask_code(code.code)} ({span(valid_from, valid_to)})",
+                       before=before, after=audit_state(code))
             view = code_view(code)
         self.changed(subject_id=view.id)
         self.engine.wake()
@@ -220,8 +229,8 @@ class PasscodeService(ServiceBase):
         revoked code. ``expected_version`` as for :meth:`edit`."""
         now = self.now()
         with self.db.transaction() as session:
-            _take_version(session, code_id, expected_version)
-            code = _code(session, code_id)
+            take_version(session, code_id, expected_version)
+            code = load_code(session, code_id)
             if code.state in (CodeState.REVOKED, CodeState.REVOKING):
                 return code_view(code)
             booking = code.booking if code.origin == CodeOrigin.BOOKING else None
@@ -232,7 +241,7 @@ class PasscodeService(ServiceBase):
                 raise ValidationError(
                     "Mangodesk cannot set a new code on a manual lock.", field="stop_codes",
                     fix="Set a new code on the keypad yourself and add it with New passcode.")
-            before = _audit_state(code)
+            before = audit_state(code)
             if code.lock.connection.kind == VendorKind.MANUAL:
                 code.state = CodeState.REVOKED
                 code.updated_at = now
@@ -240,7 +249,7 @@ class PasscodeService(ServiceBase):
                 code.managed = True
                 enqueue(session, code, OperationKind.REVOKE, now)
             summary = f"Revoked passcode {mask_code(code.code)}"
-            after = _audit_state(code)
+            after = audit_state(code)
             if booking is not None and stop_codes:
                 booking.codes_stopped = True
                 summary += f" and stopped codes for booking {booking.pms_id}"
@@ -261,7 +270,7 @@ class PasscodeService(ServiceBase):
     def resume_codes(self, booking_id: int) -> None:
         """Lift "codes stopped" on a booking: automation issues its codes again."""
         with self.db.transaction() as session:
-            booking = _booking(session, booking_id)
+            booking = load_booking(session, booking_id)
             assert booking is not None
             if not booking.codes_stopped:
                 raise ValidationError(
@@ -312,7 +321,7 @@ class PasscodeService(ServiceBase):
         )
         self.audit(session, AuditAction.CODE_REISSUE, AuditSubject.CODE, code.id,
                    f"New passcode {mask_code(pin)} for {guest} on {unit} replaces revoked "
-                   f"code {mask_code(old.code)}", after=_audit_state(code))
+                   f"code {mask_code(old.code)}", after=audit_state(code))
         return code
 
     def _keep_staff_times(self, session: Session, code: AccessCode, booking: Booking,
@@ -340,7 +349,7 @@ class PasscodeService(ServiceBase):
 
         now = self.now()
         with self.db.transaction() as session:
-            code = _code(session, code_id)
+            code = load_code(session, code_id)
             event = retry_in_session(session, code, now, self.actor)
             view = code_view(code)
         self.events.publish(event)
@@ -351,7 +360,7 @@ class PasscodeService(ServiceBase):
     def generate(self, unit_id: int) -> str:
         """A fresh PIN for the New passcode dialog's "Generate" button."""
         with self.db.session() as session:
-            lock = _linked_lock(session, _unit(session, unit_id))
+            lock = linked_lock(session, load_unit(session, unit_id))
             caps = self.vendors.spec(lock.connection.kind).capabilities
             if caps.pin_rules is None or caps.vendor_generates_pin:
                 raise ValidationError("This lock provider chooses the code itself.",
@@ -392,143 +401,9 @@ class PasscodeService(ServiceBase):
         if clash is not None:
             raise ValidationError(
                 f"The code {mask_code(typed)} is already used by {clash.description}; "
-                f"{_scope_words(caps)}", field="code",
+                f"{scope_words(caps)}", field="code",
                 fix="Choose a different code, or press Generate.")
         return typed
-
-
-def code_view(code: AccessCode) -> CodeView:
-    return CodeView(
-        id=code.id,
-        unit_id=code.unit_id,
-        unit_name=code.unit.name if code.unit else None,
-        lock_id=code.lock_id,
-        lock_name=code.lock.name,
-        kind=code.lock.connection.kind,
-        origin=code.origin,
-        booking_id=code.booking_id,
-        booking_ref=code.booking.pms_id if code.booking else None,
-        code=code.code,
-        mobile_key_sent_to=code.mobile_key_sent_to,
-        valid_from=code.valid_from,
-        valid_to=code.valid_to,
-        guest_name=code.guest_name,
-        state=code.state,
-        managed=code.managed,
-        attempts=code.attempts,
-        last_error=code.last_error,
-        booking_codes_stopped=bool(code.booking and code.booking.codes_stopped),
-        version=code.version,
-    )
-
-
-def _take_version(session: Session, code_id: int, expected: int | None) -> None:
-    """Move the code's version first thing in the transaction, only from the version the
-    desk saw. The UPDATE holds the row until commit, so of two desks saving at once the
-    second waits, then finds the version moved and is refused."""
-    condition = [AccessCode.id == code_id]
-    if expected is not None:
-        condition.append(AccessCode.version == expected)
-    moved = session.execute(update(AccessCode).where(*condition)
-                            .values(version=AccessCode.version + 1)
-                            .execution_options(synchronize_session=False))
-    if int(moved.rowcount) == 0 and expected is not None:  # type: ignore[attr-defined]
-        _code(session, code_id)  # a code that is gone says so
-        raise ChangedElsewhereError(
-            CHANGED_ELSEWHERE,
-            "Close this passcode, open it again to see what the other desk saved, then "
-            "make your change again if it is still needed.")
-
-
-def _unit(session: Session, unit_id: int) -> Unit:
-    unit = session.get(Unit, unit_id)
-    if unit is None:
-        raise NotFoundError(f"There is no unit number {unit_id}.",
-                            "Pick a unit from the list; it may have been removed in the PMS.")
-    return unit
-
-
-def _linked_lock(session: Session, unit: Unit) -> Lock:
-    if unit.link is None:
-        raise ValidationError(f"{unit.name} is not linked to a lock.", field="unit",
-                              fix="Link it to a lock first (Link).")
-    return unit.link.lock
-
-
-def _code(session: Session, code_id: int) -> AccessCode:
-    code = session.get(AccessCode, code_id)
-    if code is None:
-        raise NotFoundError(f"There is no passcode number {code_id}.")
-    return code
-
-
-def _booking(session: Session, booking_id: int | None) -> Booking | None:
-    if booking_id is None:
-        return None
-    booking = session.get(Booking, booking_id)
-    if booking is None:
-        raise NotFoundError(f"There is no booking number {booking_id}.")
-    return booking
-
-
-def _check_window(valid_from: datetime | None,
-                  valid_to: datetime | None) -> tuple[datetime, datetime]:
-    if valid_from is None:
-        raise ValidationError("Enter the Valid From date.", field="valid_from")
-    if valid_to is None:
-        raise ValidationError("Enter the Valid To date.", field="valid_to")
-    if valid_from.tzinfo is None or valid_to.tzinfo is None:
-        raise ValueError("passcode windows must be timezone-aware")
-    if valid_to <= valid_from:
-        raise ValidationError("Valid To must be after Valid From.", field="valid_to",
-                              fix="Check that the dates are not the wrong way round.")
-    return valid_from, valid_to
-
-
-def _check_guest(name: str | None) -> str | None:
-    name = " ".join((name or "").split())
-    if len(name) > MAX_GUEST_NAME:
-        raise ValidationError(f"The guest name can be at most {MAX_GUEST_NAME} characters.",
-                              field="guest_name")
-    return name or None
-
-
-def _scope_words(caps: Capabilities) -> str:
-    from mangodesk.vendors.base import PinScope
-
-    if caps.pin_scope == PinScope.LOCK_ALL:
-        return "this lock refuses a code that any code stored on it has, expired ones included."
-    if caps.pin_scope == PinScope.SITE_OVERLAPPING:
-        return "the lock system refuses a code used by any overlapping stay on the site."
-    return "two codes on one lock cannot be the same for overlapping dates."
-
-
-def _check_takes_codes(lock: Lock) -> None:
-    """Refuse at once what the vendor would refuse after 30 tries."""
-    if not lock.manageable:
-        raise ValidationError(
-            f"{lock.name} cannot take codes from Mangodesk: "
-            f"{lock.unmanageable_reason or 'the provider does not allow it'}.",
-            field="unit", fix="Give the guest a key or code another way.")
-    if lock.codes_not_automatic_reason:
-        raise ValidationError(
-            f"Codes are not automatic on {lock.name}: {lock.codes_not_automatic_reason}.",
-            field="unit",
-            fix="Set the code on the lock with the vendor's app, or add a gateway to the lock.")
-
-
-def _span(start: datetime, end: datetime) -> str:
-    return f"{start:%Y-%m-%d %H:%M} to {end:%Y-%m-%d %H:%M} UTC"
-
-
-def _audit_state(code: AccessCode) -> dict[str, object]:
-    return {
-        "code": mask_code(code.code),
-        "valid_from": code.valid_from.isoformat(),
-        "valid_to": code.valid_to.isoformat(),
-        "state": str(code.state),
-        "guest": code.guest_name,
-    }
 
 
 __all__ = ["PasscodeInput", "PasscodeService", "code_view"]

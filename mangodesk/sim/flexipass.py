@@ -1,6 +1,6 @@
 """A local Flexipass: doors and mobile keys, following the assumed wire contract.
 
-It serves exactly the endpoints of :mod:`mangodesk.vendors.flexipass_contract` (the paths
+It serves exactly the endpoints of :mod:`mangodesk.vendors.flexipass.contract` (the paths
 the community gem shows, with assumed answers), checks Basic auth and the company token on
 every call, records the e-mails it would send, and can inject faults: credentials or company
 token rejected, HTTP 5xx, a hang before or after the request is carried out, doors offline.
@@ -14,13 +14,13 @@ from urllib.parse import parse_qs, urlsplit
 from mangodesk.domain.types import VendorKind
 from mangodesk.sim.base import DemoVendor
 from mangodesk.sim.jsonapi import JsonApiSimulator
-from mangodesk.vendors import flexipass_contract as wire
 from mangodesk.vendors.flexipass import (
     COMPANY_TOKEN_FIELD,
     PASSWORD_FIELD,
     TIME_ZONE_FIELD,
     USERNAME_FIELD,
 )
+from mangodesk.vendors.flexipass import contract as wire
 
 DEMO_USERNAME = "frontdesk@demo-hotel.example"
 DEMO_PASSWORD = "demo-flexipass-password"

@@ -11,18 +11,10 @@ from zoneinfo import ZoneInfo
 from PySide6.QtCore import QItemSelectionModel, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
 from PySide6.QtWidgets import (
-    QAbstractItemView,
-    QButtonGroup,
-    QFrame,
-    QHBoxLayout,
-    QHeaderView,
     QLabel,
-    QLineEdit,
     QMainWindow,
     QMessageBox,
-    QProgressBar,
     QPushButton,
-    QTableView,
     QTabWidget,
     QToolBar,
     QVBoxLayout,
@@ -33,16 +25,21 @@ from mangodesk.app import Context
 from mangodesk.demo import DemoPowers
 from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.types import AlertSeverity, VendorKind
-from mangodesk.services.activity import AlertLine
-from mangodesk.services.pms import SyncResult, describe_progress
+from mangodesk.services.pms import SyncResult
 from mangodesk.services.views import AlertView, UnitRow
 from mangodesk.sim.base import DemoVendor
-from mangodesk.ui import text
 from mangodesk.ui.about import AboutDialog
 from mangodesk.ui.comms import CommunicationsDialog
 from mangodesk.ui.comms_window import CommunicationsWindow
 from mangodesk.ui.connections_dialog import ConnectionsDialog
 from mangodesk.ui.demo_menu import DemoMenu
+from mangodesk.ui.desk_parts import (
+    FILTER_SHORTCUTS,
+    DeskStatusLine,
+    UnitsPage,
+    announce_alerts,
+    notice_banner,
+)
 from mangodesk.ui.engine_control import EngineControl
 from mangodesk.ui.events import EventRelay
 from mangodesk.ui.first_run import (
@@ -64,7 +61,6 @@ from mangodesk.ui.tasks import TaskRunner
 from mangodesk.ui.unit_model import (
     FILTER_LABELS,
     ROW_ROLE,
-    Column,
     GridRows,
     UnitFilter,
     UnitFilterProxy,
@@ -78,25 +74,9 @@ log = logging.getLogger(__name__)
 
 REFRESH_DELAY_MS = 150  # coalesce bursts of engine events into one refresh
 
-FILTER_SHORTCUTS = {
-    UnitFilter.ALL: "Ctrl+1",
-    UnitFilter.ATTENTION: "Ctrl+2",
-    UnitFilter.UNLINKED: "Ctrl+3",
-    UnitFilter.ARRIVING_TODAY: "Ctrl+4",
-    UnitFilter.ARRIVING_TOMORROW: "Ctrl+5",
-}
-
 QUIT_QUESTION = "Quit Mangodesk? Door codes stop being issued while Mangodesk is closed."
 QUIT_WARNING = ("New guests get no code and ended stays keep theirs until it runs again. The "
                 "always-on service (mangodesk run) keeps codes going if it is installed.")
-
-ALERT_TITLES = {
-    AlertSeverity.INFO: "Mangodesk",
-    AlertSeverity.WARNING: "Mangodesk needs attention",
-    AlertSeverity.ERROR: "Mangodesk: a door code needs attention",
-    AlertSeverity.CRITICAL: "Mangodesk: urgent — act now",
-}
-
 
 class MainWindow(QMainWindow):
     units_loaded = Signal(int)  # rows in the grid after a refresh (tests and the benchmark)
@@ -136,8 +116,20 @@ class MainWindow(QMainWindow):
         outer.setSpacing(0)
         self.message_bar = MessageBar(central)
         self.message_bar.show_alerts.connect(self.show_alerts)
-        self.setup_banner = self._setup_banner(central)
-        self.paused_banner = self._paused_banner(central)
+        self.setup_banner = notice_banner(
+            central, "setup_banner",
+            "#setup_banner { background: #fff4e0; border-radius: 4px; }",
+            "No lock provider is connected yet. Connect one to link your units to their locks "
+            "and give every guest a door code.",
+            ("Get Started", "banner_get_started", self.get_started))
+        # While automation is paused a coloured bar stays on top: nothing goes to the locks.
+        self.paused_banner = notice_banner(
+            central, "paused_banner",
+            "#paused_banner { background: #8a5a00; border-radius: 4px; }"
+            " #paused_banner QLabel { color: white; font-weight: bold; }",
+            "Automation is paused: no door codes are created, changed or removed until you "
+            "resume.",
+            ("Resume", "resume", lambda: self.set_paused(False)), message_name="paused_text")
         self.first_run_banner = SetupBanner(central)
         self.first_run_banner.act.connect(self._first_run_step)
         bars = QVBoxLayout()
@@ -150,7 +142,16 @@ class MainWindow(QMainWindow):
         self.tabs = QTabWidget(central)
         self.tabs.setObjectName("tabs")
         self.tabs.setDocumentMode(True)
-        self.tabs.addTab(self._units_page(), "Units")
+        self.units_page = UnitsPage(self.proxy, self)
+        self.search = self.units_page.search
+        self.filter_buttons = self.units_page.filter_buttons
+        self.table = self.units_page.table
+        self.count_label = self.units_page.count_label
+        self.search.textChanged.connect(self._update_count)
+        self.search.returnPressed.connect(self._search_enter)
+        self.units_page.filter_chosen.connect(self.set_filter)
+        self.table.activated.connect(lambda _: self.open_unit())
+        self.tabs.addTab(self.units_page, "Units")
         self.alerts_panel = AlertsPanel(context, runner, self.tabs)
         self.alerts_panel.count_changed.connect(self._alert_count_changed)
         self.alerts_panel.open_unit.connect(self.open_unit_passcodes)
@@ -162,7 +163,13 @@ class MainWindow(QMainWindow):
         outer.addWidget(self.tabs, 1)
         self.setCentralWidget(central)
 
-        self._build_status_bar()
+        self.status_line = DeskStatusLine(self.statusBar())
+        self.busy_bar = self.status_line.busy_bar
+        self.busy_label = self.status_line.busy_label
+        self.sync_bar = self.status_line.sync_bar
+        self.codes_label = self.status_line.codes_label
+        self.sync_label = self.status_line.sync_label
+        self.engine_label = self.status_line.engine_label
         self._build_actions()
         self.setTabOrder(self.search, self.table)
 
@@ -176,143 +183,12 @@ class MainWindow(QMainWindow):
         self._clock_timer.start()
         self.relay.data_changed.connect(self._refresh_timer.start)
         self.relay.received.connect(self._on_event)
-        self.runner.busy_changed.connect(self._on_busy)
+        self.runner.busy_changed.connect(self.status_line.set_busy)
         self.runner.default_failure = self.show_error
         self.table.selectionModel().currentChanged.connect(self._update_actions)
         self._update_actions()
 
     # ------------------------------------------------------------------ building
-
-    def _setup_banner(self, parent: QWidget) -> QFrame:
-        banner = QFrame(parent)
-        banner.setObjectName("setup_banner")
-        banner.setStyleSheet("#setup_banner { background: #fff4e0; border-radius: 4px; }")
-        row = QHBoxLayout(banner)
-        row.setContentsMargins(10, 6, 6, 6)
-        label = QLabel("No lock provider is connected yet. Connect one to link your units to "
-                       "their locks and give every guest a door code.", banner)
-        label.setWordWrap(True)
-        row.addWidget(label, 1)
-        button = QPushButton("Get Started", banner)
-        button.setObjectName("banner_get_started")
-        button.clicked.connect(self.get_started)
-        row.addWidget(button)
-        banner.hide()
-        return banner
-
-    def _paused_banner(self, parent: QWidget) -> QFrame:
-        """While automation is paused a coloured bar stays on top: nothing goes to the locks."""
-        banner = QFrame(parent)
-        banner.setObjectName("paused_banner")
-        banner.setStyleSheet("#paused_banner { background: #8a5a00; border-radius: 4px; }"
-                             " #paused_banner QLabel { color: white; font-weight: bold; }")
-        row = QHBoxLayout(banner)
-        row.setContentsMargins(10, 6, 6, 6)
-        label = QLabel("Automation is paused: no door codes are created, changed or removed "
-                       "until you resume.", banner)
-        label.setObjectName("paused_text")
-        label.setWordWrap(True)
-        row.addWidget(label, 1)
-        button = QPushButton("Resume", banner)
-        button.setObjectName("resume")
-        button.clicked.connect(lambda: self.set_paused(False))
-        row.addWidget(button)
-        banner.hide()
-        return banner
-
-    def _units_page(self) -> QWidget:
-        page = QWidget(self)
-        layout = QVBoxLayout(page)
-        layout.setContentsMargins(10, 8, 10, 4)
-        layout.setSpacing(6)
-
-        top = QHBoxLayout()
-        top.setSpacing(6)
-        self.search = QLineEdit(page)
-        self.search.setObjectName("search")
-        self.search.setPlaceholderText("Search units, locks, guests and codes  (Ctrl+F)")
-        self.search.setClearButtonEnabled(True)
-        self.search.setMinimumWidth(300)
-        self.search.textChanged.connect(self.proxy.set_search)
-        self.search.textChanged.connect(self._update_count)
-        self.search.returnPressed.connect(self._search_enter)
-        top.addWidget(self.search, 1)
-        self.filter_buttons = QButtonGroup(page)
-        self.filter_buttons.setExclusive(True)
-        for which, label in FILTER_LABELS.items():
-            button = QPushButton(label, page)
-            button.setObjectName(f"filter_{which.value}")
-            button.setCheckable(True)
-            button.setChecked(which == UnitFilter.ALL)
-            button.setToolTip(f"{label}  ({FILTER_SHORTCUTS[which]})")
-            button.setFocusPolicy(Qt.FocusPolicy.NoFocus)
-            button.clicked.connect(lambda _=False, w=which: self.set_filter(w))
-            self.filter_buttons.addButton(button)
-            top.addWidget(button)
-        layout.addLayout(top)
-
-        self.table = QTableView(page)
-        self.table.setObjectName("units")
-        self.table.setModel(self.proxy)
-        self.table.setSortingEnabled(True)
-        self.table.sortByColumn(Column.UNIT, Qt.SortOrder.AscendingOrder)
-        self.table.setSelectionBehavior(QAbstractItemView.SelectionBehavior.SelectRows)
-        self.table.setSelectionMode(QAbstractItemView.SelectionMode.SingleSelection)
-        self.table.setEditTriggers(QAbstractItemView.EditTrigger.NoEditTriggers)
-        self.table.setAlternatingRowColors(True)
-        self.table.setShowGrid(False)
-        self.table.setWordWrap(False)
-        self.table.setTabKeyNavigation(False)
-        self.table.verticalHeader().setVisible(False)
-        self.table.verticalHeader().setDefaultSectionSize(28)
-        self.table.activated.connect(lambda _: self.open_unit())
-        header = self.table.horizontalHeader()
-        header.setHighlightSections(False)
-        header.setDefaultAlignment(Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter)
-        widths = {Column.UNIT: 160, Column.KIND: 80, Column.LOCK: 170, Column.PROVIDER: 105,
-                  Column.CODE: 260, Column.ARRIVAL: 180, Column.STATE: 290}
-        for column, width in widths.items():
-            header.resizeSection(column, width)
-        header.setSectionResizeMode(Column.CODE, QHeaderView.ResizeMode.Stretch)
-        layout.addWidget(self.table, 1)
-
-        self.count_label = QLabel(page)
-        self.count_label.setObjectName("count")
-        self.count_label.setStyleSheet("color: palette(placeholder-text);")
-        layout.addWidget(self.count_label)
-        return page
-
-    def _build_status_bar(self) -> None:
-        bar = self.statusBar()
-        self.busy_bar = QProgressBar(bar)
-        self.busy_bar.setObjectName("busy")
-        self.busy_bar.setRange(0, 0)  # indeterminate: vendor calls have no known length
-        self.busy_bar.setMaximumWidth(110)
-        self.busy_bar.setMaximumHeight(12)
-        self.busy_bar.setTextVisible(False)
-        self.busy_bar.hide()
-        self.busy_label = QLabel(bar)
-        self.busy_label.hide()
-        bar.addWidget(self.busy_bar)
-        bar.addWidget(self.busy_label)
-        # Bookings arriving from the PMS page by page (a first sync can take minutes).
-        self.sync_bar = QProgressBar(bar)
-        self.sync_bar.setObjectName("sync_progress")
-        self.sync_bar.setRange(0, 0)  # the PMS does not say how many pages are left
-        self.sync_bar.setMaximumWidth(110)
-        self.sync_bar.setMaximumHeight(12)
-        self.sync_bar.setTextVisible(False)
-        self.sync_bar.hide()
-        bar.addPermanentWidget(self.sync_bar)
-        self.codes_label = QLabel(bar)
-        self.codes_label.setObjectName("codes_state")
-        self.sync_label = QLabel(bar)
-        self.sync_label.setObjectName("sync_state")
-        self.engine_label = QLabel(bar)
-        self.engine_label.setObjectName("engine_state")
-        for label in (self.codes_label, self.sync_label, self.engine_label):
-            label.setContentsMargins(10, 0, 4, 0)
-            bar.addPermanentWidget(label)
 
     def _action(self, label: str, shortcut: str | QKeySequence.StandardKey | None,
                 slot: Callable[[], object], name: str) -> QAction:
@@ -742,13 +618,8 @@ class MainWindow(QMainWindow):
             self.check_alerts()
         elif event.kind == EventKind.ENGINE_STATE:
             self._update_status()
-        elif event.kind == EventKind.SYNC_PROGRESS:
-            more = bool(event.data.get("has_more"))
-            self.sync_bar.setVisible(more)
-            if more:
-                self.sync_label.setText(describe_progress(event.data) + "…")
-        elif event.kind == EventKind.SYNC_FINISHED:
-            self.sync_bar.hide()
+        elif event.kind in (EventKind.SYNC_PROGRESS, EventKind.SYNC_FINISHED):
+            self.status_line.show_sync_event(event)
 
     def check_alerts(self) -> None:
         """Load open alerts; present the ones not seen before (tray or window)."""
@@ -760,24 +631,7 @@ class MainWindow(QMainWindow):
         self.alerts_panel.empty.setVisible(not alerts)
         self.alerts_panel.ack_button.setEnabled(bool(alerts))
         self._alert_count_changed(len(alerts))
-        ids = {a.id for a in alerts}
-        if self._seen_alerts is None:
-            self._seen_alerts = ids
-            if alerts:
-                worst = max(alerts, key=lambda a: _SEVERITY_RANK.get(a.severity, 0))
-                count = len(alerts)
-                self.presenter.present(
-                    ALERT_TITLES.get(worst.severity, "Mangodesk"),
-                    f"{count} open alert{'s' if count != 1 else ''}. Latest: "
-                    f"{alert_headline(worst)}", worst.severity)
-            return
-        for alert in sorted((a for a in alerts if a.id not in self._seen_alerts),
-                            key=lambda a: a.id):
-            headline = alert_headline(alert)
-            body = f"{headline} {alert.fix}" if alert.fix else headline
-            self.presenter.present(ALERT_TITLES.get(alert.severity, "Mangodesk"), body,
-                                   alert.severity)
-        self._seen_alerts = ids | self._seen_alerts
+        self._seen_alerts = announce_alerts(self.presenter, alerts, self._seen_alerts)
 
     def _alert_count_changed(self, count: int) -> None:
         self.tabs.setTabText(1, f"Alerts ({count})" if count else "Alerts")
@@ -795,45 +649,12 @@ class MainWindow(QMainWindow):
 
     # ------------------------------------------------------------------ status bar
 
-    def _on_busy(self, running: int, label: str) -> None:
-        self.busy_bar.setVisible(running > 0)
-        self.busy_label.setVisible(running > 0)
-        self.busy_label.setText(label)
-
     def _update_status(self) -> None:
-        self.engine_label.setText(self.engine.describe())
-        self.engine_label.setToolTip(self.engine.problem or "")
+        self.status_line.show_state(
+            self.engine, self._status, now=self.context.clock.now, zone=self.zone,
+            nothing_linked=lambda: not any(row.lock_id is not None for row in self.model.rows))
         self.pause_action.setChecked(self.engine.paused)
         self.paused_banner.setVisible(self.engine.paused)
-        status = self._status
-        if status is None:
-            return
-        if status.automation:
-            self.engine_label.setText(f"{self.engine.describe()} · {status.automation}")
-        if status.sync_error:
-            self.sync_label.setText(f"Sync failing ({status.sync_failures}×)")
-            self.sync_label.setToolTip(status.sync_error)
-        elif status.last_sync_at is not None:
-            when = text.ago(status.last_sync_at, self.context.clock.now())
-            result = f" · {status.last_sync_result}" if status.last_sync_result else ""
-            self.sync_label.setText(f"Synced {when}{result}")
-            at = status.last_sync_at.astimezone(self.zone)
-            self.sync_label.setToolTip(f"Last sync with Beds24 at {at:%d %b %H:%M} "
-                                       f"({self.zone.key}). Sync now: Ctrl+Shift+S")
-        else:
-            self.sync_label.setText("Not synced with the PMS yet")
-        parts = []
-        if status.failed:
-            parts.append(f"{status.failed} code{'s' if status.failed != 1 else ''} failed")
-        if status.retrying:
-            parts.append(f"{status.retrying} code{'s' if status.retrying != 1 else ''} "
-                         "retrying")
-        elif status.pending:
-            parts.append(f"{status.pending} code{'s' if status.pending != 1 else ''} "
-                         "being sent")
-        nothing_linked = not any(row.lock_id is not None for row in self.model.rows)
-        self.codes_label.setText(", ".join(parts) if parts else
-                                 "No codes yet" if nothing_linked else "All codes sent")
 
     def toggle_pause(self) -> None:
         self.set_paused(not self.engine.paused)
@@ -896,11 +717,3 @@ class MainWindow(QMainWindow):
         event.accept()
         self.quit_requested.emit()
 
-
-def alert_headline(alert: AlertView) -> str:
-    """Unit and provider first ("Double room 104 · TTLock lock Room 101 — …")."""
-    return alert.headline if isinstance(alert, AlertLine) else alert.message
-
-
-_SEVERITY_RANK = {AlertSeverity.INFO: 0, AlertSeverity.WARNING: 1, AlertSeverity.ERROR: 2,
-                  AlertSeverity.CRITICAL: 3}

@@ -35,8 +35,8 @@ from mangodesk.sim.jsonapi import _JsonApiHandler
 from mangodesk.sim.smartair import DEMO_OPERATOR, DEMO_PASSWORD, Fault, SimRoom, SmartairSimulator
 from mangodesk.sim.ttlock import TTLockSimulator, _Handler
 from mangodesk.vendors import flexipass as flexipass_adapter
-from mangodesk.vendors import flexipass_contract
 from mangodesk.vendors import inlet_contract as wire
+from mangodesk.vendors.flexipass import contract as flexipass_contract
 from mangodesk.vendors.inlet import TOKEN_FIELD
 
 LOCK_BASE = 30_000_000

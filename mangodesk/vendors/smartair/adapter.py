@@ -16,11 +16,9 @@ import dataclasses
 import logging
 import secrets
 import threading
-from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta, tzinfo
+from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mangodesk.domain.clock import Clock, SystemClock
 from mangodesk.domain.errors import mask_code
@@ -28,7 +26,6 @@ from mangodesk.domain.types import VendorKind
 from mangodesk.vendors.base import (
     AlreadyGoneError,
     AmbiguousError,
-    Capabilities,
     CodeConflictError,
     CodeRequest,
     ConnectionConfig,
@@ -37,13 +34,33 @@ from mangodesk.vendors.base import (
     LockDetails,
     LockInfo,
     PermanentError,
-    PinRules,
-    PinScope,
     ProviderSpec,
     SentCode,
     TransientError,
     VendorCode,
     VendorError,
+)
+from mangodesk.vendors.smartair.codes import (
+    DEFAULT_PIN_LENGTH,
+    PIN_LENGTHS,
+    SMARTAIR_CAPABILITIES,
+    RoomStay,
+    SmartairRef,
+    Window,
+    held_as_sent,
+    held_window,
+    is_ours,
+    pin_rules,
+    read_server_time,
+    read_stay_time,
+    room_id_of,
+    room_stays,
+    server_zone,
+    shows_pin_unreadably,
+    soap_int,
+    text_of,
+    to_minute,
+    unconfirmed,
 )
 from mangodesk.vendors.smartair.errors import (
     GONE_ON_CANCEL,
@@ -64,157 +81,8 @@ if TYPE_CHECKING:  # zeep loads only when a client is built (CLI commands start 
 
 log = logging.getLogger(__name__)
 
-DEFAULT_PIN_LENGTH = 4
-PIN_LENGTHS = (4, 5, 6, 7, 8)
 GENERATED_PIN_ATTEMPTS = 5
-
-
-def pin_rules(length: int = DEFAULT_PIN_LENGTH) -> PinRules:
-    """Smartair keypads refuse a leading zero; the site decides the length (4 by default)."""
-    return PinRules(lengths=(length,), default_length=length, allow_leading_zero=False)
-
-
-SMARTAIR_CAPABILITIES = Capabilities(
-    automated=True,
-    pin_rules=pin_rules(),
-    vendor_generates_pin=False,
-    # The server's ModifyDate operations move only an end; update_code moves a start by
-    # cancelling (or checking out) and booking again with the same PIN (the reference changes).
-    can_move_start=True,
-    can_move_end=True,
-    can_change_pin=False,
-    time_granularity=timedelta(minutes=1),  # Smartair stores activation to the minute
-    pin_scope=PinScope.SITE_OVERLAPPING,  # a PIN is refused if any overlapping stay has it
-    live_start_is_vendor_now=True,  # a live check-in's activation is forced to "now"
-)
-
-
-STAMP_FORMAT = "%Y%m%d%H%M"
-LIVE_REF_PREFIX = "checkin:"  # a reference to the live check-in (else "pre:…")
-MAX_SOAP_INT = 2**31 - 1
 CLOCK_CHECK_EVERY = timedelta(minutes=10)
-
-
-@dataclass(frozen=True)
-class SmartairRef:
-    """``pre:<roomId>:<preAssignationId>:<start>`` for a pre-check-in, ``checkin:<roomId>:<start>``
-    once live. The start (UTC minute, YYYYmmddHHMM) tells our live stay from a later guest's
-    on the same room; references written before it existed (no start) are still read."""
-
-    room_id: int
-    pre_assignation_id: int | None
-    start: datetime | None = None
-
-    def encode(self) -> str:
-        stamp = f":{self.start.astimezone(UTC):{STAMP_FORMAT}}" if self.start else ""
-        if self.pre_assignation_id is None:
-            return f"{LIVE_REF_PREFIX}{self.room_id}{stamp}"
-        return f"pre:{self.room_id}:{self.pre_assignation_id}{stamp}"
-
-    @classmethod
-    def decode(cls, text: str) -> SmartairRef:
-        parts = text.split(":")
-        try:
-            if parts[0] == "pre" and len(parts) in (3, 4):
-                return cls(int(parts[1]), int(parts[2]), _stamp(parts[3:]))
-            if parts[0] == "checkin" and len(parts) in (2, 3):
-                return cls(int(parts[1]), None, _stamp(parts[2:]))
-        except ValueError:
-            pass
-        raise PermanentError(
-            f"“{text}” is not a Smartair code reference Mangodesk created.",
-            "Revoke this code in Mangodesk and let it issue a new one.",
-        )
-
-    @classmethod
-    def parse(cls, text: str | None) -> SmartairRef | None:
-        """None for "no reference yet" (a create whose answer was lost)."""
-        return cls.decode(text) if text and text.strip() else None
-
-
-def _stamp(parts: list[str]) -> datetime | None:
-    if not parts:
-        return None
-    return datetime.strptime(parts[0], STAMP_FORMAT).replace(tzinfo=UTC)
-
-
-@dataclass(frozen=True)
-class RoomStay:
-    """One stay the server holds on a room: the live check-in or a pre-check-in."""
-
-    room_id: int
-    pre_assignation_id: int | None  # None: the live check-in
-    pin: str | None
-    start: datetime | None
-    end: datetime | None
-
-    @property
-    def live(self) -> bool:
-        return self.pre_assignation_id is None
-
-    @property
-    def ref(self) -> SmartairRef:
-        return SmartairRef(self.room_id, self.pre_assignation_id, self.start)
-
-    def vendor_code(self, name: str | None = None) -> VendorCode:
-        return VendorCode(self.ref.encode(), self.pin, self.start, self.end, name)
-
-
-Window = tuple[datetime, datetime]
-
-
-def held_as_sent(candidate: VendorCode, pin: str | None, window: Window) -> bool:
-    """Exactly a PIN and window we asked for, to the minute. A live check-in started when
-    the server checked it in (its "now"), so only its end must be exact and its start inside
-    our window."""
-    if pin is None or candidate.pin != pin:
-        return False
-    held_from, held_to = candidate.valid_from, candidate.valid_to
-    start, end = _minute(window[0]), _minute(window[1])
-    if held_to != end or held_from is None:
-        return False
-    if candidate.vendor_ref.startswith(LIVE_REF_PREFIX):
-        return start <= held_from < end
-    return held_from == start
-
-
-def is_ours(stay: RoomStay, ref: SmartairRef | None, pin: str | None,
-            windows: Iterable[Window]) -> bool:
-    """Ours only by the reference we stored, or by exact PIN + a window we asked for; a
-    stranger's stay that happens to share the PIN is never taken for ours."""
-    if ref is not None:
-        pre_id = stay.pre_assignation_id
-        if pre_id is not None and pre_id == ref.pre_assignation_id:
-            return True
-        same_pin = pin is not None and stay.pin == pin
-        if stay.live and ref.start is not None and stay.start == ref.start and same_pin:
-            return True  # our pre-check-in turned live, or our check-in
-    return any(held_as_sent(stay.vendor_code(), pin, window) for window in windows)
-
-
-def _minute(instant: datetime) -> datetime:
-    return instant.astimezone(UTC).replace(second=0, microsecond=0)
-
-
-def _room_id(vendor_lock_id: str) -> int:
-    try:
-        return int(vendor_lock_id)
-    except ValueError:
-        raise PermanentError(
-            f"“{vendor_lock_id}” is not a Smartair room id.",
-            "Refresh the room list and link the unit to a Smartair room again.",
-        ) from None
-
-
-def _soap_int(found: Any) -> int | None:
-    """A positive xs:int, or None for anything else (a damaged or foreign answer)."""
-    if isinstance(found, bool):
-        return None
-    if isinstance(found, str) and found.strip().isdigit():
-        found = int(found.strip())
-    if isinstance(found, int) and 0 < found <= MAX_SOAP_INT:
-        return found
-    return None
 
 
 class SmartairAdapter:
@@ -280,12 +148,8 @@ class SmartairAdapter:
 
     def _wire_time(self, instant: datetime) -> datetime:
         """Times go out with an explicit offset, in the server's zone."""
-        moment = _minute(instant)
+        moment = to_minute(instant)
         return moment.astimezone(self._zone) if self._zone else moment
-
-    def _read_time(self, found: Any) -> datetime | None:
-        exact = read_server_time(found, self._zone)
-        return None if exact is None else _minute(exact)
 
     def server_now(self) -> datetime:
         """The server's clock, which decides whether a stay has started (it turns
@@ -316,7 +180,7 @@ class SmartairAdapter:
             raise error_for(failure, mutating=False)
         rooms = as_list(value(result, "doorData"))
         for room in rooms:
-            door_id, name = _soap_int(value(room, "doorId")), _text(value(room, "doorName"))
+            door_id, name = soap_int(value(room, "doorId")), text_of(value(room, "doorName"))
             if door_id is not None and name and name.strip():
                 self._room_names[door_id] = name.strip()[:80]
         return rooms
@@ -332,7 +196,7 @@ class SmartairAdapter:
     def _room(self, room_id: int) -> Any:
         rooms = self._rooms()
         for room in rooms:
-            if _soap_int(value(room, "doorId")) == room_id:
+            if soap_int(value(room, "doorId")) == room_id:
                 return room
         if not rooms:  # as with wrong credentials on some servers: proves nothing
             raise TransientError(
@@ -353,26 +217,7 @@ class SmartairAdapter:
         """The live check-in (if any) and every pre-check-in of a room, as the server shows
         them now."""
         room = self._room(room_id) if room is None else room
-        stays = [
-            RoomStay(
-                room_id,
-                pre_id,
-                _pin_text(value(pre, "keyPad")),
-                self._read_time(value(pre, "datePreActivation")),
-                self._read_time(value(pre, "datePreExpiration")),
-            )
-            for pre in as_list(value(room, "preAssignations"))
-            if (pre_id := _soap_int(value(pre, "preAssignationId"))) is not None
-        ]
-        if value(room, "roomOccupied", False) is True:
-            stays.insert(0, RoomStay(
-                room_id,
-                None,
-                _pin_text(value(room, "keyPad")),
-                self._read_time(value(room, "dateActivation")),
-                self._read_time(value(room, "dateExpiration")),
-            ))
-        return stays
+        return room_stays(room_id, room, self._zone)
 
     def _find(self, room_id: int, ref: SmartairRef | None, pin: str | None,
               windows: Iterable[Window]) -> RoomStay | None:
@@ -383,23 +228,7 @@ class SmartairAdapter:
     def _check_readable(self, room: Any, room_id: int, pin: str | None) -> None:
         """Before calling a code gone: a stay showing our PIN whose id or dates cannot be read
         is not proof of anything, so say so instead of "gone"."""
-        if not pin:
-            return
-        live_pin = _pin_text(value(room, "keyPad")) == pin
-        occupied = value(room, "roomOccupied")
-        live_unreadable = live_pin and (
-            (occupied is not True and occupied is not False)
-            or (occupied is True and (self._read_time(value(room, "dateActivation")) is None
-                                     or self._read_time(value(room, "dateExpiration")) is None))
-        )
-        pre_unreadable = any(
-            _pin_text(value(pre, "keyPad")) == pin and (
-                _soap_int(value(pre, "preAssignationId")) is None
-                or self._read_time(value(pre, "datePreActivation")) is None
-                or self._read_time(value(pre, "datePreExpiration")) is None)
-            for pre in as_list(value(room, "preAssignations"))
-        )
-        if live_unreadable or pre_unreadable:
+        if pin and shows_pin_unreadably(room, pin, self._zone):
             raise TransientError(
                 f"The Smartair server's list of stays on {self._where(room_id)} could not be "
                 "read completely.",
@@ -419,7 +248,7 @@ class SmartairAdapter:
             return {}
         groups: dict[int, str] = {}
         for door in as_list(value(result, "wirelessDoor")):
-            door_id, group = _soap_int(value(door, "doorId")), value(door, "groupName")
+            door_id, group = soap_int(value(door, "doorId")), value(door, "groupName")
             if door_id is not None and group:
                 groups[door_id] = str(group)
         return groups
@@ -444,17 +273,17 @@ class SmartairAdapter:
         groups = self._groups()
         locks = []
         for room in rooms:
-            door_id = _soap_int(value(room, "doorId"))
+            door_id = soap_int(value(room, "doorId"))
             if door_id is None:
                 continue
             state = value(room, "doorStateInfo")
             group = value(room, "groupName") or groups.get(door_id)
             attributes: dict[str, Any] = {
-                "group": _text(group),
+                "group": text_of(group),
                 "occupied": value(room, "roomOccupied", False) is True,
                 "preassigned": value(room, "roomPreassigned", False) is True,
-                "battery_status": _text(value(state, "batteryStatus")),
-                "battery_percentage": _soap_int(value(state, "batteryPercentage")),
+                "battery_status": text_of(value(state, "batteryStatus")),
+                "battery_percentage": soap_int(value(state, "batteryPercentage")),
             }
             locks.append(
                 LockInfo(
@@ -466,7 +295,7 @@ class SmartairAdapter:
         return locks
 
     def lock_details(self, vendor_lock_id: str) -> LockDetails:
-        room_id = _room_id(vendor_lock_id)
+        room_id = room_id_of(vendor_lock_id)
         room = self._room(room_id)
         group = value(room, "groupName") or self._groups().get(room_id)
         state = value(room, "doorStateInfo")
@@ -476,13 +305,13 @@ class SmartairAdapter:
             ("Smartair room id", str(room_id)),
         ]
         if value(room, "roomOccupied", False) is True:
-            until = self._read_time(value(room, "dateExpiration"))
+            until = read_stay_time(value(room, "dateExpiration"), self._zone)
             items.append(("Checked in", f"until {until:%Y-%m-%d %H:%M} UTC" if until else "yes"))
         else:
             items.append(("Checked in", "no"))
         items.append(("Pre-check-ins", str(len(as_list(value(room, "preAssignations"))))))
-        battery = _text(value(state, "batteryStatus"))
-        percentage = _soap_int(value(state, "batteryPercentage"))
+        battery = text_of(value(state, "batteryStatus"))
+        percentage = soap_int(value(state, "batteryPercentage"))
         warnings: list[str] = []
         if battery or percentage is not None:
             shown = battery or ""
@@ -496,7 +325,7 @@ class SmartairAdapter:
     def list_codes(self, vendor_lock_id: str) -> list[VendorCode]:
         """The live check-in and every pre-check-in, each with its PIN where the server
         shows it, its window and a reference update_code and revoke_code understand."""
-        return [stay.vendor_code() for stay in self._stays(_room_id(vendor_lock_id))]
+        return [stay.vendor_code() for stay in self._stays(room_id_of(vendor_lock_id))]
 
     def matches_sent(self, candidate: VendorCode, sent: SentCode) -> bool:
         """A stay carries no label of ours: it is ours by exactly a PIN and window we sent,
@@ -504,7 +333,7 @@ class SmartairAdapter:
         return any(held_as_sent(candidate, pin, (start, end)) for pin, start, end in sent.attempts)
 
     def create_code(self, vendor_lock_id: str, request: CodeRequest) -> VendorCode:
-        room_id = _room_id(vendor_lock_id)
+        room_id = room_id_of(vendor_lock_id)
         if request.pin is not None:
             return self._create(room_id, request.pin, request.valid_from, request.valid_to)
         last_conflict: CodeConflictError | None = None
@@ -527,13 +356,13 @@ class SmartairAdapter:
     def _create(
         self, room_id: int, pin: str, valid_from: datetime, valid_to: datetime
     ) -> VendorCode:
-        start, end = _minute(valid_from), _minute(valid_to)
+        start, end = to_minute(valid_from), to_minute(valid_to)
         if end <= start:
             raise PermanentError(
                 "The code would end before it starts.",
                 "Check the check-in and check-out dates of this stay.",
             )
-        now = _minute(self.server_now())
+        now = to_minute(self.server_now())
         if end <= now:
             raise PermanentError(
                 f"The stay on {self._where(room_id)} is already over by the Smartair server's "
@@ -568,7 +397,7 @@ class SmartairAdapter:
             if live is None or not live.live:
                 raise unconfirmed(operation, self._where(room_id))
             return live.vendor_code()
-        pre_id = _soap_int(value(result, "preAssignationId"))
+        pre_id = soap_int(value(result, "preAssignationId"))
         if pre_id is None:
             raise unconfirmed(operation, self._where(room_id))
         return VendorCode(SmartairRef(room_id, pre_id, start).encode(), pin, start, end)
@@ -579,13 +408,13 @@ class SmartairAdapter:
         """Move a stay to a new window. ``code`` carries the window the server holds now; a
         code without a usable reference is found by its PIN and that window. A stay already
         at the new window (a lost answer, retried) is simply returned."""
-        start, end = _minute(valid_from), _minute(valid_to)
+        start, end = to_minute(valid_from), to_minute(valid_to)
         if end <= start:
             raise PermanentError(
                 "The code would end before it starts.",
                 "Check the check-in and check-out dates of this stay.",
             )
-        return self._update(_room_id(vendor_lock_id), code, start, end, second_look=False)
+        return self._update(room_id_of(vendor_lock_id), code, start, end, second_look=False)
 
     def _update(self, room_id: int, code: VendorCode, start: datetime, end: datetime, *,
                 second_look: bool) -> VendorCode:
@@ -593,7 +422,7 @@ class SmartairAdapter:
         room = self._room(room_id)
         room_label = self._where(room_id)
         stays = self._stays(room_id, room)
-        held = _held_window(code)
+        held = held_window(code)
         ours = next((s for s in stays if is_ours(s, ref, code.pin, held)), None)
         if ours is None:
             moved = next((s for s in stays if is_ours(s, None, code.pin, [(start, end)])), None)
@@ -606,7 +435,7 @@ class SmartairAdapter:
                 "Mangodesk issues a new code if the stay still needs one.",
             )
         pin = ours.pin or code.pin
-        now = _minute(self.server_now())
+        now = to_minute(self.server_now())
         if not ours.live:
             if end <= now:  # the stay is over before it began: nothing may stay booked
                 self._remove(ours, pin)
@@ -678,7 +507,7 @@ class SmartairAdapter:
     def revoke_code(self, vendor_lock_id: str, code: VendorCode) -> None:
         """Remove our stay: done only when the server says so and the room no longer shows
         it (or the server says it is not there)."""
-        room_id = _room_id(vendor_lock_id)
+        room_id = room_id_of(vendor_lock_id)
         ref = SmartairRef.parse(code.vendor_ref)
         try:
             room = self._room(room_id)
@@ -686,7 +515,7 @@ class SmartairAdapter:
             if error.vendor_code == "ROOM_NOT_FOUND":
                 return None  # the room itself is gone, and with it every stay on it
             raise
-        held = _held_window(code)
+        held = held_window(code)
         ours = next((stay for stay in self._stays(room_id, room)
                      if is_ours(stay, ref, code.pin, held)), None)
         if ours is None:
@@ -731,62 +560,6 @@ class SmartairAdapter:
             )
         log.info("Smartair %s room %s PIN %s confirmed", operation, ours.room_id,
                  mask_code(pin))
-
-
-def _held_window(code: VendorCode) -> list[Window]:
-    if code.valid_from is None or code.valid_to is None:
-        return []
-    return [(_minute(code.valid_from), _minute(code.valid_to))]
-
-
-def unconfirmed(operation: str, room: str) -> AmbiguousError:
-    return AmbiguousError(
-        f"The Smartair server's answer to {operation} on {room} did not confirm the stay.",
-        "Mangodesk checks the room before trying again.",
-        vendor_code="UNCONFIRMED",
-    )
-
-
-def read_server_time(found: Any, zone: tzinfo | None) -> datetime | None:
-    """An xs:dateTime from the server; without an offset it is the server's local time."""
-    if not isinstance(found, datetime):
-        return None
-    if found.tzinfo is None:
-        found = found.replace(tzinfo=zone or UTC)
-    try:
-        moment: datetime = found.astimezone(UTC)
-    except (OverflowError, ValueError):
-        return None
-    return moment
-
-
-def _pin_text(found: Any) -> str | None:
-    text = _text(found)
-    return text.strip() if text and text.strip() else None
-
-
-def _text(found: Any) -> str | None:
-    return None if found is None else str(found)
-
-
-def server_zone(settings: Mapping[str, Any], hotel_timezone: str | None) -> ZoneInfo | None:
-    """The zone of the server's clock: the installer's ``server_timezone`` when set, else the
-    hotel's zone (the server sits on the hotel's LAN); None (UTC) only when neither is known."""
-    name = str(settings.get("server_timezone") or "").strip()
-    if name:
-        try:
-            return ZoneInfo(name)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise PermanentError(
-                f"“{name[:60]}” is not a time zone Mangodesk knows.",
-                "Use a name like Europe/Madrid for the Smartair server's time zone in the "
-                "connection settings (or leave it empty to use the hotel's zone).",
-            ) from None
-    hotel = (hotel_timezone or "").strip()
-    try:
-        return ZoneInfo(hotel) if hotel else None
-    except (ZoneInfoNotFoundError, ValueError):
-        return None
 
 
 def _factory(config: ConnectionConfig) -> SmartairAdapter:

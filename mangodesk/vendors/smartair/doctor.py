@@ -23,8 +23,8 @@ from mangodesk.vendors.base import (
     ReportStep,
     VendorError,
 )
-from mangodesk.vendors.smartair.adapter import read_server_time, server_zone
 from mangodesk.vendors.smartair.client import SmartairClient
+from mangodesk.vendors.smartair.codes import read_server_time, server_zone
 from mangodesk.vendors.smartair.errors import (
     ASK_INSTALLER,
     AUTHENTICATION_ERRORS,

@@ -19,9 +19,9 @@ from mangodesk.engine.engine import Engine, EngineConfig
 from mangodesk.engine.resolve import secret_key
 from mangodesk.sim.flexipass import FlexipassSimulator
 from mangodesk.store.secrets import SecretStore
-from mangodesk.vendors import flexipass_contract as wire
 from mangodesk.vendors.base import ConnectionConfig, VendorAdapter
 from mangodesk.vendors.flexipass import FLEXIPASS_SPEC, FlexipassAdapter
+from mangodesk.vendors.flexipass import contract as wire
 from mangodesk.vendors.registry import VendorRegistry
 from tests.fakes.world import World, make_world
 

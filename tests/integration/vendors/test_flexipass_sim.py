@@ -12,7 +12,6 @@ import pytest
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.types import VendorKind
 from mangodesk.sim.flexipass import FlexipassSimulator, start_for_demo
-from mangodesk.vendors import flexipass_contract as wire
 from mangodesk.vendors.base import (
     AmbiguousError,
     AuthError,
@@ -23,6 +22,7 @@ from mangodesk.vendors.base import (
     TransientError,
 )
 from mangodesk.vendors.flexipass import NO_EMAIL_MESSAGE, FlexipassAdapter
+from mangodesk.vendors.flexipass import contract as wire
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 START = datetime(2026, 3, 12, 14, 0, tzinfo=UTC)  # 15:00 in Oslo

@@ -16,7 +16,6 @@ import respx
 
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.types import VendorKind
-from mangodesk.vendors import flexipass_contract as wire
 from mangodesk.vendors.base import (
     AlreadyGoneError,
     AmbiguousError,
@@ -34,6 +33,7 @@ from mangodesk.vendors.flexipass import (
     NO_EMAIL_MESSAGE,
     FlexipassAdapter,
 )
+from mangodesk.vendors.flexipass import contract as wire
 from mangodesk.vendors.registry import default_specs
 
 HOST = "https://flexipass.test"

@@ -14,7 +14,6 @@ import respx
 
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.types import VendorKind
-from mangodesk.vendors import flexipass_contract as fwire
 from mangodesk.vendors import inlet_contract as iwire
 from mangodesk.vendors.base import (
     AlreadyGoneError,
@@ -27,6 +26,7 @@ from mangodesk.vendors.base import (
     VendorError,
 )
 from mangodesk.vendors.flexipass import FlexipassAdapter
+from mangodesk.vendors.flexipass import contract as fwire
 from mangodesk.vendors.inlet import InletAdapter
 from mangodesk.vendors.ttlock import EU_API_BASE, TTLockAdapter
 

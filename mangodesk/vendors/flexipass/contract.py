@@ -3,9 +3,10 @@
 Flexipass publishes no API reference. The paths, the auth scheme and the request fields come
 from the only client found, the community Ruby gem ``kellenkyros/flexipass`` (MIT, 2024, not
 written or approved by Flexipass): they are marked FROM-GEM. Every response shape, error body
-and meaning the gem does not show is ASSUMED. The adapter (``mangodesk.vendors.flexipass``) and
-the simulator (``mangodesk.sim.flexipass``) both read this module, so the real contract
-replaces the guesses here, in one place. See ``docs/vendor-contracts.md``.
+and meaning the gem does not show is ASSUMED. The adapter
+(``mangodesk.vendors.flexipass.adapter``) and the simulator (``mangodesk.sim.flexipass``) both
+read this module, so the real contract replaces the guesses here, in one place. See
+``docs/vendor-contracts.md``.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@ cannot get one: the adapter refuses it at once (no retry) with a fix staff can a
 Flexipass takes local wall-clock dates and times, so the adapter converts the engine's UTC
 instants in the doors' time zone.
 
-Every wire detail lives in :mod:`mangodesk.vendors.flexipass_contract` (much of it assumed).
+Every wire detail lives in :mod:`.contract` (much of it assumed).
 """
 
 from __future__ import annotations
@@ -21,10 +21,8 @@ import httpx
 
 from mangodesk.domain.clock import Clock, SystemClock
 from mangodesk.domain.types import VendorKind
-from mangodesk.vendors import flexipass_contract as wire
 from mangodesk.vendors import http
 from mangodesk.vendors.base import (
-    AlreadyGoneError,
     AuthError,
     Capabilities,
     CodeRequest,
@@ -37,10 +35,11 @@ from mangodesk.vendors.base import (
     ProviderSpec,
     ReportStep,
     SentCode,
-    TransientError,
     VendorCode,
     VendorError,
 )
+from mangodesk.vendors.flexipass import contract as wire
+from mangodesk.vendors.flexipass import errors
 from mangodesk.vendors.redaction import install_query_redaction
 
 log = logging.getLogger(__name__)
@@ -164,12 +163,12 @@ class FlexipassAdapter:
             vendor_lock_id, self._to_local(now - LIST_PAST), self._to_local(now + LIST_FUTURE)
         )
         response = self._send("POST", wire.KEY_LIST, json=body)
-        self._raise_for_status(response)
+        errors.raise_for_status(response, clock=self._clock)
         try:
             return [self._vendor_code(key)
                     for key in wire.parse_keys(http.json_or_none(response))]
         except ValueError as exc:
-            raise self._unreadable() from exc
+            raise errors.unreadable() from exc
 
     def create_code(self, vendor_lock_id: str, request: CodeRequest) -> VendorCode:
         email = (request.guest_email or "").strip()
@@ -195,7 +194,7 @@ class FlexipassAdapter:
             key_type=self._key_type,
         )
         response = self._send("POST", wire.CREATE_KEY, json=body, changes="the key was created")
-        self._raise_for_status(response, write=True)
+        errors.raise_for_status(response, clock=self._clock, write=True)
         try:
             if response.status_code != 200:
                 raise ValueError("not a 200")
@@ -243,9 +242,9 @@ class FlexipassAdapter:
             "PUT", wire.UPDATE_KEY, json=body, params={wire.KEY_ID_PARAM: code.vendor_ref},
             changes="the key's dates were changed",
         )
-        if self._key_unknown(response):
-            raise self._gone()
-        self._raise_for_status(response, write=True)
+        if errors.key_unknown(response):
+            raise errors.gone()
+        errors.raise_for_status(response, clock=self._clock, write=True)
         if not self._update_confirmed(response, code.vendor_ref, body):
             raise http.unclear_outcome("Flexipass", "the key's dates were changed",
                                       "the door's keys")
@@ -266,10 +265,10 @@ class FlexipassAdapter:
             "DELETE", wire.DELETE_KEY, params={wire.KEY_ID_PARAM: code.vendor_ref},
             changes="the key was removed",
         )
-        if self._key_unknown(response):
+        if errors.key_unknown(response):
             log.info("Flexipass mobile key on door %s was already gone", vendor_lock_id)
             return
-        self._raise_for_status(response, write=True)
+        errors.raise_for_status(response, clock=self._clock, write=True)
         if response.status_code != 200 or not wire.says_success(http.json_or_none(response)):
             raise http.unclear_outcome("Flexipass", "the key was removed", "the door's keys")
         log.info("Flexipass deleted a mobile key on door %s", vendor_lock_id)
@@ -290,13 +289,13 @@ class FlexipassAdapter:
 
     def _key_details(self, key_id: str) -> wire.FlexipassKey:
         response = self._send("GET", wire.KEY_DETAILS, params={wire.KEY_ID_PARAM: key_id})
-        if self._key_unknown(response):
-            raise self._gone()
-        self._raise_for_status(response)
+        if errors.key_unknown(response):
+            raise errors.gone()
+        errors.raise_for_status(response, clock=self._clock)
         try:
             return wire.parse_key(http.json_or_none(response))
         except ValueError as exc:
-            raise self._unreadable() from exc
+            raise errors.unreadable() from exc
 
     def _to_local(self, instant: datetime) -> datetime:
         """A naive wall-clock time in the doors' zone (this computer's zone if none is set)."""
@@ -337,37 +336,17 @@ class FlexipassAdapter:
         logged rather than raised (raising would make the engine create a second key)."""
         try:
             response = self._send("GET", wire.SEND_MAIL, params={wire.KEY_ID_PARAM: key_id})
-            self._raise_for_status(response)
+            errors.raise_for_status(response, clock=self._clock)
         except VendorError as exc:
             log.warning("Flexipass could not e-mail mobile key %s: %s", key_id, exc.message)
 
     def _fetch_doors(self) -> list[wire.FlexipassDoor]:
         response = self._send("GET", wire.DOOR_LIST)
-        self._raise_for_status(response)
+        errors.raise_for_status(response, clock=self._clock)
         try:
             return wire.parse_doors(http.json_or_none(response))
         except ValueError as exc:
-            raise self._unreadable() from exc
-
-    @staticmethod
-    def _gone() -> AlreadyGoneError:
-        return AlreadyGoneError(
-            "Flexipass no longer has this mobile key (it was deleted outside Mangodesk), so "
-            "its dates cannot be changed.",
-            "Mangodesk creates a new key for the stay.",
-        )
-
-    @staticmethod
-    def _unreadable() -> PermanentError:
-        return http.unreadable("Flexipass")
-
-    @staticmethod
-    def _key_unknown(response: httpx.Response) -> bool:
-        """Flexipass says this key does not exist (deleted outside Mangodesk, or by us)."""
-        if response.status_code != 404:
-            return False
-        code, _ = wire.parse_error(http.json_or_none(response))
-        return code == wire.ERR_KEY_NOT_FOUND
+            raise errors.unreadable() from exc
 
     def _update_confirmed(self, response: httpx.Response, key_id: str,
                           sent: dict[str, Any]) -> bool:
@@ -408,49 +387,6 @@ class FlexipassAdapter:
             self._client, method, path, vendor="Flexipass",
             outcome=changes, check_place="the door's keys",
             json=json, params=query, headers=headers,
-        )
-
-    def _raise_for_status(self, response: httpx.Response, *, write: bool = False) -> None:
-        """Classify an error status. On a write, a bare 404 (no Flexipass error code: a
-        proxy's page, a moved address) leaves the outcome unclear rather than "refused"."""
-        status = response.status_code
-        if status < 400:
-            return
-        code, _ = wire.parse_error(http.json_or_none(response))
-        log.info("Flexipass refused a request (HTTP %s, error code %s)", status, code)
-        if status == 401 or code == wire.ERR_BAD_CREDENTIALS:
-            raise AuthError(
-                "Flexipass rejected the username or password.",
-                "Check them with your Flexipass account and enter them again.",
-                vendor_code=code,
-            )
-        if status == 403 or code == wire.ERR_BAD_COMPANY_TOKEN:
-            raise AuthError(
-                "Flexipass rejected the company token.",
-                "Ask Flexipass for your property's company token and enter it again.",
-                vendor_code=code,
-            )
-        if code == wire.ERR_DOOR_OFFLINE:
-            raise TransientError(
-                "The door is offline in Flexipass.",
-                "If this lasts, check the lock system's connection.",
-                vendor_code=code,
-            )
-        http.raise_if_overloaded(response, "Flexipass", code, now=self._clock.now())
-        if write and code is None and status == 404:
-            raise http.unclear_outcome("Flexipass", "the change was made", "the door's keys",
-                                       vendor_code=f"HTTP {status}")
-        if status == 404 or code == wire.ERR_DOOR_NOT_FOUND:
-            raise PermanentError(
-                "Flexipass does not know this door any more.",
-                "Refresh the door list and link the unit to the right door again.",
-                vendor_code=code,
-            )
-        raise PermanentError(
-            f"Flexipass refused the request (error {status}).",
-            "Check the booking's dates and guest details; contact Mangodesk support if it "
-            "keeps failing.",
-            vendor_code=code,
         )
 
 
