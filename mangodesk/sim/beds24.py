@@ -895,15 +895,8 @@ def _handler_for(sim: Beds24Simulator) -> type[BaseHTTPRequestHandler]:
                 with contextlib.suppress(OSError):
                     self.connection.shutdown(socket.SHUT_RDWR)
                 return
-            try:
-                self.send_response(status)
-                for key, value in reply_headers.items():
-                    self.send_header(key, value)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-            except OSError:
-                return  # the client gave up (timeout test)
+            # Recorded before the reply goes out: a client that has its answer always finds
+            # the exchange in the log (recorded after, a test could read the log too early).
             if sim.record:
                 split = urlsplit(self.path)
                 sim.exchanges.append(
@@ -919,6 +912,15 @@ def _handler_for(sim: Beds24Simulator) -> type[BaseHTTPRequestHandler]:
                         request_body=request_body,
                     )
                 )
+            try:
+                self.send_response(status)
+                for key, value in reply_headers.items():
+                    self.send_header(key, value)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+            except OSError:
+                return  # the client gave up (timeout test)
 
         do_GET = _serve
         do_POST = _serve
