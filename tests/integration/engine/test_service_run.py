@@ -85,7 +85,10 @@ def test_the_service_is_seen_running_leading_and_then_stopped(
         assert body["leader"]["health_url"] == f"http://127.0.0.1:{first_port}/health"
         # A second service on the same database stands by.
         second = start_run(base, log, second_port)
-        wait_for(lambda: len(health(second_port)[1]["processes"]) == 2, 60, log)
+        # Both rows present, and the leader's row stamped "leading" (its heartbeat writes that
+        # right after it takes the lead: under load, a moment after the lease).
+        wait_for(lambda: (lambda processes: len(processes) == 2 and any(
+            p["leading"] for p in processes))(health(second_port)[1]["processes"]), 60, log)
         assert main(["--data-dir", str(base), "status", "--json"]) == 0
         status = json.loads(capsys.readouterr().out)
         assert status["leader"]["pid"] == first.pid
