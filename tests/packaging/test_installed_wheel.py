@@ -67,6 +67,8 @@ def _build_wheel(source: Path, out: Path) -> Path:
     return wheel
 
 
+@pytest.mark.sqlite_only("packaging only: the PostgreSQL pass's site hook changes the "
+                         "child interpreters pip installs into")
 def test_installed_wheel_starts_and_finds_every_resource(tmp_path: Path) -> None:
     source = tmp_path / "src"
     source.mkdir()
