@@ -3,14 +3,11 @@
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 
 import pytest
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.events import EventBus
@@ -19,34 +16,24 @@ from mangodesk.engine.engine import Engine
 from mangodesk.store.secrets import SecretStore
 from mangodesk.vendors.base import CodeConflictError, PermanentError, TransientError
 from mangodesk.vendors.registry import VendorRegistry
+from tests.fakes.pg import throwaway_database
 from tests.fakes.vendor import FakeVendor, fake_spec
 from tests.fakes.world import World, make_world
 from tests.unit.engine.conftest import CONFIG
 
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 ARRIVAL, DEPARTURE = date(2026, 6, 10), date(2026, 6, 12)
 
 
 @pytest.fixture
 def pg_world(tmp_path: Path) -> Iterator[World]:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"mangodesk_engine_{secrets.token_hex(4)}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"no PostgreSQL server on 127.0.0.1:5432 ({exc.orig})")
-    world = make_world(tmp_path, url=f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}")
-    try:
-        world.add_room("101")
-        world.add_room("102")
-        yield world
-    finally:
-        world.db.dispose()
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
+    with throwaway_database() as url:
+        world = make_world(tmp_path, url=url)
+        try:
+            world.add_room("101")
+            world.add_room("102")
+            yield world
+        finally:
+            world.db.dispose()
 
 
 @pytest.fixture

@@ -4,46 +4,30 @@ PostgreSQL pass: ``mangodesk render 2200000000``)."""
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
-from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
 from mangodesk.__main__ import main
 from mangodesk.paths import Paths
 from mangodesk.settings import Settings, save_settings
 from mangodesk.store.db import Database, _alembic_config
+from tests.fakes.pg import throwaway_database
 
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
 BEYOND_INTEGER = str(2**31 + 52_516_352)  # 2200000000
 
 
 @pytest.fixture
 def shared_profile(tmp_path: Path) -> Iterator[Path]:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"mangodesk_ids_{secrets.token_hex(4)}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"no PostgreSQL server on 127.0.0.1:5432 ({exc.orig})")
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    try:
+    with throwaway_database() as url:
         setup = Database(url)
         command.upgrade(_alembic_config(setup.engine), "heads")
         setup.dispose()
         base = tmp_path / "desk"
         save_settings(Paths.under(base).settings_file, Settings(database_url=url))
         yield base
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_a_booking_number_beyond_integer_is_not_found(

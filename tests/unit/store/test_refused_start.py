@@ -5,14 +5,12 @@ running ``mangodesk status`` every minute, must not leak a server connection eac
 from __future__ import annotations
 
 import gc
-import secrets
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from alembic import command
 from sqlalchemy import create_engine, text
-from sqlalchemy.exc import OperationalError
 
 from mangodesk.app import build_context
 from mangodesk.domain.errors import ConfigError
@@ -20,32 +18,18 @@ from mangodesk.paths import Paths
 from mangodesk.settings import Settings
 from mangodesk.store.db import Database, _alembic_config
 from mangodesk.store.secrets import SecretStore
-
-ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+from tests.fakes.pg import ADMIN_URL, throwaway_database
 
 
 @pytest.fixture
 def future_database() -> Iterator[str]:
-    admin = create_engine(ADMIN_URL, isolation_level="AUTOCOMMIT")
-    name = f"mangodesk_refused_{secrets.token_hex(4)}"
-    try:
-        with admin.connect() as conn:
-            conn.execute(text(f'CREATE DATABASE "{name}"'))
-    except OperationalError as exc:
-        admin.dispose()
-        pytest.skip(f"no PostgreSQL server on 127.0.0.1:5432 ({exc.orig})")
-    url = f"postgresql+psycopg://postgres@127.0.0.1:5432/{name}"
-    try:
+    with throwaway_database() as url:
         setup = Database(url)
         command.upgrade(_alembic_config(setup.engine), "heads")
         with setup.engine.begin() as conn:
             conn.execute(text("UPDATE alembic_version SET version_num = '9999_from_the_future'"))
         setup.dispose()
         yield url
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def test_a_refused_start_leaves_no_connection_open(
