@@ -12,8 +12,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QApplication, QWidget
+from screenshot_wait import settle
 
 from mangodesk.app import attach_engine
 from mangodesk.demo import DemoPowers, start_demo
@@ -26,18 +26,6 @@ from mangodesk.ui.demo_messages import DemoMessagesDialog
 OUT = Path(sys.argv[1])
 SIZES = [(1600, 1000), (1366, 768)]
 app = make_qapplication()
-
-
-def settle(desk: Desk, ms: int = 600) -> None:
-    for _ in range(100):
-        loop = QEventLoop()
-        QTimer.singleShot(ms // 4, loop.quit)
-        loop.exec()
-        if desk.runner.running == 0:
-            break
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
 
 
 def whole_screen(widget: QWidget, name: str) -> None:
@@ -62,14 +50,14 @@ def main() -> None:
             window.resize(width, height)
             window.move(0, 0)
             desk.start()
-            settle(desk)
+            settle(desk, 600)
             action = next(a for a in window.demo_menu.menu.actions()
                           if a.objectName() == "demo_messages_action")
             action.trigger()
             dialog = next(w for w in QApplication.topLevelWidgets()
                           if isinstance(w, DemoMessagesDialog) and w.isVisible())
             dialog.resize(min(980, width - 120), min(620, height - 140))
-            settle(desk)
+            settle(desk, 600)
             # A guest whose door has a keypad: a PIN in the email (not a mobile key).
             for row in range(dialog.model.rowCount()):
                 dialog.table.selectRow(row)
@@ -77,13 +65,13 @@ def main() -> None:
                 if re.search(r": \d{4,}", codes) and NO_CODE_TEXT not in codes:
                     dialog.table.scrollTo(dialog.model.index(row, 0))
                     break
-            settle(desk)
+            settle(desk, 600)
             whole_screen(window, f"demo-messages-{width}x{height}")
             if width == SIZES[0][0]:
                 dialog.grab().save(str(OUT / "demo-messages.png"))
             dialog.reject()
             desk.close()
-            settle(desk)
+            settle(desk, 600)
     finally:
         demo.context.close()
 

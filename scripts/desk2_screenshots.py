@@ -13,8 +13,8 @@ import tempfile
 from datetime import timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QWidget
+from screenshot_wait import settle
 from sqlalchemy import select
 
 from mangodesk.app import build_context
@@ -31,18 +31,6 @@ from mangodesk.ui.unit_model import UnitFilter
 OUT = Path(sys.argv[1])
 SIZES = [(1600, 1000), (1366, 768)]
 app = make_qapplication()
-
-
-def settle(desk: Desk, ms: int = 400) -> None:
-    for _ in range(100):
-        loop = QEventLoop()
-        QTimer.singleShot(ms // 4, loop.quit)
-        loop.exec()
-        if desk.runner.running == 0:
-            break
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
 
 
 def shot(desk: Desk, widget: QWidget, name: str) -> None:

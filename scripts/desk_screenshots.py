@@ -12,8 +12,8 @@ import tempfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from PySide6.QtCore import QEventLoop, QTimer
 from PySide6.QtWidgets import QWidget
+from screenshot_wait import settle
 from sqlalchemy import select
 
 from mangodesk.app import build_context
@@ -35,20 +35,8 @@ SIZES = [(1600, 1000), (1366, 768)]
 app = make_qapplication()
 
 
-def settle(ms: int = 400, desk: Desk | None = None) -> None:
-    for _ in range(100):
-        loop = QEventLoop()
-        QTimer.singleShot(ms // 4, loop.quit)
-        loop.exec()
-        if desk is None or desk.runner.running == 0:
-            break
-    loop = QEventLoop()
-    QTimer.singleShot(ms, loop.quit)
-    loop.exec()
-
-
 def shot(widget: QWidget, name: str) -> None:
-    settle()
+    settle(None)
     widget.grab().save(str(OUT / f"{name}.png"))
     print("saved", name)
 
@@ -76,7 +64,7 @@ def fresh(size: tuple[int, int]) -> None:
     desk = Desk(context, use_tray=False)
     desk.window.resize(*size)
     desk.start()
-    settle(600, desk)
+    settle(desk, 600)
     tag = f"{size[0]}x{size[1]}"
     shot(desk.window, f"first-run-1-welcome-{tag}")
     simulator, values = beds24(datetime.now(UTC).date(), rooms=12)
@@ -88,12 +76,12 @@ def fresh(size: tuple[int, int]) -> None:
     dialog.invite.setText(values["invite_code"])
     dialog.connect_button.click()
     for _ in range(60):
-        settle(200, desk)
+        settle(desk, 200)
         if dialog.sync_result is not None:
             break
     shot(dialog, f"first-run-3-first-sync-{tag}")
     dialog.close()
-    settle(600, desk)
+    settle(desk, 600)
     shot(desk.window, f"first-run-4-connect-locks-{tag}")
     desk.close()
     context.close()
@@ -125,13 +113,13 @@ def demo_alert(size: tuple[int, int]) -> None:
     desk.window.set_demo(demo.vendors)
     desk.window.resize(*size)
     desk.start()
-    settle(800, desk)
+    settle(desk, 800)
     tag = f"{size[0]}x{size[1]}"
     desk.window.show_alerts()
-    settle(600, desk)
+    settle(desk, 600)
     shot(desk.window, f"alert-unit-and-provider-{tag}")
     desk.window.tabs.setCurrentWidget(desk.window.activity_panel)
-    settle(600, desk)
+    settle(desk, 600)
     shot(desk.window, f"activity-sentences-{tag}")
     desk.close()
     context.close()
@@ -146,7 +134,7 @@ def paused(size: tuple[int, int]) -> None:
     desk = Desk(context, engine=EngineControl(Paused()), use_tray=False)
     desk.window.resize(*size)
     desk.start()
-    settle(600, desk)
+    settle(desk, 600)
     tag = f"{size[0]}x{size[1]}"
     shot(desk.window, f"paused-banner-{tag}")
     box = desk.window.quit()
