@@ -36,8 +36,10 @@ Name: "service"; Description: "Run the automation as a Windows service (the alwa
 
 [Files]
 Source: "{#DistDir}\*"; DestDir: "{app}"; Flags: ignoreversion recursesubdirs createallsubdirs
-; The Windows service: WinSW 2 (github.com/winsw/winsw, WinSW-x64.exe from its signed release,
-; put in packaging\windows by the Windows build) and its configuration, written by the build:
+; The Windows service: WinSW 2 (github.com/winsw/winsw), one pinned release whose SHA-256 is
+; checked before use (it refuses any other file), put here by the Windows build:
+;   python packaging\windows\fetch_winsw.py
+; and its configuration, written by the build:
 ;   dist\mangodesk\mangodesk.exe service windows-xml --output packaging\windows\mangodesk-service.xml
 Source: "WinSW-x64.exe"; DestDir: "{app}"; DestName: "mangodesk-service.exe"; Flags: ignoreversion
 Source: "mangodesk-service.xml"; DestDir: "{app}"; Flags: ignoreversion
