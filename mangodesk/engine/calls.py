@@ -49,9 +49,12 @@ def call(adapter: VendorAdapter, job: Job) -> VendorCode | None:
         if job.vendor_ref is None:
             raise PermanentError("The code cannot be changed: it was never created on the "
                                  "lock.", "Press Retry now to create it.")
+        mobile_key = job.pin is None  # named after the guest, sent to their address
         held = VendorCode(job.vendor_ref, job.pin,
                           job.vendor_valid_from or job.valid_from,
-                          job.vendor_valid_to or job.valid_to, job.label)
+                          job.vendor_valid_to or job.valid_to,
+                          job.guest_name if mobile_key else job.label,
+                          job.guest_email if mobile_key else None)
         if job.check_lock_first:
             # The last update's answer was lost: what the vendor holds is unknown. Not
             # seeing it proves nothing; the update itself then says if it is gone.

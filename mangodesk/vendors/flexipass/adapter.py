@@ -219,11 +219,15 @@ class FlexipassAdapter:
         self, vendor_lock_id: str, code: VendorCode, valid_from: datetime, valid_to: datetime
     ) -> VendorCode:
         """Move the key to the new window (start, end or both). The update replaces every
-        field: the guest fields are the ones this adapter last sent for the key, else what
-        Flexipass holds now (one more call). The reply must show the window sent."""
+        field: the guest fields are the ones this adapter last sent for the key, else (after
+        a restart) the guest's name and address ``code`` carries, as a create sends them,
+        else what Flexipass holds now (one more call). The reply must show the window sent."""
         known = self._sent.get(code.vendor_ref)
         if known is not None:
             name, surname, mail, door, key_type = known
+        elif code.mobile_key_sent_to:
+            name, surname = wire.split_guest_name(code.name)
+            mail, door, key_type = code.mobile_key_sent_to, vendor_lock_id, self._key_type
         else:
             current = self._key_details(code.vendor_ref)
             name, surname, key_type = current.name, current.surname, current.key_type

@@ -114,6 +114,36 @@ def test_a_lifecycle_costs_at_most_three_requests_per_operation(
     assert counts == [1, 1, 1], sim.requests
 
 
+def test_a_date_change_after_a_restart_costs_one_request(
+    engine: Engine, world: World, sim: FlexipassSimulator, clock: FixedClock,
+    secret_store: SecretStore,
+) -> None:
+    """A new process's adapter has sent nothing yet: the guest fields of the key (the
+    update replaces them all) come from the code the engine hands over, not a read."""
+    booking = world.add_booking(ARRIVAL, DEPARTURE, "101", guest="Ada Maria Berg")
+    engine.tick()
+    engine.stop(5)
+    key_id = world.code().vendor_ref
+    sent = sim.keys[str(key_id)]
+
+    def factory(config: ConnectionConfig) -> VendorAdapter:
+        return FlexipassAdapter(config, clock=clock, timeout=TIMEOUT)
+
+    registry = VendorRegistry([dataclasses.replace(FLEXIPASS_SPEC, factory=factory)])
+    restarted = Engine(world.db, registry, secret_store, clock, EventBus(), CONFIG)
+    try:
+        world.set_booking(booking, departure=date(2026, 6, 14))
+        before = len(sim.requests)
+        restarted.tick()
+        assert len(sim.requests) - before == 1, sim.requests[before:]
+    finally:
+        restarted.stop(5)
+    moved = sim.keys[str(key_id)]
+    assert moved.check_out == datetime(2026, 6, 14, 11, 0)
+    assert (moved.door, moved.mail, moved.name, moved.surname, moved.key_type) == (
+        sent.door, sent.mail, sent.name, sent.surname, sent.key_type)
+
+
 def test_a_booking_without_email_raises_an_alert_and_calls_nobody(
     engine: Engine, world: World, sim: FlexipassSimulator
 ) -> None:

@@ -251,7 +251,7 @@ def test_connect_failure_is_transient(adapter: FlexipassAdapter, mock: respx.Moc
         adapter.list_locks()
 
 
-def test_update_replaces_the_key_with_new_dates_and_same_guest(
+def test_update_of_a_key_whose_guest_is_unknown_reads_it_and_keeps_the_guest(
     adapter: FlexipassAdapter, mock: respx.MockRouter
 ) -> None:
     details = mock.get("getMobileKeyDetails", params={"mkID": "123456"}).respond(
@@ -259,7 +259,7 @@ def test_update_replaces_the_key_with_new_dates_and_same_guest(
     )
     put = mock.put("updateMobileKey", params={"mkID": "123456"}).respond(
         200, json={**KEY_101, "Checkout_date": "2026-03-17", "result": "success"})
-    code = VendorCode("123456", None, START, END, "Ada Berg", "ada@example.com")
+    code = VendorCode("123456", None, START, END)
     later = END + timedelta(days=2)
     updated = adapter.update_code("101", code, START, later)
     assert details.called
@@ -271,6 +271,24 @@ def test_update_replaces_the_key_with_new_dates_and_same_guest(
         "Ada", "Berg", "ada@example.com", "101"
     )
     assert updated.valid_to == later
+    assert updated.mobile_key_sent_to == "ada@example.com"
+
+
+def test_update_of_a_key_carrying_its_guest_sends_it_without_a_read(
+    adapter: FlexipassAdapter, mock: respx.MockRouter
+) -> None:
+    """After a restart the adapter has sent nothing yet; the engine's code names the guest
+    and the address the key went to, which is all a create sends."""
+    details = mock.get("getMobileKeyDetails").respond(200, json=KEY_101)
+    put = mock.put("updateMobileKey", params={"mkID": "123456"}).respond(
+        200, json={**KEY_101, "Checkout_date": "2026-03-17", "result": "success"})
+    code = VendorCode("123456", None, START, END, "Ada Maria Berg", "ada@example.com")
+    updated = adapter.update_code("101", code, START, END + timedelta(days=2))
+    assert not details.called
+    body = sent_json(put)
+    assert (body["Name"], body["Surname"], body["Mail"], body["Door"]) == (
+        "Ada Maria", "Berg", "ada@example.com", "101")
+    assert body["MobileKeyType"] == wire.DEFAULT_MOBILE_KEY_TYPE
     assert updated.mobile_key_sent_to == "ada@example.com"
 
 
