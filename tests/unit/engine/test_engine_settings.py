@@ -28,6 +28,7 @@ def written(tmp_path: Path, values: dict[str, object]) -> Path:
 
 
 def test_a_file_with_the_old_defaults_reads_as_todays_defaults(tmp_path: Path) -> None:
+    assert (Settings().worker_threads, Settings().per_connection_concurrency) != (8, 4)
     settings = load_settings(written(tmp_path, OLD_FILE))
     assert (settings.worker_threads, settings.per_connection_concurrency) == (
         Settings().worker_threads, Settings().per_connection_concurrency)
