@@ -16,6 +16,12 @@ from typing import Any
 from mangodesk.domain.errors import ConfigError
 from mangodesk.paths import make_private_dir
 
+# Files without "settings_version" (version 1) were written with every field, so the engine
+# defaults of that time (8 threads, 4 calls per account) are in them though nobody chose
+# them: they read as today's defaults. A file of version 2 on keeps whatever it says.
+SETTINGS_VERSION = 2
+_VERSION_1_DEFAULTS = {"worker_threads": 8, "per_connection_concurrency": 4}
+
 
 @dataclass
 class Settings:
@@ -26,8 +32,8 @@ class Settings:
     tick_seconds: float = 30.0
     sync_interval_minutes: float = 5.0
     sync_alert_after_failures: int = 3
-    worker_threads: int = 8
-    per_connection_concurrency: int = 4
+    worker_threads: int = 64
+    per_connection_concurrency: int = 0  # 0: each lock provider's own limit
     close_to_tray: bool = True
     # Copy door codes to the PMS booking (Beds24 info item) for the PMS's own guest emails.
     write_back_codes: bool = False
@@ -36,15 +42,19 @@ class Settings:
     unknown_keys: dict[str, Any] = field(default_factory=dict)
     # `mangodesk run` answers GET /health on 127.0.0.1 at this port for monitoring; 0: off.
     health_port: int = 8765
+    settings_version: int = SETTINGS_VERSION
 
     def to_json(self) -> dict[str, Any]:
         known = asdict(self)
         del known["unknown_keys"]
+        if not self.per_connection_concurrency:
+            # Absent reads as 0 here; desks older than version 2 refuse a 0 and use 4.
+            del known["per_connection_concurrency"]
         return {**self.unknown_keys, **known}
 
 
 _INT_FIELDS = {"max_attempts", "sync_alert_after_failures", "worker_threads",
-               "per_connection_concurrency"}
+               "settings_version"}
 _FLOAT_FIELDS = {"retry_interval_minutes", "tick_seconds", "sync_interval_minutes"}
 _OLD_EMPTY_SECTION = "extra"
 
@@ -82,6 +92,9 @@ def _from_mapping(raw: dict[str, Any], path: Path) -> Settings:
     known = {f.name for f in fields(Settings)} - {"unknown_keys"}
     values: dict[str, Any] = {}
     unknown: dict[str, Any] = {}
+    if "settings_version" not in raw:
+        raw = {key: value for key, value in raw.items()
+               if _VERSION_1_DEFAULTS.get(key, object()) != value}
     for key, value in raw.items():
         if key == _OLD_EMPTY_SECTION and value == {}:
             continue  # an always-empty section older versions wrote: nothing to keep
@@ -93,6 +106,13 @@ def _from_mapping(raw: dict[str, Any], path: Path) -> Settings:
                 raise ConfigError(
                     f"The settings file {path} has an invalid value for “{key}”: {value!r}.",
                     "Use a whole number of 1 or more. Mangodesk did not change the file.",
+                )
+        elif key == "per_connection_concurrency":
+            if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+                raise ConfigError(
+                    f"The settings file {path} has an invalid value for “{key}”: {value!r}.",
+                    "Use a whole number: 0 for each lock provider's own limit, or a lower "
+                    "one. Mangodesk did not change the file.",
                 )
         elif key in _FLOAT_FIELDS:
             if not isinstance(value, int | float) or isinstance(value, bool) or value <= 0:

@@ -5,6 +5,8 @@ vendor needs), so every part of the process uses the same one instead of buildin
 change of a connection's settings or password :meth:`~AdapterPool.replace`\\ s its adapter:
 the next use builds a fresh one from the database and the keyring, and the old one is closed
 as soon as nobody is using it (a call in flight finishes on the adapter it started with).
+Each connection's request pacer (its vendor's ``requests_per_second``) outlives its adapters,
+so a rebuilt adapter, the engine and the services all share the account's one budget.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from mangodesk.domain.errors import NotFoundError
+from mangodesk.engine.limits import RequestPacer, call_limits_of
 from mangodesk.engine.resolve import adapter_for
 from mangodesk.store.db import Database
 from mangodesk.store.models import Connection
@@ -44,6 +47,7 @@ class AdapterPool:
         self._entries: dict[int, _Entry] = {}
         self._lock = threading.Lock()
         self._building: dict[int, threading.Lock] = {}
+        self._pacers: dict[int, RequestPacer] = {}
 
     def adapter(self, connection_id: int) -> VendorAdapter:
         """The connection's adapter, built on first use. Raises :class:`NotFoundError` when
@@ -112,7 +116,15 @@ class AdapterPool:
             connection = session.get(Connection, connection_id)
             if connection is None:
                 raise NotFoundError("The lock provider connection was removed.")
-            return adapter_for(connection, self.vendors, self.secrets)
+            return adapter_for(connection, self.vendors, self.secrets,
+                               pace=self._pacer(connection_id, str(connection.kind)))
+
+    def _pacer(self, connection_id: int, kind: str) -> RequestPacer | None:
+        per_second = call_limits_of(self.vendors, kind).requests_per_second
+        if per_second is None:
+            return None
+        with self._lock:
+            return self._pacers.setdefault(connection_id, RequestPacer(per_second))
 
 
 def _close(adapter: VendorAdapter) -> None:

@@ -38,6 +38,7 @@ class Due:
     code_id: int
     connection_id: int
     serial_key: str  # operations with the same key run one after another
+    connection_kind: str  # the provider, whose CallLimits bound the account
 
 
 @dataclass(frozen=True)
@@ -100,7 +101,7 @@ class Claims:
         with self.db.session() as session:
             rows = session.execute(
                 select(Operation.id, Operation.access_code_id, Lock.connection_id, Lock.id,
-                       Lock.serial_key)
+                       Lock.serial_key, Connection.kind)
                 .join(AccessCode, Operation.access_code_id == AccessCode.id)
                 .join(Lock, AccessCode.lock_id == Lock.id)
                 .join(Connection, Lock.connection_id == Connection.id)
@@ -115,8 +116,9 @@ class Claims:
             )
             return [
                 Due(op_id, code_id, connection_id,
-                    f"{connection_id}:{serial_key}" if serial_key else f"lock:{lock_id}")
-                for op_id, code_id, connection_id, lock_id, serial_key in rows
+                    f"{connection_id}:{serial_key}" if serial_key else f"lock:{lock_id}",
+                    str(kind))
+                for op_id, code_id, connection_id, lock_id, serial_key, kind in rows
             ]
 
     def claim(self, operation_id: int) -> Job | None:

@@ -17,8 +17,10 @@ class EngineConfig:
     max_attempts: int = 30
     max_pin_conflicts: int = 5
     tick_interval: timedelta = timedelta(seconds=30)
-    worker_threads: int = 8
-    per_connection_concurrency: int = 4
+    # Threads are cheap next to a vendor's latency: enough for every TTLock gateway of a
+    # large hotel to be busy at once. Each account is bounded by its vendor's CallLimits.
+    worker_threads: int = 64
+    per_connection_concurrency: int = 0  # 0: the vendor's limit; a number only lowers it
     shutdown_wait: timedelta = timedelta(seconds=10)
     batch_size: int = 1000  # due operations taken per run; the rest wait for the next tick
 

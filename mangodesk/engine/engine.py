@@ -35,6 +35,7 @@ from mangodesk.engine.claims import Claims
 from mangodesk.engine.config import EngineConfig, Outcome
 from mangodesk.engine.dryrun import DryRunStep, simulate
 from mangodesk.engine.leadership import Leadership, LeadershipWatch, leadership_for
+from mangodesk.engine.limits import calls_at_once
 from mangodesk.engine.planning import apply_actions, load_snapshot
 from mangodesk.engine.retry import retry_code
 from mangodesk.engine.scheduling import TickScheduler
@@ -87,7 +88,9 @@ class Engine:
         self.workers = WorkerPool(self.config, self._execute,
                                   keep_alive=self._renew_leadership_quietly,
                                   keep_alive_every=self.leadership.attempt_every,
-                                  may_issue=self._may_issue)
+                                  may_issue=self._may_issue,
+                                  calls_at_once=lambda kind: calls_at_once(
+                                      vendors, kind, self.config))
         self.scheduler = TickScheduler(self.tick, self.config.tick_interval)
 
     @property

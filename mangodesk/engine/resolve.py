@@ -4,6 +4,7 @@ the keyring. The only place that reads a connection's secrets."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 
 from sqlalchemy import select
 from sqlalchemy.orm import object_session
@@ -47,8 +48,8 @@ class KeyringTokenCache:
 
 
 def connection_config(connection: Connection, registry: VendorRegistry,
-                      secrets: SecretStore, *, hotel_timezone: str | None = None
-                      ) -> ConnectionConfig:
+                      secrets: SecretStore, *, hotel_timezone: str | None = None,
+                      pace: Callable[[], None] | None = None) -> ConnectionConfig:
     spec = registry.spec(connection.kind)
     resolved: dict[str, str] = {}
     for field in spec.fields:
@@ -68,13 +69,15 @@ def connection_config(connection: Connection, registry: VendorRegistry,
         secrets=resolved,
         token_cache=KeyringTokenCache(secrets, secret_key(connection.id, TOKEN_CACHE_FIELD)),
         hotel_timezone=hotel_timezone or hotel_timezone_of(connection),
+        pace=pace,
     )
 
 
 def adapter_for(connection: Connection, registry: VendorRegistry,
-                secrets: SecretStore, *, hotel_timezone: str | None = None) -> VendorAdapter:
+                secrets: SecretStore, *, hotel_timezone: str | None = None,
+                pace: Callable[[], None] | None = None) -> VendorAdapter:
     return registry.adapter(connection_config(connection, registry, secrets,
-                                              hotel_timezone=hotel_timezone))
+                                              hotel_timezone=hotel_timezone, pace=pace))
 
 
 def hotel_timezone_of(connection: Connection) -> str | None:

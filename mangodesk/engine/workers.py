@@ -1,8 +1,9 @@
 """Running a batch of due operations on a bounded pool of worker threads.
 
 One task per serialisation key (a lock, or a TTLock gateway) runs that key's operations
-strictly one after another; at most ``per_connection_concurrency`` tasks per provider
-account run at once, so a vendor never sees more parallel calls than it allows.
+strictly one after another; at most ``calls_at_once(kind)`` tasks per provider account run at
+once (its vendor's ``CallLimits``, see :mod:`.limits`), so a vendor never sees more parallel
+calls than it allows.
 """
 
 from __future__ import annotations
@@ -29,8 +30,10 @@ class WorkerPool:
 
     def __init__(self, config: EngineConfig, execute: Callable[[int], Outcome],
                  keep_alive: Callable[[], object], keep_alive_every: timedelta,
-                 may_issue: Callable[[], bool]) -> None:
+                 may_issue: Callable[[], bool],
+                 calls_at_once: Callable[[str], int | None]) -> None:
         self.config = config
+        self._calls_at_once = calls_at_once
         self._execute = execute
         self._keep_alive = keep_alive
         self._keep_alive_every = keep_alive_every.total_seconds()
@@ -62,16 +65,22 @@ class WorkerPool:
         for item in due:
             groups[item.serial_key].append(item)
         waiting: dict[int, deque[list[Due]]] = defaultdict(deque)
+        most_at_once: dict[int, int | None] = {}
         for items in groups.values():
-            waiting[items[0].connection_id].append(sorted(items, key=lambda d: d.operation_id))
+            first = items[0]
+            waiting[first.connection_id].append(sorted(items, key=lambda d: d.operation_id))
+            most_at_once[first.connection_id] = self._calls_at_once(first.connection_kind)
         running: dict[Future[int], int] = {}
         busy: dict[int, int] = defaultdict(int)
         executed = 0
 
+        def has_room(connection_id: int) -> bool:
+            bound = most_at_once[connection_id]
+            return bound is None or busy[connection_id] < bound
+
         def submit_ready() -> None:
             for connection_id, queue in waiting.items():
-                while (queue and busy[connection_id] < self.config.per_connection_concurrency
-                       and not self._stopping.is_set()):
+                while queue and has_room(connection_id) and not self._stopping.is_set():
                     future = self._executor.submit(self._run_group, queue.popleft())
                     running[future] = connection_id
                     busy[connection_id] += 1

@@ -12,6 +12,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from mangodesk.domain.types import VendorKind
 
 
+class _BackloggedServer(ThreadingHTTPServer):
+    """The standard library listens with a backlog of 5: a burst of connections from the
+    engine (one per TTLock gateway at once) overflows it, and a connection the kernel then
+    drops looks to the client like a lost answer."""
+
+    request_queue_size = 128
+
+
 class LoopbackServer:
     """Serve ``handler_class`` on 127.0.0.1 (port 0 = any free port) in a daemon thread."""
 
@@ -22,7 +30,7 @@ class LoopbackServer:
         port: int = 0,
         ssl_context: ssl.SSLContext | None = None,
     ) -> None:
-        self._server = ThreadingHTTPServer(("127.0.0.1", port), handler_class)
+        self._server = _BackloggedServer(("127.0.0.1", port), handler_class)
         self._server.daemon_threads = True
         self.scheme = "http"
         if ssl_context is not None:

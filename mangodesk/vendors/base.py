@@ -299,9 +299,26 @@ class ConnectionConfig:
     # The IANA zone of the hotel the connection serves, found at run time (never stored
     # with the settings): adapters compare a lock's or a server's clock with it.
     hotel_timezone: str | None = None
+    # Called before every request to the provider; it waits while the account's
+    # ``CallLimits.requests_per_second`` is used up (the engine's adapter pool sets it).
+    pace: Callable[[], None] | None = None
 
 
 AdapterFactory = Callable[[ConnectionConfig], VendorAdapter]
+
+
+@dataclass(frozen=True)
+class CallLimits:
+    """How much one provider account takes at once, as its vendor documents or as we assume
+    until it does. The engine never exceeds it; a configured limit may only lower it. Calls
+    sharing a serialisation key (``LockInfo.serial_key``: a TTLock gateway, else the lock)
+    always run one after another, whatever this says."""
+
+    # Vendor calls in flight per account (Smartair: per lock server); None: as many as there
+    # are serialisation keys with work.
+    calls_at_once: int | None = 4
+    # HTTP requests started per second per account; None: no rate limit.
+    requests_per_second: float | None = None
 
 
 @dataclass(frozen=True)
@@ -315,3 +332,4 @@ class ProviderSpec:
     factory: AdapterFactory
     lock_noun: str = "lock"  # "door" for Flexipass, "room" for Smartair
     description: str = ""
+    call_limits: CallLimits = CallLimits()

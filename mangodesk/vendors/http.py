@@ -9,6 +9,7 @@ give-up alert, and the engine says by itself when it will try again.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -28,11 +29,16 @@ IF_IT_LASTS = "If this keeps happening, contact Mangodesk support."
 
 
 def json_client(base_url: str, timeout: httpx.Timeout,
-                transport: httpx.BaseTransport | None = None) -> httpx.Client:
+                transport: httpx.BaseTransport | None = None,
+                pace: Callable[[], None] | None = None) -> httpx.Client:
     """A client for a JSON REST vendor: its base URL, an explicit timeout (httpx's default
-    is too short for a vendor that answers slowly, none would hang a worker)."""
+    is too short for a vendor that answers slowly, none would hang a worker), and ``pace``
+    called before every request (see ``ConnectionConfig.pace``)."""
+    hooks: dict[str, list[Callable[..., Any]]] = {}
+    if pace is not None:
+        hooks["request"] = [lambda _request: pace()]
     return httpx.Client(base_url=base_url.rstrip("/"), timeout=timeout, transport=transport,
-                        headers={"Accept": "application/json"})
+                        headers={"Accept": "application/json"}, event_hooks=hooks)
 
 
 def json_or_none(response: httpx.Response) -> Any:

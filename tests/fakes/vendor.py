@@ -21,6 +21,7 @@ from mangodesk.domain.types import VendorKind
 from mangodesk.vendors.base import (
     AlreadyGoneError,
     AmbiguousError,
+    CallLimits,
     Capabilities,
     CodeConflictError,
     CodeRequest,
@@ -33,6 +34,7 @@ from mangodesk.vendors.base import (
     VendorCode,
     VendorError,
 )
+from mangodesk.vendors.registry import default_registry
 
 FAKE_CAPABILITIES = Capabilities(automated=True, pin_rules=PinRules())
 
@@ -236,11 +238,16 @@ class FakeVendor(SentCodeMatcher):
         self.closed += 1
 
 
-def fake_spec(vendor: FakeVendor, kind: VendorKind = VendorKind.TTLOCK) -> ProviderSpec:
-    """A provider spec whose factory always hands out ``vendor`` (one shared fake)."""
+def fake_spec(vendor: FakeVendor, kind: VendorKind = VendorKind.TTLOCK,
+              call_limits: CallLimits | None = None) -> ProviderSpec:
+    """A provider spec whose factory always hands out ``vendor`` (one shared fake), with the
+    call limits the shipped provider of ``kind`` declares unless told otherwise."""
 
     def factory(config: ConnectionConfig) -> FakeVendor:
         return vendor
 
+    if call_limits is None:
+        call_limits = default_registry().spec(kind).call_limits
     return ProviderSpec(kind=kind, display_name="Fake locks (tests)", fields=(),
-                        capabilities=vendor.capabilities, factory=factory)
+                        capabilities=vendor.capabilities, factory=factory,
+                        call_limits=call_limits)

@@ -24,6 +24,7 @@ from mangodesk.domain.types import VendorKind
 from mangodesk.vendors import http
 from mangodesk.vendors.base import (
     AuthError,
+    CallLimits,
     Capabilities,
     CodeRequest,
     ConnectionConfig,
@@ -93,7 +94,8 @@ class FlexipassAdapter:
         self._clock = clock or SystemClock()
         install_query_redaction((wire.COMPANY_TOKEN_PARAM,))
         base_url = str(config.settings.get(BASE_URL_SETTING) or wire.DEFAULT_BASE_URL)
-        self._client = http.json_client(base_url, timeout or http.DEFAULT_TIMEOUT)
+        self._client = http.json_client(base_url, timeout or http.DEFAULT_TIMEOUT,
+                                        pace=config.pace)
         # key id → (name, surname, mail, door, key type) as this adapter last sent them.
         self._sent: dict[str, tuple[str, str, str, str, int]] = {}
         self._sent_lock = threading.Lock()
@@ -433,4 +435,7 @@ FLEXIPASS_SPEC = ProviderSpec(
     lock_noun="door",
     description="Mobile keys for ASSA ABLOY (VingCard Visionline, Vostio), Salto and dormakaba "
     "doors, e-mailed to the guest. Every booking needs a guest email.",
+    # ASSUMED until Flexipass publishes its limits: a cloud API per account, paced well under
+    # the rates such APIs allow.
+    call_limits=CallLimits(calls_at_once=4, requests_per_second=5.0),
 )

@@ -26,6 +26,7 @@ from mangodesk.domain.types import VendorKind
 from mangodesk.vendors.base import (
     AlreadyGoneError,
     AmbiguousError,
+    CallLimits,
     CodeConflictError,
     CodeRequest,
     ConnectionConfig,
@@ -607,4 +608,7 @@ SMARTAIR_SPEC = ProviderSpec(
     factory=_factory,
     lock_noun="room",
     description="TESA Smartair wireless locks, through the Smartair server at your property.",
+    # ASSUMED: one on-site server behind every room, its capacity undocumented; two calls at
+    # once overlap one call's network wait with the other's work without queueing it.
+    call_limits=CallLimits(calls_at_once=2),
 )

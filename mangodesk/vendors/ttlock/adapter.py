@@ -20,6 +20,7 @@ from mangodesk.vendors import http
 from mangodesk.vendors.base import (
     AlreadyGoneError,
     AmbiguousError,
+    CallLimits,
     Capabilities,
     CodeConflictError,
     CodeRequest,
@@ -453,4 +454,8 @@ TTLOCK_SPEC = ProviderSpec(
     factory=_factory,
     lock_noun="lock",
     description="TTLock keypad locks, managed from a distance through a TTLock gateway.",
+    # A gateway answers "busy" (-3003) to a second command meanwhile: calls through one
+    # gateway run one after another (LockInfo.serial_key), the account's gateways in
+    # parallel. No per-second figure is published behind errcode 30006.
+    call_limits=CallLimits(calls_at_once=None),
 )
