@@ -17,6 +17,8 @@ class EngineConfig:
     max_attempts: int = 30
     max_pin_conflicts: int = 5
     tick_interval: timedelta = timedelta(seconds=30)
+    # Ticks plan only what changed or came due; a full pass this often is the safety net.
+    full_plan_interval: timedelta = timedelta(hours=1)
     worker_threads: int = 8
     per_connection_concurrency: int = 4
     shutdown_wait: timedelta = timedelta(seconds=10)
