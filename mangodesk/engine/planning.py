@@ -144,6 +144,7 @@ class _Links:
     by_unit: dict[int, PlanUnitLink] = field(default_factory=dict)
     capabilities: dict[int, Capabilities] = field(default_factory=dict)
     lock_names: dict[int, str] = field(default_factory=dict)
+    unit_names: dict[int, str] = field(default_factory=dict)
 
 
 def _load_links(session: Session, registry: VendorRegistry, where: Any = None,
@@ -152,13 +153,15 @@ def _load_links(session: Session, registry: VendorRegistry, where: Any = None,
     caps_by_kind: dict[str, Capabilities] = {}
     query = (select(UnitLink.unit_id, Lock.id, Lock.name, Lock.manageable,
                     Lock.unmanageable_reason, Lock.present, Connection.kind,
-                    Lock.codes_not_automatic_reason)
+                    Lock.codes_not_automatic_reason, Unit.name)
              .join(Lock, UnitLink.lock_id == Lock.id)
-             .join(Connection, Lock.connection_id == Connection.id))
+             .join(Connection, Lock.connection_id == Connection.id)
+             .join(Unit, Unit.id == UnitLink.unit_id))
     if where is not None:
         query = query.where(where)
     for (unit_id, lock_id, lock_name, manageable, reason, present, kind,
-         not_automatic) in session.execute(query):
+         not_automatic, unit_name) in session.connection().execute(query):
+        found.unit_names[unit_id] = unit_name
         if kind not in caps_by_kind:
             caps_by_kind[kind] = capabilities_for_kind(registry, kind)
         caps = caps_by_kind[kind]
@@ -200,7 +203,8 @@ def _load_codes(session: Session, where: Any) -> list[PlanCode]:
             or state not in (CodeState.FAILED, CodeState.SCHEDULED),
         )
         for code_id, lock_id, unit_id, origin, state, valid_from, valid_to, booking_id, pin,
-        managed, vendor_ref in session.execute(select(*_CODE_COLUMNS).where(where))
+        managed, vendor_ref in session.connection().execute(
+            select(*_CODE_COLUMNS).where(where))
     ]
 
 
@@ -242,30 +246,39 @@ def load_partial_snapshot(
     codes, the links of their units and codes, and the live PINs on those locks. Planning
     it gives, for these bookings, what planning :func:`load_snapshot` would."""
     ids = sorted(set(booking_ids))
+    scope = frozenset(ids)
     bookings, refs = _load_bookings(session, ids)
-    codes: dict[int, PlanCode] = {}
-    for part in chunks(ids):
-        codes.update((code.id, code) for code in _load_codes(
-            session, AccessCode.booking_id.in_(part) & AccessCode.state.in_(OPEN_CODE_STATES)))
-    unit_ids = sorted({u for b in bookings for u in b.unit_ids}
-                      | {c.unit_id for c in codes.values() if c.unit_id is not None})
     links = _Links()
-    for part in chunks(unit_ids):
+    for part in chunks(sorted({u for b in bookings for u in b.unit_ids})):
         _load_links(session, registry, UnitLink.unit_id.in_(part), into=links)
-    # A code's lock may be linked to another unit now: its capabilities still count.
-    unlinked = sorted({c.lock_id for c in codes.values()} - set(links.capabilities))
-    for part in chunks(unlinked):
-        _load_links(session, registry, UnitLink.lock_id.in_(part), into=links)
+    # The scope's open codes, and the live PINs on the scope's locks (one query when the
+    # lists are short, as on a tick).
     lock_ids = sorted({link.lock_id for link in links.by_unit.values()})
-    for part in chunks(lock_ids):
-        for code in _load_codes(session, AccessCode.lock_id.in_(part)
-                                & AccessCode.state.in_(LIVE_CODE_STATES)
-                                & AccessCode.code.is_not(None)):
-            codes.setdefault(code.id, code)
-    names: dict[int, str] = {}
-    for part in chunks(unit_ids):
-        names.update((unit_id, name) for unit_id, name in session.execute(
-            select(Unit.id, Unit.name).where(Unit.id.in_(part))))
+    open_state = AccessCode.state.in_(OPEN_CODE_STATES)
+    pins = AccessCode.state.in_(LIVE_CODE_STATES) & AccessCode.code.is_not(None)
+    codes: dict[int, PlanCode] = {}
+    if len(ids) <= CHUNK and len(lock_ids) <= CHUNK:
+        wheres = [open_state & (AccessCode.booking_id.in_(ids)
+                                | (AccessCode.lock_id.in_(lock_ids) & pins))]
+    else:
+        wheres = [open_state & AccessCode.booking_id.in_(part) for part in chunks(ids)]
+        wheres += [AccessCode.lock_id.in_(part) & pins for part in chunks(lock_ids)]
+    for where in wheres:
+        codes.update((code.id, code) for code in _load_codes(session, where))
+    # A code's unit may have no link now, or its lock be linked to another unit: the
+    # planner still looks the unit up, and the lock's capabilities still count.
+    unlinked_units = sorted({c.unit_id for c in codes.values() if c.unit_id is not None
+                             and c.booking_id in scope} - set(links.by_unit))
+    for part in chunks(unlinked_units):
+        _load_links(session, registry, UnitLink.unit_id.in_(part), into=links)
+    unlinked_locks = sorted({c.lock_id for c in codes.values() if c.booking_id in scope}
+                            - set(links.capabilities))
+    for part in chunks(unlinked_locks):
+        _load_links(session, registry, UnitLink.lock_id.in_(part), into=links)
+    new_locks = sorted({link.lock_id for link in links.by_unit.values()} - set(lock_ids))
+    for part in chunks(new_locks):
+        codes.update((code.id, code) for code in _load_codes(
+            session, AccessCode.lock_id.in_(part) & pins))
     return Snapshot(
         now=now,
         properties=properties if properties is not None else load_properties(session),
@@ -273,10 +286,10 @@ def load_partial_snapshot(
         links=links.by_unit,
         codes=sorted(codes.values(), key=lambda code: code.id),
         capabilities=links.capabilities,
-        unit_names=names,
+        unit_names=links.unit_names,
         lock_names=links.lock_names,
         booking_refs=refs,
-        scope=frozenset(ids),
+        scope=scope,
     )
 
 
@@ -291,18 +304,19 @@ def _load_bookings(
                Booking.guest_name, Booking.guest_email, Booking.pms_id, Booking.codes_stopped,
                Booking.checkin_override, Booking.checkout_override,
                Booking.missing_from_pms_since)
-    rows: list[Any] = []
+    rows: dict[int, Any] = {}
     for part in chunks(ids):
-        rows.extend(session.execute(select(*columns).where(Booking.id.in_(part))).all())
-        for booking_id, unit_id in session.execute(
-            select(BookingUnit.booking_id, BookingUnit.unit_id).where(
-                BookingUnit.booking_id.in_(part)
-            )
+        for row in session.connection().execute(
+            select(*columns, BookingUnit.unit_id)
+            .outerjoin(BookingUnit, BookingUnit.booking_id == Booking.id)
+            .where(Booking.id.in_(part))
         ):
-            units[booking_id].append(unit_id)
+            if row.unit_id is not None:
+                units[row.id].append(row.unit_id)
+            rows.setdefault(row.id, row[:-1])
     for (booking_id, property_id, status, arrival, departure, arrival_time, departure_time,
          guest_name, guest_email, pms_id, codes_stopped, checkin_override,
-         checkout_override, missing_since) in rows:
+         checkout_override, missing_since) in rows.values():
         bookings.append(PlanBooking(
             id=booking_id,
             property_id=property_id,

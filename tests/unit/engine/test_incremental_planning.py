@@ -34,6 +34,7 @@ from mangodesk.store.models import (
 )
 from mangodesk.store.secrets import MemoryKeyring, SecretStore
 from mangodesk.vendors.registry import VendorRegistry
+from tests import database_switch
 from tests.fakes.vendor import FakeVendor, fake_spec
 from tests.fakes.world import EPOCH, World, make_world
 
@@ -191,7 +192,8 @@ def run_side_by_side(sequence: list[Step]) -> None:
             full.close()
 
 
-@settings(max_examples=40, deadline=None,
+# Each example builds two databases: fewer on PostgreSQL, where that takes seconds.
+@settings(max_examples=8 if database_switch.enabled() else 40, deadline=None,
           suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(st.lists(steps, min_size=1, max_size=30))
 def test_incremental_planning_equals_a_full_pass(sequence: list[Step]) -> None:
