@@ -17,7 +17,7 @@ staff's early check-in / late check-out; never the guest's free-text arrival tim
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -228,8 +228,12 @@ def plan(
     bookings: Iterable[PlanBooking],
     links: Mapping[int, PlanUnitLink],
     codes: Iterable[PlanCode],
+    scope: Collection[int] | None = None,
 ) -> list[PlannedAction]:
-    """Compare what should exist with what exists and return what to do, in a stable order."""
+    """Compare what should exist with what exists and return what to do, in a stable order.
+
+    With ``scope`` (booking ids), only those bookings and their codes are decided on; the
+    other codes given only hold PINs a moved guest's code must not take."""
     current: dict[int, list[PlanCode]] = defaultdict(list)  # by booking id
     pins_by_lock: dict[int, _LockPins] = defaultdict(_LockPins)
     for code in codes:
@@ -237,11 +241,8 @@ def plan(
             pins_by_lock[code.lock_id].entries.append(
                 (code.pin, code.valid_from, code.valid_to, code.id)
             )
-        if (
-            code.origin == CodeOrigin.BOOKING
-            and code.managed
-            and code.booking_id is not None
-            and code.state in CURRENT_CODE_STATES
+        if is_current_booking_code(code) and code.booking_id is not None and (
+            scope is None or code.booking_id in scope
         ):
             current[code.booking_id].append(code)
 
@@ -267,6 +268,47 @@ def plan(
             continue
         actions.extend(ExpireCode(c.id) for c in orphans if now >= c.valid_to)
     return actions
+
+
+def is_current_booking_code(code: PlanCode) -> bool:
+    """The booking's own code the planner decides on (not manual, not unmanaged, not ended)."""
+    return (code.origin == CodeOrigin.BOOKING and code.managed and code.booking_id is not None
+            and code.state in CURRENT_CODE_STATES)
+
+
+def next_due(
+    now: datetime,
+    booking: PlanBooking,
+    prop: PlanProperty,
+    links: Mapping[int, PlanUnitLink],
+    codes: Iterable[PlanCode],
+) -> datetime | None:
+    """The first instant after ``now`` at which time alone can change what :func:`plan`
+    decides for this booking (given its ``codes``), or None: until the booking, its codes,
+    links or property change, planning it again before then gives nothing new. Generous on
+    purpose: an extra instant costs one booking planned again; a missing one loses an action."""
+    instants: list[datetime] = []
+    try:
+        stay: StayWindow | None = booking_window(booking, prop)
+    except ValidationError:
+        stay = None
+    if stay is not None:
+        instants += (stay.check_in_at, stay.check_out_at)
+        for unit_id in booking.unit_ids:
+            link = links.get(unit_id)
+            if link is None:
+                continue
+            instants.append(issue_at(stay, prop, link.traits))
+            if link.traits.max_lead is not None:
+                instants.append(code_window(stay, link.traits)[0] - link.traits.max_lead)
+    for code in codes:
+        if not is_current_booking_code(code):
+            continue
+        link = links.get(code.unit_id) if code.unit_id is not None else None
+        step = link.traits.time_granularity if link is not None else timedelta(0)
+        instants += (code.valid_from - step, code.valid_from, code.valid_to - step,
+                     code.valid_to)
+    return min((instant for instant in instants if instant > now), default=None)
 
 
 def _plan_booking(

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time
+from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from mangodesk.domain.errors import ValidationError
@@ -21,6 +22,7 @@ class StayWindow:
     check_out_at: datetime  # aware, UTC
 
 
+@lru_cache(maxsize=256)
 def zone(name: str) -> ZoneInfo:
     try:
         return ZoneInfo(name)
@@ -32,8 +34,10 @@ def zone(name: str) -> ZoneInfo:
         ) from exc
 
 
+@lru_cache(maxsize=65536)
 def local_instant(day: date, wall: time, zone_name: str) -> datetime:
-    """The UTC instant of a wall-clock time on a date in a zone (DST-correct)."""
+    """The UTC instant of a wall-clock time on a date in a zone (DST-correct). Memoised:
+    a planning pass asks for the same few check-in and check-out times on each date."""
     tz = zone(zone_name)
     local = datetime.combine(day, wall.replace(tzinfo=None), tzinfo=tz)
     as_utc = local.astimezone(UTC)

@@ -17,6 +17,8 @@ class EngineConfig:
     max_attempts: int = 30
     max_pin_conflicts: int = 5
     tick_interval: timedelta = timedelta(seconds=30)
+    # Ticks plan only what changed or came due; a full pass this often is the safety net.
+    full_plan_interval: timedelta = timedelta(hours=1)
     # Threads are cheap next to a vendor's latency: enough for every TTLock gateway of a
     # large hotel to be busy at once. Each account is bounded by its vendor's CallLimits.
     worker_threads: int = 64

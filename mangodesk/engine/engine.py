@@ -28,7 +28,6 @@ from datetime import datetime
 from mangodesk.domain.clock import Clock
 from mangodesk.domain.errors import MangodeskError
 from mangodesk.domain.events import Event, EventBus, EventKind
-from mangodesk.domain.planner import plan
 from mangodesk.engine import calls
 from mangodesk.engine.adapters import AdapterPool
 from mangodesk.engine.claims import Claims
@@ -36,7 +35,8 @@ from mangodesk.engine.config import EngineConfig, Outcome
 from mangodesk.engine.dryrun import DryRunStep, simulate
 from mangodesk.engine.leadership import Leadership, LeadershipWatch, leadership_for
 from mangodesk.engine.limits import calls_at_once
-from mangodesk.engine.planning import apply_actions, load_snapshot
+from mangodesk.engine.passes import plan_changed, plan_everything
+from mangodesk.engine.planning import load_snapshot
 from mangodesk.engine.retry import retry_code
 from mangodesk.engine.scheduling import TickScheduler
 from mangodesk.engine.settle import CallResult, Settler
@@ -79,6 +79,10 @@ class Engine:
         self._batch_lock = threading.Lock()
         self._tick_lock = threading.Lock()
         self._leading: bool | None = None
+        # When this process last planned, and last planned everything (None: not yet, or
+        # another process may have planned since: the next pass is a full one).
+        self._planned_at: datetime | None = None
+        self._full_planned_at: datetime | None = None
         self._leadership_lock = threading.Lock()
         self.leadership: Leadership = leadership_for(db, holder, clock, serialise=write_lock)
         self._watch: LeadershipWatch | None = None
@@ -105,16 +109,26 @@ class Engine:
 
     # ------------------------------------------------------------------ planning
 
-    def plan_and_enqueue(self) -> int:
-        """Run the planner over the database and queue its operations. Returns how many."""
+    def plan_and_enqueue(self, *, full: bool = False) -> int:
+        """Run the planner and queue its operations. Returns how many. A full pass the first
+        time (and after the leadership changed hands, the clock went back, or
+        ``full_plan_interval``), else only what changed or came due since the last pass."""
         if self.paused:
             return 0
         now = self.clock.now()
-        with self._write_lock, self.db.transaction() as session:
-            snapshot = load_snapshot(session, self.vendors, now)
-            actions = plan(now, snapshot.properties, snapshot.bookings, snapshot.links,
-                           snapshot.codes)
-            applied = apply_actions(session, actions, snapshot, now)
+        with self._write_lock:
+            since, full_at = self._planned_at, self._full_planned_at
+            full = (full or since is None or full_at is None or now < since
+                    or now - full_at >= self.config.full_plan_interval)
+            with self.db.transaction() as session:
+                if full or since is None:
+                    result = plan_everything(session, self.vendors, now)
+                else:
+                    result = plan_changed(session, self.vendors, now, since)
+            self._planned_at = now
+            if result.full:
+                self._full_planned_at = now
+        applied = result.applied
         for event in applied.events:
             self.events.publish(event)
         if applied.operations:
@@ -205,6 +219,7 @@ class Engine:
             if leading:
                 self.recover_interrupted()
             self._leading = leading
+            self._planned_at = None
         log.info("this process %s the automation", "now runs" if leading else
                  "stands by: another Mangodesk on this database runs")
         self.events.publish(Event(EventKind.ENGINE_STATE, data={"leading": leading}))

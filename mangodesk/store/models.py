@@ -255,6 +255,7 @@ class AccessCode(Base):
     __table_args__ = (
         Index("ix_access_code_lock_state", "lock_id", "state"),
         Index("ix_access_code_booking_unit", "booking_id", "unit_id"),
+        Index("ix_access_code_state", "state"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -289,6 +290,31 @@ class AccessCode(Base):
     unit: Mapped[Unit | None] = relationship()
     lock: Mapped[Lock] = relationship()
     booking: Mapped[Booking | None] = relationship()
+
+
+class PlanChange(Base):
+    """The planner's change cursor: one row per change to what it reads, written by database
+    triggers (migration 0012_plan) so every writer is caught. A row names a booking, a unit
+    or a lock whose bookings must be planned again; a row naming none of them asks for a full
+    pass. The planning pass deletes the rows it read in its own transaction."""
+
+    __tablename__ = "plan_change"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    booking_id: Mapped[int | None] = mapped_column(Integer)
+    unit_id: Mapped[int | None] = mapped_column(Integer)
+    lock_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class PlanDue(Base):
+    """The next instant at which time alone can change a booking's plan (its code's issue
+    time, its check-out, a code's end), written by the planner: a tick plans the bookings
+    that came due since the last one instead of every booking."""
+
+    __tablename__ = "plan_due"
+
+    booking_id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    due_at: Mapped[datetime] = mapped_column(index=True)
 
 
 class Operation(Base):

@@ -59,6 +59,9 @@ POLICY: dict[str, TableGrant] = {
     "unit_link": TableGrant(desk=ALL, service=ALL),
     "access_code": TableGrant(desk=ALL, service=ALL),
     "operation": TableGrant(desk=ALL, service=ALL),
+    # Written by triggers on whatever a desk edits; read and consumed by the planner only.
+    "plan_change": TableGrant(desk=("INSERT",), service=ALL),
+    "plan_due": TableGrant(desk=READ, service=ALL),
     "alert": TableGrant(desk=ALL, service=ALL),
     "audit_event": TableGrant(desk=APPEND, service=APPEND),
     "sync_state": TableGrant(desk=ALL, service=ALL),
