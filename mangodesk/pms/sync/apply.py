@@ -9,7 +9,7 @@ ones updated in a few driver-level statements per page (rows.py), unchanged ones
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -33,7 +33,6 @@ from mangodesk.pms.sync.rows import (
     STATUS,
     BookingRows,
     StoredBooking,
-    members_text,
 )
 from mangodesk.store.models import Alert, Booking, Property, Unit
 
@@ -47,6 +46,9 @@ INACTIVE_STATUSES = (BookingStatus.CANCELLED, BookingStatus.NO_SHOW)
 LIVE_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
 
 
+_NO_GROUPS: frozenset[str] = frozenset()
+
+
 class _GroupIndex:
     """Stored booking groups (two rooms or more) by the PMS number of each of their rooms."""
 
@@ -56,6 +58,8 @@ class _GroupIndex:
 
     def put(self, group_id: str, members: str | None) -> None:
         """The stored row ``group_id`` now lists ``members`` (",a,b," or None)."""
+        if group_id not in self._rooms and (members is None or members.count(",") < 3):
+            return  # a booking of one room that was no group either: nothing to index
         for room in self._rooms.pop(group_id, ()):
             listing = self._groups.get(room)
             if listing is not None:
@@ -66,8 +70,8 @@ class _GroupIndex:
             for room in rooms:
                 self._groups.setdefault(room, set()).add(group_id)
 
-    def listing(self, room: str) -> set[str]:
-        return self._groups.get(room, set())
+    def listing(self, room: str) -> Set[str]:
+        return self._groups.get(room, _NO_GROUPS)
 
 
 @dataclass
@@ -130,6 +134,7 @@ class PageApplier:
         new_units: dict[str, list[int]] = {}
         changed_rows: list[tuple[int, tuple[Any, ...]]] = []
         links: list[tuple[int, int]] = []
+        rooms_of: dict[str, str | None] = {}  # each booking's ",a,b," as written
         unlinks: list[tuple[int, int]] = []
         # Alerts to settle once the page is written (their text names the booking's units).
         became_tentative: list[int] = []
@@ -154,6 +159,7 @@ class PageApplier:
                 if unit_id not in unit_ids:
                     unit_ids.append(unit_id)
             values = rows.values(property_id, incoming)
+            rooms_of[pms_id] = values[MEMBERS]
             stored = existing.get(pms_id)
             if stored is None:
                 new_rows.append((values, pms_id))
@@ -202,7 +208,7 @@ class PageApplier:
                          for unit_id in new_units.get(pms_id, ()))
             result.created += len(created)
         rows.link(conn, links)
-        self._settle_membership(conn, rows, wanted, existing, result, now)
+        self._settle_membership(conn, rows, wanted, rooms_of, existing, result, now)
         for key in to_clear:
             self.alerts.clear(session, key, now)
         for booking_id in became_tentative:
@@ -236,6 +242,7 @@ class PageApplier:
         conn: Connection,
         rows: BookingRows,
         wanted: dict[str, tuple[int, PmsBooking]],
+        rooms_of: dict[str, str | None],
         existing: dict[str, StoredBooking],
         result: SyncResult,
         now: datetime,
@@ -244,8 +251,8 @@ class PageApplier:
         own (its unit moves to the group), and a group that lost a room to another booking
         gives that room's unit up (both on the rule of a room move)."""
         groups = self._group_index(conn)
-        for pms_id, (_property_id, incoming) in wanted.items():
-            groups.put(pms_id, members_text(incoming))
+        for pms_id, rooms in rooms_of.items():
+            groups.put(pms_id, rooms)
         absorbed_ids: list[int] = []
         for pms_id, (_property_id, incoming) in wanted.items():
             for member in incoming.member_pms_ids:

@@ -247,7 +247,7 @@ class SyncEngine:
                 return  # resumed after a crash: what the first part saw is unknown
             since = today - timedelta(days=FULL_LOAD_SCOPE_DAYS)
             candidates = [
-                pms_id for pms_id in session.scalars(
+                pms_id for pms_id in session.connection().scalars(
                     select(Booking.pms_id).where(
                         Booking.departure >= since,
                         Booking.missing_from_pms_since.is_(None),
