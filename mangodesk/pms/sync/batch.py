@@ -47,8 +47,13 @@ class PageBatch:
         return self._session
 
     def applied(self) -> None:
-        """One more page is applied: commit when the batch is old or big enough."""
+        """One more page is applied: commit when the batch is old or big enough. Objects
+        the page loaded are let go, so the next page reads rows as they are now, as a page
+        in a session of its own would."""
         self._pages += 1
+        if self._session is not None:
+            self._session.flush()
+            self._session.expunge_all()
         if (self._pages >= COMMIT_PAGES
                 or self._monotonic() - self._opened_at >= COMMIT_SECONDS):
             self.commit()

@@ -253,7 +253,7 @@ class SyncEngine:
                         Booking.missing_from_pms_since.is_(None),
                         Booking.property_id.in_(set(maps.properties.values())),
                     )
-                )
+                ).all()
                 if pms_id not in seen
             ]
         if not candidates:

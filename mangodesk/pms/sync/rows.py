@@ -126,7 +126,7 @@ class BookingRows:
             for row in conn.exec_driver_sql(
                 f"SELECT id, pms_id, missing_from_pms_since, {columns} FROM booking "
                 f"WHERE pms_id IN ({marks})", tuple(chunk),
-            ):
+            ).all():
                 found[row[1]] = StoredBooking(row[0], tuple(row[3:]), set(), row[2] is not None)
         by_id = {stored.id: stored for stored in found.values()}
         for ids in _chunks(sorted(by_id)):
@@ -134,7 +134,7 @@ class BookingRows:
             for booking_id, unit_id in conn.exec_driver_sql(
                 f"SELECT booking_id, unit_id FROM booking_unit WHERE booking_id IN ({marks})",
                 tuple(ids),
-            ):
+            ).all():
                 by_id[booking_id].units.add(unit_id)
         return found
 
@@ -152,7 +152,7 @@ class BookingRows:
             statement = (self._insert_head + ", ".join([self._insert_row] * len(chunk))
                          + " RETURNING id, pms_id")
             created.extend((row[0], row[1])
-                           for row in conn.exec_driver_sql(statement, tuple(params)))
+                           for row in conn.exec_driver_sql(statement, tuple(params)).all())
         return created
 
     def update(
