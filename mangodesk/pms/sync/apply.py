@@ -1,19 +1,20 @@
 """Applying what the PMS sent to the local copy: a page of bookings, a property and its units.
 
 Bookings are matched by PMS number alone (a move to another property moves the row) and group
-membership by content (which rooms the PMS lists now). One multi-row INSERT per page for new
-bookings; stored ones are updated field by field, only where something changed.
+membership by content (which rooms the PMS lists now). A page's stored bookings are read in one
+query as plain rows and compared with the PMS copies as tuples: new ones are inserted and changed
+ones updated in a few driver-level statements per page (rows.py), unchanged ones not written.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Sequence, Set
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
-from sqlalchemy import Table, insert, select
+from sqlalchemy import Connection, select
 from sqlalchemy.orm import Session, selectinload
 
 from mangodesk.domain.clock import Clock
@@ -26,7 +27,14 @@ from mangodesk.pms.sync.alerts import (
     unreadable_alert_key,
 )
 from mangodesk.pms.sync.progress import SyncResult
-from mangodesk.store.models import Alert, Base, Booking, BookingUnit, Property, Unit
+from mangodesk.pms.sync.rows import (
+    MEMBERS,
+    MODIFIED_AT,
+    STATUS,
+    BookingRows,
+    StoredBooking,
+)
+from mangodesk.store.models import Alert, Booking, Property, Unit
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +46,9 @@ INACTIVE_STATUSES = (BookingStatus.CANCELLED, BookingStatus.NO_SHOW)
 LIVE_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
 
 
+_NO_GROUPS: frozenset[str] = frozenset()
+
+
 class _GroupIndex:
     """Stored booking groups (two rooms or more) by the PMS number of each of their rooms."""
 
@@ -47,6 +58,8 @@ class _GroupIndex:
 
     def put(self, group_id: str, members: str | None) -> None:
         """The stored row ``group_id`` now lists ``members`` (",a,b," or None)."""
+        if group_id not in self._rooms and (members is None or members.count(",") < 3):
+            return  # a booking of one room that was no group either: nothing to index
         for room in self._rooms.pop(group_id, ()):
             listing = self._groups.get(room)
             if listing is not None:
@@ -57,8 +70,8 @@ class _GroupIndex:
             for room in rooms:
                 self._groups.setdefault(room, set()).add(group_id)
 
-    def listing(self, room: str) -> set[str]:
-        return self._groups.get(room, set())
+    def listing(self, room: str) -> Set[str]:
+        return self._groups.get(room, _NO_GROUPS)
 
 
 @dataclass
@@ -85,10 +98,13 @@ class PageApplier:
         # Stored groups (two rooms or more) by room number, read once per run and kept up to
         # date page by page, so no page scans every stored group.
         self._groups: _GroupIndex | None = None
+        self._rows: BookingRows | None = None
 
     def start_run(self) -> None:
         self.pending_regroup = set()
         self._groups = None
+        if self._rows is not None:
+            self._rows.start_run()
 
     def apply(
         self, session: Session, page: BookingPage, maps: SyncMaps, result: SyncResult
@@ -109,18 +125,20 @@ class PageApplier:
             self._release_moved_away(session, elsewhere, result)
         if not wanted:
             return
+        conn = session.connection()
+        rows = self._booking_rows(conn)
         members = {m for _pid, b in wanted.values() for m in b.member_pms_ids}
-        existing = {
-            b.pms_id: b
-            for b in session.scalars(
-                select(Booking)
-                .where(Booking.pms_id.in_(set(wanted) | members))
-                .options(selectinload(Booking.units))
-            )
-        }
+        existing = rows.stored(conn, set(wanted) | members)
         now = self.clock.now()
-        new_rows: list[dict[str, Any]] = []
+        new_rows: list[tuple[tuple[Any, ...], str]] = []
         new_units: dict[str, list[int]] = {}
+        changed_rows: list[tuple[int, tuple[Any, ...]]] = []
+        links: list[tuple[int, int]] = []
+        rooms_of: dict[str, str | None] = {}  # each booking's ",a,b," as written
+        unlinks: list[tuple[int, int]] = []
+        # Alerts to settle once the page is written (their text names the booking's units).
+        became_tentative: list[int] = []
+        to_clear: list[str] = []
         # Open "cannot be read" alerts of the stored bookings on this page (new ones have
         # none): by key, so the alert table is not scanned per page.
         stored_keys = [unreadable_alert_key(self.source, pms_id)
@@ -140,58 +158,68 @@ class PageApplier:
                     continue
                 if unit_id not in unit_ids:
                     unit_ids.append(unit_id)
+            values = rows.values(property_id, incoming)
+            rooms_of[pms_id] = values[MEMBERS]
             stored = existing.get(pms_id)
             if stored is None:
-                new_rows.append({"property_id": property_id, "pms_id": incoming.pms_id,
-                                 "synced_at": now, **_fields(incoming)})
+                new_rows.append((values, pms_id))
                 new_units[pms_id] = unit_ids
                 continue
-            same_rooms = stored.pms_member_ids == _members_text(incoming)
+            same_rooms = stored.values[MEMBERS] == values[MEMBERS]
+            stored_modified = rows.modified_at(stored.values)
             if (
                 same_rooms
-                and stored.pms_modified_at is not None
+                and stored_modified is not None
                 and incoming.modified_at is not None
-                and incoming.modified_at < stored.pms_modified_at
+                and incoming.modified_at < stored_modified
             ):
                 result.skipped += 1  # an older copy (overlapping window): ours is newer
                 continue
-            was_live = stored.status in LIVE_STATUSES
-            was_tentative = stored.status == BookingStatus.TENTATIVE
-            changed = _assign(stored, "property_id", property_id)
-            changed |= _copy_fields(stored, incoming)
+            if incoming.modified_at is None:  # a missing modified time never erases ours
+                values = (*values[:MODIFIED_AT], stored.values[MODIFIED_AT])
+            was_status = stored.values[STATUS]
+            changed = values != stored.values or stored.missing
+            if stored.missing:
+                to_clear.append(missing_alert_key(stored.id))
+            stored.values, stored.missing = values, False
             if not unknown:  # rooms not read yet: units are settled once they are
-                changed |= _set_units(stored, unit_ids, incoming.status)
-            if stored.missing_from_pms_since is not None:
-                stored.missing_from_pms_since = None
-                changed = True
-                self.alerts.clear(session, missing_alert_key(stored.id), now)
-            if was_live and stored.status == BookingStatus.TENTATIVE:
-                self.alerts.no_longer_confirmed(session, stored, now)
-            elif was_tentative and stored.status in LIVE_STATUSES:
-                self.alerts.clear(session, tentative_alert_key(stored.id), now)  # confirmed again
+                target = set(unit_ids)
+                if stored.units != target and (target or incoming.status not in INACTIVE_STATUSES):
+                    unlinks.extend((stored.id, u) for u in stored.units - target)
+                    links.extend((stored.id, u) for u in unit_ids if u not in stored.units)
+                    stored.units = target
+                    changed = True
+            if was_status in LIVE_STATUSES and incoming.status == BookingStatus.TENTATIVE:
+                became_tentative.append(stored.id)
+            elif was_status == BookingStatus.TENTATIVE and incoming.status in LIVE_STATUSES:
+                to_clear.append(tentative_alert_key(stored.id))  # confirmed again
             if changed:
-                stored.synced_at = now
+                changed_rows.append((stored.id, values))
                 result.updated += 1
             if unreadable_alert_key(self.source, pms_id) in unreadable_open:
-                self.alerts.clear(session, unreadable_alert_key(self.source, pms_id), now)
+                to_clear.append(unreadable_alert_key(self.source, pms_id))
+        rows.update(conn, changed_rows, now)
+        rows.unlink(conn, unlinks)
         if new_rows:
-            # A full load is mostly new bookings: one multi-row INSERT per page that returns
-            # the new ids (no ORM object each, no read-back of what was just written).
-            table = _table(Booking)
-            created = session.execute(
-                # Rows come back in any order: each names its PMS number.
-                insert(table).returning(table.c.id, table.c.pms_id),
-                new_rows,
-            ).all()
-            links = [
-                {"booking_id": booking_id, "unit_id": unit_id}
-                for booking_id, pms_id in created
-                for unit_id in new_units.get(pms_id, ())
-            ]
-            if links:
-                session.execute(insert(_table(BookingUnit)), links)
+            # A full load is mostly new bookings: multi-row INSERTs that return the new ids
+            # (no ORM object each, no read-back of what was just written).
+            created = rows.insert(conn, new_rows, now)
+            links.extend((booking_id, unit_id) for booking_id, pms_id in created
+                         for unit_id in new_units.get(pms_id, ()))
             result.created += len(created)
-        self._settle_membership(session, wanted, existing, result, now)
+        rows.link(conn, links)
+        self._settle_membership(conn, rows, wanted, rooms_of, existing, result, now)
+        for key in to_clear:
+            self.alerts.clear(session, key, now)
+        for booking_id in became_tentative:
+            tentative = session.get(Booking, booking_id, populate_existing=True)
+            if tentative is not None:
+                self.alerts.no_longer_confirmed(session, tentative, now)
+
+    def _booking_rows(self, conn: Connection) -> BookingRows:
+        if self._rows is None:
+            self._rows = BookingRows(conn.dialect)
+        return self._rows
 
     def _release_moved_away(
         self, session: Session, pms_ids: Sequence[str], result: SyncResult
@@ -207,34 +235,38 @@ class PageApplier:
                 booking.synced_at = self.clock.now()
                 result.updated += 1
                 log.info("booking %s moved to a property not synced", booking.pms_id)
+        session.flush()
 
     def _settle_membership(
         self,
-        session: Session,
+        conn: Connection,
+        rows: BookingRows,
         wanted: dict[str, tuple[int, PmsBooking]],
-        existing: dict[str, Booking],
+        rooms_of: dict[str, str | None],
+        existing: dict[str, StoredBooking],
         result: SyncResult,
         now: datetime,
     ) -> None:
         """Rooms that changed group: a room now in a group is no longer a booking of its
         own (its unit moves to the group), and a group that lost a room to another booking
         gives that room's unit up (both on the rule of a room move)."""
-        groups = self._group_index(session)
-        for pms_id, (_property_id, incoming) in wanted.items():
-            groups.put(pms_id, _members_text(incoming))
+        groups = self._group_index(conn)
+        for pms_id, rooms in rooms_of.items():
+            groups.put(pms_id, rooms)
+        absorbed_ids: list[int] = []
         for pms_id, (_property_id, incoming) in wanted.items():
             for member in incoming.member_pms_ids:
                 absorbed = existing.get(member)
                 if member == pms_id or absorbed is None or not absorbed.units:
                     continue
-                absorbed.units = []
-                absorbed.pms_member_ids = None
+                absorbed.units = set()
+                absorbed.values = (*absorbed.values[:MEMBERS], None,
+                                   *absorbed.values[MEMBERS + 1:])
                 groups.put(member, None)
-                absorbed.synced_at = now
+                absorbed_ids.append(absorbed.id)
                 result.updated += 1
                 log.info("booking %s joined group %s", member, pms_id)
-        if not wanted:
-            return
+        rows.leave_group(conn, absorbed_ids, now)
         # Stored groups one of whose rooms now belongs to a booking of this page.
         self.pending_regroup.update(
             group_id
@@ -244,11 +276,11 @@ class PageApplier:
             if group_id not in wanted
         )
 
-    def _group_index(self, session: Session) -> _GroupIndex:
+    def _group_index(self, conn: Connection) -> _GroupIndex:
         if self._groups is None:
             self._groups = _GroupIndex()
             # Stored groups: two rooms or more (",a,b,").
-            for group_id, members in session.execute(
+            for group_id, members in conn.execute(
                 select(Booking.pms_id, Booking.pms_member_ids)
                 .where(Booking.pms_member_ids.like("%,%,%,%"))
             ):
@@ -333,11 +365,6 @@ def upsert_property(session: Session, incoming: PmsProperty) -> tuple[int, int, 
     return added, len(leaving), 0
 
 
-def _table(model: type[Base]) -> Table:
-    """The Core table behind a model, for executemany inserts."""
-    return cast(Table, model.__table__)
-
-
 def _assign(obj: object, name: str, value: object) -> bool:
     if getattr(obj, name) != value:
         setattr(obj, name, value)
@@ -345,59 +372,7 @@ def _assign(obj: object, name: str, value: object) -> bool:
     return False
 
 
-def _fields(incoming: PmsBooking) -> dict[str, Any]:
-    """Booking columns from the PMS copy (a missing modified time never erases ours)."""
-    fields: dict[str, Any] = {
-        "status": incoming.status,
-        "arrival": incoming.arrival,
-        "departure": incoming.departure,
-        "arrival_time": incoming.arrival_time,
-        "departure_time": incoming.departure_time,
-        "guest_name": _clip(incoming.guest_name, 200),
-        "guest_email": _clip(incoming.guest_email, 320),
-        "guest_phone": _clip(incoming.guest_phone, 64),
-        "channel": _clip(incoming.channel, 64),
-        "arrival_note": _clip(incoming.arrival_note, 200),
-        "pms_member_ids": _members_text(incoming),
-        "language": incoming.language,
-    }
-    if incoming.modified_at is not None:
-        fields["pms_modified_at"] = incoming.modified_at
-    return fields
-
-
-def _copy_fields(booking: Booking, incoming: PmsBooking) -> bool:
-    changed = False
-    for name, value in _fields(incoming).items():
-        changed |= _assign(booking, name, value)
-    return changed
-
-
-def _set_units(booking: Booking, unit_ids: Sequence[int], status: BookingStatus) -> bool:
-    """Make the booking's units match the PMS. A booking the PMS now shows without a room
-    ("unallocated") gives its units up, on the rule of a room move; a cancelled one keeps
-    them so the right code is revoked."""
-    current = {link.unit_id for link in booking.units}
-    target = set(unit_ids)
-    if not target and status in INACTIVE_STATUSES:
-        return False
-    if current == target:
-        return False
-    booking.units = [link for link in booking.units if link.unit_id in target] + [
-        BookingUnit(unit_id=u) for u in unit_ids if u not in current
-    ]
-    return True
-
-
-def _members_text(incoming: PmsBooking) -> str | None:
-    """",101,102,": every PMS number of the booking's rooms, searchable by LIKE."""
-    members = [m for m in incoming.member_pms_ids if m]
-    return "," + ",".join(members) + "," if members else None
-
-
 def _members_list(text: str | None) -> list[str]:
     return [m for m in (text or "").split(",") if m]
 
 
-def _clip(value: str | None, length: int) -> str | None:
-    return value[:length] if value else value

@@ -29,6 +29,7 @@ from mangodesk.pms.sync.apply import (
     load_maps,
     upsert_property,
 )
+from mangodesk.pms.sync.batch import PageBatch
 from mangodesk.pms.sync.progress import SyncProgress, SyncResult, summary
 from mangodesk.pms.sync.read_ahead import read_ahead
 from mangodesk.store import audit
@@ -144,6 +145,13 @@ class SyncEngine:
             self.adapter.pages_hint = self._expected_pages
         seen: set[str] = set()
         self._clock_started = self._monotonic()
+        resume_at: dict[str, str] | None = None  # the last applied page's resume point
+
+        def save_resume(session: Session) -> None:
+            if resume_at is not None:
+                resume_state.save_resume(session, self._state_id, self._run_settings, resume_at)
+
+        batch = PageBatch(self.db, self._monotonic, save_resume)
         try:
             maps = self._sync_properties(result, force=result.full)
             final_cursor: str | None = None
@@ -151,13 +159,17 @@ class SyncEngine:
                                 self._stopping)
             for page in pages:
                 if self._stopping.is_set():
+                    batch.commit()
                     return self._abandon(result)
-                with self.db.transaction() as session:
+                try:
+                    session = batch.session()
                     self.pages.apply(session, page, maps, result)
                     self.alerts.note_unreadable(session, page)
-                    if page.resume is not None:
-                        resume_state.save_resume(
-                            session, self._state_id, self._run_settings, page.resume)
+                except BaseException:
+                    batch.rollback()
+                    raise
+                if page.resume is not None:
+                    resume_at = page.resume
                 result.pages += 1
                 result.bookings += len(page.bookings)
                 for booking in page.bookings:
@@ -166,7 +178,9 @@ class SyncEngine:
                 seen.update(bad.pms_id for bad in page.unreadable)  # there, just unreadable
                 if not page.has_more:
                     final_cursor = page.cursor
+                batch.applied()
                 self._report(progress, result, page.has_more, expected, page)
+            batch.commit()
             if self._stopping.is_set():
                 return self._abandon(result)
             if self.pages.pending_regroup:
@@ -178,6 +192,7 @@ class SyncEngine:
             if result.full:
                 self._check_full_load(result, maps, seen, complete=resume is None)
         except Exception as exc:
+            self._keep_applied(batch)
             if self._stopping.is_set():
                 return self._abandon(result)
             return self._fail(result, exc)
@@ -187,6 +202,15 @@ class SyncEngine:
         if final_cursor and (result.bookings or self._resumed):
             result.cursor = final_cursor
         return self._succeed(result)
+
+    def _keep_applied(self, batch: PageBatch) -> None:
+        """A read failed after some pages were applied: they are good, commit them (and
+        their resume point) so the next run goes on from there."""
+        try:
+            batch.commit()
+        except Exception:
+            log.exception("could not keep the pages the %s sync read before failing",
+                          self.source)
 
     def _abandon(self, result: SyncResult) -> SyncResult:
         """A clean stop: pages already committed stay, nothing is recorded as a failure and
@@ -223,13 +247,13 @@ class SyncEngine:
                 return  # resumed after a crash: what the first part saw is unknown
             since = today - timedelta(days=FULL_LOAD_SCOPE_DAYS)
             candidates = [
-                pms_id for pms_id in session.scalars(
+                pms_id for pms_id in session.connection().scalars(
                     select(Booking.pms_id).where(
                         Booking.departure >= since,
                         Booking.missing_from_pms_since.is_(None),
                         Booking.property_id.in_(set(maps.properties.values())),
                     )
-                )
+                ).all()
                 if pms_id not in seen
             ]
         if not candidates:

@@ -9,7 +9,7 @@ from typing import Any
 
 @dataclass(frozen=True)
 class SyncProgress:
-    """What a progress bar needs after each committed page."""
+    """What a progress bar needs after each page applied."""
 
     pages: int
     bookings: int

@@ -1,8 +1,8 @@
 """Where a crashed full load resumes, and how big the last full load was.
 
-Both live in the sync state's settings: the resume point is written with every committed page
-of a full load (one UPDATE by key) and dropped when the load completes; the page count of the
-last complete full load gives the next one its progress estimate.
+Both live in the sync state's settings: the resume point is written with every commit of a full
+load's pages (one UPDATE by key, batch.py) and dropped when the load completes; the page count
+of the last complete full load gives the next one its progress estimate.
 """
 
 from __future__ import annotations
@@ -40,8 +40,8 @@ def last_full_load_pages(settings: Mapping[str, Any] | None) -> int | None:
 def save_resume(
     session: Session, state_id: int, run_settings: Mapping[str, Any], resume: dict[str, str]
 ) -> None:
-    """Every page of a full load: one UPDATE by key (the settings read at the start of the run
-    are the only other ones; nothing else writes them during a run)."""
+    """Every commit of a full load's pages: one UPDATE by key (the settings read at the start
+    of the run are the only other ones; nothing else writes them during a run)."""
     session.execute(
         update(SyncState).where(SyncState.id == state_id)
         .values(settings={**run_settings, RESUME_KEY: dict(resume)})

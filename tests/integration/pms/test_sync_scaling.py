@@ -3,6 +3,7 @@ the booking table, and the simulator does not re-select every booking for each p
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -69,3 +70,95 @@ def test_the_simulator_selects_a_paged_read_once(sim: Beds24Simulator) -> None:
     third = sim._bookings((*query, ("page", "2")), "/bookings", personal=False)
     assert sorted_calls > after_first  # the change made the next page select again
     assert third["data"][0]["departure"] == later.isoformat()
+
+
+def _booking_writes(db: Database) -> tuple[list[str], Callable[[], None]]:
+    """The INSERT, UPDATE and DELETE statements sent for booking rows and their units."""
+    writes: list[str] = []
+
+    def note(conn: Any, cursor: Any, statement: str, parameters: Any, context: Any,
+             executemany: bool) -> None:
+        words = statement.split()
+        if words and words[0].upper() in ("INSERT", "UPDATE", "DELETE") and any(
+                table in words[:4] for table in ("booking", "booking_unit")):
+            writes.append(statement)
+
+    event.listen(db.engine, "after_cursor_execute", note)
+    return writes, lambda: event.remove(db.engine, "after_cursor_execute", note)
+
+
+def test_a_full_load_of_unchanged_bookings_writes_no_booking_row(
+    sim: Beds24Simulator, db: Database, make_engine: EngineFactory
+) -> None:
+    """Stored bookings are compared with the PMS copy as stored values: the same booking
+    read again is not written (a value converted differently than stored would be)."""
+    engine = make_engine()
+    first = engine.run_once(full=True)
+    assert first.ok and first.created > 0
+    writes, stop = _booking_writes(db)
+    try:
+        again = engine.run_once(full=True)
+    finally:
+        stop()
+    assert again.ok and again.bookings == first.bookings
+    assert (again.created, again.updated) == (0, 0)
+    assert writes == []
+
+
+def test_a_full_load_commits_its_pages_in_batches(
+    sim: Beds24Simulator, db: Database, make_engine: EngineFactory
+) -> None:
+    """Not a commit per page: pages go in together with the resume point of the last one."""
+    sim.page_size = 5
+    engine = make_engine()
+    engine._monotonic = lambda: 0.0  # no batch grows old: only its size commits it
+    commits = 0
+
+    def count(_conn: Any) -> None:
+        nonlocal commits
+        commits += 1
+
+    event.listen(db.engine, "commit", count)
+    try:
+        result = engine.run_once(full=True)
+    finally:
+        event.remove(db.engine, "commit", count)
+    assert result.ok and result.pages >= 8
+    # The run's start, its pages, the full-load check, its end (and the property list).
+    assert commits <= 5, (commits, result.pages)
+
+
+@pytest.mark.expect_log(r"beds\d+ sync failed$", level="ERROR",
+                        logger="mangodesk.pms")
+def test_a_failure_in_the_middle_of_a_batch_redoes_its_pages_once(
+    sim: Beds24Simulator, db: Database, make_engine: EngineFactory,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The pages applied since the last commit are rolled back with their resume point: the
+    next run reads them again, and every booking is stored once."""
+    sim.page_size = 5
+    engine = make_engine()
+    engine._monotonic = lambda: 0.0
+    applied = 0
+    apply = engine.pages.apply
+
+    def fail_on_page_four(*args: Any) -> None:
+        nonlocal applied
+        applied += 1
+        if applied == 4:
+            raise RuntimeError("the disk went away")
+        apply(*args)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(engine.pages, "apply", fail_on_page_four)
+        assert not engine.run_once(full=True).ok
+    with db.session() as session:
+        assert session.scalar(select(func.count()).select_from(Booking)) == 0
+    result = engine.run_once(full=True)
+    assert result.ok, result.error
+    window = sim.today - timedelta(days=7)
+    expected = {str(b.master_id or b.id) for b in sim.bookings.values()
+                if b.departure >= window}
+    with db.session() as session:
+        stored = list(session.scalars(select(Booking.pms_id)))
+    assert sorted(stored) == sorted(expected)

@@ -1,0 +1,222 @@
+"""Booking rows as the database driver sees them, for the sync's per-page writes.
+
+A full load stores tens of thousands of bookings; going through SQLAlchemy's per-row
+parameter handling cost more than fetching and parsing them. Here each PMS copy becomes one
+tuple of already-converted values (SQLAlchemy's own converters for this database, run once
+per distinct value where values repeat), stored rows are read back raw in the same form, and
+the two compare as tuples: an unchanged booking costs one comparison and is not written.
+Statements go to the driver as they are, many rows per call.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar, cast
+
+from sqlalchemy import Connection, Table
+from sqlalchemy.engine import Dialect
+
+from mangodesk.pms.base import PmsBooking
+from mangodesk.store.models import Booking
+
+# The booking columns a PMS copy sets, in the order of a row's values.
+PMS_COLUMNS = (
+    "property_id", "status", "arrival", "departure", "arrival_time", "departure_time",
+    "guest_name", "guest_email", "guest_phone", "channel", "arrival_note", "pms_member_ids",
+    "language", "pms_modified_at",
+)
+MODIFIED_AT = PMS_COLUMNS.index("pms_modified_at")
+MEMBERS = PMS_COLUMNS.index("pms_member_ids")
+STATUS = PMS_COLUMNS.index("status")
+_INSERTED = (*PMS_COLUMNS, "pms_id", "synced_at", "codes_stopped")
+# Rows per statement: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
+_CHUNK = 500
+
+
+@dataclass
+class StoredBooking:
+    """A stored booking as the page sees it: its values as stored and its units, kept up to
+    date as the page writes it."""
+
+    id: int
+    values: tuple[Any, ...]
+    units: set[int]
+    missing: bool
+
+
+class BookingRows:
+    """Converts PMS copies to driver values and reads and writes booking rows in bulk, on one
+    database dialect. One per sync engine; its value caches live for one run."""
+
+    def __init__(self, dialect: Dialect) -> None:
+        self._mark = "?" if dialect.paramstyle == "qmark" else "%s"
+
+        def converter(name: str) -> Callable[[Any], Any]:
+            table = cast(Table, Booking.__table__)
+            convert = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
+            return convert if convert is not None else _same
+
+        self._status = _Converted(converter("status"))
+        self._arrival = _Converted(converter("arrival"))
+        self._departure = _Converted(converter("departure"))
+        self._arrival_time = _Converted(converter("arrival_time"))
+        self._departure_time = _Converted(converter("departure_time"))
+        self._modified = converter("pms_modified_at")
+        self._synced = converter("synced_at")
+        self._not_stopped = converter("codes_stopped")(False)
+        table = cast(Table, Booking.__table__)
+        self._modified_result = (table.c.pms_modified_at.type.dialect_impl(dialect)
+                                 .result_processor(dialect, None))
+        columns = ", ".join(_INSERTED)
+        self._insert_head = f"INSERT INTO booking ({columns}) VALUES "
+        self._insert_row = "(" + ", ".join([self._mark] * len(_INSERTED)) + ")"
+        sets = ", ".join(f"{name} = {self._mark}" for name in PMS_COLUMNS)
+        self._update = (f"UPDATE booking SET {sets}, synced_at = {self._mark}, "
+                        f"missing_from_pms_since = NULL WHERE id = {self._mark}")
+
+    def start_run(self) -> None:
+        for converted in (self._status, self._arrival, self._departure, self._arrival_time,
+                          self._departure_time):
+            converted.clear()
+
+    # ------------------------------------------------------------------ values
+
+    def values(self, property_id: int, incoming: PmsBooking) -> tuple[Any, ...]:
+        """The row's PMS_COLUMNS values as the driver stores them."""
+        name, email, phone = incoming.guest_name, incoming.guest_email, incoming.guest_phone
+        channel, note, modified = incoming.channel, incoming.arrival_note, incoming.modified_at
+        return (
+            property_id,
+            self._status[incoming.status],
+            self._arrival[incoming.arrival],
+            self._departure[incoming.departure],
+            self._arrival_time[incoming.arrival_time],
+            self._departure_time[incoming.departure_time],
+            name[:200] if name else name,
+            email[:320] if email else email,
+            phone[:64] if phone else phone,
+            channel[:64] if channel else channel,
+            note[:200] if note else note,
+            members_text(incoming),
+            incoming.language,
+            None if modified is None else self._modified(modified),
+        )
+
+    def instant(self, value: datetime) -> Any:
+        """A UTC instant (synced_at) as the driver stores it."""
+        return self._synced(value)
+
+    def modified_at(self, stored: tuple[Any, ...]) -> datetime | None:
+        """The stored row's PMS modified time as an aware datetime."""
+        value = stored[MODIFIED_AT]
+        if value is None or self._modified_result is None:
+            return cast(datetime | None, value)
+        return cast(datetime, self._modified_result(value))
+
+    # ------------------------------------------------------------------ statements
+
+    def stored(self, conn: Connection, pms_ids: Iterable[str]) -> dict[str, StoredBooking]:
+        """The stored bookings with these PMS numbers, by number, with their units."""
+        found: dict[str, StoredBooking] = {}
+        columns = ", ".join(PMS_COLUMNS)
+        for chunk in _chunks(sorted(set(pms_ids))):
+            marks = ", ".join([self._mark] * len(chunk))
+            for row in conn.exec_driver_sql(
+                f"SELECT id, pms_id, missing_from_pms_since, {columns} FROM booking "
+                f"WHERE pms_id IN ({marks})", tuple(chunk),
+            ).all():
+                found[row[1]] = StoredBooking(row[0], tuple(row[3:]), set(), row[2] is not None)
+        by_id = {stored.id: stored for stored in found.values()}
+        for ids in _chunks(sorted(by_id)):
+            marks = ", ".join([self._mark] * len(ids))
+            for booking_id, unit_id in conn.exec_driver_sql(
+                f"SELECT booking_id, unit_id FROM booking_unit WHERE booking_id IN ({marks})",
+                tuple(ids),
+            ).all():
+                by_id[booking_id].units.add(unit_id)
+        return found
+
+    def insert(
+        self, conn: Connection, rows: Sequence[tuple[tuple[Any, ...], str]],
+        synced_at: datetime,
+    ) -> list[tuple[int, str]]:
+        """New bookings (their values and PMS number): one multi-row INSERT per chunk that
+        returns (id, PMS number) of each, in any order."""
+        synced = self.instant(synced_at)
+        created: list[tuple[int, str]] = []
+        for chunk in _chunks(rows):
+            params = [v for values, pms_id in chunk
+                      for v in (*values, pms_id, synced, self._not_stopped)]
+            statement = (self._insert_head + ", ".join([self._insert_row] * len(chunk))
+                         + " RETURNING id, pms_id")
+            created.extend((row[0], row[1])
+                           for row in conn.exec_driver_sql(statement, tuple(params)).all())
+        return created
+
+    def update(
+        self, conn: Connection, rows: Sequence[tuple[int, tuple[Any, ...]]],
+        synced_at: datetime,
+    ) -> None:
+        """Changed bookings (id, values): every PMS column, synced now, no longer missing."""
+        if rows:
+            synced = self.instant(synced_at)
+            conn.exec_driver_sql(
+                self._update, [(*values, synced, booking_id) for booking_id, values in rows])
+
+    def link(self, conn: Connection, links: Sequence[tuple[int, int]]) -> None:
+        """(booking id, unit id) links to add."""
+        if links:
+            conn.exec_driver_sql(
+                f"INSERT INTO booking_unit (booking_id, unit_id) "
+                f"VALUES ({self._mark}, {self._mark})", list(links))
+
+    def unlink(self, conn: Connection, links: Sequence[tuple[int, int]]) -> None:
+        """(booking id, unit id) links to remove."""
+        if links:
+            conn.exec_driver_sql(
+                f"DELETE FROM booking_unit WHERE booking_id = {self._mark} "
+                f"AND unit_id = {self._mark}", list(links))
+
+    def leave_group(self, conn: Connection, booking_ids: Sequence[int],
+                    synced_at: datetime) -> None:
+        """Bookings absorbed into a group: no units, no group of their own, synced now."""
+        if booking_ids:
+            synced = self.instant(synced_at)
+            conn.exec_driver_sql(
+                f"DELETE FROM booking_unit WHERE booking_id = {self._mark}",
+                [(booking_id,) for booking_id in booking_ids])
+            conn.exec_driver_sql(
+                f"UPDATE booking SET pms_member_ids = NULL, synced_at = {self._mark} "
+                f"WHERE id = {self._mark}",
+                [(synced, booking_id) for booking_id in booking_ids])
+
+
+class _Converted(dict[Any, Any]):
+    """Values converted for the driver, each distinct one once (None stays None)."""
+
+    def __init__(self, convert: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self._convert = convert
+
+    def __missing__(self, value: Any) -> Any:
+        converted = self[value] = None if value is None else self._convert(value)
+        return converted
+
+
+def _same(value: Any) -> Any:
+    return value
+
+_T = TypeVar("_T")
+
+
+def members_text(incoming: PmsBooking) -> str | None:
+    """",101,102,": every PMS number of the booking's rooms, searchable by LIKE."""
+    members = [m for m in incoming.member_pms_ids if m]
+    return "," + ",".join(members) + "," if members else None
+
+
+def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
+    for start in range(0, len(items), _CHUNK):
+        yield items[start:start + _CHUNK]
