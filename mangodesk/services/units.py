@@ -208,6 +208,7 @@ class UnitService(ServiceBase):
             code_attempts=retry[1] if retry else 0,
             max_attempts=max_attempts,
             retrying_codes=sum(1 for c in codes if c.id in retries and c is not current),
+            link_version=unit.link_version,
         )
 
 
