@@ -4,9 +4,9 @@ showed, and follows the database the way the desk's views do (the change counter
 the grid reloaded when it moves).
 
 Every line it prints is JSON: ``save``/``refused`` for each attempt (what it expected, what
-it wrote), ``error`` for anything else a save raised, ``view`` with a digest of the grid
-after each reload, and ``edited`` once its editing time is over. It keeps following the
-database until SIGTERM.
+it wrote), ``error`` for anything else a save raised, ``view`` with a digest of what it
+shows after each reload, and ``edited`` once its editing time (counted from the first code
+it finds to edit) is over. It keeps following the database until SIGTERM.
 
 Run: ``python -m tests.fakes.desk_process URL NAME SEED SECONDS HOT_ROOMS SPARE_UNITS``.
 """
@@ -62,6 +62,7 @@ class Desk:
         self.rows: dict[str, UnitRow] = {}
         self.token: Any = None
         self.saves = 0
+        self.codes_seen = False  # the service has planned the hot rooms' codes
         self.locks = {lock.name: lock.id for conn in context.services.connections.list()
                       for lock in context.services.connections.locks(conn.id)}
 
@@ -95,7 +96,9 @@ class Desk:
         codes = [c for c in passcodes.list_for_unit(self.rows[unit].id)
                  if c.state not in ENDING_CODE_STATES]
         if not codes:
+            time.sleep(POLL_SECONDS)
             return
+        self.codes_seen = True
         code = self.rng.choice(codes[-2:])  # the next two stays: where desks meet
         time.sleep(self.rng.uniform(0, 0.3))
         self.saves += 1
@@ -158,10 +161,12 @@ def main() -> None:
         desk = Desk(context, name, random.Random(int(seed)), hot.split(","),
                     spares.split(","))
         desk.follow()
-        until = time.monotonic() + float(seconds)
-        while time.monotonic() < until and not stop.is_set():
+        until: float | None = None  # the editing time counts from the first code seen
+        while not stop.is_set() and (until is None or time.monotonic() < until):
             desk.act()
             desk.follow()
+            if until is None and desk.codes_seen:
+                until = time.monotonic() + float(seconds)
         desk.say("edited")
         while not stop.wait(POLL_SECONDS):
             desk.follow()
