@@ -5,15 +5,18 @@ when generating new PINs, never changed by automation. Manual locks are typed na
 
 A lock already linked to another unit is only linked again when staff confirm it is shared
 (both units' guests get codes on that door). Re-linking reads the new lock first and swaps the
-link in one transaction, so a vendor that cannot be reached leaves the unit as it was. If
-another desk changed the unit's link meanwhile, the swap is refused rather than undoing it.
+link in one transaction, so a vendor that cannot be reached leaves the unit as it was.
+
+Every link, re-link and unlink moves the unit's ``link_version``. A desk passes the version it
+showed (:attr:`UnitRow.link_version`): if another desk changed the unit's link since, the
+change is refused rather than undoing the other desk's.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -80,16 +83,20 @@ class LinkService(ServiceBase):
         manual_lock_name: str | None = None,
         revoke_codes: bool | None = None,
         shared: bool = False,
+        expected_version: int | None = None,
     ) -> int:
         """Link a unit to a stored vendor lock, or to a Manual lock by name. Returns the lock
         id. Re-linking a unit with live codes needs ``revoke_codes`` decided; a lock that
-        already opens another unit needs ``shared``."""
+        already opens another unit needs ``shared``. ``expected_version`` is the
+        :attr:`UnitRow.link_version` the desk showed (ChangedElsewhereError if it moved)."""
         if (lock_id is None) == (manual_lock_name is None):
             raise ValidationError("Choose a lock, or type a lock name for a manual lock.",
                                   field="lock")
         with self.db.session() as session:
             unit = _load_unit(session, unit_id)
             unit_name = unit.name
+            if expected_version is not None and unit.link_version != expected_version:
+                raise _link_changed(unit_name)  # before any lock is made or asked for
             current = unit.link.lock_id if unit.link else None
             if manual_lock_name is not None and current is not None and revoke_codes is None:
                 # Refuse before the Manual connection and lock are created, not after.
@@ -133,26 +140,25 @@ class LinkService(ServiceBase):
             imported = self._fetch_existing(conn, lock)  # may fail: nothing changed yet
         try:
             summary = self._swap_link(unit_id, current, lock_id, revoke_codes, others,
-                                      imported, now)
+                                      imported, now, expected_version)
         except (IntegrityError, StaleDataError):  # another desk's link landed first
             summary = None
         if summary is None:
-            raise ChangedElsewhereError(
-                f"The lock of {unit_name} was changed at another desk — reload and try again.",
-                f"Look at {unit_name} again to see which lock it has now, then link it again "
-                "if it is still needed.")
+            raise _link_changed(unit_name)
         self.changed()
         self._wake()
         return lock_id
 
     def _swap_link(self, unit_id: int, current: int | None, lock_id: int,
                    revoke_codes: bool | None, others: tuple[str, ...],
-                   imported: list[VendorCode], now: datetime) -> str | None:
+                   imported: list[VendorCode], now: datetime,
+                   expected_version: int | None) -> str | None:
         """Replace the unit's link in one transaction, if it is still the one the decision
-        was made on (``current``); None when another desk changed it meanwhile."""
+        was made on (``current``, and ``expected_version`` if given); None when another desk
+        changed it meanwhile."""
         with self.db.transaction() as session:
-            # Hold the unit's row (PostgreSQL): a second desk linking it waits, then sees ours.
-            session.execute(select(Unit.id).where(Unit.id == unit_id).with_for_update())
+            if not _take_link_version(session, unit_id, expected_version):
+                return None
             unit = _load_unit(session, unit_id)
             if (unit.link.lock_id if unit.link else None) != current:
                 return None
@@ -176,12 +182,16 @@ class LinkService(ServiceBase):
                               "shared_with": list(others)})
         return summary
 
-    def unlink(self, unit_id: int, *, revoke_codes: bool | None = None) -> int:
+    def unlink(self, unit_id: int, *, revoke_codes: bool | None = None,
+               expected_version: int | None = None) -> int:
         """Unlink a unit. Live codes we manage are revoked (``revoke_codes=True``) or kept on
         the lock and no longer managed (``False``); with codes and no decision, refuse.
-        Returns how many codes were revoked or released."""
+        Returns how many codes were revoked or released. ``expected_version`` as for
+        :meth:`link`."""
         now = self.now()
         with self.db.transaction() as session:
+            if not _take_link_version(session, unit_id, expected_version):
+                raise _link_changed(_load_unit(session, unit_id).name)
             unit = _load_unit(session, unit_id)
             link = unit.link
             if link is None:
@@ -290,6 +300,30 @@ class LinkService(ServiceBase):
 
     def _wake(self) -> None:
         self.engine.wake()
+
+
+def _take_link_version(session: Session, unit_id: int, expected: int | None) -> bool:
+    """Move the unit's link version first thing in the transaction, only from the version
+    the desk saw; False if it moved meanwhile. The UPDATE holds the unit's row until commit
+    (PostgreSQL), so of two desks changing its link at once the second waits, then is
+    refused."""
+    condition = [Unit.id == unit_id]
+    if expected is not None:
+        condition.append(Unit.link_version == expected)
+    moved = session.execute(update(Unit).where(*condition)
+                            .values(link_version=Unit.link_version + 1)
+                            .execution_options(synchronize_session=False))
+    if int(moved.rowcount) == 0:  # type: ignore[attr-defined]
+        _load_unit(session, unit_id)  # a unit that is gone says so
+        return False
+    return True
+
+
+def _link_changed(unit_name: str) -> ChangedElsewhereError:
+    return ChangedElsewhereError(
+        f"The lock of {unit_name} was changed at another desk — reload and try again.",
+        f"Look at {unit_name} again to see which lock it has now, then change it again "
+        "if it is still needed.")
 
 
 def _load_unit(session: Session, unit_id: int) -> Unit:

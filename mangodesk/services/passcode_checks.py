@@ -15,6 +15,7 @@ from mangodesk.domain.errors import (
     mask_code,
 )
 from mangodesk.services.views import CodeView
+from mangodesk.store.code_versions import mark_version_taken
 from mangodesk.store.models import AccessCode, Booking, Lock, Unit
 from mangodesk.vendors.base import Capabilities
 
@@ -63,6 +64,7 @@ def take_version(session: Session, code_id: int, expected: int | None) -> None:
             CHANGED_ELSEWHERE,
             "Close this passcode, open it again to see what the other desk saved, then "
             "make your change again if it is still needed.")
+    mark_version_taken(session, code_id)
 
 
 def load_unit(session: Session, unit_id: int) -> Unit:

@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, joinedload
 
 from mangodesk.domain.errors import (
     ValidationError,
@@ -90,7 +90,11 @@ class PasscodeService(ServiceBase):
     def list_for_unit(self, unit_id: int, *, include_ended: bool = True) -> list[CodeView]:
         with self.db.session() as session:
             load_unit(session, unit_id)
-            query = select(AccessCode).where(AccessCode.unit_id == unit_id)
+            # What each line shows of its unit, lock, provider and booking, in the one query:
+            # every desk reloads the open panel on every change.
+            query = select(AccessCode).where(AccessCode.unit_id == unit_id).options(
+                joinedload(AccessCode.unit), joinedload(AccessCode.booking),
+                joinedload(AccessCode.lock).joinedload(Lock.connection))
             if not include_ended:
                 query = query.where(AccessCode.state.not_in(ENDED_CODE_STATES))
             codes = session.scalars(query.order_by(AccessCode.valid_from.desc(),

@@ -11,7 +11,7 @@ from dataclasses import replace
 from datetime import date, datetime, time
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, load_only
 
 from mangodesk.domain.types import (
     OPEN_CODE_STATES,
@@ -37,6 +37,13 @@ from mangodesk.store.models import (
 
 Retries = dict[int, tuple[datetime, int]]  # code id → (next try, attempts made)
 
+# What a grid row shows of its codes: each desk reloads the grid on every change, over every
+# open code, so the rest (the vendor's bookkeeping, six instants) is not read.
+GRID_CODE_COLUMNS = (AccessCode.id, AccessCode.unit_id, AccessCode.origin, AccessCode.code,
+                     AccessCode.state, AccessCode.valid_from, AccessCode.valid_to,
+                     AccessCode.guest_name, AccessCode.mobile_key_sent_to)
+
+
 class UnitService(ServiceBase):
     def list_units(self, *, include_inactive: bool = False) -> list[UnitRow]:
         now = self.now()
@@ -61,7 +68,7 @@ class UnitService(ServiceBase):
                     AccessCode.state.in_(OPEN_CODE_STATES),
                     AccessCode.valid_to > now,
                     AccessCode.unit_id.is_not(None),
-                )
+                ).options(load_only(*GRID_CODE_COLUMNS))
             ):
                 assert code.unit_id is not None
                 codes[code.unit_id].append(code)
@@ -208,6 +215,7 @@ class UnitService(ServiceBase):
             code_attempts=retry[1] if retry else 0,
             max_attempts=max_attempts,
             retrying_codes=sum(1 for c in codes if c.id in retries and c is not current),
+            link_version=unit.link_version,
         )
 
 

@@ -185,6 +185,8 @@ class UnitRow:
     max_attempts: int = 30
     # Other codes of this unit waiting to retry (e.g. removing an old code): they need an eye.
     retrying_codes: int = 0
+    # Pass back to link/unlink: refused if another desk changed the unit's link since.
+    link_version: int = 1
 
 
 @dataclass(frozen=True)

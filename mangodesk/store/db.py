@@ -18,6 +18,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from mangodesk.domain.errors import ConfigError
+from mangodesk.store.code_versions import forget_taken_versions, move_code_versions
 from mangodesk.store.secrets import SecretStore
 
 if TYPE_CHECKING:
@@ -26,7 +27,7 @@ if TYPE_CHECKING:
 # The newest migration's revision. A start whose database already stands here reads it with
 # plain SQL and never imports Alembic (about a third of a read-only CLI command's start-up);
 # a test checks it equals Alembic's own head, so adding a migration without it fails there.
-SCHEMA_HEAD = "0012_plan"
+SCHEMA_HEAD = "0013_versions"
 
 log = logging.getLogger(__name__)
 
@@ -104,6 +105,8 @@ class Database:
         if self.is_sqlite:
             event.listen(self.engine, "connect", _sqlite_on_connect)
         self._sessions = sessionmaker(self.engine, expire_on_commit=False)
+        event.listen(self._sessions, "before_flush", move_code_versions)
+        event.listen(self._sessions, "after_transaction_end", forget_taken_versions)
 
     def session(self) -> Session:
         return self._sessions()

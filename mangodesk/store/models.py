@@ -133,6 +133,9 @@ class Unit(Base):
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("unit.id"))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
+    # Moves with every link, re-link or unlink: a desk changing the lock of a unit another
+    # desk re-linked since it was shown is refused instead of silently undoing that change.
+    link_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
     property: Mapped[Property] = relationship(back_populates="units")
     link: Mapped[UnitLink | None] = relationship(back_populates="unit", uselist=False)

@@ -237,7 +237,7 @@ class LinkDialog(QDialog):
         self.form.clear_errors()
         self.form_error.hide()
         links = self.context.services.links
-        unit_id = self.unit.id
+        unit_id, shown = self.unit.id, self.unit.link_version
         if self.is_manual():
             name = " ".join(self.lock_name.text().split())
             if not name:
@@ -246,7 +246,7 @@ class LinkDialog(QDialog):
 
             def work() -> int:
                 return links.link(unit_id, manual_lock_name=name, revoke_codes=revoke_codes,
-                                  shared=shared)
+                                  shared=shared, expected_version=shown)
         else:
             item = self.lock_model.item(self.lock_box.currentIndex()) \
                 if self.lock_box.currentIndex() >= 0 else None
@@ -257,7 +257,7 @@ class LinkDialog(QDialog):
 
             def work() -> int:
                 return links.link(unit_id, lock_id=lock_id, revoke_codes=revoke_codes,
-                                  shared=shared)
+                                  shared=shared, expected_version=shown)
 
         self._set_busy(True)
         self.runner.run(work, self._linked, self.show_error, owner=self,
@@ -302,7 +302,8 @@ def unlink(parent: QWidget, context: Context, runner: TaskRunner, unit: UnitRow,
     manual = unit.provider == VendorKind.MANUAL
 
     def attempt(revoke: bool | None) -> None:
-        runner.run(lambda: links.unlink(unit.id, revoke_codes=revoke), on_done, failed,
+        runner.run(lambda: links.unlink(unit.id, revoke_codes=revoke,
+                                        expected_version=unit.link_version), on_done, failed,
                    owner=parent, label=f"Unlinking {unit.name}…")
 
     def failed(error: Exception) -> None:

@@ -246,8 +246,10 @@ class PasscodesDialog(QDialog):
 
         def answered(value: object) -> None:
             if value == "revoke":
-                self.runner.run(lambda: self.context.services.passcodes.revoke(code.id),
-                                self._done, self._failed, owner=self, label="Revoking…")
+                self.runner.run(
+                    lambda: self.context.services.passcodes.revoke(
+                        code.id, expected_version=code.version),
+                    self._done, self._failed, owner=self, label="Revoking…")
 
         ask(self, "Revoke passcode", f"Revoke the passcode{guest}?",
             [("Revoke", "revoke"), ("Cancel", None)], answered, informative=what,
@@ -270,7 +272,8 @@ class PasscodesDialog(QDialog):
                 return
             stop = value == "stop"
             self.runner.run(
-                lambda: self.context.services.passcodes.revoke(code.id, stop_codes=stop),
+                lambda: self.context.services.passcodes.revoke(
+                    code.id, stop_codes=stop, expected_version=code.version),
                 self._done, self._failed, owner=self, label="Revoking…")
 
         box = ask(self, "Revoke guest code", f"Revoke the code of {guest}{booking}?",
