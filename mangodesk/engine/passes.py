@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from mangodesk.domain.planner import PlanCode, next_due, plan
@@ -155,5 +156,6 @@ def _write_due(session: Session, snapshot: Snapshot, now: datetime) -> None:
         if due is not None:
             rows.append({"booking_id": booking.id, "due_at": due})
     if rows:
-        session.execute(insert(PlanDue), rows)
+        # Core, not the ORM's bulk path: thousands of rows on a full pass.
+        session.connection().execute(insert(cast(Table, PlanDue.__table__)), rows)
 
