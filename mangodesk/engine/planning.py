@@ -126,7 +126,7 @@ def load_properties(session: Session) -> dict[int, PlanProperty]:
             automation_enabled=automation_enabled,
         )
         for property_id, timezone, checkin_time, checkout_time, lead_minutes,
-        automation_enabled in session.execute(
+        automation_enabled in session.connection().execute(
             select(Property.id, Property.timezone, Property.checkin_time,
                    Property.checkout_time, Property.lead_minutes, Property.automation_enabled)
         )
