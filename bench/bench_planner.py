@@ -174,6 +174,7 @@ def measure(history: int) -> dict[str, float]:
             full_pass(engine)
             recorder.recording = False
             full_floor = median_of(lambda: recorder.replay(world))
+            full_statements = len(recorder.statements)
             engine.plan_and_enqueue()
             rounds = iter(range(1, 1000))
             changed: list[int] = []
@@ -215,7 +216,7 @@ def measure(history: int) -> dict[str, float]:
             world.db.dispose()
     print(f"  {history:>2}× history: {UNITS * STAYS_PER_UNIT * history:>9,} bookings, "
           f"{len(current):,} under way (built in {built:.0f} s; first pass queued {queued})")
-    print(f"      full pass {full * 1000:8.1f} ms; its {len(recorder.statements)} statements "
+    print(f"      full pass {full * 1000:8.1f} ms; its {full_statements} statements "
           f"replayed raw {full_floor * 1000:8.1f} ms: ratio {full / full_floor:.2f}")
     print(f"      tick with {CHANGED} changed bookings {tick * 1000:8.1f} ms; bare SELECT of "
           f"them {tick_floor * 1000:6.2f} ms: ratio {tick / tick_floor:.2f}")

@@ -14,8 +14,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import cast
 
-from sqlalchemy import delete, insert, select
+from sqlalchemy import Table, delete, insert, select
 from sqlalchemy.orm import Session
 
 from mangodesk.domain.planner import PlanCode, next_due, plan
@@ -56,7 +57,7 @@ class Changes:
 def take_changes(session: Session) -> Changes:
     """Remove and return the cursor's rows, in the caller's transaction."""
     changes = Changes(False, set(), set(), set())
-    rows = session.execute(delete(PlanChange).returning(
+    rows = session.connection().execute(delete(PlanChange).returning(
         PlanChange.booking_id, PlanChange.unit_id, PlanChange.lock_id))
     for booking_id, unit_id, lock_id in rows:
         if booking_id is not None:
@@ -91,20 +92,22 @@ def plan_changed(session: Session, registry: VendorRegistry, now: datetime,
     properties = load_properties(session)
     booking_ids = set(changes.booking_ids)
     booking_ids |= _bookings_of_units(session, now, changes.unit_ids, changes.lock_ids)
-    booking_ids.update(session.scalars(select(PlanDue.booking_id).where(PlanDue.due_at <= now)))
+    connection = session.connection()
+    booking_ids.update(connection.scalars(
+        select(PlanDue.booking_id).where(PlanDue.due_at <= now)).all())
     reach_from, reach_to = near_until(properties, since), near_until(properties, now)
     if reach_to.date() > reach_from.date():
-        booking_ids.update(session.scalars(select(Booking.id).where(
+        booking_ids.update(connection.scalars(select(Booking.id).where(
             Booking.status.in_(PLANNED_BOOKING_STATUSES),
             Booking.arrival > reach_from.date(),
             Booking.arrival <= reach_to.date(),
-        )))
+        )).all())
     if not booking_ids:
         return PassResult(Applied(), False, 0)
     snapshot = load_partial_snapshot(session, registry, now, booking_ids, properties)
     applied = _plan(session, snapshot, now)
     for part in chunks(sorted(booking_ids)):
-        session.execute(delete(PlanDue).where(PlanDue.booking_id.in_(part)))
+        connection.execute(delete(PlanDue).where(PlanDue.booking_id.in_(part)))
     _write_due(session, snapshot, now)
     return PassResult(applied, False, len(booking_ids))
 
@@ -155,5 +158,6 @@ def _write_due(session: Session, snapshot: Snapshot, now: datetime) -> None:
         if due is not None:
             rows.append({"booking_id": booking.id, "due_at": due})
     if rows:
-        session.execute(insert(PlanDue), rows)
+        # Core, not the ORM's bulk path: thousands of rows on a full pass.
+        session.connection().execute(insert(cast(Table, PlanDue.__table__)), rows)
 

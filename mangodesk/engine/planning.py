@@ -126,7 +126,7 @@ def load_properties(session: Session) -> dict[int, PlanProperty]:
             automation_enabled=automation_enabled,
         )
         for property_id, timezone, checkin_time, checkout_time, lead_minutes,
-        automation_enabled in session.execute(
+        automation_enabled in session.connection().execute(
             select(Property.id, Property.timezone, Property.checkin_time,
                    Property.checkout_time, Property.lead_minutes, Property.automation_enabled)
         )
@@ -160,7 +160,7 @@ def _load_links(session: Session, registry: VendorRegistry, where: Any = None,
     if where is not None:
         query = query.where(where)
     for (unit_id, lock_id, lock_name, manageable, reason, present, kind,
-         not_automatic, unit_name) in session.connection().execute(query):
+         not_automatic, unit_name) in session.connection().execute(query).all():
         found.unit_names[unit_id] = unit_name
         if kind not in caps_by_kind:
             caps_by_kind[kind] = capabilities_for_kind(registry, kind)
@@ -204,7 +204,7 @@ def _load_codes(session: Session, where: Any) -> list[PlanCode]:
         )
         for code_id, lock_id, unit_id, origin, state, valid_from, valid_to, booking_id, pin,
         managed, vendor_ref in session.connection().execute(
-            select(*_CODE_COLUMNS).where(where))
+            select(*_CODE_COLUMNS).where(where)).all()
     ]
 
 
@@ -312,7 +312,7 @@ def _load_bookings(
             select(*columns, BookingUnit.unit_id)
             .outerjoin(BookingUnit, BookingUnit.booking_id == Booking.id)
             .where(Booking.id.in_(part))
-        ):
+        ).all():
             if row.unit_id is not None:
                 units[row.id].append(row.unit_id)
             rows.setdefault(row.id, row[:-1])

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from sqlalchemy import delete, select, update
@@ -22,6 +23,7 @@ from sqlalchemy import delete, select, update
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.events import EventBus
 from mangodesk.domain.types import BookingStatus, CodeOrigin, CodeState, OperationStatus
+from mangodesk.engine import passes
 from mangodesk.engine.engine import Engine, EngineConfig
 from mangodesk.engine.outbox import payload_of
 from mangodesk.store.models import (
@@ -231,3 +233,26 @@ def test_the_cursor_is_taken_by_the_pass_that_read_it(tmp_path: Path) -> None:
     finally:
         hotel.close()
 
+
+
+def test_a_pass_that_fails_leaves_the_cursor_to_the_next(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """The cursor is taken in the pass's own transaction: a crash plans it again later."""
+    hotel = Hotel(tmp_path, NEVER_FULL)
+    try:
+        hotel.engine.plan_and_enqueue()
+        hotel.apply(Step("book", room=0, days=1))
+
+        def crash(*args: object, **kwargs: object) -> None:
+            raise RuntimeError("the process died mid-pass")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(passes, "apply_actions", crash)
+            with pytest.raises(RuntimeError):
+                hotel.engine.plan_and_enqueue()
+        with hotel.world.db.session() as s:
+            assert set(s.scalars(select(PlanChange.booking_id))) == set(hotel.bookings)
+        hotel.engine.plan_and_enqueue()
+        assert [code.booking_id for code in hotel.world.codes()] == hotel.bookings
+    finally:
+        hotel.close()
