@@ -169,6 +169,7 @@ def full_sync(total: int, clock: FixedClock, secrets: SecretStore, tmp: str, run
     times: list[float] = []
     floors: list[float] = []
     cpu_ratios: list[float] = []
+    cpu_times: list[float] = []
     for run in range(1, runs + 1):
         db = Database(sqlite_url(Path(tmp) / f"bench-{total}-{run}.db"))
         db.migrate()
@@ -183,6 +184,7 @@ def full_sync(total: int, clock: FixedClock, secrets: SecretStore, tmp: str, run
         floor, floor_cpu, fetched = reads.replay()
         floors.append(floor)
         cpu_ratios.append(sync_cpu / floor_cpu)
+        cpu_times.append(sync_cpu)
         print(f"  run {run}: full sync {full.bookings} bookings ({full.created} stored) in "
               f"{full.pages} pages, {len(reads.requests)} requests: {times[-1]:.2f} s "
               f"(CPU {sync_cpu:.2f} s); bare fetch+parse {floor:.2f} s (CPU {floor_cpu:.2f} s, "
@@ -195,14 +197,14 @@ def full_sync(total: int, clock: FixedClock, secrets: SecretStore, tmp: str, run
           f"{statistics.median(floors):.2f} s; ratio of minima {best / floor:.2f}; "
           f"{best / max(full.bookings, 1) * 1e6:.0f} µs per booking; CPU time of this "
           f"process (no credit for overlap) min ratio {min(cpu_ratios):.2f}")
-    return sim, engine, db, adapter, (full, best, floor)
+    return sim, engine, db, adapter, (full, best, floor, min(cpu_times))
 
 
 def main(total: int = 20_000, changes: int = 50, growth: int = 10, runs: int = 3) -> None:
     clock = FixedClock(NOW)
     secrets = SecretStore(MemoryKeyring())
     with tempfile.TemporaryDirectory() as tmp:
-        sim, engine, db, adapter, (full, full_time, base_full) = full_sync(
+        sim, engine, db, adapter, (full, full_time, base_full, full_cpu) = full_sync(
             total, clock, secrets, tmp, runs)
         try:
             clock.advance(timedelta(minutes=5))
@@ -246,7 +248,7 @@ def main(total: int = 20_000, changes: int = 50, growth: int = 10, runs: int = 3
             sim.close()
         ratio = full_time / base_full
         if growth > 1:
-            big_sim, big_engine, big_db, _adapter, (big, big_time, big_base) = full_sync(
+            big_sim, big_engine, big_db, _adapter, (big, big_time, big_base, big_cpu) = full_sync(
                 total * growth, clock, secrets, tmp, max(1, runs - 1))
             big_engine.close()
             big_db.dispose()
@@ -256,7 +258,8 @@ def main(total: int = 20_000, changes: int = 50, growth: int = 10, runs: int = 3
             print(f"growth: {big.bookings} bookings took {big_time / full_time:.1f}x the time "
                   f"of {full.bookings} ({big.bookings / max(full.bookings, 1):.1f}x the "
                   f"bookings); per booking {per_big / per_small:.2f}x (1.00 = linear); "
-                  f"ratio to its bare fetch+parse {big_time / big_base:.2f}")
+                  f"ratio to its bare fetch+parse {big_time / big_base:.2f}; CPU per booking "
+                  f"{big_cpu / big.bookings / (full_cpu / max(full.bookings, 1)):.2f}x")
         print(f"ratio {ratio:.2f} (target 1.50)")
 
 

@@ -52,7 +52,11 @@ class PageBatch:
         in a session of its own would."""
         self._pages += 1
         if self._session is not None:
-            self._session.flush()
+            try:
+                self._session.flush()
+            except BaseException:
+                self.rollback()
+                raise
             self._session.expunge_all()
         if (self._pages >= COMMIT_PAGES
                 or self._monotonic() - self._opened_at >= COMMIT_SECONDS):

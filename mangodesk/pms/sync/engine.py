@@ -196,6 +196,8 @@ class SyncEngine:
             if self._stopping.is_set():
                 return self._abandon(result)
             return self._fail(result, exc)
+        finally:
+            batch.rollback()  # only reached open by an interrupt: its pages are not kept
         # A reply with no bookings at all may be a glitch: keep the old cursor so the next
         # poll asks for the same window again (costs nothing when there really was nothing).
         # A resumed full load that found its remaining pages empty did finish, though.

@@ -51,7 +51,10 @@ class BookingRows:
     database dialect. One per sync engine; its value caches live for one run."""
 
     def __init__(self, dialect: Dialect) -> None:
-        self._mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        marks = {"qmark": "?", "format": "%s", "pyformat": "%s"}  # sqlite3, psycopg
+        if dialect.paramstyle not in marks:
+            raise ValueError(f"no positional parameters with {dialect.paramstyle!r}")
+        self._mark = marks[dialect.paramstyle]
 
         def converter(name: str) -> Callable[[Any], Any]:
             table = cast(Table, Booking.__table__)
