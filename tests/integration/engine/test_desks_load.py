@@ -56,7 +56,9 @@ HOT_ROOMS = [f"Room {n:03d}" for n in range(1, 11)]  # every desk edits these: t
 SPARES = [f"Spare {n:02d}" for n in range(1, 6)]  # linked, re-linked, unlinked at random
 EDIT_SECONDS = 15.0
 CONVERGE_PROMISE = 2.0
-DEADLINE = 180.0  # generous: a CI machine alone issues in well under a minute
+# The service alone issues the 1,000 codes in about 10 s (SQLite) or 25 s (PostgreSQL) on two
+# cores; ten desks reloading their views on the same cores slow it several-fold.
+DEADLINE = 180.0
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -258,7 +260,8 @@ def test_ten_desks_editing_while_the_service_issues_1000_codes_lose_nothing_and_
     print(f"\n{backend}: {CODES} codes issued in {issued_in:.1f} s while {DESKS} desks saved "
           f"{len(code_saves)} passcode edits and {len(link_saves)} link changes; "
           f"{len(refused)} saves refused as changed at another desk")
-    print(f"{backend}: grids converged {max(convergence):.2f} s after the last change at worst "
+    print(f"{backend}: desks' views converged {max(convergence):.2f} s after the last change "
+          f"at worst "
           f"(median {sorted(convergence)[len(convergence) // 2]:.2f} s)")
     assert all(line["words"] for line in refused)
     assert code_saves and link_saves, "the desks changed nothing: the test proved nothing"
