@@ -43,8 +43,8 @@ from mangodesk.store.models import (
     Unit,
     UnitLink,
 )
+from tests import database_switch
 from tests.fakes.desk_process import view_digest
-from tests.fakes.pg import throwaway_database
 from tests.fakes.world import EPOCH, World, make_world
 from tests.integration.engine.test_crash import ROOT, child_env, wait_for
 
@@ -61,13 +61,11 @@ CONVERGE_PROMISE = 2.0
 DEADLINE = 180.0
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
-    if request.param == "sqlite":
-        yield sqlite_url(tmp_path / "shared.sqlite")
-        return
-    with throwaway_database() as url:
-        yield url
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """A SQLite file; the suite's PostgreSQL pass (tests/database_switch.py) turns it into a
+    fresh PostgreSQL database, so each pass runs this test once on its own backend."""
+    return sqlite_url(tmp_path / "shared.sqlite")
 
 
 @pytest.fixture
@@ -256,7 +254,7 @@ def test_ten_desks_editing_while_the_service_issues_1000_codes_lose_nothing_and_
     code_saves = [line for line in said if line["kind"] == "save"]
     link_saves = [line for line in said if line["kind"] == "link"]
     refused = [line for line in said if line["kind"] in ("refused", "link-refused")]
-    backend = "PostgreSQL" if database_url.startswith("postgresql") else "SQLite"
+    backend = "PostgreSQL" if database_switch.enabled() else "SQLite"
     print(f"\n{backend}: {CODES} codes issued in {issued_in:.1f} s while {DESKS} desks saved "
           f"{len(code_saves)} passcode edits and {len(link_saves)} link changes; "
           f"{len(refused)} saves refused as changed at another desk")
