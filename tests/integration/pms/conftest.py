@@ -22,7 +22,9 @@ from mangodesk.store.models import AccessCode, Booking, Connection, Lock
 from mangodesk.store.secrets import SecretStore
 
 TODAY = date(2026, 3, 10)  # the shared clock fixture says 2026-03-10 12:00 UTC
-FAST_TIMEOUT = httpx.Timeout(connect=2.0, read=0.5, write=2.0, pool=2.0)
+# Reads wait 2 s: the hang fault holds a page 3 s, and a loaded CI machine can take over 0.5 s
+# to answer an ordinary page (seen as "Beds24 did not answer in time" in unrelated tests).
+FAST_TIMEOUT = httpx.Timeout(connect=2.0, read=2.0, write=2.0, pool=2.0)
 
 
 @pytest.fixture
