@@ -87,13 +87,6 @@ def pytest_configure(config: pytest.Config) -> None:
     if database_switch.enabled():
         database_switch.install()
         config.pluginmanager.register(PostgresqlDatabases(), "mangodesk-postgresql")
-        # Known open issue (#18): in the PostgreSQL pass a psycopg connection of a desk's
-        # change listener or leadership is sometimes garbage-collected unclosed, and the
-        # warning lands in whichever later test the collector runs in. Not hidden on SQLite.
-        config.addinivalue_line(
-            "filterwarnings",
-            "ignore:Exception ignored in. <function BaseConnection.__del__"
-            ":pytest.PytestUnraisableExceptionWarning")
 
 
 class PostgresqlDatabases:

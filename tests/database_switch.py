@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import os
-import weakref
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -30,7 +30,12 @@ REPO = Path(__file__).resolve().parents[1]
 
 _admin: Any = None
 _created: set[str] = set()
-_opened: weakref.WeakSet[Any] = weakref.WeakSet()
+# SQLAlchemy engines that opened a connection since close_pools last ran. Held strongly: a
+# test's Database often dies with the test's locals, while its engine (kept by SQLAlchemy's
+# own reference cycles) and the connections in its pool live on until the cyclic collector
+# runs, in whichever later test that is, and psycopg warns about every open one it deletes.
+_connected: set[Any] = set()
+_connected_lock = threading.Lock()
 
 
 def enabled() -> bool:
@@ -119,6 +124,8 @@ def redirect(url: str) -> str:
 
 def patch_database_class(module: Any) -> None:
     """Make ``module.Database`` (mangodesk.store.db) open PostgreSQL for SQLite file URLs."""
+    from sqlalchemy import event
+
     database = module.Database
     if getattr(database, "_redirected_to_postgresql", False):
         return
@@ -126,7 +133,13 @@ def patch_database_class(module: Any) -> None:
 
     def __init__(self: Any, url: str, **kwargs: Any) -> None:
         original(self, redirect(url), **kwargs)
-        _opened.add(self)
+        engine = self.engine
+
+        def connected(*_: Any) -> None:
+            with _connected_lock:
+                _connected.add(engine)
+
+        event.listen(engine, "connect", connected)
 
     database.__init__ = __init__
     database._redirected_to_postgresql = True
@@ -160,11 +173,15 @@ def existing() -> set[str]:
 
 
 def close_pools() -> None:
-    """Close the idle connections of every Database this process opened (a test that never
-    disposed its own leaves them for the garbage collector, which psycopg warns about; the
-    Database stays usable and reconnects when used again)."""
-    for database in list(_opened):
-        database.engine.dispose()
+    """Close the idle connections of every Database that connected since the last call,
+    whether or not the Database itself is still referenced (a test that never disposed its
+    own would leave them to the garbage collector, which psycopg warns about). A Database
+    still in use stays usable: it reconnects, and is closed again by the next call."""
+    with _connected_lock:
+        engines = list(_connected)
+        _connected.clear()
+    for engine in engines:
+        engine.dispose()
 
 
 def drop(names: set[str]) -> None:
