@@ -300,6 +300,7 @@ def test_bad_gateway_and_unavailable_are_not_worded_timed_out(
     inlet[1].put("/GrantAccess/ref-77").respond(status)
     flexipass[1].get("getDoorList").respond(status)
     flexipass[1].get("getMobileKeyDetails").respond(status)
+    flexipass[1].put("updateMobileKey").respond(status)
     calls = [
         lambda: ttlock[0].list_codes("1"),
         lambda: ttlock[0].update_code("1", TTLOCK_CODE, START, END),
