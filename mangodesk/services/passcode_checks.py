@@ -20,7 +20,9 @@ from mangodesk.store.models import AccessCode, Booking, Lock, Unit
 from mangodesk.vendors.base import Capabilities
 
 MAX_GUEST_NAME = 200
-CHANGED_ELSEWHERE = "This passcode was changed at another desk — reload and try again."
+# The automation moves a code's version too (store/code_versions.py): the words name both.
+CHANGED_ELSEWHERE = ("This passcode was changed after you opened it, at another desk or by the "
+                     "automation — reload and try again.")
 
 
 def code_view(code: AccessCode) -> CodeView:

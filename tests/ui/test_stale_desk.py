@@ -1,5 +1,5 @@
 """Issue #18 at the desk: revoking a passcode or unlinking a unit from a view another desk
-changed since says "changed at another desk" and writes nothing (the desk passes the
+changed since says so ("changed after you opened it") and writes nothing (the desk passes the
 versions it showed)."""
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ def test_revoking_a_code_another_desk_changed_since_it_was_shown_is_refused(
     dialog.revoke_button.click()
     click_box(qtbot, "confirm_revoke", "Revoke")
     idle(qtbot, desk.runner)
-    assert dialog.error_line.text().startswith("This passcode was changed at another desk")
+    assert dialog.error_line.text().startswith("This passcode was changed after you opened it")
     assert desk.context.services.passcodes.get(shown.id).state == CodeState.ACTIVE
 
 

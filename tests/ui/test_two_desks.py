@@ -25,9 +25,10 @@ def test_saving_a_passcode_another_desk_changed_says_reload_and_keeps_its_change
         shown.valid_from, shown.valid_to, guest_name="Back Office Guest"))
     editor.guest_edit.setText("Reception Guest")
     editor.save_button.click()
-    qtbot.waitUntil(lambda: "changed at another desk" in editor.form_error.text())
+    qtbot.waitUntil(lambda: "changed after you opened it" in editor.form_error.text())
     said = editor.form_error.text()
-    assert "This passcode was changed at another desk — reload and try again." in said
+    assert ("This passcode was changed after you opened it, at another desk or by the "
+            "automation — reload and try again.") in said
     assert "open it again" in said
     assert editor.isVisible()  # nothing was saved: the form stays open with what was typed
     assert desk.context.services.passcodes.get(shown.id).guest_name == "Back Office Guest"

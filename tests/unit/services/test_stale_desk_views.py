@@ -1,7 +1,8 @@
 """Issue #18: a desk acting on what it showed never undoes a change made since, whoever made
 it. Another desk re-linking a unit, or the engine settling a code, planning its new window
 or choosing its new PIN, moves the version the desk passes back; the desk's link, unlink,
-edit or revoke is then refused with "changed at another desk" and nothing is written."""
+edit or revoke is then refused ("changed after you opened it, at another desk or by the
+automation"; "the lock of … was changed at another desk") and nothing is written."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from sqlalchemy import select
 
 from mangodesk.domain.errors import ChangedElsewhereError
 from mangodesk.domain.types import CodeState
+from mangodesk.services.passcode_checks import CHANGED_ELSEWHERE
 from mangodesk.services.passcodes import PasscodeInput
 from mangodesk.services.views import UnitRow
 from mangodesk.store.models import AccessCode
@@ -21,7 +23,7 @@ from mangodesk.store.secrets import SecretStore
 from tests.fakes.vendor import FakeVendor
 from tests.unit.services.test_staff_codes import Desk, make_desk
 
-CODE_MESSAGE = "This passcode was changed at another desk — reload and try again."
+CODE_MESSAGE = CHANGED_ELSEWHERE  # names the automation too: the engine moves versions
 
 
 @pytest.fixture

@@ -25,7 +25,9 @@ from tests.unit.services.conftest import NOW, unit_id
 
 START = NOW + timedelta(days=1)
 END = NOW + timedelta(days=3)
-MESSAGE = "This passcode was changed at another desk — reload and try again."
+MESSAGE = (
+    "This passcode was changed after you opened it, at another desk or by the automation — "
+    "reload and try again.")
 
 
 def two_desks(base: Path, settings: Settings, secrets: SecretStore,
