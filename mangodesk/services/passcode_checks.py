@@ -64,7 +64,7 @@ def take_version(session: Session, code_id: int, expected: int | None) -> None:
         load_code(session, code_id)  # a code that is gone says so
         raise ChangedElsewhereError(
             CHANGED_ELSEWHERE,
-            "Close this passcode, open it again to see what the other desk saved, then "
+            "Close this passcode, open it again to see what changed, then "
             "make your change again if it is still needed.")
     mark_version_taken(session, code_id)
 
