@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
@@ -38,6 +38,8 @@ from mangodesk.domain.types import (
 )
 from mangodesk.engine.outbox import enqueue
 from mangodesk.services.base import ServiceBase
+from mangodesk.services.passcode_checks import load_unit
+from mangodesk.services.versions import move_version
 from mangodesk.store.models import AccessCode, Connection, Lock, Unit, UnitLink
 from mangodesk.vendors.base import VendorCode
 
@@ -93,7 +95,7 @@ class LinkService(ServiceBase):
             raise ValidationError("Choose a lock, or type a lock name for a manual lock.",
                                   field="lock")
         with self.db.session() as session:
-            unit = _load_unit(session, unit_id)
+            unit = load_unit(session, unit_id)
             unit_name = unit.name
             if expected_version is not None and unit.link_version != expected_version:
                 raise _link_changed(unit_name)  # before any lock is made or asked for
@@ -135,7 +137,7 @@ class LinkService(ServiceBase):
             if current is not None:
                 live = _live_managed_codes(session, unit_id, current, now)
                 if live and revoke_codes is None:
-                    raise LinkDecisionNeeded(_load_unit(session, unit_id).name, len(live))
+                    raise LinkDecisionNeeded(load_unit(session, unit_id).name, len(live))
             conn = lock.connection
             imported = self._fetch_existing(conn, lock)  # may fail: nothing changed yet
         try:
@@ -159,7 +161,7 @@ class LinkService(ServiceBase):
         with self.db.transaction() as session:
             if not _take_link_version(session, unit_id, expected_version):
                 return None
-            unit = _load_unit(session, unit_id)
+            unit = load_unit(session, unit_id)
             if (unit.link.lock_id if unit.link else None) != current:
                 return None
             released = ""
@@ -191,8 +193,8 @@ class LinkService(ServiceBase):
         now = self.now()
         with self.db.transaction() as session:
             if not _take_link_version(session, unit_id, expected_version):
-                raise _link_changed(_load_unit(session, unit_id).name)
-            unit = _load_unit(session, unit_id)
+                raise _link_changed(load_unit(session, unit_id).name)
+            unit = load_unit(session, unit_id)
             link = unit.link
             if link is None:
                 raise ValidationError(f"{unit.name} is not linked to a lock.", field="unit")
@@ -304,19 +306,11 @@ class LinkService(ServiceBase):
 
 def _take_link_version(session: Session, unit_id: int, expected: int | None) -> bool:
     """Move the unit's link version first thing in the transaction, only from the version
-    the desk saw; False if it moved meanwhile. The UPDATE holds the unit's row until commit
-    (PostgreSQL), so of two desks changing its link at once the second waits, then is
-    refused."""
-    condition = [Unit.id == unit_id]
-    if expected is not None:
-        condition.append(Unit.link_version == expected)
-    moved = session.execute(update(Unit).where(*condition)
-                            .values(link_version=Unit.link_version + 1)
-                            .execution_options(synchronize_session=False))
-    if int(moved.rowcount) == 0:  # type: ignore[attr-defined]
-        _load_unit(session, unit_id)  # a unit that is gone says so
-        return False
-    return True
+    the desk saw (see :mod:`mangodesk.services.versions`); False if it moved meanwhile."""
+    if move_version(session, Unit.id, Unit.link_version, unit_id, expected):
+        return True
+    load_unit(session, unit_id)  # a unit that is gone says so
+    return False
 
 
 def _link_changed(unit_name: str) -> ChangedElsewhereError:
@@ -324,14 +318,6 @@ def _link_changed(unit_name: str) -> ChangedElsewhereError:
         f"The lock of {unit_name} was changed at another desk — reload and try again.",
         f"Look at {unit_name} again to see which lock it has now, then change it again "
         "if it is still needed.")
-
-
-def _load_unit(session: Session, unit_id: int) -> Unit:
-    unit = session.get(Unit, unit_id)
-    if unit is None:
-        raise NotFoundError(f"There is no unit number {unit_id}.",
-                            "Pick a unit from the list; it may have been removed in the PMS.")
-    return unit
 
 
 def _other_units(session: Session, unit_id: int, lock_id: int) -> tuple[str, ...]:

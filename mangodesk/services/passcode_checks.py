@@ -5,7 +5,6 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from mangodesk.domain.errors import (
@@ -14,6 +13,7 @@ from mangodesk.domain.errors import (
     ValidationError,
     mask_code,
 )
+from mangodesk.services.versions import move_version
 from mangodesk.services.views import CodeView
 from mangodesk.store.code_versions import mark_version_taken
 from mangodesk.store.models import AccessCode, Booking, Lock, Unit
@@ -52,15 +52,9 @@ def code_view(code: AccessCode) -> CodeView:
 
 def take_version(session: Session, code_id: int, expected: int | None) -> None:
     """Move the code's version first thing in the transaction, only from the version the
-    desk saw. The UPDATE holds the row until commit, so of two desks saving at once the
-    second waits, then finds the version moved and is refused."""
-    condition = [AccessCode.id == code_id]
-    if expected is not None:
-        condition.append(AccessCode.version == expected)
-    moved = session.execute(update(AccessCode).where(*condition)
-                            .values(version=AccessCode.version + 1)
-                            .execution_options(synchronize_session=False))
-    if int(moved.rowcount) == 0 and expected is not None:  # type: ignore[attr-defined]
+    desk saw (see :mod:`mangodesk.services.versions`); refused if it moved since."""
+    moved = move_version(session, AccessCode.id, AccessCode.version, code_id, expected)
+    if not moved and expected is not None:
         load_code(session, code_id)  # a code that is gone says so
         raise ChangedElsewhereError(
             CHANGED_ELSEWHERE,
