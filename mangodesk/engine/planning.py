@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy import literal, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, literal, select
+from sqlalchemy.orm import Session, aliased
 
 from mangodesk.domain.errors import NotFoundError, mask_code
 from mangodesk.domain.events import Event, EventKind
@@ -59,6 +59,7 @@ from mangodesk.engine.outbox import (
 )
 from mangodesk.store import audit
 from mangodesk.store.alerts import clear_alert, raise_alert
+from mangodesk.store.driver import Converted, Loaded, chunks, driver_value
 from mangodesk.store.models import (
     AccessCode,
     Booking,
@@ -75,14 +76,16 @@ from mangodesk.vendors.registry import VendorRegistry, default_specs
 
 log = logging.getLogger(__name__)
 
-T = TypeVar("T")
-CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
 NOT_AUTOMATED = Capabilities(automated=False)
 
 
-def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
+def unindexed(column: ColumnElement[Any] | Any) -> ColumnElement[Any]:
+    """``column || ''``: the same value, but no index serves it. SQLite picks its index by
+    rule, with no statistics; where the rule's pick walks thousands of rows (codes by state,
+    bookings by status — past stays stay "confirmed"), this steers it to the one that reads
+    a few."""
+    served: ColumnElement[Any] = column.op("||")(literal(""))
+    return served
 
 
 def capabilities_for_kind(registry: VendorRegistry, kind: str) -> Capabilities:
@@ -187,25 +190,33 @@ _CODE_COLUMNS = (AccessCode.id, AccessCode.lock_id, AccessCode.unit_id, AccessCo
 
 
 def _load_codes(session: Session, where: Any) -> list[PlanCode]:
-    return [
-        PlanCode(
+    """Plain rows, each distinct state, origin and instant converted once: a full pass reads
+    every open code of the hotel."""
+    connection = session.connection()
+    dialect = connection.dialect
+    origins, states = Loaded(AccessCode.origin, dialect), Loaded(AccessCode.state, dialect)
+    instants = Loaded(AccessCode.valid_from, dialect)
+    flags = Loaded(AccessCode.managed, dialect)
+    codes = []
+    for (code_id, lock_id, unit_id, origin, state, valid_from, valid_to, booking_id, pin,
+         managed, vendor_ref) in connection.execute(
+            select(*map(driver_value, _CODE_COLUMNS)).where(where)).all():
+        state = states[state]
+        codes.append(PlanCode(
             id=code_id,
             lock_id=lock_id,
             unit_id=unit_id,
-            origin=origin,
+            origin=origins[origin],
             state=state,
-            valid_from=valid_from,
-            valid_to=valid_to,
+            valid_from=instants[valid_from],
+            valid_to=instants[valid_to],
             booking_id=booking_id,
             pin=pin,
-            managed=managed,
+            managed=flags[managed],
             on_vendor=vendor_ref is not None
             or state not in (CodeState.FAILED, CodeState.SCHEDULED),
-        )
-        for code_id, lock_id, unit_id, origin, state, valid_from, valid_to, booking_id, pin,
-        managed, vendor_ref in session.connection().execute(
-            select(*_CODE_COLUMNS).where(where)).all()
-    ]
+        ))
+    return codes
 
 
 def load_snapshot(
@@ -217,16 +228,21 @@ def load_snapshot(
     links = _load_links(session, registry)
     codes = _load_codes(session, AccessCode.state.in_(OPEN_CODE_STATES))
     until = near_until(properties, max(now, horizon or now))
-    # ``status || ''`` keeps SQLite off the (status, arrival) index, which would walk every
-    # past stay (they stay "confirmed"): the departure index reads only the present.
-    near = select(Booking.id).where(
-        Booking.status.op("||")(literal("")).in_(PLANNED_BOOKING_STATUSES),
-        Booking.departure >= (now - NEAR_MARGIN).date(),
-        Booking.arrival <= until.date(),
-    )
-    booking_ids = set(session.scalars(near))
-    booking_ids.update(c.booking_id for c in codes if c.booking_id is not None)
-    bookings, refs = _load_bookings(session, sorted(booking_ids))
+    # The ids from the stay index (departure, arrival, status) alone, then the rows in id
+    # order: one statement, cheaper than reading the rows in the index's order. Not the
+    # (status, arrival) index, which would walk every past stay.
+    stay = aliased(Booking)
+    near = Booking.id.in_(select(stay.id).where(
+        unindexed(stay.status).in_(PLANNED_BOOKING_STATUSES),
+        stay.departure >= (now - NEAR_MARGIN).date(),
+        stay.arrival <= until.date()))
+    bookings, refs = _load_bookings(session, [near])
+    # Bookings further out that own an open code (staff moved the dates, the PMS dropped
+    # them): usually none.
+    owning = sorted({c.booking_id for c in codes if c.booking_id is not None} - set(refs))
+    more, more_refs = _load_bookings(session, [Booking.id.in_(part) for part in chunks(owning)])
+    bookings += more
+    refs.update(more_refs)
     return Snapshot(
         now=now,
         properties=properties,
@@ -234,7 +250,8 @@ def load_snapshot(
         links=links.by_unit,
         codes=codes,
         capabilities=links.capabilities,
-        unit_names={uid: name for uid, name in session.execute(select(Unit.id, Unit.name))},
+        unit_names=dict(session.connection().execute(
+            select(Unit.id, Unit.name)).all()),
         lock_names=links.lock_names,
         booking_refs=refs,
     )
@@ -249,22 +266,19 @@ def load_partial_snapshot(
     it gives, for these bookings, what planning :func:`load_snapshot` would."""
     ids = sorted(set(booking_ids))
     scope = frozenset(ids)
-    bookings, refs = _load_bookings(session, ids)
+    bookings, refs = _load_bookings(session, [Booking.id.in_(part) for part in chunks(ids)])
     links = _Links()
     for part in chunks(sorted({u for b in bookings for u in b.unit_ids})):
         _load_links(session, registry, UnitLink.unit_id.in_(part), into=links)
-    # The scope's open codes, and the live PINs on the scope's locks (one query when the
-    # lists are short, as on a tick).
+    # The scope's open codes (by the booking index: the state index would read every open
+    # code of the hotel), and the live PINs on the scope's locks (by lock and state). Two
+    # queries: with an OR of the two SQLite reads every code ever issued.
     lock_ids = sorted({link.lock_id for link in links.by_unit.values()})
-    open_state = AccessCode.state.in_(OPEN_CODE_STATES)
     pins = AccessCode.state.in_(LIVE_CODE_STATES) & AccessCode.code.is_not(None)
     codes: dict[int, PlanCode] = {}
-    if len(ids) <= CHUNK and len(lock_ids) <= CHUNK:
-        wheres = [open_state & (AccessCode.booking_id.in_(ids)
-                                | (AccessCode.lock_id.in_(lock_ids) & pins))]
-    else:
-        wheres = [open_state & AccessCode.booking_id.in_(part) for part in chunks(ids)]
-        wheres += [AccessCode.lock_id.in_(part) & pins for part in chunks(lock_ids)]
+    wheres = [unindexed(AccessCode.state).in_(OPEN_CODE_STATES)
+              & AccessCode.booking_id.in_(part) for part in chunks(ids)]
+    wheres += [AccessCode.lock_id.in_(part) & pins for part in chunks(lock_ids)]
     for where in wheres:
         codes.update((code.id, code) for code in _load_codes(session, where))
     # A code's unit may have no link now, or its lock be linked to another unit: the
@@ -295,44 +309,54 @@ def load_partial_snapshot(
     )
 
 
+_BOOKING_COLUMNS = (Booking.id, Booking.property_id, Booking.status, Booking.arrival,
+                    Booking.departure, Booking.arrival_time, Booking.departure_time,
+                    Booking.guest_name, Booking.guest_email, Booking.pms_id,
+                    Booking.codes_stopped, Booking.checkin_override, Booking.checkout_override,
+                    Booking.missing_from_pms_since, BookingUnit.unit_id)
+
+
 def _load_bookings(
-    session: Session, ids: Sequence[int]
+    session: Session, wheres: Iterable[ColumnElement[bool]]
 ) -> tuple[list[PlanBooking], dict[int, str]]:
+    """The bookings each condition selects, as plain rows (one per booking and unit), each
+    distinct date, time and state converted once: a full pass reads every booking near its
+    stay."""
+    connection = session.connection()
+    dialect = connection.dialect
+    loaded_status = Loaded(Booking.status, dialect)
+    statuses = Converted(lambda raw: BookingStatus(loaded_status[raw]))
+    dates, times = Loaded(Booking.arrival, dialect), Loaded(Booking.arrival_time, dialect)
+    flags = Loaded(Booking.codes_stopped, dialect)
     units: dict[int, list[int]] = defaultdict(list)
+    rows: dict[int, Any] = {}
+    query = select(*map(driver_value, _BOOKING_COLUMNS)).outerjoin(
+        BookingUnit, BookingUnit.booking_id == Booking.id)
+    for where in wheres:
+        for row in connection.execute(query.where(where)).all():
+            if row[-1] is not None:
+                units[row[0]].append(row[-1])
+            rows.setdefault(row[0], row)
     bookings: list[PlanBooking] = []
     refs: dict[int, str] = {}
-    columns = (Booking.id, Booking.property_id, Booking.status, Booking.arrival,
-               Booking.departure, Booking.arrival_time, Booking.departure_time,
-               Booking.guest_name, Booking.guest_email, Booking.pms_id, Booking.codes_stopped,
-               Booking.checkin_override, Booking.checkout_override,
-               Booking.missing_from_pms_since)
-    rows: dict[int, Any] = {}
-    for part in chunks(ids):
-        for row in session.connection().execute(
-            select(*columns, BookingUnit.unit_id)
-            .outerjoin(BookingUnit, BookingUnit.booking_id == Booking.id)
-            .where(Booking.id.in_(part))
-        ).all():
-            if row.unit_id is not None:
-                units[row.id].append(row.unit_id)
-            rows.setdefault(row.id, row[:-1])
     for (booking_id, property_id, status, arrival, departure, arrival_time, departure_time,
          guest_name, guest_email, pms_id, codes_stopped, checkin_override,
-         checkout_override, missing_since) in rows.values():
+         checkout_override, missing_since, _unit) in rows.values():
+        booking_units = units.get(booking_id)
         bookings.append(PlanBooking(
             id=booking_id,
             property_id=property_id,
-            status=BookingStatus(status),
-            arrival=arrival,
-            departure=departure,
-            unit_ids=tuple(sorted(units.get(booking_id, ()))),
-            arrival_time=arrival_time,
-            departure_time=departure_time,
+            status=statuses[status],
+            arrival=dates[arrival],
+            departure=dates[departure],
+            unit_ids=tuple(sorted(booking_units)) if booking_units else (),
+            arrival_time=times[arrival_time],
+            departure_time=times[departure_time],
             guest_name=guest_name,
             guest_email=guest_email,
-            codes_stopped=bool(codes_stopped),
-            checkin_override=checkin_override,
-            checkout_override=checkout_override,
+            codes_stopped=bool(flags[codes_stopped]),
+            checkin_override=times[checkin_override],
+            checkout_override=times[checkout_override],
             missing_from_pms=missing_since is not None,
         ))
         refs[booking_id] = pms_id
