@@ -26,7 +26,7 @@ from mangodesk.domain.planner import (
     plan,
 )
 from mangodesk.domain.types import CodeOrigin, CodeState
-from mangodesk.engine.planning import Snapshot
+from mangodesk.engine.snapshot import Snapshot
 
 
 @dataclass(frozen=True)

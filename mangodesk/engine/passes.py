@@ -21,12 +21,11 @@ from sqlalchemy.orm import Session
 from mangodesk.domain.planner import PlanCode, next_due, plan
 from mangodesk.domain.types import OPEN_CODE_STATES
 from mangodesk.engine.plan_due import write_due
-from mangodesk.engine.planning import (
+from mangodesk.engine.planning import Applied, apply_actions
+from mangodesk.engine.snapshot import (
     NEAR_MARGIN,
     PLANNED_BOOKING_STATUSES,
-    Applied,
     Snapshot,
-    apply_actions,
     load_partial_snapshot,
     load_properties,
     load_snapshot,
