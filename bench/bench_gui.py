@@ -37,7 +37,7 @@ from PySide6.QtCore import QElapsedTimer, QSortFilterProxyModel, QTimer
 from PySide6.QtWidgets import QApplication
 from sqlalchemy import insert
 
-from mangodesk.app import Context, build_context
+from mangodesk.app import Context, build_context, settle_long_lived_objects
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.types import (
     BookingStatus,
@@ -61,7 +61,7 @@ from mangodesk.store.models import (
 )
 from mangodesk.store.secrets import MemoryKeyring, SecretStore
 from mangodesk.ui import main_window as main_window_module
-from mangodesk.ui.application import Desk, make_qapplication, settle_long_lived_objects
+from mangodesk.ui.application import Desk, make_qapplication
 from mangodesk.ui.unit_model import (
     SORT_ROLE,
     AnyIndex,

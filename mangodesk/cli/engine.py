@@ -21,7 +21,12 @@ from types import FrameType
 from typing import TYPE_CHECKING, Any
 
 from mangodesk.always_on import HealthServer, Heartbeat
-from mangodesk.app import attach_engine, may_run_automation, schedule_pms_sync
+from mangodesk.app import (
+    attach_engine,
+    may_run_automation,
+    schedule_pms_sync,
+    settle_long_lived_objects,
+)
 from mangodesk.cli import add_json_flag, print_json
 from mangodesk.cli.inputs import LAST_YEAR, shorten
 from mangodesk.domain.errors import ConfigError, ValidationError
@@ -118,6 +123,7 @@ def cmd_run(args: argparse.Namespace, make_context: ContextFactory) -> int:
     health = _start_health(context, args.health_port)
     heartbeat = Heartbeat(context, engine, "service", health.url if health else None)
     heartbeat.start()
+    settle_long_lived_objects()
     stop = threading.Event()
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -20,6 +20,8 @@ from collections import defaultdict
 from collections.abc import Collection, Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import lru_cache
+from typing import NamedTuple
 
 from mangodesk.domain.capabilities import Capabilities
 from mangodesk.domain.errors import ValidationError
@@ -65,8 +67,10 @@ class PlanUnitLink:
     codes_not_automatic_reason: str | None = None
 
 
-@dataclass(frozen=True)
-class PlanBooking:
+class PlanBooking(NamedTuple):
+    """A booking as the planner sees it. A named tuple, not a frozen dataclass: a full pass
+    builds thousands, and a tuple is built three times faster."""
+
     id: int
     property_id: int
     status: BookingStatus
@@ -85,8 +89,9 @@ class PlanBooking:
     missing_from_pms: bool = False
 
 
-@dataclass(frozen=True)
-class PlanCode:
+class PlanCode(NamedTuple):
+    """A code as the planner sees it (a named tuple, as :class:`PlanBooking`)."""
+
     id: int
     lock_id: int
     unit_id: int | None
@@ -175,15 +180,19 @@ def booking_window(booking: PlanBooking, prop: PlanProperty) -> StayWindow:
     """The property's check-in/check-out times (or the staff's early/late override) on the
     booking's dates. The PMS's arrival time is the guest's guess, typed free-hand: using it
     would open the door before the previous guest leaves, or lock an early guest out."""
-    return stay_window(
-        booking.arrival,
-        booking.departure,
-        prop.timezone,
-        arrival_time=booking.checkin_override,
-        departure_time=booking.checkout_override,
-        default_checkin=prop.checkin_time,
-        default_checkout=prop.checkout_time,
-    )
+    return _stay_window(booking.arrival, booking.departure, prop.timezone,
+                        booking.checkin_override or prop.checkin_time,
+                        booking.checkout_override or prop.checkout_time)
+
+
+@lru_cache(maxsize=65536)
+def _stay_window(arrival: date, departure: date, zone_name: str, check_in: time,
+                 check_out: time) -> StayWindow:
+    """Memoised: a pass asks for the same few windows (dates, zone, times) thousands of times,
+    once to plan each booking and once for its next due instant."""
+    return stay_window(arrival, departure, zone_name, arrival_time=check_in,
+                       departure_time=check_out, default_checkin=check_in,
+                       default_checkout=check_out)
 
 
 def code_window(stay: StayWindow, traits: Capabilities) -> tuple[datetime, datetime]:

@@ -21,7 +21,7 @@ from mangodesk.domain.clock import Clock
 from mangodesk.domain.types import CodeState, ConnectionStatus, OperationKind, OperationStatus
 from mangodesk.engine.config import SIGN_IN_NEEDED, EngineConfig
 from mangodesk.engine.outbox import OPEN_STATUSES, OperationPayload, payload_of, set_payload
-from mangodesk.engine.planning import capabilities_for_kind
+from mangodesk.engine.snapshot import capabilities_for_kind
 from mangodesk.store.db import Database
 from mangodesk.store.models import AccessCode, Booking, Connection, Lock, Operation, Unit
 from mangodesk.vendors.base import ErrorClass

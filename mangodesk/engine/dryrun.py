@@ -8,7 +8,7 @@ generates its own PINs shows "a PIN from the provider").
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from datetime import datetime
 from itertools import count
 
@@ -26,7 +26,7 @@ from mangodesk.domain.planner import (
     plan,
 )
 from mangodesk.domain.types import CodeOrigin, CodeState
-from mangodesk.engine.planning import Snapshot
+from mangodesk.engine.snapshot import Snapshot
 
 
 @dataclass(frozen=True)
@@ -84,12 +84,12 @@ def simulate(snapshot: Snapshot, now: datetime, until: datetime) -> list[DryRunS
                 valid_to=action.valid_to, booking_id=action.booking_id, pin=action.pin,
             )
         elif isinstance(action, UpdateWindow):
-            codes[action.code_id] = replace(codes[action.code_id], valid_from=action.valid_from,
-                                            valid_to=action.valid_to)
+            codes[action.code_id] = codes[action.code_id]._replace(
+                valid_from=action.valid_from, valid_to=action.valid_to)
         elif isinstance(action, RevokeCode):
-            codes[action.code_id] = replace(codes[action.code_id], state=CodeState.REVOKED)
+            codes[action.code_id] = codes[action.code_id]._replace(state=CodeState.REVOKED)
         elif isinstance(action, ExpireCode):
-            codes[action.code_id] = replace(codes[action.code_id], state=CodeState.EXPIRED)
+            codes[action.code_id] = codes[action.code_id]._replace(state=CodeState.EXPIRED)
         else:
             key = (action.booking_id, action.unit_id)
             if key in blocked_seen:

@@ -36,10 +36,10 @@ from mangodesk.engine.dryrun import DryRunStep, simulate
 from mangodesk.engine.leadership import Leadership, LeadershipWatch, leadership_for
 from mangodesk.engine.limits import calls_at_once
 from mangodesk.engine.passes import plan_changed, plan_everything
-from mangodesk.engine.planning import load_snapshot
 from mangodesk.engine.retry import retry_code
 from mangodesk.engine.scheduling import TickScheduler
 from mangodesk.engine.settle import CallResult, Settler
+from mangodesk.engine.snapshot import load_snapshot
 from mangodesk.engine.workers import WorkerPool
 from mangodesk.store.db import Database
 from mangodesk.store.secrets import SecretStore

@@ -14,25 +14,24 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import cast
 
-from sqlalchemy import Table, delete, insert, select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from mangodesk.domain.planner import PlanCode, next_due, plan
 from mangodesk.domain.types import OPEN_CODE_STATES
-from mangodesk.engine.planning import (
+from mangodesk.engine.plan_due import write_due
+from mangodesk.engine.planning import Applied, apply_actions
+from mangodesk.engine.snapshot import (
     NEAR_MARGIN,
     PLANNED_BOOKING_STATUSES,
-    Applied,
     Snapshot,
-    apply_actions,
-    chunks,
     load_partial_snapshot,
     load_properties,
     load_snapshot,
     near_until,
 )
+from mangodesk.store.driver import chunks
 from mangodesk.store.models import AccessCode, Booking, BookingUnit, PlanChange, PlanDue, UnitLink
 from mangodesk.vendors.registry import VendorRegistry
 
@@ -76,7 +75,6 @@ def plan_everything(session: Session, registry: VendorRegistry, now: datetime) -
     take_changes(session)
     snapshot = load_snapshot(session, registry, now)
     applied = _plan(session, snapshot, now)
-    session.execute(delete(PlanDue))
     _write_due(session, snapshot, now)
     return PassResult(applied, True, len(snapshot.bookings))
 
@@ -106,8 +104,6 @@ def plan_changed(session: Session, registry: VendorRegistry, now: datetime,
         return PassResult(Applied(), False, 0)
     snapshot = load_partial_snapshot(session, registry, now, booking_ids, properties)
     applied = _plan(session, snapshot, now)
-    for part in chunks(sorted(booking_ids)):
-        connection.execute(delete(PlanDue).where(PlanDue.booking_id.in_(part)))
     _write_due(session, snapshot, now)
     return PassResult(applied, False, len(booking_ids))
 
@@ -149,15 +145,12 @@ def _write_due(session: Session, snapshot: Snapshot, now: datetime) -> None:
     for code in snapshot.codes:
         if code.booking_id is not None:
             codes_by_booking.setdefault(code.booking_id, []).append(code)
-    rows = []
+    due: dict[int, datetime] = {}
     for booking in snapshot.bookings:
         prop = snapshot.properties.get(booking.property_id)
         if prop is None:
             continue
-        due = next_due(now, booking, prop, snapshot.links, codes_by_booking.get(booking.id, ()))
-        if due is not None:
-            rows.append({"booking_id": booking.id, "due_at": due})
-    if rows:
-        # Core, not the ORM's bulk path: thousands of rows on a full pass.
-        session.connection().execute(insert(cast(Table, PlanDue.__table__)), rows)
-
+        at = next_due(now, booking, prop, snapshot.links, codes_by_booking.get(booking.id, ()))
+        if at is not None:
+            due[booking.id] = at
+    write_due(session.connection(), due, snapshot.scope)

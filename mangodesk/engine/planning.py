@@ -1,24 +1,22 @@
-"""Between the database and the pure planner: read a snapshot, write the planned intent.
+"""Between the pure planner and the database: write the planned intent.
 
-:func:`load_snapshot` reads only what can matter now (bookings near their stay, bookings
-that own a live code, every live code for PIN collisions). :func:`apply_actions` turns
-planned actions into access-code rows and queued operations in the caller's transaction, so
-intent and outbox are committed together before any vendor call.
+:func:`apply_actions` turns planned actions into access-code rows and queued operations in
+the caller's transaction, so intent and outbox are committed together before any vendor
+call. What the planner reads is in :mod:`.snapshot`.
 """
 
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
-from typing import Any, TypeVar
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import literal, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from mangodesk.domain.errors import NotFoundError, mask_code
+from mangodesk.domain.errors import mask_code
 from mangodesk.domain.events import Event, EventKind
 from mangodesk.domain.pinrules import PinRules
 from mangodesk.domain.pins import NoFreePinError, generate_pin, pin_problem, prefix_clash
@@ -26,29 +24,21 @@ from mangodesk.domain.planner import (
     CreateCode,
     ExpireCode,
     IssueBlocked,
-    PlanBooking,
-    PlanCode,
     PlannedAction,
-    PlanProperty,
-    PlanUnitLink,
     RevokeCode,
     UpdateWindow,
 )
 from mangodesk.domain.types import (
     CURRENT_CODE_STATES,
     ENDED_CODE_STATES,
-    LIVE_CODE_STATES,
-    OPEN_CODE_STATES,
     AlertSeverity,
     AlertSubject,
     AuditAction,
     AuditSubject,
-    BookingStatus,
     CodeOrigin,
     CodeState,
     OperationKind,
     OperationStatus,
-    VendorKind,
 )
 from mangodesk.engine.outbox import (
     OperationPayload,
@@ -57,290 +47,20 @@ from mangodesk.engine.outbox import (
     payload_of,
     set_payload,
 )
+from mangodesk.engine.snapshot import NOT_AUTOMATED, Snapshot
 from mangodesk.store import audit
 from mangodesk.store.alerts import clear_alert, raise_alert
 from mangodesk.store.models import (
     AccessCode,
-    Booking,
-    BookingUnit,
     Connection,
     Lock,
     Operation,
-    Property,
     Unit,
-    UnitLink,
 )
-from mangodesk.vendors.base import Capabilities, PinScope
-from mangodesk.vendors.registry import VendorRegistry, default_specs
+from mangodesk.vendors.base import PinScope
+from mangodesk.vendors.registry import default_specs
 
 log = logging.getLogger(__name__)
-
-T = TypeVar("T")
-CHUNK = 500  # ids per IN (...) list, well under SQLite's variable limit
-NOT_AUTOMATED = Capabilities(automated=False)
-
-
-def chunks(values: Sequence[T], size: int = CHUNK) -> Iterator[Sequence[T]]:
-    for start in range(0, len(values), size):
-        yield values[start:start + size]
-
-
-def capabilities_for_kind(registry: VendorRegistry, kind: str) -> Capabilities:
-    try:
-        return registry.spec(VendorKind(kind)).capabilities
-    except (NotFoundError, ValueError):
-        return NOT_AUTOMATED  # a provider this version does not ship: never automate it
-
-
-def capabilities_of(registry: VendorRegistry, connection: Connection) -> Capabilities:
-    return capabilities_for_kind(registry, connection.kind)
-
-
-@dataclass
-class Snapshot:
-    now: datetime
-    properties: dict[int, PlanProperty]
-    bookings: list[PlanBooking]
-    links: dict[int, PlanUnitLink]
-    codes: list[PlanCode]
-    capabilities: dict[int, Capabilities]  # by lock id
-    unit_names: dict[int, str] = field(default_factory=dict)
-    lock_names: dict[int, str] = field(default_factory=dict)
-    booking_refs: dict[int, str] = field(default_factory=dict)
-    # The booking ids this snapshot decides on (None: all); other codes only hold PINs.
-    scope: frozenset[int] | None = None
-
-
-NEAR_MARGIN = timedelta(days=2)
-PLANNED_BOOKING_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
-
-
-def load_properties(session: Session) -> dict[int, PlanProperty]:
-    return {
-        property_id: PlanProperty(
-            id=property_id,
-            timezone=timezone,
-            checkin_time=checkin_time,
-            checkout_time=checkout_time,
-            lead=timedelta(minutes=lead_minutes),
-            automation_enabled=automation_enabled,
-        )
-        for property_id, timezone, checkin_time, checkout_time, lead_minutes,
-        automation_enabled in session.connection().execute(
-            select(Property.id, Property.timezone, Property.checkin_time,
-                   Property.checkout_time, Property.lead_minutes, Property.automation_enabled)
-        )
-    }
-
-
-def near_until(properties: dict[int, PlanProperty], now: datetime) -> datetime:
-    """The last instant whose arrivals a pass at ``now`` reads: beyond it no code is due."""
-    longest_lead = max((p.lead for p in properties.values()), default=timedelta(hours=48))
-    return now + longest_lead + NEAR_MARGIN
-
-
-@dataclass
-class _Links:
-    by_unit: dict[int, PlanUnitLink] = field(default_factory=dict)
-    capabilities: dict[int, Capabilities] = field(default_factory=dict)
-    lock_names: dict[int, str] = field(default_factory=dict)
-    unit_names: dict[int, str] = field(default_factory=dict)
-
-
-def _load_links(session: Session, registry: VendorRegistry, where: Any = None,
-                into: _Links | None = None) -> _Links:
-    found = into or _Links()
-    caps_by_kind: dict[str, Capabilities] = {}
-    query = (select(UnitLink.unit_id, Lock.id, Lock.name, Lock.manageable,
-                    Lock.unmanageable_reason, Lock.present, Connection.kind,
-                    Lock.codes_not_automatic_reason, Unit.name)
-             .join(Lock, UnitLink.lock_id == Lock.id)
-             .join(Connection, Lock.connection_id == Connection.id)
-             .join(Unit, Unit.id == UnitLink.unit_id))
-    if where is not None:
-        query = query.where(where)
-    for (unit_id, lock_id, lock_name, manageable, reason, present, kind,
-         not_automatic, unit_name) in session.connection().execute(query).all():
-        found.unit_names[unit_id] = unit_name
-        if kind not in caps_by_kind:
-            caps_by_kind[kind] = capabilities_for_kind(registry, kind)
-        caps = caps_by_kind[kind]
-        found.capabilities[lock_id] = caps
-        found.lock_names[lock_id] = lock_name
-        found.by_unit[unit_id] = PlanUnitLink(
-            unit_id=unit_id,
-            lock_id=lock_id,
-            traits=caps,
-            manageable=manageable and present,
-            unmanageable_reason=reason
-            or (None if present else "the provider no longer lists it"),
-            lock_name=lock_name,
-            codes_not_automatic_reason=not_automatic,
-        )
-    return found
-
-
-_CODE_COLUMNS = (AccessCode.id, AccessCode.lock_id, AccessCode.unit_id, AccessCode.origin,
-                 AccessCode.state, AccessCode.valid_from, AccessCode.valid_to,
-                 AccessCode.booking_id, AccessCode.code, AccessCode.managed,
-                 AccessCode.vendor_ref)
-
-
-def _load_codes(session: Session, where: Any) -> list[PlanCode]:
-    return [
-        PlanCode(
-            id=code_id,
-            lock_id=lock_id,
-            unit_id=unit_id,
-            origin=origin,
-            state=state,
-            valid_from=valid_from,
-            valid_to=valid_to,
-            booking_id=booking_id,
-            pin=pin,
-            managed=managed,
-            on_vendor=vendor_ref is not None
-            or state not in (CodeState.FAILED, CodeState.SCHEDULED),
-        )
-        for code_id, lock_id, unit_id, origin, state, valid_from, valid_to, booking_id, pin,
-        managed, vendor_ref in session.connection().execute(
-            select(*_CODE_COLUMNS).where(where)).all()
-    ]
-
-
-def load_snapshot(
-    session: Session, registry: VendorRegistry, now: datetime, horizon: datetime | None = None
-) -> Snapshot:
-    """Everything the planner needs at ``now``; with ``horizon``, also every booking whose
-    code would be issued up to then (for the dry run)."""
-    properties = load_properties(session)
-    links = _load_links(session, registry)
-    codes = _load_codes(session, AccessCode.state.in_(OPEN_CODE_STATES))
-    until = near_until(properties, max(now, horizon or now))
-    # ``status || ''`` keeps SQLite off the (status, arrival) index, which would walk every
-    # past stay (they stay "confirmed"): the departure index reads only the present.
-    near = select(Booking.id).where(
-        Booking.status.op("||")(literal("")).in_(PLANNED_BOOKING_STATUSES),
-        Booking.departure >= (now - NEAR_MARGIN).date(),
-        Booking.arrival <= until.date(),
-    )
-    booking_ids = set(session.scalars(near))
-    booking_ids.update(c.booking_id for c in codes if c.booking_id is not None)
-    bookings, refs = _load_bookings(session, sorted(booking_ids))
-    return Snapshot(
-        now=now,
-        properties=properties,
-        bookings=bookings,
-        links=links.by_unit,
-        codes=codes,
-        capabilities=links.capabilities,
-        unit_names={uid: name for uid, name in session.execute(select(Unit.id, Unit.name))},
-        lock_names=links.lock_names,
-        booking_refs=refs,
-    )
-
-
-def load_partial_snapshot(
-    session: Session, registry: VendorRegistry, now: datetime, booking_ids: Iterable[int],
-    properties: dict[int, PlanProperty] | None = None,
-) -> Snapshot:
-    """What the planner needs to decide on ``booking_ids`` alone: those bookings, their open
-    codes, the links of their units and codes, and the live PINs on those locks. Planning
-    it gives, for these bookings, what planning :func:`load_snapshot` would."""
-    ids = sorted(set(booking_ids))
-    scope = frozenset(ids)
-    bookings, refs = _load_bookings(session, ids)
-    links = _Links()
-    for part in chunks(sorted({u for b in bookings for u in b.unit_ids})):
-        _load_links(session, registry, UnitLink.unit_id.in_(part), into=links)
-    # The scope's open codes, and the live PINs on the scope's locks (one query when the
-    # lists are short, as on a tick).
-    lock_ids = sorted({link.lock_id for link in links.by_unit.values()})
-    open_state = AccessCode.state.in_(OPEN_CODE_STATES)
-    pins = AccessCode.state.in_(LIVE_CODE_STATES) & AccessCode.code.is_not(None)
-    codes: dict[int, PlanCode] = {}
-    if len(ids) <= CHUNK and len(lock_ids) <= CHUNK:
-        wheres = [open_state & (AccessCode.booking_id.in_(ids)
-                                | (AccessCode.lock_id.in_(lock_ids) & pins))]
-    else:
-        wheres = [open_state & AccessCode.booking_id.in_(part) for part in chunks(ids)]
-        wheres += [AccessCode.lock_id.in_(part) & pins for part in chunks(lock_ids)]
-    for where in wheres:
-        codes.update((code.id, code) for code in _load_codes(session, where))
-    # A code's unit may have no link now, or its lock be linked to another unit: the
-    # planner still looks the unit up, and the lock's capabilities still count.
-    unlinked_units = sorted({c.unit_id for c in codes.values() if c.unit_id is not None
-                             and c.booking_id in scope} - set(links.by_unit))
-    for part in chunks(unlinked_units):
-        _load_links(session, registry, UnitLink.unit_id.in_(part), into=links)
-    unlinked_locks = sorted({c.lock_id for c in codes.values() if c.booking_id in scope}
-                            - set(links.capabilities))
-    for part in chunks(unlinked_locks):
-        _load_links(session, registry, UnitLink.lock_id.in_(part), into=links)
-    new_locks = sorted({link.lock_id for link in links.by_unit.values()} - set(lock_ids))
-    for part in chunks(new_locks):
-        codes.update((code.id, code) for code in _load_codes(
-            session, AccessCode.lock_id.in_(part) & pins))
-    return Snapshot(
-        now=now,
-        properties=properties if properties is not None else load_properties(session),
-        bookings=bookings,
-        links=links.by_unit,
-        codes=sorted(codes.values(), key=lambda code: code.id),
-        capabilities=links.capabilities,
-        unit_names=links.unit_names,
-        lock_names=links.lock_names,
-        booking_refs=refs,
-        scope=scope,
-    )
-
-
-def _load_bookings(
-    session: Session, ids: Sequence[int]
-) -> tuple[list[PlanBooking], dict[int, str]]:
-    units: dict[int, list[int]] = defaultdict(list)
-    bookings: list[PlanBooking] = []
-    refs: dict[int, str] = {}
-    columns = (Booking.id, Booking.property_id, Booking.status, Booking.arrival,
-               Booking.departure, Booking.arrival_time, Booking.departure_time,
-               Booking.guest_name, Booking.guest_email, Booking.pms_id, Booking.codes_stopped,
-               Booking.checkin_override, Booking.checkout_override,
-               Booking.missing_from_pms_since)
-    rows: dict[int, Any] = {}
-    for part in chunks(ids):
-        for row in session.connection().execute(
-            select(*columns, BookingUnit.unit_id)
-            .outerjoin(BookingUnit, BookingUnit.booking_id == Booking.id)
-            .where(Booking.id.in_(part))
-        ).all():
-            if row.unit_id is not None:
-                units[row.id].append(row.unit_id)
-            rows.setdefault(row.id, row[:-1])
-    for (booking_id, property_id, status, arrival, departure, arrival_time, departure_time,
-         guest_name, guest_email, pms_id, codes_stopped, checkin_override,
-         checkout_override, missing_since) in rows.values():
-        bookings.append(PlanBooking(
-            id=booking_id,
-            property_id=property_id,
-            status=BookingStatus(status),
-            arrival=arrival,
-            departure=departure,
-            unit_ids=tuple(sorted(units.get(booking_id, ()))),
-            arrival_time=arrival_time,
-            departure_time=departure_time,
-            guest_name=guest_name,
-            guest_email=guest_email,
-            codes_stopped=bool(codes_stopped),
-            checkin_override=checkin_override,
-            checkout_override=checkout_override,
-            missing_from_pms=missing_since is not None,
-        ))
-        refs[booking_id] = pms_id
-    return bookings, refs
-
-
-# --------------------------------------------------------------------------- applying
-
 
 @dataclass
 class Applied:

@@ -45,11 +45,11 @@ from mangodesk.engine.config import SIGN_IN_NEEDED, EngineConfig, Outcome
 from mangodesk.engine.outbox import OperationPayload, enqueue, payload_of, set_payload
 from mangodesk.engine.planning import (
     alert_event,
-    capabilities_of,
     choose_pin,
     code_event,
     taken_pins,
 )
+from mangodesk.engine.snapshot import capabilities_of
 from mangodesk.store import audit
 from mangodesk.store.alerts import clear_alert, raise_alert
 from mangodesk.store.db import Database

@@ -146,7 +146,8 @@ class Booking(Base):
     __table_args__ = (
         UniqueConstraint("property_id", "pms_id"),
         Index("ix_booking_status_arrival", "status", "arrival"),
-        Index("ix_booking_departure", "departure"),
+        # A planning pass reads the bookings near their stay from this index alone.
+        Index("ix_booking_stay", "departure", "arrival", "status"),
         # The sync matches bookings by PMS number alone (the unique key starts with the
         # property): without this, each page's lookup scans the table (N^1.5 full loads).
         Index("ix_booking_pms_id", "pms_id"),

@@ -3,7 +3,6 @@ when it exists, the main window and the tray. Called by ``mangodesk`` without a 
 
 from __future__ import annotations
 
-import gc
 import logging
 import sys
 from collections.abc import Callable
@@ -19,7 +18,7 @@ from PySide6.QtCore import (
 from PySide6.QtWidgets import QApplication
 
 from mangodesk import assets
-from mangodesk.app import Context, DeskOptions, build_context
+from mangodesk.app import Context, DeskOptions, build_context, settle_long_lived_objects
 from mangodesk.demo import DemoPowers
 from mangodesk.paths import Paths
 from mangodesk.services.changes import ChangeCounter
@@ -189,15 +188,6 @@ class Desk:
         self.window._quitting = True
         self.window.close()
         self.window.deleteLater()
-
-
-def settle_long_lived_objects() -> None:
-    """Move everything alive after start-up (modules, Qt wrappers, the window) out of the
-    garbage collector's reach. A full collection walks every tracked object while holding
-    the GIL: with them, one triggered by a worker loading 2,000 units froze the GUI thread
-    for 200–280 ms; without them it is a few milliseconds. (No collection first: that alone
-    would hold the GUI thread as long; what little garbage there is stays.)"""
-    gc.freeze()
 
 
 def desk_request(options: DeskOptions) -> dict[str, Any]:

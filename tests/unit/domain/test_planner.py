@@ -45,7 +45,7 @@ def booking(**changes: object) -> PlanBooking:
         departure=date(2026, 6, 12), unit_ids=(101,), guest_name="Ada Smith",
         guest_email="ada@example.org",
     )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return base._replace(**changes)  # type: ignore[arg-type]
 
 
 def code(**changes: object) -> PlanCode:
@@ -53,7 +53,7 @@ def code(**changes: object) -> PlanCode:
         id=50, lock_id=1001, unit_id=101, origin=CodeOrigin.BOOKING, state=CodeState.ACTIVE,
         valid_from=CHECK_IN, valid_to=CHECK_OUT, booking_id=7, pin="482913",
     )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return base._replace(**changes)  # type: ignore[arg-type]
 
 
 def run(now: datetime, bookings: list[PlanBooking], codes: list[PlanCode] = (),  # type: ignore[assignment]

@@ -39,7 +39,7 @@ def booking(**changes: object) -> PlanBooking:
         id=7, property_id=1, status=BookingStatus.CONFIRMED, arrival=date(2026, 6, 10),
         departure=date(2026, 6, 12), unit_ids=(101,), guest_name="Ada Smith",
     )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return base._replace(**changes)  # type: ignore[arg-type]
 
 
 def code(**changes: object) -> PlanCode:
@@ -47,7 +47,7 @@ def code(**changes: object) -> PlanCode:
         id=50, lock_id=1001, unit_id=101, origin=CodeOrigin.BOOKING, state=CodeState.ACTIVE,
         valid_from=CHECK_IN, valid_to=CHECK_OUT, booking_id=7, pin="482913",
     )
-    return replace(base, **changes)  # type: ignore[arg-type]
+    return base._replace(**changes)  # type: ignore[arg-type]
 
 
 def run(now: datetime, bookings: list[PlanBooking], codes: list[PlanCode] | None = None,

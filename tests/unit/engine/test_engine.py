@@ -392,7 +392,8 @@ def test_dry_run_lists_what_would_happen(engine: Engine, world: World,
 def test_a_stale_plan_does_not_override_a_staff_revoke(engine: Engine, world: World,
                                                        engine_clock: FixedClock) -> None:
     from mangodesk.domain.planner import UpdateWindow
-    from mangodesk.engine.planning import apply_actions, load_snapshot
+    from mangodesk.engine.planning import apply_actions
+    from mangodesk.engine.snapshot import load_snapshot
     from mangodesk.store.models import AccessCode
 
     world.add_booking(ARRIVAL, DEPARTURE, "101")

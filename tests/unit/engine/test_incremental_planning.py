@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from sqlalchemy import delete, select, update
+from sqlalchemy import delete, event, select, update
 
 from mangodesk.domain.clock import FixedClock
 from mangodesk.domain.events import EventBus
@@ -32,6 +32,7 @@ from mangodesk.store.models import (
     Lock,
     Operation,
     PlanChange,
+    PlanDue,
     UnitLink,
 )
 from mangodesk.store.secrets import MemoryKeyring, SecretStore
@@ -254,5 +255,41 @@ def test_a_pass_that_fails_leaves_the_cursor_to_the_next(tmp_path: Path,
             assert set(s.scalars(select(PlanChange.booking_id))) == set(hotel.bookings)
         hotel.engine.plan_and_enqueue()
         assert [code.booking_id for code in hotel.world.codes()] == hotel.bookings
+    finally:
+        hotel.close()
+
+
+def test_a_pass_writes_only_the_due_instants_that_moved(tmp_path: Path) -> None:
+    """The hourly full pass over an unchanged hotel writes no ``plan_due`` row (it used to
+    delete and insert them all); a booking whose dates move gets its new instant."""
+    hotel = Hotel(tmp_path, None)
+    try:
+        for room in range(3):
+            hotel.apply(Step("book", room=room, days=room + 3))
+        hotel.engine.plan_and_enqueue(full=True)
+        hotel.engine.plan_and_enqueue(full=True)
+        written: list[str] = []
+
+        def record(conn: Any, cursor: Any, statement: str, *args: Any) -> None:
+            if "plan_due" in statement and not statement.lstrip().startswith("SELECT"):
+                written.append(statement)
+
+        event.listen(hotel.world.db.engine, "before_cursor_execute", record)
+        try:
+            hotel.engine.plan_and_enqueue(full=True)
+            assert written == []
+            with hotel.world.db.session() as s:
+                before = dict(s.execute(select(PlanDue.booking_id, PlanDue.due_at)).all())
+            hotel.apply(Step("move dates", booking=0, days=2, nights=2))
+            hotel.engine.plan_and_enqueue(full=True)
+            with hotel.world.db.session() as s:
+                after = dict(s.execute(select(PlanDue.booking_id, PlanDue.due_at)).all())
+        finally:
+            event.remove(hotel.world.db.engine, "before_cursor_execute", record)
+        moved = hotel.bookings[0]
+        assert len(written) == 1 and written[0].lstrip().startswith("UPDATE")
+        assert after[moved] != before[moved]
+        assert {k: v for k, v in after.items() if k != moved} == {
+            k: v for k, v in before.items() if k != moved}
     finally:
         hotel.close()
