@@ -79,7 +79,8 @@ class SyncMaps:
     """PMS ids → database ids for the properties and units this sync knows."""
 
     properties: dict[str, int] = field(default_factory=dict)
-    units: dict[tuple[int, str], int] = field(default_factory=dict)
+    # By property id, then the unit's PMS id.
+    units: dict[int, dict[str, int]] = field(default_factory=dict)
 
 
 
@@ -147,11 +148,13 @@ class PageApplier:
             Alert.dedupe_key.in_(stored_keys),
             Alert.cleared_at.is_(None),
         ))) if stored_keys else set()
+        no_units: dict[str, int] = {}
         for pms_id, (property_id, incoming) in wanted.items():
             unit_ids: list[int] = []
             unknown = False
+            units_here = maps.units.get(property_id, no_units)
             for unit_pms_id in incoming.unit_pms_ids:
-                unit_id = maps.units.get((property_id, unit_pms_id))
+                unit_id = units_here.get(unit_pms_id)
                 if unit_id is None:
                     self.unknown_units_seen = unknown = True
                     log.info("booking %s names unknown unit %s", incoming.pms_id, unit_pms_id)
@@ -299,7 +302,7 @@ def load_maps(session: Session) -> SyncMaps:
         select(Unit.id, Unit.property_id, Unit.pms_id).where(Unit.pms_id.is_not(None))
     ):
         if unit_pms_id is not None:
-            maps.units[(property_id, unit_pms_id)] = uid
+            maps.units.setdefault(property_id, {})[unit_pms_id] = uid
     return maps
 
 
