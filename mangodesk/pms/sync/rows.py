@@ -147,15 +147,17 @@ class BookingRows:
     ) -> list[tuple[int, str]]:
         """New bookings (their values and PMS number): one multi-row INSERT per chunk that
         returns (id, PMS number) of each, in any order."""
-        synced = self.instant(synced_at)
+        tail = (self.instant(synced_at), self._not_stopped)
         created: list[tuple[int, str]] = []
         for chunk in _chunks(rows):
-            params = [v for values, pms_id in chunk
-                      for v in (*values, pms_id, synced, self._not_stopped)]
+            params: list[Any] = []
+            for values, pms_id in chunk:
+                params += values
+                params.append(pms_id)
+                params += tail
             statement = (self._insert_head + ", ".join([self._insert_row] * len(chunk))
                          + " RETURNING id, pms_id")
-            created.extend((row[0], row[1])
-                           for row in conn.exec_driver_sql(statement, tuple(params)).all())
+            created += conn.exec_driver_sql(statement, tuple(params)).all()
         return created
 
     def update(
