@@ -100,10 +100,15 @@ class PageApplier:
         # date page by page, so no page scans every stored group.
         self._groups: _GroupIndex | None = None
         self._rows: BookingRows | None = None
+        # When the run began on an empty booking table: the PMS numbers it has inserted,
+        # the only ones a page can find stored (a first full load reads back nothing).
+        self._inserted: set[str] | None = None
 
-    def start_run(self) -> None:
+    def start_run(self, *, empty: bool = False) -> None:
+        """A new run; ``empty``: the booking table holds no row yet."""
         self.pending_regroup = set()
         self._groups = None
+        self._inserted = set() if empty else None
         if self._rows is not None:
             self._rows.start_run()
 
@@ -128,8 +133,10 @@ class PageApplier:
             return
         conn = session.connection()
         rows = self._booking_rows(conn)
-        members = {m for _pid, b in wanted.values() for m in b.member_pms_ids}
-        existing = rows.stored(conn, set(wanted) | members)
+        lookup = set(wanted).union(*(b.member_pms_ids for _pid, b in wanted.values()))
+        if self._inserted is not None:
+            lookup &= self._inserted
+        existing = rows.stored(conn, lookup) if lookup else {}
         now = self.clock.now()
         new_rows: list[tuple[tuple[Any, ...], str]] = []
         new_units: dict[str, list[int]] = {}
@@ -207,6 +214,8 @@ class PageApplier:
             # A full load is mostly new bookings: multi-row INSERTs that return the new ids
             # (no ORM object each, no read-back of what was just written).
             created = rows.insert(conn, new_rows, now)
+            if self._inserted is not None:
+                self._inserted.update(pms_id for _booking_id, pms_id in created)
             links.extend((booking_id, unit_id) for booking_id, pms_id in created
                          for unit_id in new_units.get(pms_id, ()))
             result.created += len(created)

@@ -114,7 +114,6 @@ class SyncEngine:
         if not self._running.acquire(blocking=False):
             return SyncResult(ok=False, error="A sync is already running.")
         self.alerts.start_run()
-        self.pages.start_run()
         try:
             result = self._run(progress, full)
         finally:
@@ -140,6 +139,7 @@ class SyncEngine:
             expected = state.bookings_seen or 0
             # Rows this run inserts come after this one, and were all on its pages.
             stored_before = session.scalar(select(func.max(Booking.id))) or 0
+        self.pages.start_run(empty=stored_before == 0)
         result.full = cursor is None
         if hasattr(self.adapter, "estimate_pages"):
             self.adapter.estimate_pages = self._expected_pages is None
