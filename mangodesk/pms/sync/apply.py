@@ -9,7 +9,7 @@ ones updated in a few driver-level statements per page (rows.py), unchanged ones
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence, Set
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -70,8 +70,20 @@ class _GroupIndex:
             for room in rooms:
                 self._groups.setdefault(room, set()).add(group_id)
 
-    def listing(self, room: str) -> Set[str]:
-        return self._groups.get(room, _NO_GROUPS)
+    def put_all(self, rooms_of: dict[str, str | None]) -> None:
+        """``put`` for each (group id, members) of a page, skipping plain one-room ones."""
+        indexed = self._rooms
+        for group_id, members in rooms_of.items():
+            if group_id in indexed or (members is not None and members.count(",") >= 3):
+                self.put(group_id, members)
+
+    def holding(self, rooms: Iterable[str], other_than: Container[str]) -> set[str]:
+        """The stored groups that list one of ``rooms``, except those ``other_than``."""
+        groups = self._groups
+        if not groups:
+            return set()
+        return {group_id for room in rooms for group_id in groups.get(room, _NO_GROUPS)
+                if group_id not in other_than}
 
 
 @dataclass
@@ -263,10 +275,10 @@ class PageApplier:
         own (its unit moves to the group), and a group that lost a room to another booking
         gives that room's unit up (both on the rule of a room move)."""
         groups = self._group_index(conn)
-        for pms_id, rooms in rooms_of.items():
-            groups.put(pms_id, rooms)
+        groups.put_all(rooms_of)
         absorbed_ids: list[int] = []
-        for pms_id, (_property_id, incoming) in wanted.items():
+        # A room can only leave a booking of its own that is stored.
+        for pms_id, (_property_id, incoming) in (wanted.items() if existing else ()):
             for member in incoming.member_pms_ids:
                 absorbed = existing.get(member)
                 if member == pms_id or absorbed is None or not absorbed.units:
@@ -280,13 +292,9 @@ class PageApplier:
                 log.info("booking %s joined group %s", member, pms_id)
         rows.leave_group(conn, absorbed_ids, now)
         # Stored groups one of whose rooms now belongs to a booking of this page.
-        self.pending_regroup.update(
-            group_id
-            for _property_id, incoming in wanted.values()
-            for room in incoming.member_pms_ids
-            for group_id in groups.listing(room)
-            if group_id not in wanted
-        )
+        self.pending_regroup |= groups.holding(
+            (room for _property_id, incoming in wanted.values()
+             for room in incoming.member_pms_ids), wanted)
 
     def _group_index(self, conn: Connection) -> _GroupIndex:
         if self._groups is None:

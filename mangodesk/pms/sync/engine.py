@@ -8,7 +8,6 @@ import logging
 import threading
 import time as time_module
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -326,7 +325,7 @@ class SyncEngine:
         self.events.publish(
             Event(
                 EventKind.SYNC_PROGRESS,
-                data={"source": self.source, **asdict(update)},
+                data={"source": self.source, **vars(update)},
                 at=self.clock.now(),
             )
         )
