@@ -150,7 +150,8 @@ class PageApplier:
             lookup &= self._inserted
         existing = rows.stored(conn, lookup) if lookup else {}
         now = self.clock.now()
-        new_rows: list[tuple[tuple[Any, ...], str]] = []
+        new_values: list[tuple[Any, ...]] = []
+        new_ids: list[str] = []
         new_units: dict[str, list[int]] = {}
         changed_rows: list[tuple[int, tuple[Any, ...]]] = []
         links: list[tuple[int, int]] = []
@@ -184,7 +185,8 @@ class PageApplier:
             rooms_of[pms_id] = values[MEMBERS]
             stored = existing.get(pms_id)
             if stored is None:
-                new_rows.append((values, pms_id))
+                new_values.append(values)
+                new_ids.append(pms_id)
                 new_units[pms_id] = unit_ids
                 continue
             same_rooms = stored.values[MEMBERS] == values[MEMBERS]
@@ -222,10 +224,10 @@ class PageApplier:
                 to_clear.append(unreadable_alert_key(self.source, pms_id))
         rows.update(conn, changed_rows, now)
         rows.unlink(conn, unlinks)
-        if new_rows:
+        if new_values:
             # A full load is mostly new bookings: multi-row INSERTs that return the new ids
             # (no ORM object each, no read-back of what was just written).
-            created = rows.insert(conn, new_rows, now)
+            created = rows.insert(conn, new_values, new_ids, now)
             if self._inserted is not None:
                 self._inserted.update(pms_id for _booking_id, pms_id in created)
             links.extend((booking_id, unit_id) for booking_id, pms_id in created

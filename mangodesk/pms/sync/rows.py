@@ -142,16 +142,17 @@ class BookingRows:
         return found
 
     def insert(
-        self, conn: Connection, rows: Sequence[tuple[tuple[Any, ...], str]],
+        self, conn: Connection, rows: Sequence[tuple[Any, ...]], pms_ids: Sequence[str],
         synced_at: datetime,
     ) -> list[tuple[int, str]]:
-        """New bookings (their values and PMS number): one multi-row INSERT per chunk that
-        returns (id, PMS number) of each, in any order."""
+        """New bookings (their values, and their PMS numbers in the same order): one
+        multi-row INSERT per chunk that returns (id, PMS number) of each, in any order."""
         tail = (self.instant(synced_at), self._not_stopped)
         created: list[tuple[int, str]] = []
-        for chunk in _chunks(rows):
+        for start in range(0, len(rows), _CHUNK):
+            chunk = rows[start:start + _CHUNK]
             params: list[Any] = []
-            for values, pms_id in chunk:
+            for values, pms_id in zip(chunk, pms_ids[start:start + _CHUNK], strict=True):
                 params += values
                 params.append(pms_id)
                 params += tail
