@@ -46,29 +46,33 @@ INACTIVE_STATUSES = (BookingStatus.CANCELLED, BookingStatus.NO_SHOW)
 LIVE_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
 
 
-_NO_GROUPS: frozenset[str] = frozenset()
-
-
 class _GroupIndex:
-    """Stored booking groups (two rooms or more) by the PMS number of each of their rooms."""
+    """Stored booking groups (two rooms or more) by the PMS number of each of their rooms.
+    Tuples of numbers throughout: the garbage collector stops tracking them, so a big load's
+    thousands of groups add nothing to its full collections (a set each did)."""
 
     def __init__(self) -> None:
-        self._rooms: dict[str, list[str]] = {}
-        self._groups: dict[str, set[str]] = {}
+        self._rooms: dict[str, tuple[str, ...]] = {}
+        self._groups: dict[str, tuple[str, ...]] = {}
 
     def put(self, group_id: str, members: str | None) -> None:
         """The stored row ``group_id`` now lists ``members`` (",a,b," or None)."""
         if group_id not in self._rooms and (members is None or members.count(",") < 3):
             return  # a booking of one room that was no group either: nothing to index
+        groups = self._groups
         for room in self._rooms.pop(group_id, ()):
-            listing = self._groups.get(room)
-            if listing is not None:
-                listing.discard(group_id)
+            others = tuple(g for g in groups.get(room, ()) if g != group_id)
+            if others:
+                groups[room] = others
+            else:
+                groups.pop(room, None)
         rooms = _members_list(members)
         if len(rooms) >= 2:
-            self._rooms[group_id] = rooms
+            self._rooms[group_id] = tuple(rooms)
             for room in rooms:
-                self._groups.setdefault(room, set()).add(group_id)
+                listing = groups.get(room, ())
+                if group_id not in listing:
+                    groups[room] = (*listing, group_id)
 
     def put_all(self, rooms_of: dict[str, str | None]) -> None:
         """``put`` for each (group id, members) of a page, skipping plain one-room ones."""
@@ -82,7 +86,7 @@ class _GroupIndex:
         groups = self._groups
         if not groups:
             return set()
-        return {group_id for room in rooms for group_id in groups.get(room, _NO_GROUPS)
+        return {group_id for room in rooms for group_id in groups.get(room, ())
                 if group_id not in other_than}
 
 
