@@ -173,9 +173,7 @@ class SyncEngine:
                     resume_at = page.resume
                 result.pages += 1
                 result.bookings += len(page.bookings)
-                seen.update(booking.pms_id for booking in page.bookings)
-                seen.update(member for booking in page.bookings
-                            for member in booking.member_pms_ids)
+                seen.update(n for b in page.bookings for n in (b.pms_id, *b.member_pms_ids))
                 seen.update(bad.pms_id for bad in page.unreadable)  # there, just unreadable
                 if not page.has_more:
                     final_cursor = page.cursor
@@ -191,8 +189,7 @@ class SyncEngine:
                 with self.db.transaction() as session:
                     self.pages.apply(session, BookingPage(fresh, 0, False), maps, result)
             if result.full:
-                self._check_full_load(result, maps, seen, stored_before,
-                                      complete=resume is None)
+                self._check_full_load(result, maps, seen, stored_before, complete=resume is None)
         except Exception as exc:
             self._keep_applied(batch)
             if self._stopping.is_set():
@@ -230,9 +227,8 @@ class SyncEngine:
         complete: bool,
     ) -> None:
         """After a full load: an empty answer while stays are expected is a fault; stored
-        bookings it did not return are checked one by one and, if really gone, flagged.
-        Only rows stored before the load (ids up to ``stored_before``) can be missing from
-        it: the rows it wrote itself are not read back."""
+        bookings it did not return (rows from before it: ids up to ``stored_before``; what it
+        wrote is not read back) are checked one by one and, if really gone, flagged."""
         today = self.clock.now().date()
         with self.db.session() as session:
             upcoming = 0 if seen else session.scalar(
