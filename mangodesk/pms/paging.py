@@ -56,12 +56,14 @@ class PassTally:
     ) -> None:
         self.pages += 1
         self.last_page_items = len(items)
-        for item in items:
-            key = item.get("id") if isinstance(item, dict) else None
-            if key is not None:
-                self.repeated += key in self.ids
-                self.ids.add(key)
-            self.entered += entered(item, self.counted_at)
+        keys = [key for key in (item.get("id") if isinstance(item, dict) else None
+                                for item in items) if key is not None]
+        new_keys = set(keys) - self.ids
+        # Every key already read, on an earlier page or this one, counts once more.
+        self.repeated += len(keys) - len(new_keys)
+        self.ids |= new_keys
+        counted_at = self.counted_at
+        self.entered += sum(1 for item in items if entered(item, counted_at))
 
     @property
     def listed_now(self) -> int:

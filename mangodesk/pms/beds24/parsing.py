@@ -365,8 +365,12 @@ def split_partial_groups(
                 partial_keys.add(group_key(booking))
         elif isinstance(master, int) and master > 0 and master not in present:
             partial_keys.add(group_key(booking))
-    complete = [b for b in rooms if group_key(b) not in partial_keys]
-    partial = [b for b in rooms if group_key(b) in partial_keys]
+    if not partial_keys:
+        return list(rooms), []
+    complete: list[dict[str, Any]] = []
+    partial: list[dict[str, Any]] = []
+    for booking in rooms:
+        (partial if group_key(booking) in partial_keys else complete).append(booking)
     return complete, partial
 
 

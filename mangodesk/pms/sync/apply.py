@@ -9,7 +9,7 @@ ones updated in a few driver-level statements per page (rows.py), unchanged ones
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence, Set
+from collections.abc import Container, Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -46,32 +46,48 @@ INACTIVE_STATUSES = (BookingStatus.CANCELLED, BookingStatus.NO_SHOW)
 LIVE_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.CHECKED_IN)
 
 
-_NO_GROUPS: frozenset[str] = frozenset()
-
-
 class _GroupIndex:
-    """Stored booking groups (two rooms or more) by the PMS number of each of their rooms."""
+    """Stored booking groups (two rooms or more) by the PMS number of each of their rooms.
+    Tuples of numbers throughout: the garbage collector stops tracking them, so a big load's
+    thousands of groups add nothing to its full collections (a set each did)."""
 
     def __init__(self) -> None:
-        self._rooms: dict[str, list[str]] = {}
-        self._groups: dict[str, set[str]] = {}
+        self._rooms: dict[str, tuple[str, ...]] = {}
+        self._groups: dict[str, tuple[str, ...]] = {}
 
     def put(self, group_id: str, members: str | None) -> None:
         """The stored row ``group_id`` now lists ``members`` (",a,b," or None)."""
         if group_id not in self._rooms and (members is None or members.count(",") < 3):
             return  # a booking of one room that was no group either: nothing to index
+        groups = self._groups
         for room in self._rooms.pop(group_id, ()):
-            listing = self._groups.get(room)
-            if listing is not None:
-                listing.discard(group_id)
+            others = tuple(g for g in groups.get(room, ()) if g != group_id)
+            if others:
+                groups[room] = others
+            else:
+                groups.pop(room, None)
         rooms = _members_list(members)
         if len(rooms) >= 2:
-            self._rooms[group_id] = rooms
+            self._rooms[group_id] = tuple(rooms)
             for room in rooms:
-                self._groups.setdefault(room, set()).add(group_id)
+                listing = groups.get(room, ())
+                if group_id not in listing:
+                    groups[room] = (*listing, group_id)
 
-    def listing(self, room: str) -> Set[str]:
-        return self._groups.get(room, _NO_GROUPS)
+    def put_all(self, rooms_of: dict[str, str | None]) -> None:
+        """``put`` for each (group id, members) of a page, skipping plain one-room ones."""
+        indexed = self._rooms
+        for group_id, members in rooms_of.items():
+            if group_id in indexed or (members is not None and members.count(",") >= 3):
+                self.put(group_id, members)
+
+    def holding(self, rooms: Iterable[str], other_than: Container[str]) -> set[str]:
+        """The stored groups that list one of ``rooms``, except those ``other_than``."""
+        groups = self._groups
+        if not groups:
+            return set()
+        return {group_id for room in rooms for group_id in groups.get(room, ())
+                if group_id not in other_than}
 
 
 @dataclass
@@ -79,7 +95,8 @@ class SyncMaps:
     """PMS ids → database ids for the properties and units this sync knows."""
 
     properties: dict[str, int] = field(default_factory=dict)
-    units: dict[tuple[int, str], int] = field(default_factory=dict)
+    # By property id, then the unit's PMS id.
+    units: dict[int, dict[str, int]] = field(default_factory=dict)
 
 
 
@@ -99,10 +116,15 @@ class PageApplier:
         # date page by page, so no page scans every stored group.
         self._groups: _GroupIndex | None = None
         self._rows: BookingRows | None = None
+        # When the run began on an empty booking table: the PMS numbers it has inserted,
+        # the only ones a page can find stored (a first full load reads back nothing).
+        self._inserted: set[str] | None = None
 
-    def start_run(self) -> None:
+    def start_run(self, *, empty: bool = False) -> None:
+        """A new run; ``empty``: the booking table holds no row yet."""
         self.pending_regroup = set()
         self._groups = None
+        self._inserted = set() if empty else None
         if self._rows is not None:
             self._rows.start_run()
 
@@ -127,10 +149,13 @@ class PageApplier:
             return
         conn = session.connection()
         rows = self._booking_rows(conn)
-        members = {m for _pid, b in wanted.values() for m in b.member_pms_ids}
-        existing = rows.stored(conn, set(wanted) | members)
+        lookup = set(wanted).union(*(b.member_pms_ids for _pid, b in wanted.values()))
+        if self._inserted is not None:
+            lookup &= self._inserted
+        existing = rows.stored(conn, lookup) if lookup else {}
         now = self.clock.now()
-        new_rows: list[tuple[tuple[Any, ...], str]] = []
+        new_values: list[tuple[Any, ...]] = []
+        new_ids: list[str] = []
         new_units: dict[str, list[int]] = {}
         changed_rows: list[tuple[int, tuple[Any, ...]]] = []
         links: list[tuple[int, int]] = []
@@ -147,11 +172,13 @@ class PageApplier:
             Alert.dedupe_key.in_(stored_keys),
             Alert.cleared_at.is_(None),
         ))) if stored_keys else set()
+        no_units: dict[str, int] = {}
         for pms_id, (property_id, incoming) in wanted.items():
             unit_ids: list[int] = []
             unknown = False
+            units_here = maps.units.get(property_id, no_units)
             for unit_pms_id in incoming.unit_pms_ids:
-                unit_id = maps.units.get((property_id, unit_pms_id))
+                unit_id = units_here.get(unit_pms_id)
                 if unit_id is None:
                     self.unknown_units_seen = unknown = True
                     log.info("booking %s names unknown unit %s", incoming.pms_id, unit_pms_id)
@@ -162,7 +189,8 @@ class PageApplier:
             rooms_of[pms_id] = values[MEMBERS]
             stored = existing.get(pms_id)
             if stored is None:
-                new_rows.append((values, pms_id))
+                new_values.append(values)
+                new_ids.append(pms_id)
                 new_units[pms_id] = unit_ids
                 continue
             same_rooms = stored.values[MEMBERS] == values[MEMBERS]
@@ -200,10 +228,12 @@ class PageApplier:
                 to_clear.append(unreadable_alert_key(self.source, pms_id))
         rows.update(conn, changed_rows, now)
         rows.unlink(conn, unlinks)
-        if new_rows:
+        if new_values:
             # A full load is mostly new bookings: multi-row INSERTs that return the new ids
             # (no ORM object each, no read-back of what was just written).
-            created = rows.insert(conn, new_rows, now)
+            created = rows.insert(conn, new_values, new_ids, now)
+            if self._inserted is not None:
+                self._inserted.update(pms_id for _booking_id, pms_id in created)
             links.extend((booking_id, unit_id) for booking_id, pms_id in created
                          for unit_id in new_units.get(pms_id, ()))
             result.created += len(created)
@@ -251,10 +281,10 @@ class PageApplier:
         own (its unit moves to the group), and a group that lost a room to another booking
         gives that room's unit up (both on the rule of a room move)."""
         groups = self._group_index(conn)
-        for pms_id, rooms in rooms_of.items():
-            groups.put(pms_id, rooms)
+        groups.put_all(rooms_of)
         absorbed_ids: list[int] = []
-        for pms_id, (_property_id, incoming) in wanted.items():
+        # A room can only leave a booking of its own that is stored.
+        for pms_id, (_property_id, incoming) in (wanted.items() if existing else ()):
             for member in incoming.member_pms_ids:
                 absorbed = existing.get(member)
                 if member == pms_id or absorbed is None or not absorbed.units:
@@ -268,13 +298,9 @@ class PageApplier:
                 log.info("booking %s joined group %s", member, pms_id)
         rows.leave_group(conn, absorbed_ids, now)
         # Stored groups one of whose rooms now belongs to a booking of this page.
-        self.pending_regroup.update(
-            group_id
-            for _property_id, incoming in wanted.values()
-            for room in incoming.member_pms_ids
-            for group_id in groups.listing(room)
-            if group_id not in wanted
-        )
+        self.pending_regroup |= groups.holding(
+            (room for _property_id, incoming in wanted.values()
+             for room in incoming.member_pms_ids), wanted)
 
     def _group_index(self, conn: Connection) -> _GroupIndex:
         if self._groups is None:
@@ -299,7 +325,7 @@ def load_maps(session: Session) -> SyncMaps:
         select(Unit.id, Unit.property_id, Unit.pms_id).where(Unit.pms_id.is_not(None))
     ):
         if unit_pms_id is not None:
-            maps.units[(property_id, unit_pms_id)] = uid
+            maps.units.setdefault(property_id, {})[unit_pms_id] = uid
     return maps
 
 

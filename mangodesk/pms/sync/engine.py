@@ -8,7 +8,6 @@ import logging
 import threading
 import time as time_module
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -114,7 +113,6 @@ class SyncEngine:
         if not self._running.acquire(blocking=False):
             return SyncResult(ok=False, error="A sync is already running.")
         self.alerts.start_run()
-        self.pages.start_run()
         try:
             result = self._run(progress, full)
         finally:
@@ -138,6 +136,9 @@ class SyncEngine:
             self._resumed = resume is not None
             self._expected_pages = resume_state.last_full_load_pages(state.settings)
             expected = state.bookings_seen or 0
+            # Rows this run inserts come after this one, and were all on its pages.
+            stored_before = session.scalar(select(func.max(Booking.id))) or 0
+        self.pages.start_run(empty=stored_before == 0)
         result.full = cursor is None
         if hasattr(self.adapter, "estimate_pages"):
             self.adapter.estimate_pages = self._expected_pages is None
@@ -172,9 +173,7 @@ class SyncEngine:
                     resume_at = page.resume
                 result.pages += 1
                 result.bookings += len(page.bookings)
-                for booking in page.bookings:
-                    seen.update(booking.member_pms_ids or (booking.pms_id,))
-                    seen.add(booking.pms_id)
+                seen.update(n for b in page.bookings for n in (b.pms_id, *b.member_pms_ids))
                 seen.update(bad.pms_id for bad in page.unreadable)  # there, just unreadable
                 if not page.has_more:
                     final_cursor = page.cursor
@@ -190,7 +189,7 @@ class SyncEngine:
                 with self.db.transaction() as session:
                     self.pages.apply(session, BookingPage(fresh, 0, False), maps, result)
             if result.full:
-                self._check_full_load(result, maps, seen, complete=resume is None)
+                self._check_full_load(result, maps, seen, stored_before, complete=resume is None)
         except Exception as exc:
             self._keep_applied(batch)
             if self._stopping.is_set():
@@ -224,20 +223,22 @@ class SyncEngine:
         return result
 
     def _check_full_load(
-        self, result: SyncResult, maps: SyncMaps, seen: set[str], *, complete: bool
+        self, result: SyncResult, maps: SyncMaps, seen: set[str], stored_before: int, *,
+        complete: bool,
     ) -> None:
         """After a full load: an empty answer while stays are expected is a fault; stored
-        bookings it did not return are checked one by one and, if really gone, flagged."""
+        bookings it did not return (rows from before it: ids up to ``stored_before``; what it
+        wrote is not read back) are checked one by one and, if really gone, flagged."""
         today = self.clock.now().date()
         with self.db.session() as session:
-            upcoming = session.scalar(
+            upcoming = 0 if seen else session.scalar(
                 select(func.count()).select_from(Booking).where(
                     Booking.departure >= today,
                     Booking.status.not_in(INACTIVE_STATUSES),
                     Booking.property_id.in_(set(maps.properties.values())),
                 )
             ) or 0
-            if not seen and upcoming and complete:
+            if upcoming and complete:
                 raise PmsError(
                     f"{self.source.capitalize()} returned no bookings at all, but "
                     f"{upcoming} current or upcoming stays are stored.",
@@ -251,6 +252,7 @@ class SyncEngine:
             candidates = [
                 pms_id for pms_id in session.connection().scalars(
                     select(Booking.pms_id).where(
+                        Booking.id <= stored_before,
                         Booking.departure >= since,
                         Booking.missing_from_pms_since.is_(None),
                         Booking.property_id.in_(set(maps.properties.values())),
@@ -319,7 +321,7 @@ class SyncEngine:
         self.events.publish(
             Event(
                 EventKind.SYNC_PROGRESS,
-                data={"source": self.source, **asdict(update)},
+                data={"source": self.source, **vars(update)},
                 at=self.clock.now(),
             )
         )

@@ -112,6 +112,26 @@ def test_units_get_their_parent_and_bookings_their_units(
         assert bed.parent_id == dorm.id and bed.kind == UnitKind.BED
 
 
+def test_a_first_load_finds_what_its_earlier_pages_stored(
+    engine: SyncEngine, adapter: ScriptedAdapter, db: Database, clock: FixedClock
+) -> None:
+    """Into an empty database a page looks up only what the load itself inserted: a booking
+    read again on a later page (the list shifted) is updated, and a room that joined a
+    group gives the group its unit, exactly as when the rows were there before."""
+    later = clock.now()
+    group = PmsBooking("B1", "P1", BookingStatus.CONFIRMED, date(2026, 3, 12),
+                       date(2026, 3, 14), ("R1", "R2"), member_pms_ids=("B1", "B2"))
+    adapter.pages = [
+        [pms_booking("B2", "R2"), pms_booking("B3", "D-1")],
+        [group, pms_booking("B3", "D-1", departure=date(2026, 3, 16), modified=later)],
+    ]
+    result = engine.run_once()
+    assert result.ok and result.created == 3
+    assert booking_row(db, "B1") == ("confirmed", date(2026, 3, 14), ["R1", "R2"])
+    assert booking_row(db, "B2")[2] == []
+    assert booking_row(db, "B3") == ("confirmed", date(2026, 3, 16), ["D-1"])
+
+
 @pytest.mark.expect_log(r"scripted sync failed: Beds\d+ had a problem", logger="mangodesk.pms")
 def test_the_cursor_is_stored_only_after_the_last_page(
     engine: SyncEngine, adapter: ScriptedAdapter, db: Database, clock: FixedClock
