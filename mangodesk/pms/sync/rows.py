@@ -10,15 +10,16 @@ Statements go to the driver as they are, many rows per call.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Any, TypeVar, cast
+from typing import Any, cast
 
 from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 
 from mangodesk.pms.base import PmsBooking
+from mangodesk.store.driver import CHUNK, Converted, bind_converter, chunks, positional_mark
 from mangodesk.store.models import Booking
 
 # The booking columns a PMS copy sets, in the order of a row's values.
@@ -31,8 +32,6 @@ MODIFIED_AT = PMS_COLUMNS.index("pms_modified_at")
 MEMBERS = PMS_COLUMNS.index("pms_member_ids")
 STATUS = PMS_COLUMNS.index("status")
 _INSERTED = (*PMS_COLUMNS, "pms_id", "synced_at", "codes_stopped")
-# Rows per statement: well under SQLite's 32,766 and PostgreSQL's 65,535 parameters.
-_CHUNK = 500
 
 
 @dataclass
@@ -51,25 +50,20 @@ class BookingRows:
     database dialect. One per sync engine; its value caches live for one run."""
 
     def __init__(self, dialect: Dialect) -> None:
-        marks = {"qmark": "?", "format": "%s", "pyformat": "%s"}  # sqlite3, psycopg
-        if dialect.paramstyle not in marks:
-            raise ValueError(f"no positional parameters with {dialect.paramstyle!r}")
-        self._mark = marks[dialect.paramstyle]
+        self._mark = positional_mark(dialect)
+        table = cast(Table, Booking.__table__)
 
         def converter(name: str) -> Callable[[Any], Any]:
-            table = cast(Table, Booking.__table__)
-            convert = table.c[name].type.dialect_impl(dialect).bind_processor(dialect)
-            return convert if convert is not None else _same
+            return bind_converter(table.c[name], dialect)
 
-        self._status = _Converted(converter("status"))
-        self._arrival = _Converted(converter("arrival"))
-        self._departure = _Converted(converter("departure"))
-        self._arrival_time = _Converted(converter("arrival_time"))
-        self._departure_time = _Converted(converter("departure_time"))
+        self._status = Converted(converter("status"))
+        self._arrival = Converted(converter("arrival"))
+        self._departure = Converted(converter("departure"))
+        self._arrival_time = Converted(converter("arrival_time"))
+        self._departure_time = Converted(converter("departure_time"))
         self._modified = _quick_instants(converter("pms_modified_at"))
         self._synced = converter("synced_at")
         self._not_stopped = converter("codes_stopped")(False)
-        table = cast(Table, Booking.__table__)
         self._modified_result = (table.c.pms_modified_at.type.dialect_impl(dialect)
                                  .result_processor(dialect, None))
         columns = ", ".join(_INSERTED)
@@ -124,7 +118,7 @@ class BookingRows:
         """The stored bookings with these PMS numbers, by number, with their units."""
         found: dict[str, StoredBooking] = {}
         columns = ", ".join(PMS_COLUMNS)
-        for chunk in _chunks(sorted(set(pms_ids))):
+        for chunk in chunks(sorted(set(pms_ids))):
             marks = ", ".join([self._mark] * len(chunk))
             for row in conn.exec_driver_sql(
                 f"SELECT id, pms_id, missing_from_pms_since, {columns} FROM booking "
@@ -132,7 +126,7 @@ class BookingRows:
             ).all():
                 found[row[1]] = StoredBooking(row[0], tuple(row[3:]), set(), row[2] is not None)
         by_id = {stored.id: stored for stored in found.values()}
-        for ids in _chunks(sorted(by_id)):
+        for ids in chunks(sorted(by_id)):
             marks = ", ".join([self._mark] * len(ids))
             for booking_id, unit_id in conn.exec_driver_sql(
                 f"SELECT booking_id, unit_id FROM booking_unit WHERE booking_id IN ({marks})",
@@ -149,10 +143,10 @@ class BookingRows:
         multi-row INSERT per chunk that returns (id, PMS number) of each, in any order."""
         tail = (self.instant(synced_at), self._not_stopped)
         created: list[tuple[int, str]] = []
-        for start in range(0, len(rows), _CHUNK):
-            chunk = rows[start:start + _CHUNK]
+        for start in range(0, len(rows), CHUNK):
+            chunk = rows[start:start + CHUNK]
             params: list[Any] = []
-            for values, pms_id in zip(chunk, pms_ids[start:start + _CHUNK], strict=True):
+            for values, pms_id in zip(chunk, pms_ids[start:start + CHUNK], strict=True):
                 params += values
                 params.append(pms_id)
                 params += tail
@@ -174,7 +168,7 @@ class BookingRows:
     def link(self, conn: Connection, links: Sequence[tuple[int, int]]) -> None:
         """(booking id, unit id) links to add."""
         pair = f"({self._mark}, {self._mark})"
-        for chunk in _chunks(links):
+        for chunk in chunks(links):
             conn.exec_driver_sql(
                 "INSERT INTO booking_unit (booking_id, unit_id) VALUES "
                 + ", ".join([pair] * len(chunk)), tuple(v for link in chunk for v in link))
@@ -200,22 +194,6 @@ class BookingRows:
                 [(synced, booking_id) for booking_id in booking_ids])
 
 
-class _Converted(dict[Any, Any]):
-    """Values converted for the driver, each distinct one once (None stays None)."""
-
-    def __init__(self, convert: Callable[[Any], Any]) -> None:
-        super().__init__()
-        self._convert = convert
-
-    def __missing__(self, value: Any) -> Any:
-        converted = self[value] = None if value is None else self._convert(value)
-        return converted
-
-
-def _same(value: Any) -> Any:
-    return value
-
-
 # Instants that must convert alike (whole seconds, microseconds, another zone, early years).
 _INSTANT_SAMPLES = (
     datetime(2026, 6, 8, 9, 0, tzinfo=UTC),
@@ -236,15 +214,8 @@ def _quick_instants(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
         return quick
     return convert
 
-_T = TypeVar("_T")
-
-
 def members_text(incoming: PmsBooking) -> str | None:
     """",101,102,": every PMS number of the booking's rooms, searchable by LIKE."""
     members = [m for m in incoming.member_pms_ids if m]
     return "," + ",".join(members) + "," if members else None
 
-
-def _chunks(items: Sequence[_T]) -> Iterator[Sequence[_T]]:
-    for start in range(0, len(items), _CHUNK):
-        yield items[start:start + _CHUNK]
