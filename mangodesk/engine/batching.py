@@ -63,6 +63,12 @@ class GroupCommit:
         self.batches = 0  # transactions run, for figures and tests
         self.largest = 0  # the most items one of them held
 
+    @property
+    def waiting(self) -> int:
+        """Requests submitted and not yet taken into a batch."""
+        with self._state:
+            return len(self._pending)
+
     def run(self, work: Callable[[Session], T]) -> T:
         """Run ``work(session)`` in a committed transaction, probably shared with other
         threads' work; returns its result or raises its exception (or the commit's)."""
@@ -76,10 +82,11 @@ class GroupCommit:
             self._combining = True
         try:
             while not request.done:
-                with self._state:
-                    batch = [self._pending.popleft()
-                             for _ in range(min(self._max_batch, len(self._pending)))]
-                self._run_batch(batch)
+                with self._write_lock:  # those who arrive while it is busy join this batch
+                    with self._state:
+                        batch = [self._pending.popleft()
+                                 for _ in range(min(self._max_batch, len(self._pending)))]
+                    self._run_batch(batch)
                 with self._state:
                     for finished in batch:
                         finished.done = True
@@ -94,8 +101,7 @@ class GroupCommit:
         self.batches += 1
         self.largest = max(self.largest, len(batch))
         try:
-            with self._write_lock, self._db.batch_transaction(savepoints=len(batch) > 1) \
-                    as session:
+            with self._db.batch_transaction(savepoints=len(batch) > 1) as session:
                 if len(batch) == 1:
                     batch[0].value = batch[0].work(session)  # its exception sinks only itself
                 else:
