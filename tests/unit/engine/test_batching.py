@@ -14,7 +14,7 @@ from sqlalchemy import event, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from mangodesk.engine.batching import GroupCommit
+from mangodesk.engine.batching import MAX_BATCH, GroupCommit
 from mangodesk.store.db import Database, sqlite_url
 
 WAIT = 20.0  # generous bound for threads to line up; never asserted as a duration
@@ -90,12 +90,13 @@ def test_callers_that_arrive_together_share_one_commit_and_get_their_own_results
     committed: list[object] = []
     event.listen(db.engine, "commit", committed.append)
 
-    results = run_together(commits, write_lock, [insert(n, f"item {n}") for n in range(12)])
+    results = run_together(commits, write_lock,
+                           [insert(n, f"item {n}") for n in range(MAX_BATCH)])
 
-    assert results == [("ok", f"item {n}") for n in range(12)]
-    assert (commits.batches, commits.largest) == (1, 12)
+    assert results == [("ok", f"item {n}") for n in range(MAX_BATCH)]
+    assert (commits.batches, commits.largest) == (1, MAX_BATCH)
     assert len(committed) == 1
-    assert stored(db) == {n: f"item {n}" for n in range(12)}
+    assert stored(db) == {n: f"item {n}" for n in range(MAX_BATCH)}
 
 
 def test_a_batch_is_bounded(db: Database) -> None:
