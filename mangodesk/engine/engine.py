@@ -12,7 +12,8 @@ calls and read-back), :class:`~.settle.Settler` (outcomes and their alerts), :mo
 of its own), :class:`~.workers.WorkerPool` (the worker threads) and
 :class:`~.scheduling.TickScheduler` (APScheduler). Adapters come from the
 :class:`~.adapters.AdapterPool` shared with the services. Database writes from the engine are
-serialised by one in-process lock so the planner never races a worker.
+serialised by one in-process lock so the planner never races a worker; the workers' claims
+and outcomes that arrive together share one transaction (group commit, :mod:`.batching`).
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ from mangodesk.domain.errors import MangodeskError
 from mangodesk.domain.events import Event, EventBus, EventKind
 from mangodesk.engine import calls
 from mangodesk.engine.adapters import AdapterPool
+from mangodesk.engine.batching import GroupCommit
 from mangodesk.engine.claims import Claims
 from mangodesk.engine.config import EngineConfig, Outcome
 from mangodesk.engine.dryrun import DryRunStep, simulate
@@ -86,8 +88,10 @@ class Engine:
         self._leadership_lock = threading.Lock()
         self.leadership: Leadership = leadership_for(db, holder, clock, serialise=write_lock)
         self._watch: LeadershipWatch | None = None
-        self.claims = Claims(db, vendors, clock, self.config, write_lock, holder)
-        self.settler = Settler(db, vendors, clock, events, self.config, write_lock,
+        # Workers' claims and outcomes share transactions when they arrive together.
+        self.commits = GroupCommit(db, write_lock)
+        self.claims = Claims(db, vendors, clock, self.config, self.commits, holder)
+        self.settler = Settler(vendors, clock, events, self.config, self.commits,
                                forget_adapter=self.adapters.replace, wake=self.wake)
         self.workers = WorkerPool(self.config, self._execute,
                                   keep_alive=self._renew_leadership_quietly,

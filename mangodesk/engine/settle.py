@@ -1,11 +1,13 @@
 """Recording how a vendor call ended, in words the desk understands.
 
-Every outcome is one transaction over the ORM rows of the operation and its code, with its
-audit line written through :func:`mangodesk.store.audit.record`: success; a transient error
-(retry later, with jitter); a lost answer (retry, reading the lock back first); a rejected
-sign-in (the codes wait, no attempt spent); a PIN the lock already has (pick another); a code
-deleted in the vendor's own app (record it, or replace a guest's code); and giving up, with an
-alert that never promises retries that will not happen.
+Every outcome is written over the ORM rows of the operation and its code in one transaction
+(shared with other workers' claims and outcomes that arrive together, see :mod:`.batching`;
+its own SAVEPOINT then), with its audit line written through
+:func:`mangodesk.store.audit.record`: success; a transient error (retry later, with jitter);
+a lost answer (retry, reading the lock back first); a rejected sign-in (the codes wait, no
+attempt spent); a PIN the lock already has (pick another); a code deleted in the vendor's
+own app (record it, or replace a guest's code); and giving up, with an alert that never
+promises retries that will not happen.
 
 The rows are loaded ``FOR UPDATE`` and re-checked: an operation someone else reset meanwhile
 (Retry now, a take-over) is left alone, and a code that moved on (a revoke queued, an expiry)
@@ -17,7 +19,6 @@ from __future__ import annotations
 import logging
 import random
 import re
-import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -40,6 +41,7 @@ from mangodesk.domain.types import (
     OperationKind,
     OperationStatus,
 )
+from mangodesk.engine.batching import GroupCommit
 from mangodesk.engine.claims import Job
 from mangodesk.engine.config import SIGN_IN_NEEDED, EngineConfig, Outcome
 from mangodesk.engine.outbox import OperationPayload, enqueue, payload_of, set_payload
@@ -52,7 +54,6 @@ from mangodesk.engine.planning import (
 from mangodesk.engine.snapshot import capabilities_of
 from mangodesk.store import audit
 from mangodesk.store.alerts import clear_alert, raise_alert
-from mangodesk.store.db import Database
 from mangodesk.store.models import AccessCode, Connection, Operation
 from mangodesk.vendors.base import ErrorClass, PermanentError, VendorCode, VendorError
 from mangodesk.vendors.registry import VendorRegistry
@@ -78,42 +79,50 @@ class Settler:
     """Writes outcomes. ``forget_adapter`` is told when a connection's sign-in was rejected
     (the next call signs in afresh); ``wake`` when a replacement code should go out now."""
 
-    def __init__(self, db: Database, vendors: VendorRegistry, clock: Clock, events: EventBus,
-                 config: EngineConfig, write_lock: threading.RLock,
+    def __init__(self, vendors: VendorRegistry, clock: Clock, events: EventBus,
+                 config: EngineConfig, commits: GroupCommit,
                  forget_adapter: Callable[[int], None], wake: Callable[[], None]) -> None:
-        self.db = db
         self.vendors = vendors
         self.clock = clock
         self.events = events
         self.config = config
-        self._write_lock = write_lock
+        self._commits = commits
         self._forget_adapter = forget_adapter
         self._wake = wake
         self._random = random.SystemRandom()
 
     def settle(self, job: Job, result: CallResult) -> Outcome:
-        now = self.clock.now()
-        events: list[Event] = []
-        with self._write_lock, self.db.transaction() as session:
-            row = session.execute(
-                select(Operation, AccessCode)
-                .join(AccessCode, Operation.access_code_id == AccessCode.id)
-                .where(Operation.id == job.operation_id)
-                .with_for_update()
-            ).first()
-            if row is None:
-                return Outcome.SKIPPED
-            operation, code = row
-            if operation.status != OperationStatus.RUNNING:
-                return Outcome.SKIPPED  # reset by someone else meanwhile (e.g. Retry now)
-            if result.error is None:
-                outcome = self._succeeded(session, operation, code, job, result.vendor_code,
-                                          now, events)
-            else:
-                outcome = self._failed(session, operation, code, job, result, now, events)
+        """Record the outcome (committed before this returns, possibly in a transaction
+        shared with other workers' claims and outcomes), then tell the desk."""
+        outcome, events = self._commits.run(
+            lambda session: self.settle_in(session, job, result))
         for event in events:
             self.events.publish(event)
         return outcome
+
+    def settle_in(self, session: Session, job: Job,
+                  result: CallResult) -> tuple[Outcome, list[Event]]:
+        """:meth:`settle`'s work inside the caller's transaction; the events are for after
+        its commit."""
+        now = self.clock.now()
+        events: list[Event] = []
+        row = session.execute(
+            select(Operation, AccessCode)
+            .join(AccessCode, Operation.access_code_id == AccessCode.id)
+            .where(Operation.id == job.operation_id)
+            .with_for_update()
+        ).first()
+        if row is None:
+            return Outcome.SKIPPED, events
+        operation, code = row
+        if operation.status != OperationStatus.RUNNING:
+            return Outcome.SKIPPED, events  # reset by someone else meanwhile (e.g. Retry now)
+        if result.error is None:
+            outcome = self._succeeded(session, operation, code, job, result.vendor_code, now,
+                                      events)
+        else:
+            outcome = self._failed(session, operation, code, job, result, now, events)
+        return outcome, events
 
     # ------------------------------------------------------------------ success
 

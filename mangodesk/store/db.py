@@ -117,6 +117,18 @@ class Database:
         with self._sessions() as session, session.begin():
             yield session
 
+    @contextmanager
+    def batch_transaction(self, *, savepoints: bool) -> Iterator[Session]:
+        """:meth:`transaction` for several units of work that may each run in a SAVEPOINT.
+        pysqlite opens SQLite's transaction only at the first write, so a SAVEPOINT before it
+        would itself be the outermost transaction and its RELEASE would commit: there the
+        transaction is opened first, IMMEDIATE (it writes anyway; taking the write lock up
+        front waits for it, where upgrading a read snapshot later could fail at once)."""
+        with self.transaction() as session:
+            if savepoints and self.is_sqlite:
+                session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+            yield session
+
     # ------------------------------------------------------------------ migrations
 
     def current_revisions(self) -> set[str]:
