@@ -59,7 +59,7 @@ class GroupCommit:
                  max_batch: int = MAX_BATCH) -> None:
         self._db = db
         self._write_lock = write_lock
-        self._max_batch = max_batch
+        self.max_batch = max_batch  # 1: a transaction per item, as before group commit
         self._pending: deque[_Request[Any]] = deque()
         self._state = threading.Condition()
         self._combining = False
@@ -88,7 +88,7 @@ class GroupCommit:
                 with self._write_lock:  # those who arrive while it is busy join this batch
                     with self._state:
                         batch = [self._pending.popleft()
-                                 for _ in range(min(self._max_batch, len(self._pending)))]
+                                 for _ in range(min(self.max_batch, len(self._pending)))]
                     self._run_batch(batch)
                 with self._state:
                     for finished in batch:
