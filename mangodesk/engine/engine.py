@@ -22,6 +22,7 @@ import logging
 import os
 import socket
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
@@ -204,8 +205,8 @@ class Engine:
         with self._tick_lock:
             if self.workers.stopping:
                 return 0
-            if not self._follow_leadership():
-                return 0
+            if not self._follow_leadership() or self.workers.stopping:
+                return 0  # stopped while taking the lease: stop() lets it go after us
             try:
                 self.plan_and_enqueue()
             except Exception:
@@ -309,12 +310,18 @@ class Engine:
         Returns True when nothing was left in flight."""
         bound = (self.config.shutdown_wait.total_seconds() if wait_seconds is None
                  else wait_seconds)
+        deadline = time.monotonic() + bound
         self.workers.halt()
         self.scheduler.stop()
         watch, self._watch = self._watch, None
         if watch is not None:
             watch.stop()
-        idle = self.workers.stop(bound)
+        # The scheduler does not wait for a tick under way: wait for it here, or it could
+        # take the lease again after the release below (another desk then waits a whole
+        # lease term) or plan after "stopped". Ticks that start from now on see the halt.
+        if self._tick_lock.acquire(timeout=bound):
+            self._tick_lock.release()
+        idle = self.workers.stop(max(0.0, deadline - time.monotonic()))
         if not idle:
             log.warning("stopped with calls still in flight; they will be checked on next start")
         elif self._owns_adapters:

@@ -187,3 +187,40 @@ def test_a_stopped_engine_starts_again_with_fresh_workers(
         assert engine.stop(5)
     assert world.code().state == CodeState.ACTIVE
     assert fake.closed == 1  # the adapter the second run built was closed on its stop
+
+
+def test_stop_waits_for_a_tick_under_way_which_then_neither_plans_nor_keeps_the_lease(
+        world: World, engine_clock: FixedClock, secret_store: SecretStore,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scheduler does not wait for a tick it started. A tick still taking the lease when
+    the desk stops must not plan afterwards, nor take the lease again after stop() let it go
+    (another desk would wait a whole lease term): stop() waits for it, and it sees the halt."""
+    world.add_booking(ARRIVAL, DEPARTURE, "101")
+    engine = build(world, FakeVendor(), engine_clock, secret_store)
+    engine.tick()  # leading, nothing left to do
+    taking_lease, let_go = threading.Event(), threading.Event()
+    real_hold = engine.hold_lease
+    planned: list[bool] = []
+    real_plan = engine.plan_and_enqueue
+
+    def slow_hold() -> bool:
+        taking_lease.set()
+        let_go.wait(WAIT)
+        return real_hold()
+
+    def plan(**kwargs: bool) -> int:
+        planned.append(True)
+        return real_plan(**kwargs)
+
+    monkeypatch.setattr(engine, "hold_lease", slow_hold)
+    monkeypatch.setattr(engine, "plan_and_enqueue", plan)
+    ticking = threading.Thread(target=engine.tick)
+    ticking.start()
+    assert taking_lease.wait(WAIT)
+    threading.Timer(0.2, let_go.set).start()
+    assert engine.stop(WAIT)
+    stopped_while_ticking = ticking.is_alive()
+    ticking.join(WAIT)
+    assert not stopped_while_ticking
+    assert planned == []
+    assert not engine.leadership.held
