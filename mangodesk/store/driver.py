@@ -36,6 +36,12 @@ def bind_converter(column: Column[Any], dialect: Dialect) -> Callable[[Any], Any
     return convert if convert is not None else same
 
 
+def result_converter(column: Any, dialect: Dialect) -> Callable[[Any], Any]:
+    """The function SQLAlchemy applies to a value of ``column`` the driver returned."""
+    convert = column.type.dialect_impl(dialect).result_processor(dialect, None)
+    return convert if convert is not None else same
+
+
 def same(value: Any) -> Any:
     return value
 
@@ -63,16 +69,10 @@ def driver_value(column: Any) -> ColumnElement[Any]:
     return type_coerce(column, NullType())
 
 
-class Loaded(dict[Any, Any]):
+class Loaded(Converted):
     """Values of ``column`` as SQLAlchemy would load them, from what the driver returned,
     each distinct value converted once (None stays None): dates, instants and states repeat
     across thousands of rows."""
 
     def __init__(self, column: Any, dialect: Dialect) -> None:
-        super().__init__()
-        processor = column.type.dialect_impl(dialect).result_processor(dialect, None)
-        self._convert: Callable[[Any], Any] = processor if processor is not None else same
-
-    def __missing__(self, value: Any) -> Any:
-        converted = self[value] = None if value is None else self._convert(value)
-        return converted
+        super().__init__(result_converter(column, dialect))

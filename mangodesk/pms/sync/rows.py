@@ -19,7 +19,14 @@ from sqlalchemy import Connection, Table
 from sqlalchemy.engine import Dialect
 
 from mangodesk.pms.base import PmsBooking
-from mangodesk.store.driver import CHUNK, Converted, bind_converter, chunks, positional_mark
+from mangodesk.store.driver import (
+    CHUNK,
+    Converted,
+    bind_converter,
+    chunks,
+    positional_mark,
+    result_converter,
+)
 from mangodesk.store.models import Booking
 
 # The booking columns a PMS copy sets, in the order of a row's values.
@@ -64,8 +71,7 @@ class BookingRows:
         self._modified = _quick_instants(converter("pms_modified_at"))
         self._synced = converter("synced_at")
         self._not_stopped = converter("codes_stopped")(False)
-        self._modified_result = (table.c.pms_modified_at.type.dialect_impl(dialect)
-                                 .result_processor(dialect, None))
+        self._modified_result = result_converter(table.c.pms_modified_at, dialect)
         columns = ", ".join(_INSERTED)
         self._insert_head = f"INSERT INTO booking ({columns}) VALUES "
         self._insert_row = "(" + ", ".join([self._mark] * len(_INSERTED)) + ")"
@@ -108,8 +114,8 @@ class BookingRows:
     def modified_at(self, stored: tuple[Any, ...]) -> datetime | None:
         """The stored row's PMS modified time as an aware datetime."""
         value = stored[MODIFIED_AT]
-        if value is None or self._modified_result is None:
-            return cast(datetime | None, value)
+        if value is None:
+            return None
         return cast(datetime, self._modified_result(value))
 
     # ------------------------------------------------------------------ statements
