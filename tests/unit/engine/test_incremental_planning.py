@@ -38,12 +38,15 @@ from mangodesk.store.models import (
 from mangodesk.store.secrets import MemoryKeyring, SecretStore
 from mangodesk.vendors.registry import VendorRegistry
 from tests import database_switch
-from tests.fakes.vendor import FakeVendor, fake_spec
+from tests.fakes.vendor import FAKE_CAPABILITIES, FakeVendor, fake_spec
 from tests.fakes.world import EPOCH, World, make_world
 
 START = datetime(2026, 6, 5, 9, 0, tzinfo=UTC)
 ROOMS = ("101", "102", "103", "104")
 NEVER_FULL = EngineConfig(full_plan_interval=timedelta(days=365))
+GRANULARITY = FAKE_CAPABILITIES.time_granularity
+ENDED_BECOMES_EXPIRED = (CodeState.PENDING, CodeState.FAILED, CodeState.SCHEDULED,
+                         CodeState.ACTIVE)
 
 
 @dataclass(frozen=True)
@@ -158,6 +161,9 @@ class Hotel:
                     if not payload.cleanup:
                         code.state = (CodeState.EXPIRED if payload.ends_stay
                                       else CodeState.REVOKED)
+                elif (operation.kind == "update" and code.valid_to <= now + GRANULARITY
+                      and code.state in ENDED_BECOMES_EXPIRED):
+                    code.state = CodeState.EXPIRED  # the stay is over on the lock (Settler)
                 else:
                     code.state = CodeState.ACTIVE
                     code.vendor_ref = code.vendor_ref or f"v{code.id}"
